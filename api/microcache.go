@@ -1,0 +1,197 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/vaxbook/vaxbook/internal/listing"
+)
+
+// statesKey is the micro-cache's name for the /states document; state codes
+// are never empty, so it cannot collide with one.
+const statesKey = ""
+
+// microCache keeps each rendered document in memory for at most ttl and
+// coalesces concurrent misses, so a burst of any size on one instance costs
+// at most one Redis read per document per ttl. One second is short enough
+// that availability is never more than a second older than Redis, and long
+// enough to turn a surge into a trickle.
+type microCache struct {
+	read func(ctx context.Context, key string) (listing.Rendered, error)
+	ttl  time.Duration
+	now  func() time.Time
+
+	mu    sync.RWMutex
+	items map[string]*entry
+	group singleflight.Group
+}
+
+// entry is immutable once stored; handlers share it without locks.
+type entry struct {
+	listing.Rendered
+	at  time.Time
+	err error // cached too, so an unfilled cache or a Redis outage is not hammered
+
+	etag       []string // header values, built once so a hit allocates nothing
+	lenPlain   []string
+	lenGzip    []string
+	avail      listing.Availability // state documents
+	stateCodes map[string]bool      // the states document
+}
+
+func newMicroCache(read func(ctx context.Context, key string) (listing.Rendered, error), ttl time.Duration) *microCache {
+	return &microCache{read: read, ttl: ttl, now: time.Now, items: map[string]*entry{}}
+}
+
+// get returns the document for key (a state code, or statesKey).
+func (c *microCache) get(ctx context.Context, key string) *entry {
+	c.mu.RLock()
+	e := c.items[key]
+	c.mu.RUnlock()
+	if e != nil && c.now().Sub(e.at) < c.ttl {
+		return e
+	}
+	v, _, _ := c.group.Do(key, func() (any, error) {
+		c.mu.RLock()
+		e := c.items[key]
+		c.mu.RUnlock()
+		if e != nil && c.now().Sub(e.at) < c.ttl {
+			return e, nil
+		}
+		// The fill serves every waiter, so one caller's cancellation must
+		// not fail the others.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		e = c.fill(fctx, key)
+		c.mu.Lock()
+		c.items[key] = e
+		c.mu.Unlock()
+		return e, nil
+	})
+	return v.(*entry)
+}
+
+func (c *microCache) fill(ctx context.Context, key string) *entry {
+	redisKey := listing.KeyStates
+	if key != statesKey {
+		redisKey = listing.KeyState(key)
+	}
+	e := &entry{at: c.now()}
+	r, err := c.read(ctx, redisKey)
+	if err != nil {
+		e.err = err
+		return e
+	}
+	e.Rendered = r
+	e.etag = []string{r.ETag}
+	e.lenPlain = []string{strconv.Itoa(len(r.Body))}
+	e.lenGzip = []string{strconv.Itoa(len(r.Gzip))}
+	if key == statesKey {
+		e.stateCodes, e.err = listing.ParseStateCodes(r.Body)
+	} else {
+		e.avail, e.err = listing.ParseAvailability(r.Body)
+	}
+	return e
+}
+
+// Header values shared by every response; never modified.
+var (
+	hdrJSON         = []string{"application/json; charset=utf-8"}
+	hdrGzip         = []string{"gzip"}
+	hdrVary         = []string{"Accept-Encoding"}
+	hdrCacheControl = []string{"public, max-age=1, s-maxage=2, stale-while-revalidate=2"}
+)
+
+// serve writes a cached document with validators and caching headers; it
+// allocates nothing.
+func (e *entry) serve(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h["Cache-Control"] = hdrCacheControl
+	h["Vary"] = hdrVary
+	h["Etag"] = e.etag
+	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, e.ETag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	h["Content-Type"] = hdrJSON
+	body := e.Body
+	if len(e.Gzip) > 0 && acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		body = e.Gzip
+		h["Content-Encoding"] = hdrGzip
+		h["Content-Length"] = e.lenGzip
+	} else {
+		h["Content-Length"] = e.lenPlain
+	}
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}
+
+// etagMatches implements If-None-Match's weak comparison over a list.
+func etagMatches(header, etag string) bool {
+	for header != "" {
+		var tag string
+		tag, header = nextToken(header)
+		if tag == "*" || tag == etag || (len(tag) > 2 && tag[:2] == "W/" && tag[2:] == etag) {
+			return true
+		}
+	}
+	return false
+}
+
+func acceptsGzip(header string) bool {
+	for header != "" {
+		var tok string
+		tok, header = nextToken(header)
+		name, params := tok, ""
+		for i := 0; i < len(tok); i++ {
+			if tok[i] == ';' {
+				name, params = trimSpace(tok[:i]), tok[i+1:]
+				break
+			}
+		}
+		if name == "gzip" || name == "*" {
+			return !zeroQ(params)
+		}
+	}
+	return false
+}
+
+func zeroQ(params string) bool {
+	p := trimSpace(params)
+	if len(p) < 2 || p[:2] != "q=" {
+		return false
+	}
+	for _, c := range p[2:] {
+		if c != '0' && c != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+// nextToken splits a comma-separated header without allocating.
+func nextToken(s string) (tok, rest string) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == ',' {
+			return trimSpace(s[:i]), s[i+1:]
+		}
+	}
+	return trimSpace(s), ""
+}
+
+func trimSpace(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}

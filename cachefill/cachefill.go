@@ -1,0 +1,136 @@
+// Package cachefill is the single loop that turns the slots' counter rows
+// into the rendered /listppv and /states documents in Redis, every interval.
+// Any number of copies may run; only the holder of the Postgres lease writes.
+package cachefill
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/vaxbook/vaxbook/internal/listing"
+	"github.com/vaxbook/vaxbook/internal/postgres"
+)
+
+// Sink stores rendered documents and the heartbeat in one step.
+type Sink interface {
+	Write(ctx context.Context, docs map[string]listing.Rendered, at time.Time) error
+}
+
+// Loop is the cache-fill loop.
+type Loop struct {
+	log      *slog.Logger
+	pool     *pgxpool.Pool
+	sink     Sink
+	interval time.Duration
+	now      func() time.Time
+
+	lease *postgres.Lease
+	// What this leader rendered last, per key. Every pass writes all of it
+	// again, so a flushed or failed-over Redis is whole within one interval,
+	// but only changed states are rendered anew: an unchanged state keeps its
+	// bytes and ETag, and clients and the CDN keep getting 304s.
+	rendered map[string]rendered
+
+	lastPass atomic.Int64 // unix ms of the last pass that did its job, as leader or standby
+	leader   atomic.Bool
+}
+
+// New returns a loop that runs every interval.
+func New(log *slog.Logger, pool *pgxpool.Pool, sink Sink, interval time.Duration) *Loop {
+	return &Loop{log: log, pool: pool, sink: sink, interval: interval, now: time.Now}
+}
+
+// Run passes once at once and then every interval until ctx is done; it
+// gives the lease up on return so a standby can take over at its next tick.
+func (l *Loop) Run(ctx context.Context) error {
+	defer l.dropLease()
+	t := time.NewTicker(l.interval)
+	defer t.Stop()
+	for {
+		if err := l.Pass(ctx); err != nil && ctx.Err() == nil {
+			l.log.Error("cache fill pass", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Pass takes the lease if free and, holding it, writes what changed and the
+// heartbeat. A standby pass does nothing and is not an error.
+func (l *Loop) Pass(ctx context.Context) error {
+	if l.lease == nil {
+		lease, err := postgres.TryLease(ctx, l.pool)
+		if err != nil {
+			return err
+		}
+		if lease == nil {
+			l.leader.Store(false)
+			l.lastPass.Store(l.now().UnixMilli())
+			l.log.Debug("cache fill standby: another loop holds the lease")
+			return nil
+		}
+		l.log.Info("cache fill lease taken: this loop writes")
+		l.lease, l.rendered = lease, map[string]rendered{}
+		l.leader.Store(true)
+	}
+	rows, err := l.lease.Snapshot(ctx)
+	if err != nil {
+		// The lease's connection may be gone with the lock: start over.
+		l.dropLease()
+		return err
+	}
+	at := l.now()
+	built, states := listing.Build(rows, at)
+	docs := make(map[string]listing.Rendered, len(built)+1)
+	for _, b := range built {
+		key := listing.KeyState(b.Doc.State)
+		if prev, ok := l.rendered[key]; ok && prev.digest == b.Digest {
+			docs[key] = prev.Rendered
+			continue
+		}
+		r, err := listing.Render(b.Doc)
+		if err != nil {
+			return err
+		}
+		l.rendered[key] = rendered{Rendered: r, digest: b.Digest}
+		docs[key] = r
+	}
+	sr, err := listing.Render(states)
+	if err != nil {
+		return err
+	}
+	docs[listing.KeyStates] = sr
+	if err := l.sink.Write(ctx, docs, at); err != nil {
+		return fmt.Errorf("write listings: %w", err)
+	}
+	l.lastPass.Store(at.UnixMilli())
+	return nil
+}
+
+type rendered struct {
+	listing.Rendered
+	digest [32]byte
+}
+
+func (l *Loop) dropLease() {
+	if l.lease != nil {
+		l.lease.Release()
+		l.lease = nil
+		l.leader.Store(false)
+	}
+}
+
+// Healthy reports whether a pass completed within three intervals, and
+// whether this loop is the writer.
+func (l *Loop) Healthy() (ok, leader bool, last time.Time) {
+	last = time.UnixMilli(l.lastPass.Load())
+	return l.now().Sub(last) <= 3*l.interval, l.leader.Load(), last
+}

@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/golang-migrate/migrate/v4"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/vaxbook/vaxbook/api"
+	"github.com/vaxbook/vaxbook/cachefill"
+	"github.com/vaxbook/vaxbook/internal/postgres"
+	"github.com/vaxbook/vaxbook/internal/pubsub"
+	"github.com/vaxbook/vaxbook/internal/redis"
+	"github.com/vaxbook/vaxbook/internal/respond"
+	"github.com/vaxbook/vaxbook/internal/seed"
+	"github.com/vaxbook/vaxbook/internal/serve"
+	"github.com/vaxbook/vaxbook/migrations"
+	"github.com/vaxbook/vaxbook/worker"
+)
+
+func runAPI(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	var cfg apiConfig
+	if err := loadConfig(ctx, getenv, &cfg); err != nil {
+		return err
+	}
+	log, err := newLogger(stdout, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	if err := positive("LISTPPV_MICROCACHE_TTL", cfg.MicroCacheTTL); err != nil {
+		return err
+	}
+	if cfg.MicroCacheTTL > time.Second {
+		return fmt.Errorf("configuration: LISTPPV_MICROCACHE_TTL: at most 1s, got %s", cfg.MicroCacheTTL)
+	}
+
+	rdb, err := redis.Open(ctx, cfg.Redis.URL)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	psc, err := pubsub.NewClient(ctx, cfg.PubSub.Project, cfg.PubSub.EmulatorHost)
+	if err != nil {
+		return err
+	}
+	defer psc.Close()
+	pub := pubsub.NewPublisher(psc, cfg.PubSub.Topic)
+	defer pub.Stop()
+
+	h := api.NewServer(log, redis.NewListings(rdb), pub, redis.NewStatuses(rdb, cfg.StatusTTL), api.Options{
+		Project:       cfg.PubSub.Project,
+		MicroCacheTTL: cfg.MicroCacheTTL,
+		MaxCacheAge:   cfg.MaxCacheAge,
+		SubmitRate:    cfg.SubmitRate,
+		SubmitBurst:   cfg.SubmitBurst,
+	})
+	ln, err := serve.Listen(cfg.Port)
+	if err != nil {
+		return err
+	}
+	return serve.Serve(ctx, log, ln, h)
+}
+
+func runWorker(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	var cfg workerConfig
+	if err := loadConfig(ctx, getenv, &cfg); err != nil {
+		return err
+	}
+	log, err := newLogger(stdout, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	pool, err := postgres.Open(ctx, cfg.Database)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	rdb, err := redis.Open(ctx, cfg.Redis.URL)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+
+	h := worker.NewHandler(log, cfg.Project, postgres.NewBookings(pool), redis.NewStatuses(rdb, cfg.StatusTTL))
+	ln, err := serve.Listen(cfg.Port)
+	if err != nil {
+		return err
+	}
+	return serve.Serve(ctx, log, ln, h)
+}
+
+func runCacheFill(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	var cfg cacheFillConfig
+	if err := loadConfig(ctx, getenv, &cfg); err != nil {
+		return err
+	}
+	log, err := newLogger(stdout, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	if err := positive("CACHEFILL_INTERVAL", cfg.Interval); err != nil {
+		return err
+	}
+	cfg.Database.MaxConns = 2 // the lease's connection and a spare
+	pool, err := postgres.Open(ctx, cfg.Database)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	rdb, err := redis.Open(ctx, cfg.Redis.URL)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+
+	loop := cachefill.New(log, pool, redis.NewListings(rdb), cfg.Interval)
+	ln, err := serve.Listen(cfg.Port)
+	if err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return loop.Run(gctx) })
+	g.Go(func() error { return serve.Serve(gctx, log, ln, cacheFillHandler(loop)) })
+	return g.Wait()
+}
+
+// cacheFillHandler gives the cache-fill service the probes Cloud Run needs.
+func cacheFillHandler(loop *cachefill.Loop) http.Handler {
+	r := chi.NewRouter()
+	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		respond.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	r.Get("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		ok, leader, last := loop.Healthy()
+		body := map[string]any{"leader": leader, "last_pass": last.UTC().Format(time.RFC3339)}
+		if !ok {
+			body["status"] = "stale"
+			respond.JSON(w, http.StatusServiceUnavailable, body)
+			return
+		}
+		body["status"] = "ready"
+		respond.JSON(w, http.StatusOK, body)
+	})
+	return r
+}
+
+func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	var cfg migrateConfig
+	if err := loadConfig(ctx, getenv, &cfg); err != nil {
+		return err
+	}
+	if len(args) == 0 {
+		return errors.New("usage: vaxbook migrate up | down N | version")
+	}
+	m, err := migrations.New(cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	switch {
+	case args[0] == "up" && len(args) == 1:
+		if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
+			return fmt.Errorf("migrate up: %w", err)
+		}
+	case args[0] == "down" && len(args) == 2:
+		n, err := strconv.Atoi(args[1])
+		if err != nil || n < 1 {
+			return fmt.Errorf("migrate down: N must be a positive whole number, got %q", args[1])
+		}
+		if err := m.Steps(-n); err != nil {
+			return fmt.Errorf("migrate down %d: %w", n, err)
+		}
+	case args[0] == "version" && len(args) == 1:
+	default:
+		return errors.New("usage: vaxbook migrate up | down N | version")
+	}
+	v, dirty, err := m.Version()
+	switch {
+	case errors.Is(err, migrate.ErrNilVersion):
+		fmt.Fprintln(stdout, "version: none (no migration applied)")
+	case err != nil:
+		return fmt.Errorf("read migration version: %w", err)
+	default:
+		fmt.Fprintf(stdout, "version: %d dirty: %t\n", v, dirty)
+	}
+	return nil
+}
+
+func runSeed(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	csvPath := fs.String("csv", "", "load centres and slots from this CSV file")
+	demo := fs.Bool("demo", false, "load the demo data: 16 states, 14 days")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if (*csvPath == "") == !*demo {
+		return errors.New("usage: vaxbook seed --csv FILE | --demo")
+	}
+	var cfg migrateConfig
+	if err := loadConfig(ctx, getenv, &cfg); err != nil {
+		return err
+	}
+	var rows []seed.Row
+	if *demo {
+		rows = seed.Demo(time.Now())
+	} else {
+		f, err := os.Open(*csvPath)
+		if err != nil {
+			return fmt.Errorf("seed: %w", err)
+		}
+		defer f.Close()
+		if rows, err = seed.ParseCSV(f); err != nil {
+			return fmt.Errorf("seed %s: %w", *csvPath, err)
+		}
+	}
+	pool, err := postgres.Open(ctx, postgres.Config{URL: cfg.DatabaseURL, MaxConns: 2})
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	res, err := seed.Load(ctx, pool, rows)
+	if err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	fmt.Fprintf(stdout, "seed: %d rows read; changed %d states, %d centres, %d slots\n", len(rows), res.States, res.Centers, res.Slots)
+	return nil
+}

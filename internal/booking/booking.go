@@ -1,0 +1,72 @@
+// Package booking is the domain of vaxbook: what a person submits, the message
+// the API queues for the worker, the statuses a booking can end in, and the
+// rules that decide whether a submission is well-formed.
+package booking
+
+import "time"
+
+// Status is where a booking stands. Only Pending is ever shown before the
+// worker has committed; the other three are final.
+type Status string
+
+// The statuses of the contract.
+const (
+	StatusPending   Status = "pending"
+	StatusConfirmed Status = "confirmed"
+	StatusFull      Status = "full"
+	StatusDuplicate Status = "duplicate"
+)
+
+// Final reports whether the status is an end state the worker committed.
+func (s Status) Final() bool {
+	return s == StatusConfirmed || s == StatusFull || s == StatusDuplicate
+}
+
+// Submission is the body of POST /submit exactly as the person sent it.
+type Submission struct {
+	State       string   `json:"state"`
+	Name        string   `json:"name"`
+	IDNumber    string   `json:"id_number"`
+	Phone       string   `json:"phone"`
+	Email       string   `json:"email"`
+	Preferences []string `json:"preferences"`
+	Lang        string   `json:"lang,omitempty"`
+	// CaptchaToken is accepted so the page can send it; verification is the
+	// API's business when a provider is configured.
+	CaptchaToken string `json:"captcha_token,omitempty"`
+}
+
+// Request is the message the API publishes and the worker consumes: a
+// validated, normalised submission with the reference it was accepted under.
+type Request struct {
+	Reference   string    `json:"reference"`
+	State       string    `json:"state"`
+	Name        string    `json:"name"`
+	IDNumber    string    `json:"id_number"` // normalised: IC as 12 digits, passport upper-case
+	Phone       string    `json:"phone"`     // E.164
+	Email       string    `json:"email"`
+	Preferences []string  `json:"preferences"`
+	Lang        string    `json:"lang"`
+	SubmittedAt time.Time `json:"submitted_at"`
+}
+
+// SlotInfo is the slot a confirmed booking was given, as /status shows it.
+type SlotInfo struct {
+	ID         string `json:"id"`
+	CenterID   string `json:"center_id"`
+	CenterName string `json:"center_name"`
+	Address    string `json:"address"`
+	Date       string `json:"date"`
+	Time       string `json:"time"`
+}
+
+// StatusRecord is the body of GET /status/{reference}, stored in Redis.
+type StatusRecord struct {
+	Reference string    `json:"reference"`
+	Status    Status    `json:"status"`
+	Slot      *SlotInfo `json:"slot,omitempty"`
+	// ExistingReference names the booking a duplicate collided with.
+	ExistingReference string `json:"existing_reference,omitempty"`
+	// Lang is kept so later notifications speak the person's language.
+	Lang string `json:"lang,omitempty"`
+}

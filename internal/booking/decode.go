@@ -1,0 +1,161 @@
+package booking
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+)
+
+// DecodeSubmission reads exactly one JSON object from r as a Submission.
+//
+// It is stricter than encoding/json on purpose: field names must match
+// exactly (encoding/json would let "ID_Number" set id_number) and appear at
+// most once (encoding/json keeps the last, so two parsers could disagree on
+// who is booking). A malformed body, an empty one, or anything after the
+// object is a *FieldError with code "invalid_json" and no field; otherwise an
+// unknown field is "unknown_field", a repeated one "duplicate" and a value of
+// the wrong JSON type "invalid_type", each naming the field. JSON null counts
+// as an absent field. The whole body is read before a field error is
+// reported, so a body over the caller's limit is reported as such: an
+// *http.MaxBytesError from r comes back unchanged, for a 413. Other read
+// failures come back wrapped.
+func DecodeSubmission(r io.Reader) (Submission, error) {
+	src := &readErrReader{r: r}
+	dec := json.NewDecoder(src)
+	// Numbers stay text: as float64, a Token such as 1E1000 would fail with
+	// a conversion error rather than a syntax one.
+	dec.UseNumber()
+
+	tok, err := dec.Token()
+	if err != nil {
+		if err == io.EOF && src.err == nil {
+			return Submission{}, fieldErr("", CodeInvalidJSON, "request body is empty")
+		}
+		return Submission{}, src.classify()
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return Submission{}, fieldErr("", CodeInvalidJSON, "request body must be a JSON object")
+	}
+
+	var (
+		sub   Submission
+		first *FieldError // the first field at fault, reported once the body is known to be well-formed
+		seen  = make(map[string]bool)
+	)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return Submission{}, src.classify()
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return Submission{}, fieldErr("", CodeInvalidJSON, "request body is not valid JSON")
+		}
+		target := submissionField(&sub, key)
+		switch {
+		case target == nil:
+			first = firstOf(first, fieldErr(key, CodeUnknownField,
+				fmt.Sprintf("%.64q is not a field of a submission", key)))
+		case seen[key]:
+			first = firstOf(first, fieldErr(key, CodeDuplicate, key+" appears more than once"))
+			target = nil
+		}
+		seen[key] = true
+		if target == nil {
+			var skip json.RawMessage
+			target = &skip
+		}
+		if err := dec.Decode(target); err != nil {
+			if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && src.err == nil {
+				first = firstOf(first, fieldErr(key, CodeInvalidType, typeMessage(key, te)))
+				continue
+			}
+			return Submission{}, src.classify()
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return Submission{}, src.classify()
+	}
+	if _, err := dec.Token(); err != io.EOF || src.err != nil {
+		if err != nil {
+			return Submission{}, src.classify()
+		}
+		return Submission{}, fieldErr("", CodeInvalidJSON, "request body must hold one JSON object and nothing after it")
+	}
+	if first != nil {
+		return Submission{}, first
+	}
+	return sub, nil
+}
+
+// submissionField returns a pointer to the field of sub that the JSON name
+// key decodes into, or nil when there is none. Spelled out rather than read
+// from the struct tags so that matching is exact.
+func submissionField(sub *Submission, key string) any {
+	switch key {
+	case "state":
+		return &sub.State
+	case "name":
+		return &sub.Name
+	case "id_number":
+		return &sub.IDNumber
+	case "phone":
+		return &sub.Phone
+	case "email":
+		return &sub.Email
+	case "preferences":
+		return &sub.Preferences
+	case "lang":
+		return &sub.Lang
+	case "captcha_token":
+		return &sub.CaptchaToken
+	}
+	return nil
+}
+
+func typeMessage(key string, te *json.UnmarshalTypeError) string {
+	want := "a string"
+	if key == "preferences" {
+		want = "an array of strings"
+	}
+	return fmt.Sprintf("%s must be %s, not %s", key, want, te.Value)
+}
+
+func firstOf(first, fe *FieldError) *FieldError {
+	if first != nil {
+		return first
+	}
+	return fe
+}
+
+// readErrReader remembers the first failure of the underlying reader, so a
+// decoding error can be blamed on the body (the client) or on reading it
+// (the limit or the connection) without guessing from encoding/json's error
+// types, which are not a closed set.
+type readErrReader struct {
+	r   io.Reader
+	err error // first error other than io.EOF
+}
+
+func (rr *readErrReader) Read(p []byte) (int, error) {
+	n, err := rr.r.Read(p)
+	if err != nil && err != io.EOF && rr.err == nil {
+		rr.err = err
+	}
+	return n, err
+}
+
+// classify gives the error DecodeSubmission returns for a decoding failure:
+// the caller's body limit unchanged, any other read failure wrapped, and
+// everything else the client's malformed JSON.
+func (rr *readErrReader) classify() error {
+	if rr.err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](rr.err); ok {
+			return rr.err
+		}
+		return fmt.Errorf("read submission: %w", rr.err)
+	}
+	return fieldErr("", CodeInvalidJSON, "request body is not valid JSON")
+}

@@ -1,0 +1,43 @@
+// Package listing is the availability document behind GET /listppv and
+// GET /states: its shape, how it is rendered, and the Redis keys it lives under.
+package listing
+
+import "time"
+
+// Document is the /listppv answer for one state.
+type Document struct {
+	State       string    `json:"state"`
+	GeneratedAt time.Time `json:"generated_at"`
+	Centers     []Center  `json:"centers"`
+}
+
+// Center is one vaccination centre (PPV) with its slots.
+type Center struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Address string `json:"address"`
+	Slots   []Slot `json:"slots"`
+}
+
+// Slot is one session at a centre.
+type Slot struct {
+	ID        string `json:"id"`
+	Date      string `json:"date"`
+	Time      string `json:"time"`
+	Capacity  int    `json:"capacity"`
+	Available int    `json:"available"`
+	Open      bool   `json:"open"`
+}
+
+// State is one entry of GET /states.
+type State struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+}
+
+// StatesDocument is the GET /states answer.
+// It carries no timestamp so its bytes, and so its ETag, only change when a
+// state does.
+type StatesDocument struct {
+	States []State `json:"states"`
+}

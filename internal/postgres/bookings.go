@@ -1,0 +1,181 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/vaxbook/vaxbook/internal/booking"
+)
+
+// Bookings runs the worker's transaction.
+type Bookings struct{ pool *pgxpool.Pool }
+
+// NewBookings wraps a pool.
+func NewBookings(pool *pgxpool.Pool) *Bookings { return &Bookings{pool: pool} }
+
+// The per-person advisory lock serialises every message about one person,
+// including two deliveries of the same message, so the duplicate check and
+// the idempotency check below cannot race. Messages about different people
+// only meet on the slot rows.
+const lockPerson = `SELECT pg_advisory_xact_lock(hashtextextended($1, 20211))`
+
+// One read answers both questions: has this reference been decided already
+// (a redelivery), and does this person already hold a confirmed place?
+const findPrior = `
+SELECT b.reference, b.status, COALESCE(b.existing_reference, ''),
+       COALESCE(s.id, ''), COALESCE(c.id, ''), COALESCE(c.name, ''), COALESCE(c.address, ''),
+       COALESCE(to_char(s.slot_date, 'YYYY-MM-DD'), ''), COALESCE(s.time_range, ''), b.lang
+FROM bookings b
+LEFT JOIN slots s ON s.id = b.slot_id
+LEFT JOIN centers c ON c.id = s.center_id
+WHERE b.reference = $1 OR (b.id_number = $2 AND b.status = 'confirmed')`
+
+// The conditional UPDATE is the whole overbooking defence: the row lock makes
+// concurrent bumps queue, and Postgres re-checks booked < capacity on the
+// newest row version after the wait, so the last place goes to one booking.
+const takePlace = `
+UPDATE slots s SET booked = s.booked + 1
+FROM centers c
+WHERE s.id = $1 AND s.booked < s.capacity AND c.id = s.center_id
+RETURNING s.id, c.id, c.name, c.address, to_char(s.slot_date, 'YYYY-MM-DD'), s.time_range`
+
+const insertBooking = `
+INSERT INTO bookings (reference, id_number, status, slot_id, existing_reference, state_code,
+                      name, phone, email, lang, preferences, message_id, submitted_at)
+VALUES ($1, $2, $3, NULLIF($4, ''), NULLIF($5, ''), $6, $7, $8, $9, $10, $11, $12, $13)`
+
+// Book decides a booking request in one transaction and returns the status
+// record to show. A reference decided before returns its earlier outcome
+// unchanged.
+func (b *Bookings) Book(ctx context.Context, req booking.Request, messageID string) (booking.StatusRecord, error) {
+	var rec booking.StatusRecord
+	err := InTx(ctx, b.pool, func(tx pgx.Tx) error {
+		var err error
+		rec, err = book(ctx, tx, req, messageID)
+		return err
+	})
+	if err != nil {
+		return booking.StatusRecord{}, fmt.Errorf("book %s: %w", req.Reference, err)
+	}
+	return rec, nil
+}
+
+func book(ctx context.Context, tx pgx.Tx, req booking.Request, messageID string) (booking.StatusRecord, error) {
+	rec := booking.StatusRecord{Reference: req.Reference, Lang: req.Lang}
+
+	batch := &pgx.Batch{}
+	batch.Queue(lockPerson, req.IDNumber)
+	batch.Queue(findPrior, req.Reference, req.IDNumber)
+	br := tx.SendBatch(ctx, batch)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return rec, fmt.Errorf("lock person: %w", err)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		return rec, fmt.Errorf("find prior bookings: %w", err)
+	}
+	var existing string
+	for rows.Next() {
+		var r booking.StatusRecord
+		var s booking.SlotInfo
+		if err := rows.Scan(&r.Reference, &r.Status, &r.ExistingReference,
+			&s.ID, &s.CenterID, &s.CenterName, &s.Address, &s.Date, &s.Time, &r.Lang); err != nil {
+			rows.Close()
+			br.Close()
+			return rec, fmt.Errorf("scan prior booking: %w", err)
+		}
+		if s.ID != "" {
+			r.Slot = &s
+		}
+		if r.Reference == req.Reference {
+			rows.Close()
+			if err := br.Close(); err != nil {
+				return rec, fmt.Errorf("find prior bookings: %w", err)
+			}
+			return r, nil
+		}
+		existing = r.Reference
+	}
+	rows.Close()
+	if err := br.Close(); err != nil {
+		return rec, fmt.Errorf("find prior bookings: %w", err)
+	}
+
+	switch {
+	case existing != "":
+		rec.Status = booking.StatusDuplicate
+		rec.ExistingReference = existing
+	default:
+		rec.Status = booking.StatusFull
+		for _, slotID := range req.Preferences {
+			var s booking.SlotInfo
+			err := tx.QueryRow(ctx, takePlace, slotID).Scan(&s.ID, &s.CenterID, &s.CenterName, &s.Address, &s.Date, &s.Time)
+			if errors.Is(err, pgx.ErrNoRows) {
+				continue // full, or no such slot any more
+			}
+			if err != nil {
+				return rec, fmt.Errorf("take place in %s: %w", slotID, err)
+			}
+			rec.Status = booking.StatusConfirmed
+			rec.Slot = &s
+			break
+		}
+	}
+
+	slotID := ""
+	if rec.Slot != nil {
+		slotID = rec.Slot.ID
+	}
+	_, err = tx.Exec(ctx, insertBooking, req.Reference, req.IDNumber, string(rec.Status), slotID,
+		rec.ExistingReference, req.State, req.Name, req.Phone, req.Email, req.Lang,
+		req.Preferences, messageID, req.SubmittedAt)
+	if err != nil {
+		return rec, fmt.Errorf("insert booking: %w", err)
+	}
+	return rec, nil
+}
+
+// RejectedMessage is a push message the worker could not use.
+type RejectedMessage struct {
+	MessageID    string
+	Subscription string
+	Data         []byte
+	Attributes   map[string]string
+	Reason       string
+}
+
+const insertRejected = `
+INSERT INTO rejected_messages (message_id, subscription, data, attributes, reason)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (message_id) DO NOTHING`
+
+// Reject records a message for a human to look at; recording it twice keeps
+// the first.
+func (b *Bookings) Reject(ctx context.Context, m RejectedMessage) error {
+	attrs, err := json.Marshal(m.Attributes)
+	if err != nil {
+		return fmt.Errorf("encode attributes of %s: %w", m.MessageID, err)
+	}
+	if m.Attributes == nil {
+		attrs = []byte("{}")
+	}
+	if _, err := b.pool.Exec(ctx, insertRejected, m.MessageID, m.Subscription, m.Data, attrs, m.Reason); err != nil {
+		return fmt.Errorf("record rejected message %s: %w", m.MessageID, err)
+	}
+	return nil
+}
+
+// Ping checks the database answers, for readiness.
+func (b *Bookings) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return b.pool.Ping(ctx)
+}

@@ -1,0 +1,81 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/vaxbook/vaxbook/internal/listing"
+)
+
+// cacheFillLockKey names the session advisory lock only one cache-fill loop
+// may hold; its number is arbitrary but fixed.
+const cacheFillLockKey = 7_2021_0001
+
+// Lease is the cache-fill writer's right to write, held as a session advisory
+// lock on one dedicated connection. Postgres drops the lock when that
+// connection dies, so a crashed or partitioned writer cannot keep it.
+type Lease struct{ conn *pgxpool.Conn }
+
+// TryLease takes the cache-fill lease if nobody holds it. It returns nil and
+// no error when another process holds it.
+func TryLease(ctx context.Context, pool *pgxpool.Pool) (*Lease, error) {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("acquire connection for lease: %w", err)
+	}
+	var got bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, cacheFillLockKey).Scan(&got); err != nil {
+		conn.Release()
+		return nil, fmt.Errorf("try cache-fill lock: %w", err)
+	}
+	if !got {
+		conn.Release()
+		return nil, nil
+	}
+	return &Lease{conn: conn}, nil
+}
+
+// Release gives the lease up by closing its connection, which drops the lock
+// even if an unlock statement could not be sent.
+func (l *Lease) Release() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = l.conn.Conn().Close(ctx)
+	l.conn.Release()
+}
+
+const readSlots = `
+SELECT st.code, st.name,
+       COALESCE(c.id, ''), COALESCE(c.name, ''), COALESCE(c.address, ''),
+       COALESCE(s.id, ''), COALESCE(to_char(s.slot_date, 'YYYY-MM-DD'), ''), COALESCE(s.time_range, ''),
+       COALESCE(s.capacity, 0), COALESCE(s.booked, 0)
+FROM states st
+LEFT JOIN centers c ON c.state_code = st.code
+LEFT JOIN slots s ON s.center_id = c.id
+ORDER BY st.code, c.id, s.slot_date, s.time_range, s.id`
+
+// Snapshot reads every slot's counter over the lease's own connection: if
+// the lease is lost, so is the ability to read, and the writer stops.
+func (l *Lease) Snapshot(ctx context.Context) ([]listing.SlotRow, error) {
+	rows, err := l.conn.Query(ctx, readSlots)
+	if err != nil {
+		return nil, fmt.Errorf("read slots: %w", err)
+	}
+	defer rows.Close()
+	var out []listing.SlotRow
+	for rows.Next() {
+		var r listing.SlotRow
+		if err := rows.Scan(&r.StateCode, &r.StateName, &r.CenterID, &r.CenterName, &r.CenterAddress,
+			&r.SlotID, &r.Date, &r.Time, &r.Capacity, &r.Booked); err != nil {
+			return nil, fmt.Errorf("scan slot: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read slots: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,158 @@
+// Package redis is vaxbook's adapter to Redis: the rendered listings the
+// cache-fill loop writes and the API serves, the cache-fill heartbeat, and the
+// per-reference status records.
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/vaxbook/vaxbook/internal/booking"
+	"github.com/vaxbook/vaxbook/internal/listing"
+)
+
+// Config is the Redis part of a role's configuration.
+type Config struct {
+	URL string `env:"REDIS_URL, required" json:"-"`
+}
+
+// Open connects to url (redis://host:port/db) and checks the server answers.
+func Open(ctx context.Context, url string) (*goredis.Client, error) {
+	opts, err := goredis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	// Fail fast: a request that cannot reach Redis should become a 503 well
+	// inside the client's patience, not hang.
+	opts.DialTimeout = 2 * time.Second
+	opts.ReadTimeout = time.Second
+	opts.WriteTimeout = time.Second
+	c := goredis.NewClient(opts)
+	if err := c.Ping(ctx).Err(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("ping redis: %w", err)
+	}
+	return c, nil
+}
+
+// Listings reads and writes rendered documents.
+type Listings struct{ c goredis.UniversalClient }
+
+// NewListings wraps a client.
+func NewListings(c goredis.UniversalClient) *Listings { return &Listings{c: c} }
+
+// Get reads one rendered document (listing.KeyStates or listing.KeyState) in a
+// single command.
+func (l *Listings) Get(ctx context.Context, key string) (listing.Rendered, error) {
+	vals, err := l.c.HMGet(ctx, key, listing.FieldBody, listing.FieldGzip, listing.FieldETag).Result()
+	if err != nil {
+		return listing.Rendered{}, fmt.Errorf("read %s: %w", key, err)
+	}
+	body, _ := vals[0].(string)
+	gz, _ := vals[1].(string)
+	etag, _ := vals[2].(string)
+	if body == "" {
+		return listing.Rendered{}, fmt.Errorf("read %s: %w", key, listing.ErrNotFilled)
+	}
+	return listing.Rendered{Body: []byte(body), Gzip: []byte(gz), ETag: etag}, nil
+}
+
+// Write stores documents by key and the heartbeat in one MULTI, so a reader
+// never sees a heartbeat newer than the documents it vouches for.
+func (l *Listings) Write(ctx context.Context, docs map[string]listing.Rendered, at time.Time) error {
+	_, err := l.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		for key, r := range docs {
+			p.HSet(ctx, key, listing.FieldBody, r.Body, listing.FieldGzip, r.Gzip, listing.FieldETag, r.ETag)
+		}
+		p.Set(ctx, listing.KeyHeartbeat, at.UnixMilli(), 0)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("write %d listings: %w", len(docs), err)
+	}
+	return nil
+}
+
+// Heartbeat returns when the cache-fill loop last completed a pass.
+func (l *Listings) Heartbeat(ctx context.Context) (time.Time, error) {
+	s, err := l.c.Get(ctx, listing.KeyHeartbeat).Result()
+	if errors.Is(err, goredis.Nil) {
+		return time.Time{}, fmt.Errorf("read heartbeat: %w", listing.ErrNotFilled)
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read heartbeat: %w", err)
+	}
+	ms, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read heartbeat %q: %w", s, err)
+	}
+	return time.UnixMilli(ms), nil
+}
+
+// Statuses stores what /status shows for each reference.
+type Statuses struct {
+	c   goredis.UniversalClient
+	ttl time.Duration
+}
+
+// NewStatuses wraps a client; records expire after ttl (Postgres keeps the
+// truth, Redis only the view of it).
+func NewStatuses(c goredis.UniversalClient, ttl time.Duration) *Statuses {
+	return &Statuses{c: c, ttl: ttl}
+}
+
+// SetPending records a pending status unless the worker already wrote a
+// final one: the API and the worker race, and the worker must win.
+func (s *Statuses) SetPending(ctx context.Context, reference string) error {
+	b, err := json.Marshal(booking.StatusRecord{Reference: reference, Status: booking.StatusPending})
+	if err != nil {
+		return fmt.Errorf("encode status %s: %w", reference, err)
+	}
+	if err := s.c.SetNX(ctx, listing.KeyStatus(reference), b, s.ttl).Err(); err != nil {
+		return fmt.Errorf("write pending status %s: %w", reference, err)
+	}
+	return nil
+}
+
+// Set records a final status, replacing whatever was there.
+func (s *Statuses) Set(ctx context.Context, rec booking.StatusRecord) error {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encode status %s: %w", rec.Reference, err)
+	}
+	if err := s.c.Set(ctx, listing.KeyStatus(rec.Reference), b, s.ttl).Err(); err != nil {
+		return fmt.Errorf("write status %s: %w", rec.Reference, err)
+	}
+	return nil
+}
+
+// GetRaw returns the stored JSON of a status record as is, for serving.
+func (s *Statuses) GetRaw(ctx context.Context, reference string) ([]byte, error) {
+	b, err := s.c.Get(ctx, listing.KeyStatus(reference)).Bytes()
+	if errors.Is(err, goredis.Nil) {
+		return nil, fmt.Errorf("read status %s: %w", reference, booking.ErrUnknownReference)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read status %s: %w", reference, err)
+	}
+	return b, nil
+}
+
+// Get returns a decoded status record.
+func (s *Statuses) Get(ctx context.Context, reference string) (booking.StatusRecord, error) {
+	var rec booking.StatusRecord
+	b, err := s.GetRaw(ctx, reference)
+	if err != nil {
+		return rec, err
+	}
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return rec, fmt.Errorf("decode status %s: %w", reference, err)
+	}
+	return rec, nil
+}

@@ -1,0 +1,401 @@
+package seed_test
+
+import (
+	"context"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/vaxbook/vaxbook/internal/seed"
+	"github.com/vaxbook/vaxbook/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// day fixes the demo's dates so failures are reproducible.
+var day = time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
+
+// snapshot is everything a load can write, with each row's xmin so a test
+// can tell an untouched row from one rewritten with the same values.
+type snapshot struct {
+	States, Centers, Slots []string
+}
+
+func takeSnapshot(t *testing.T, db *pgxpool.Pool) snapshot {
+	t.Helper()
+	q := func(sql string) []string {
+		t.Helper()
+		rows, err := db.Query(context.Background(), sql)
+		if err != nil {
+			t.Fatalf("snapshot: %v", err)
+		}
+		got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatalf("snapshot: %v", err)
+		}
+		return got
+	}
+	return snapshot{
+		States:  q(`SELECT concat_ws('|', code, name, xmin) FROM states ORDER BY code`),
+		Centers: q(`SELECT concat_ws('|', id, state_code, name, address, xmin) FROM centers ORDER BY id`),
+		Slots:   q(`SELECT concat_ws('|', id, center_id, slot_date, time_range, capacity, booked, xmin) FROM slots ORDER BY id`),
+	}
+}
+
+func mustLoad(t *testing.T, db *pgxpool.Pool, rows []seed.Row) seed.Result {
+	t.Helper()
+	res, err := seed.Load(context.Background(), db, rows)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	return res
+}
+
+func setBooked(t *testing.T, db *pgxpool.Pool, slotID string, booked int) {
+	t.Helper()
+	tag, err := db.Exec(context.Background(), `UPDATE slots SET booked = $2 WHERE id = $1`, slotID, booked)
+	if err != nil || tag.RowsAffected() != 1 {
+		t.Fatalf("set booked on %s: %v (%d rows)", slotID, err, tag.RowsAffected())
+	}
+}
+
+func indexOf(t *testing.T, rows []seed.Row, slotID string) int {
+	t.Helper()
+	for i, r := range rows {
+		if r.SlotID == slotID {
+			return i
+		}
+	}
+	t.Fatalf("slot %s not in rows", slotID)
+	return -1
+}
+
+func TestLoad_DemoLoadsEverything(t *testing.T) {
+	t.Parallel()
+	db := testenv.NewPool(t)
+	rows := seed.Demo(day)
+
+	start := time.Now()
+	got := mustLoad(t, db, rows)
+	t.Logf("loaded %d rows in %v", len(rows), time.Since(start))
+
+	if want := (seed.Result{States: 16, Centers: 48, Slots: 48 * 28}); got != want {
+		t.Errorf("Load = %+v, want %+v", got, want)
+	}
+	var r seed.Row
+	err := db.QueryRow(context.Background(), `
+SELECT st.code, st.name, c.id, c.name, c.address, s.id, to_char(s.slot_date, 'YYYY-MM-DD'), s.time_range, s.capacity
+FROM slots s JOIN centers c ON c.id = s.center_id JOIN states st ON st.code = c.state_code
+WHERE s.id = $1`, rows[100].SlotID).Scan(
+		&r.State, &r.StateName, &r.CenterID, &r.CenterName, &r.Address, &r.SlotID, &r.Date, &r.Time, &r.Capacity)
+	if err != nil {
+		t.Fatalf("read back slot %s: %v", rows[100].SlotID, err)
+	}
+	r.Line = rows[100].Line
+	if r != rows[100] {
+		t.Errorf("slot in the database:\n got %+v\nwant %+v", r, rows[100])
+	}
+}
+
+func TestLoad_SameRowsAgainChangeNothing(t *testing.T) {
+	t.Parallel()
+	db := testenv.NewPool(t)
+	rows := seed.Demo(day)
+	mustLoad(t, db, rows)
+	setBooked(t, db, rows[0].SlotID, 7)
+	before := takeSnapshot(t, db)
+
+	if got := mustLoad(t, db, rows); got != (seed.Result{}) {
+		t.Errorf("second Load = %+v, want all zeros", got)
+	}
+	if after := takeSnapshot(t, db); !reflect.DeepEqual(before, after) {
+		t.Errorf("second Load rewrote rows (xmin or values changed)")
+	}
+}
+
+func TestLoad_UpdatesWhatChangedOnly(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		change func(rows []seed.Row) []seed.Row
+		want   seed.Result
+		check  string // a query that must return true after the load
+	}{
+		{
+			name: "capacity raised",
+			change: func(rows []seed.Row) []seed.Row {
+				rows[5].Capacity = 999
+				return rows
+			},
+			want:  seed.Result{Slots: 1},
+			check: `SELECT capacity = 999 AND booked = 3 FROM slots WHERE id = 'jhr-001-2026-11-26-pm'`,
+		},
+		{
+			name: "capacity lowered to booked",
+			change: func(rows []seed.Row) []seed.Row {
+				rows[5].Capacity = 3
+				return rows
+			},
+			want:  seed.Result{Slots: 1},
+			check: `SELECT capacity = 3 AND booked = 3 FROM slots WHERE id = 'jhr-001-2026-11-26-pm'`,
+		},
+		{
+			name: "centre renamed",
+			change: func(rows []seed.Row) []seed.Row {
+				for i := range rows {
+					if rows[i].CenterID == "sel-002" {
+						rows[i].CenterName = "Stadium Malawati (Dewan B)"
+					}
+				}
+				return rows
+			},
+			want:  seed.Result{Centers: 1},
+			check: `SELECT name = 'Stadium Malawati (Dewan B)' FROM centers WHERE id = 'sel-002'`,
+		},
+		{
+			name: "state renamed",
+			change: func(rows []seed.Row) []seed.Row {
+				for i := range rows {
+					if rows[i].State == "kuala-lumpur" {
+						rows[i].StateName = "Wilayah Persekutuan Kuala Lumpur"
+					}
+				}
+				return rows
+			},
+			want:  seed.Result{States: 1},
+			check: `SELECT name = 'Wilayah Persekutuan Kuala Lumpur' FROM states WHERE code = 'kuala-lumpur'`,
+		},
+		{
+			name: "slot added and session moved",
+			change: func(rows []seed.Row) []seed.Row {
+				rows[5].Time = "14:30-18:30"
+				extra := rows[5]
+				extra.SlotID, extra.Time, extra.Line = "jhr-001-extra", "19:00-21:00", 0
+				return append(rows, extra)
+			},
+			want: seed.Result{Slots: 2},
+			check: `SELECT (SELECT time_range FROM slots WHERE id = 'jhr-001-2026-11-26-pm') = '14:30-18:30'
+				AND EXISTS (SELECT 1 FROM slots WHERE id = 'jhr-001-extra' AND time_range = '19:00-21:00' AND booked = 0)`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			db := testenv.NewPool(t)
+			rows := seed.Demo(day)
+			if rows[5].SlotID != "jhr-001-2026-11-26-pm" {
+				t.Fatalf("demo order changed: rows[5] is %s", rows[5].SlotID)
+			}
+			mustLoad(t, db, rows)
+			setBooked(t, db, rows[5].SlotID, 3)
+			before := takeSnapshot(t, db)
+
+			if got := mustLoad(t, db, tt.change(seed.Demo(day))); got != tt.want {
+				t.Errorf("Load = %+v, want %+v", got, tt.want)
+			}
+			var ok bool
+			if err := db.QueryRow(context.Background(), tt.check).Scan(&ok); err != nil || !ok {
+				t.Errorf("after Load, %s: got %v, %v; want true", tt.check, ok, err)
+			}
+			after := takeSnapshot(t, db)
+			rewritten := countChanged(before.States, after.States) + countChanged(before.Centers, after.Centers) + countChanged(before.Slots, after.Slots)
+			if want := tt.want.States + tt.want.Centers + tt.want.Slots; rewritten != want {
+				t.Errorf("%d rows inserted or rewritten, want %d", rewritten, want)
+			}
+		})
+	}
+}
+
+// countChanged counts entries of after that are not in before.
+func countChanged(before, after []string) int {
+	seen := map[string]bool{}
+	for _, s := range before {
+		seen[s] = true
+	}
+	n := 0
+	for _, s := range after {
+		if !seen[s] {
+			n++
+		}
+	}
+	return n
+}
+
+func TestLoad_FailsAndChangesNothing(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		change func(rows []seed.Row) []seed.Row
+		want   string
+	}{
+		{
+			name: "capacity below booked",
+			change: func(rows []seed.Row) []seed.Row {
+				rows[5].Capacity = 2
+				return rows
+			},
+			want: "line 7: capacity: 2 is below the 3 places already booked for slot jhr-001-2026-11-26-pm",
+		},
+		{
+			name: "capacity zero below booked",
+			change: func(rows []seed.Row) []seed.Row {
+				rows[5].Capacity = 0
+				return rows
+			},
+			want: "line 7: capacity: 0 is below the 3 places already booked for slot jhr-001-2026-11-26-pm",
+		},
+		{
+			name: "bad row in the middle",
+			change: func(rows []seed.Row) []seed.Row {
+				rows[700].Date = "2026-02-30"
+				return rows
+			},
+			want: `line 702: date: must be a real date as YYYY-MM-DD, got "2026-02-30"`,
+		},
+		{
+			name: "negative capacity in the middle",
+			change: func(rows []seed.Row) []seed.Row {
+				rows[700].Capacity = -1
+				return rows
+			},
+			want: `line 702: capacity: must be a whole number from 0 to 100000, got "-1"`,
+		},
+		{
+			name: "slot id twice",
+			change: func(rows []seed.Row) []seed.Row {
+				rows[900].SlotID = rows[10].SlotID
+				return rows
+			},
+			want: `line 902: slot_id: "jhr-001-2026-11-29-am" already appears on line 12`,
+		},
+		{
+			name: "centre with two addresses",
+			change: func(rows []seed.Row) []seed.Row {
+				rows[20].Address = "Jalan Lain"
+				return rows
+			},
+			want: `line 22: address: centre "jhr-001" has address`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			db := testenv.NewPool(t)
+			// The first load covers half the demo so the failing load would
+			// also insert slots, update a capacity and touch every table.
+			rows := seed.Demo(day)
+			mustLoad(t, db, rows[:len(rows)/2])
+			setBooked(t, db, "jhr-001-2026-11-26-pm", 3)
+			before := takeSnapshot(t, db)
+
+			next := tt.change(seed.Demo(day))
+			next[1].Capacity++
+			for i := range next {
+				if next[i].State == "kedah" {
+					next[i].StateName = "Kedah Darul Aman"
+				}
+			}
+			res, err := seed.Load(context.Background(), db, next)
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Fatalf("Load error = %v\nwant one starting %s", err, tt.want)
+			}
+			if res != (seed.Result{}) {
+				t.Errorf("failed Load = %+v, want zeros", res)
+			}
+			if after := takeSnapshot(t, db); !reflect.DeepEqual(before, after) {
+				t.Errorf("failed Load changed the database")
+			}
+		})
+	}
+}
+
+func TestLoad_BadRowLoadsNothingIntoEmptyDatabase(t *testing.T) {
+	t.Parallel()
+	db := testenv.NewPool(t)
+	rows := seed.Demo(day)
+	rows[len(rows)/2].State = "Not A State"
+	if _, err := seed.Load(context.Background(), db, rows); err == nil {
+		t.Fatal("Load accepted a bad state code")
+	}
+	var n int
+	if err := db.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM states) + (SELECT count(*) FROM centers) + (SELECT count(*) FROM slots)`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d rows loaded, want none", n)
+	}
+}
+
+func TestLoad_NoRowsIsNoOp(t *testing.T) {
+	t.Parallel()
+	db := testenv.NewPool(t)
+	if got := mustLoad(t, db, nil); got != (seed.Result{}) {
+		t.Errorf("Load(nil) = %+v, want zeros", got)
+	}
+}
+
+func TestLoad_TwiceInOneTransaction(t *testing.T) {
+	t.Parallel()
+	db := testenv.NewPool(t)
+	ctx := context.Background()
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	rows := seed.Demo(day)
+	if _, err := seed.Load(ctx, tx, rows[:10]); err != nil {
+		t.Fatalf("first Load: %v", err)
+	}
+	got, err := seed.Load(ctx, tx, rows)
+	if err != nil {
+		t.Fatalf("second Load in the same transaction: %v", err)
+	}
+	if want := (seed.Result{States: 15, Centers: 47, Slots: len(rows) - 10}); got != want {
+		t.Errorf("second Load = %+v, want %+v", got, want)
+	}
+}
+
+func TestLoad_WaitsForBookingBeforeCheckingCapacity(t *testing.T) {
+	t.Parallel()
+	db := testenv.NewPool(t)
+	ctx := context.Background()
+	rows := seed.Demo(day)[:2]
+	rows[0].Capacity = 10
+	mustLoad(t, db, rows)
+	setBooked(t, db, rows[0].SlotID, 4)
+
+	// A booking in flight holds the slot row, as the worker's transaction does.
+	worker, err := db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer worker.Rollback(ctx)
+	if _, err := worker.Exec(ctx, `UPDATE slots SET booked = booked + 1 WHERE id = $1`, rows[0].SlotID); err != nil {
+		t.Fatal(err)
+	}
+
+	rows[0].Capacity = 4
+	done := make(chan error, 1)
+	go func() {
+		_, err := seed.Load(ctx, db, rows)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("Load finished (%v) while a booking held the slot", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if err := worker.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	err = <-done
+	want := "line 2: capacity: 4 is below the 5 places already booked for slot " + rows[0].SlotID
+	if err == nil || err.Error() != want {
+		t.Errorf("Load error = %v, want %q", err, want)
+	}
+}

@@ -1,0 +1,5 @@
+DROP TABLE IF EXISTS rejected_messages;
+DROP TABLE IF EXISTS bookings;
+DROP TABLE IF EXISTS slots;
+DROP TABLE IF EXISTS centers;
+DROP TABLE IF EXISTS states;

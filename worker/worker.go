@@ -1,0 +1,160 @@
+// Package worker is the Pub/Sub push endpoint: it turns one push request into
+// one Postgres transaction and answers with the status code that tells
+// Pub/Sub whether to deliver the message again.
+package worker
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/vaxbook/vaxbook/internal/booking"
+	"github.com/vaxbook/vaxbook/internal/logging"
+	"github.com/vaxbook/vaxbook/internal/postgres"
+	"github.com/vaxbook/vaxbook/internal/pubsub"
+	"github.com/vaxbook/vaxbook/internal/respond"
+)
+
+// PushPath is where Pub/Sub's push subscription for appointments-topic posts.
+const PushPath = "/push/appointments"
+
+// maxPushBody is far above any booking message; a larger body is not ours.
+const maxPushBody = 1 << 20
+
+// Booker decides bookings and keeps what it cannot decide.
+type Booker interface {
+	Book(ctx context.Context, req booking.Request, messageID string) (booking.StatusRecord, error)
+	Reject(ctx context.Context, m postgres.RejectedMessage) error
+	Ping(ctx context.Context) error
+}
+
+// StatusWriter publishes the outcome for GET /status.
+type StatusWriter interface {
+	Set(ctx context.Context, rec booking.StatusRecord) error
+}
+
+// NewHandler returns the worker's routes.
+func NewHandler(log *slog.Logger, project string, books Booker, statuses StatusWriter) http.Handler {
+	r := chi.NewRouter()
+	r.Use(logging.Middleware(log, project))
+	r.Method(http.MethodPost, PushPath, handlePush(log, books, statuses))
+	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		respond.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	r.Get("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := books.Ping(r.Context()); err != nil {
+			logging.FromContext(r.Context(), log).Warn("not ready: postgres", "error", err)
+			respond.Unavailable(w, 0, "postgres_unreachable", "The database cannot be reached.")
+			return
+		}
+		respond.JSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	return r
+}
+
+// HandlePush is the push handler alone, for mounting in `vaxbook dev`.
+func HandlePush(log *slog.Logger, books Booker, statuses StatusWriter) http.Handler {
+	return handlePush(log, books, statuses)
+}
+
+func handlePush(log *slog.Logger, books Booker, statuses StatusWriter) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		log := logging.FromContext(ctx, log)
+
+		raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPushBody))
+		if err != nil {
+			respond.Fail(w, http.StatusRequestEntityTooLarge, respond.Error{Code: "too_large", Message: "The push body is too large."})
+			return
+		}
+		env, req, reason := decode(raw)
+		if reason != "" {
+			// Redelivering a message we cannot read would fail the same way
+			// forever: keep it for a human and acknowledge it.
+			rm := postgres.RejectedMessage{
+				MessageID: env.Message.ID(), Subscription: env.Subscription,
+				Data: env.Message.Data, Attributes: env.Message.Attributes, Reason: reason,
+			}
+			if rm.MessageID == "" {
+				sum := sha256.Sum256(raw)
+				rm.MessageID, rm.Data = "body-sha256:"+hex.EncodeToString(sum[:]), raw
+			}
+			if err := books.Reject(ctx, rm); err != nil {
+				log.Error("record rejected message", "message_id", rm.MessageID, "error", err)
+				respond.Unavailable(w, 0, "retry", "The message could not be recorded; deliver it again.")
+				return
+			}
+			log.Warn("rejected malformed message", "message_id", rm.MessageID, "reason", reason)
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+
+		rec, err := books.Book(ctx, req, env.Message.ID())
+		if err != nil {
+			// Everything left here is transient (connection, serialisation,
+			// deadlock, shutdown): a non-2xx makes Pub/Sub redeliver, and
+			// the transaction either committed nothing or is found again.
+			log.Error("book", "reference", req.Reference, "message_id", env.Message.ID(), "error", err)
+			respond.Unavailable(w, 0, "retry", "The booking could not be stored; deliver it again.")
+			return
+		}
+		if err := statuses.Set(ctx, rec); err != nil {
+			// The booking is committed; redelivery finds it and writes the
+			// status again.
+			log.Error("write status", "reference", req.Reference, "error", err)
+			respond.Unavailable(w, 0, "retry", "The status could not be published; deliver it again.")
+			return
+		}
+		log.Debug("booked", "reference", rec.Reference, "status", string(rec.Status))
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// decode reads the push envelope and the booking request inside it, and says
+// why when it cannot.
+func decode(raw []byte) (pubsub.PushEnvelope, booking.Request, string) {
+	var req booking.Request
+	env, err := pubsub.DecodePush(raw)
+	if err != nil {
+		return env, req, err.Error()
+	}
+	if env.Message.ID() == "" {
+		return env, req, "push envelope has no message id"
+	}
+	if len(env.Message.Data) == 0 {
+		return env, req, "message has no data"
+	}
+	if err := json.Unmarshal(env.Message.Data, &req); err != nil {
+		return env, req, fmt.Sprintf("message data is not a booking request: %v", err)
+	}
+	if err := check(req); err != nil {
+		return env, req, err.Error()
+	}
+	return env, req, ""
+}
+
+// check holds the worker to what the API promised to publish; anything else
+// did not come from our API and is not booked.
+func check(req booking.Request) error {
+	switch {
+	case !booking.ValidReference(req.Reference):
+		return errors.New("reference missing or malformed")
+	case req.IDNumber == "":
+		return errors.New("id_number missing")
+	case req.State == "":
+		return errors.New("state missing")
+	case len(req.Preferences) < 1 || len(req.Preferences) > 3:
+		return fmt.Errorf("%d preferences, want 1 to 3", len(req.Preferences))
+	case req.SubmittedAt.IsZero():
+		return errors.New("submitted_at missing")
+	}
+	return nil
+}

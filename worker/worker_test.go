@@ -1,0 +1,342 @@
+package worker_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/vaxbook/vaxbook/internal/booking"
+	"github.com/vaxbook/vaxbook/internal/postgres"
+	"github.com/vaxbook/vaxbook/internal/pubsub"
+	"github.com/vaxbook/vaxbook/internal/redis"
+	"github.com/vaxbook/vaxbook/internal/seed"
+	"github.com/vaxbook/vaxbook/internal/testenv"
+	"github.com/vaxbook/vaxbook/worker"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+type fixture struct {
+	pool     *pgxpool.Pool
+	statuses *redis.Statuses
+	handler  http.Handler
+}
+
+// newFixture gives a test its own database with two slots at one centre:
+// sel-001-am (capacity amCap) and sel-001-pm (capacity pmCap).
+func newFixture(t *testing.T, amCap, pmCap int) fixture {
+	t.Helper()
+	pool := testenv.NewPool(t)
+	rows := []seed.Row{
+		{State: "selangor", StateName: "Selangor", CenterID: "sel-001", CenterName: "Dewan A", Address: "Jalan 1, Shah Alam", SlotID: "sel-001-am", Date: "2026-12-01", Time: "08:00-13:00", Capacity: amCap},
+		{State: "selangor", StateName: "Selangor", CenterID: "sel-001", CenterName: "Dewan A", Address: "Jalan 1, Shah Alam", SlotID: "sel-001-pm", Date: "2026-12-01", Time: "14:00-18:00", Capacity: pmCap},
+	}
+	if _, err := seed.Load(context.Background(), pool, rows); err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+	statuses := redis.NewStatuses(testenv.NewRedis(t), time.Hour)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	return fixture{pool: pool, statuses: statuses, handler: worker.NewHandler(log, "test", postgres.NewBookings(pool), statuses)}
+}
+
+
+// newRequest makes a booking request for person n.
+func newRequest(person int, prefs ...string) booking.Request {
+	return booking.Request{
+		Reference:   booking.NewReference(),
+		State:       "selangor",
+		Name:        fmt.Sprintf("Person %d", person),
+		IDNumber:    fmt.Sprintf("9001011%05d", person),
+		Phone:       "+60123456789",
+		Email:       "p@example.com",
+		Preferences: prefs,
+		Lang:        "ms",
+		SubmittedAt: time.Now().UTC(),
+	}
+}
+
+func envelope(t *testing.T, messageID string, req booking.Request) []byte {
+	t.Helper()
+	data, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rawEnvelope(t, messageID, data)
+}
+
+func rawEnvelope(t *testing.T, messageID string, data []byte) []byte {
+	t.Helper()
+	b, err := json.Marshal(pubsub.PushEnvelope{
+		Message:      pubsub.PushMessage{Data: data, MessageID: messageID, MessageIDSnake: messageID, Attributes: map[string]string{"k": "v"}},
+		Subscription: "projects/test/subscriptions/appointments-push",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func push(t *testing.T, h http.Handler, body []byte) int {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, worker.PushPath, bytes.NewReader(body)))
+	return rec.Code
+}
+
+func (f fixture) status(t *testing.T, ref string) booking.StatusRecord {
+	t.Helper()
+	rec, err := f.statuses.Get(context.Background(), ref)
+	if err != nil {
+		t.Fatalf("status of %s: %v", ref, err)
+	}
+	return rec
+}
+
+func (f fixture) booked(t *testing.T, slot string) int {
+	t.Helper()
+	var n int
+	if err := f.pool.QueryRow(context.Background(), `SELECT booked FROM slots WHERE id = $1`, slot).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func (f fixture) count(t *testing.T, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := f.pool.QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestPush_ConfirmsFirstPreferenceWithRoom(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 0, 5)
+	req := newRequest(1, "sel-001-am", "sel-001-pm")
+
+	if got := push(t, f.handler, envelope(t, "m1", req)); got != http.StatusNoContent {
+		t.Fatalf("push: got %d, want 204", got)
+	}
+	got := f.status(t, req.Reference)
+	if got.Status != booking.StatusConfirmed || got.Slot == nil || got.Slot.ID != "sel-001-pm" {
+		t.Fatalf("status: got %+v, want confirmed in sel-001-pm", got)
+	}
+	want := booking.SlotInfo{ID: "sel-001-pm", CenterID: "sel-001", CenterName: "Dewan A", Address: "Jalan 1, Shah Alam", Date: "2026-12-01", Time: "14:00-18:00"}
+	if *got.Slot != want {
+		t.Errorf("slot: got %+v, want %+v", *got.Slot, want)
+	}
+	if n := f.booked(t, "sel-001-pm"); n != 1 {
+		t.Errorf("booked: got %d, want 1", n)
+	}
+}
+
+func TestPush_FullWhenEveryPreferenceIsTaken(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 1, 0)
+	first, second := newRequest(1, "sel-001-am"), newRequest(2, "sel-001-am", "sel-001-pm")
+	push(t, f.handler, envelope(t, "m1", first))
+	if got := push(t, f.handler, envelope(t, "m2", second)); got != http.StatusNoContent {
+		t.Fatalf("push: got %d, want 204", got)
+	}
+	if got := f.status(t, second.Reference); got.Status != booking.StatusFull || got.Slot != nil {
+		t.Errorf("status: got %+v, want full without a slot", got)
+	}
+	if n := f.count(t, `SELECT count(*) FROM bookings WHERE reference = $1 AND status = 'full'`, second.Reference); n != 1 {
+		t.Errorf("full bookings recorded: got %d, want 1", n)
+	}
+}
+
+func TestPush_SecondBookingBySamePersonIsDuplicate(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 5, 5)
+	first, again := newRequest(7, "sel-001-am"), newRequest(7, "sel-001-pm")
+	push(t, f.handler, envelope(t, "m1", first))
+	push(t, f.handler, envelope(t, "m2", again))
+
+	got := f.status(t, again.Reference)
+	if got.Status != booking.StatusDuplicate || got.ExistingReference != first.Reference {
+		t.Errorf("status: got %+v, want duplicate of %s", got, first.Reference)
+	}
+	if n := f.booked(t, "sel-001-pm"); n != 0 {
+		t.Errorf("a duplicate took a place: booked %d, want 0", n)
+	}
+}
+
+func TestPush_PersonWhoseChoicesWereFullMayTryAgain(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 0, 1)
+	full, retry := newRequest(3, "sel-001-am"), newRequest(3, "sel-001-pm")
+	push(t, f.handler, envelope(t, "m1", full))
+	push(t, f.handler, envelope(t, "m2", retry))
+	if got := f.status(t, retry.Reference); got.Status != booking.StatusConfirmed {
+		t.Errorf("status after a full booking: got %s, want confirmed", got.Status)
+	}
+}
+
+func TestPush_RedeliveryHasItsEffectOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 5, 5)
+	req := newRequest(1, "sel-001-am")
+	body := envelope(t, "m1", req)
+	for i := range 3 {
+		if got := push(t, f.handler, body); got != http.StatusNoContent {
+			t.Fatalf("delivery %d: got %d, want 204", i+1, got)
+		}
+	}
+	// The same reference under a new message id (a publish retried by the
+	// API after a lost acknowledgement) is the same booking too.
+	push(t, f.handler, envelope(t, "m1-republished", req))
+
+	if n := f.booked(t, "sel-001-am"); n != 1 {
+		t.Errorf("booked: got %d, want 1", n)
+	}
+	if got := f.status(t, req.Reference); got.Status != booking.StatusConfirmed {
+		t.Errorf("status: got %s, want confirmed", got.Status)
+	}
+}
+
+func TestPush_ConcurrentPushesNeverOverbook(t *testing.T) {
+	t.Parallel()
+	const capacity, people = 7, 60
+	f := newFixture(t, capacity, capacity)
+
+	var wg sync.WaitGroup
+	reqs := make([]booking.Request, people)
+	for i := range people {
+		reqs[i] = newRequest(i, "sel-001-am", "sel-001-pm")
+		wg.Go(func() {
+			// Every message is delivered twice, concurrently.
+			body := envelope(t, fmt.Sprintf("m%d", i), reqs[i])
+			var inner sync.WaitGroup
+			for range 2 {
+				inner.Go(func() {
+					if got := push(t, f.handler, body); got != http.StatusNoContent {
+						t.Errorf("push %d: got %d, want 204", i, got)
+					}
+				})
+			}
+			inner.Wait()
+		})
+	}
+	wg.Wait()
+
+	if am, pm := f.booked(t, "sel-001-am"), f.booked(t, "sel-001-pm"); am != capacity || pm != capacity {
+		t.Errorf("booked: got am %d pm %d, want %d each", am, pm, capacity)
+	}
+	if n := f.count(t, `SELECT count(*) FROM bookings`); n != people {
+		t.Errorf("bookings: got %d, want one per person (%d)", n, people)
+	}
+	if n := f.count(t, `SELECT count(*) FROM bookings WHERE status = 'confirmed'`); n != 2*capacity {
+		t.Errorf("confirmed: got %d, want %d", n, 2*capacity)
+	}
+	var confirmed int
+	for _, r := range reqs {
+		if f.status(t, r.Reference).Status == booking.StatusConfirmed {
+			confirmed++
+		}
+	}
+	if confirmed != 2*capacity {
+		t.Errorf("confirmed status records: got %d, want %d", confirmed, 2*capacity)
+	}
+}
+
+func TestPush_SamePersonConcurrentlyHoldsOneBooking(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 50, 50)
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Go(func() {
+			push(t, f.handler, envelope(t, fmt.Sprintf("m%d", i), newRequest(42, "sel-001-am", "sel-001-pm")))
+		})
+	}
+	wg.Wait()
+	if n := f.count(t, `SELECT count(*) FROM bookings WHERE status = 'confirmed'`); n != 1 {
+		t.Errorf("confirmed bookings for one person: got %d, want 1", n)
+	}
+	if n := f.count(t, `SELECT count(*) FROM bookings WHERE status = 'duplicate'`); n != 9 {
+		t.Errorf("duplicates: got %d, want 9", n)
+	}
+	if got := f.booked(t, "sel-001-am") + f.booked(t, "sel-001-pm"); got != 1 {
+		t.Errorf("places taken: got %d, want 1", got)
+	}
+}
+
+func TestPush_MalformedMessageIsRecordedAndAcknowledged(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 5, 5)
+	noPrefs := newRequest(1)
+	badRef := newRequest(2, "sel-001-am")
+	badRef.Reference = "not a reference"
+	cases := []struct {
+		name, messageID string
+		body            []byte
+	}{
+		{"data not JSON", "bad-json", rawEnvelope(t, "bad-json", []byte("{nope"))},
+		{"no preferences", "no-prefs", envelope(t, "no-prefs", noPrefs)},
+		{"bad reference", "bad-ref", envelope(t, "bad-ref", badRef)},
+		{"data not base64", "bad-b64", []byte(`{"message":{"data":"%%%","messageId":"bad-b64"},"subscription":"s"}`)},
+		{"no data", "no-data", []byte(`{"message":{"messageId":"no-data"},"subscription":"s"}`)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for range 2 { // a redelivery is recorded once
+				if got := push(t, f.handler, tc.body); got != http.StatusNoContent {
+					t.Fatalf("push: got %d, want 204 (acknowledged)", got)
+				}
+			}
+			if n := f.count(t, `SELECT count(*) FROM rejected_messages WHERE message_id = $1 AND reason <> ''`, tc.messageID); n != 1 {
+				t.Errorf("rejected rows: got %d, want 1", n)
+			}
+		})
+	}
+	if n := f.count(t, `SELECT count(*) FROM bookings`); n != 0 {
+		t.Errorf("bookings from malformed messages: got %d, want 0", n)
+	}
+}
+
+func TestPush_DatabaseDownAsksForRedelivery(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 5, 5)
+	f.pool.Close()
+	if got := push(t, f.handler, envelope(t, "m1", newRequest(1, "sel-001-am"))); got < 500 {
+		t.Errorf("push with the database down: got %d, want 5xx so Pub/Sub redelivers", got)
+	}
+}
+
+func TestPush_RedisDownAsksForRedeliveryAndRedeliveryWritesStatus(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 5, 5)
+	req := newRequest(1, "sel-001-am")
+	body := envelope(t, "m1", req)
+
+	down, err := redis.Open(context.Background(), testenv.RedisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	down.Close() // every command now fails
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	broken := worker.NewHandler(log, "test", postgres.NewBookings(f.pool), redis.NewStatuses(down, time.Hour))
+	if got := push(t, broken, body); got < 500 {
+		t.Fatalf("push with Redis down: got %d, want 5xx", got)
+	}
+	if got := push(t, f.handler, body); got != http.StatusNoContent {
+		t.Fatalf("redelivery: got %d, want 204", got)
+	}
+	if got := f.status(t, req.Reference); got.Status != booking.StatusConfirmed {
+		t.Errorf("status after redelivery: got %s, want confirmed", got.Status)
+	}
+	if n := f.booked(t, "sel-001-am"); n != 1 {
+		t.Errorf("booked: got %d, want 1", n)
+	}
+}
