@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
 	"strings"
 	"time"
 
@@ -16,14 +17,15 @@ import (
 	"github.com/vaxbook/vaxbook/internal/redis"
 )
 
-// baseConfig is what every serving role reads.
-type baseConfig struct {
+// BaseConfig is what every serving role reads (exported so envconfig can
+// fill it when embedded).
+type BaseConfig struct {
 	Port     string `env:"PORT, default=8080"`
 	LogLevel string `env:"LOG_LEVEL, default=info"`
 }
 
 type apiConfig struct {
-	baseConfig
+	BaseConfig
 	Redis  redis.Config
 	PubSub pubsub.Config
 
@@ -35,7 +37,7 @@ type apiConfig struct {
 }
 
 type workerConfig struct {
-	baseConfig
+	BaseConfig
 	Database  postgres.Config
 	Redis     redis.Config
 	Project   string        `env:"GOOGLE_CLOUD_PROJECT"`
@@ -43,7 +45,7 @@ type workerConfig struct {
 }
 
 type cacheFillConfig struct {
-	baseConfig
+	BaseConfig
 	Database postgres.Config
 	Redis    redis.Config
 	Interval time.Duration `env:"CACHEFILL_INTERVAL, default=5s"`
@@ -56,15 +58,19 @@ type migrateConfig struct {
 // devConfig leaves every dependency optional: `vaxbook dev` finds or starts
 // what is missing.
 type devConfig struct {
-	baseConfig
-	DatabaseURL string        `env:"DATABASE_URL" json:"-"`
-	RedisURL    string        `env:"REDIS_URL" json:"-"`
-	Project     string        `env:"GOOGLE_CLOUD_PROJECT, default=vaxbook-dev"`
-	Topic       string        `env:"APPOINTMENTS_TOPIC, default=appointments-topic"`
-	Interval    time.Duration `env:"CACHEFILL_INTERVAL, default=5s"`
-	StatusTTL   time.Duration `env:"STATUS_TTL, default=720h"`
-	SubmitRate  float64       `env:"SUBMIT_RATE_PER_IP, default=0"`
-	SubmitBurst int           `env:"SUBMIT_BURST_PER_IP, default=20"`
+	BaseConfig
+	DatabaseURL string `env:"DATABASE_URL" json:"-"`
+	RedisURL    string `env:"REDIS_URL" json:"-"`
+	Project     string `env:"GOOGLE_CLOUD_PROJECT, default=vaxbook-dev"`
+	Topic       string `env:"APPOINTMENTS_TOPIC, default=appointments-topic"`
+	// EmulatorHost, when set, replaces the in-process pstest server (an
+	// emulator of the developer's, or a test's own pstest).
+	EmulatorHost  string        `env:"PUBSUB_EMULATOR_HOST"`
+	MicroCacheTTL time.Duration `env:"LISTPPV_MICROCACHE_TTL, default=1s"`
+	Interval      time.Duration `env:"CACHEFILL_INTERVAL, default=5s"`
+	StatusTTL     time.Duration `env:"STATUS_TTL, default=720h"`
+	SubmitRate    float64       `env:"SUBMIT_RATE_PER_IP, default=0"`
+	SubmitBurst   int           `env:"SUBMIT_BURST_PER_IP, default=20"`
 }
 
 // loadConfig fills cfg from getenv and returns one line naming the variable
@@ -78,9 +84,34 @@ func loadConfig(ctx context.Context, getenv func(string) string, cfg any) error 
 		}),
 	})
 	if err != nil {
-		return fmt.Errorf("configuration: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
+		msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+		return fmt.Errorf("configuration: %s", envNameFor(reflect.TypeOf(cfg), msg))
 	}
 	return nil
+}
+
+// envNameFor rewrites envconfig's "Database: MaxConns: …" (Go field names)
+// into "DATABASE_MAX_CONNS: …", the name an operator actually sets.
+func envNameFor(t reflect.Type, msg string) string {
+	rest := msg
+	for {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		name, after, ok := strings.Cut(rest, ": ")
+		if !ok || t.Kind() != reflect.Struct {
+			return msg
+		}
+		f, found := t.FieldByName(name)
+		if !found {
+			return msg
+		}
+		if tag := f.Tag.Get("env"); tag != "" {
+			key, _, _ := strings.Cut(tag, ",")
+			return key + ": " + after
+		}
+		t, rest = f.Type, after
+	}
 }
 
 func positive(name string, d time.Duration) error {

@@ -86,9 +86,13 @@ func runDev(ctx context.Context, getenv func(string) string, stdout io.Writer) e
 	}
 	defer rdb.Close()
 
-	pss := pstest.NewServer()
-	defer pss.Close()
-	psc, err := pubsub.NewClient(ctx, cfg.Project, pss.Addr)
+	psHost, psHow := cfg.EmulatorHost, "emulator at PUBSUB_EMULATOR_HOST"
+	if psHost == "" {
+		pss := pstest.NewServer()
+		defer pss.Close()
+		psHost, psHow = pss.Addr, "in-process pstest server"
+	}
+	psc, err := pubsub.NewClient(ctx, cfg.Project, psHost)
 	if err != nil {
 		return err
 	}
@@ -100,14 +104,15 @@ func runDev(ctx context.Context, getenv func(string) string, stdout io.Writer) e
 	if err != nil {
 		return err
 	}
-	log.Info("pubsub: in-process pstest server with a push relay", "topic", cfg.Topic)
+	log.Info("pubsub: "+psHow+" with a push relay", "topic", cfg.Topic)
 	pub := pubsub.NewPublisher(psc, cfg.Topic)
 	defer pub.Stop()
 
 	listings := redis.NewListings(rdb)
 	statuses := redis.NewStatuses(rdb, cfg.StatusTTL)
 	apiHandler := api.NewServer(log, listings, pub, statuses, api.Options{
-		Project: cfg.Project, SubmitRate: cfg.SubmitRate, SubmitBurst: cfg.SubmitBurst,
+		Project: cfg.Project, MicroCacheTTL: cfg.MicroCacheTTL,
+		SubmitRate: cfg.SubmitRate, SubmitBurst: cfg.SubmitBurst,
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/", http.FileServerFS(frontend.Files))

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 func TestMigrationsHash_FindsTheMigrationFiles(t *testing.T) {
@@ -94,5 +96,55 @@ func TestDropAbandoned_DropsOnlyOldTestDatabases(t *testing.T) {
 	}
 	if !exists(fresh) {
 		t.Errorf("database %s from now: dropped, want it kept", fresh)
+	}
+}
+
+func TestEnsureTemplate_RebuildsHalfBuiltTemplate(t *testing.T) {
+	admin, adminURL, err := pgState.server()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	// What a process killed mid-migration leaves: the database exists but
+	// was never marked a template.
+	name := templatePrefix + "halfbuilt_" + randomHex(4)
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+ident(name)); err != nil {
+		t.Fatalf("create %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		_, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+ident(name)+" WITH (FORCE)")
+	})
+
+	if err := ensureTemplate(ctx, admin, adminURL, name); err != nil {
+		t.Fatalf("ensureTemplate: %v", err)
+	}
+
+	var isTemplate, allowConn bool
+	if err := admin.QueryRow(ctx, `SELECT datistemplate, datallowconn FROM pg_database WHERE datname = $1`, name).
+		Scan(&isTemplate, &allowConn); err != nil {
+		t.Fatalf("look up %s: %v", name, err)
+	}
+	if !isTemplate || allowConn {
+		t.Errorf("%s: datistemplate=%v datallowconn=%v, want true, false", name, isTemplate, allowConn)
+	}
+	clone := testDBPrefix + strconv.FormatInt(time.Now().Unix(), 10) + "_" + randomHex(6)
+	if err := cloneDatabase(ctx, admin, name, clone); err != nil {
+		t.Fatalf("clone: %v", err)
+	}
+	t.Cleanup(func() {
+		_, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+ident(clone)+" WITH (FORCE)")
+	})
+	cloneURL, err := withDatabase(adminURL, clone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, cloneURL)
+	if err != nil {
+		t.Fatalf("connect to clone: %v", err)
+	}
+	defer conn.Close(context.Background())
+	var hasSlots bool
+	if err := conn.QueryRow(ctx, `SELECT to_regclass('public.slots') IS NOT NULL`).Scan(&hasSlots); err != nil || !hasSlots {
+		t.Errorf("clone of rebuilt template: slots table present = %v (%v), want true", hasSlots, err)
 	}
 }

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vaxbook/vaxbook/internal/postgres"
+	"github.com/vaxbook/vaxbook/internal/pubsub"
+	"github.com/vaxbook/vaxbook/internal/testenv"
+)
+
+func TestRun_BadConfigurationStopsWithOneLineNamingTheVariable(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"api without REDIS_URL", []string{"api"}, map[string]string{"GOOGLE_CLOUD_PROJECT": "p"}, "REDIS_URL"},
+		{"api without project", []string{"api"}, map[string]string{"REDIS_URL": "redis://127.0.0.1:6379"}, "GOOGLE_CLOUD_PROJECT"},
+		{"malformed number", []string{"worker"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "DATABASE_MAX_CONNS": "many"}, "DATABASE_MAX_CONNS"},
+		{"worker without DATABASE_URL", []string{"worker"}, map[string]string{"REDIS_URL": "redis://x"}, "DATABASE_URL"},
+		{"malformed interval", []string{"cachefill"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "CACHEFILL_INTERVAL": "often"}, "CACHEFILL_INTERVAL"},
+		{"zero interval", []string{"cachefill"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "CACHEFILL_INTERVAL": "0s"}, "CACHEFILL_INTERVAL"},
+		{"bad log level", []string{"api"}, map[string]string{"REDIS_URL": "redis://x", "GOOGLE_CLOUD_PROJECT": "p", "LOG_LEVEL": "loud"}, "LOG_LEVEL"},
+		{"micro-cache over a second", []string{"api"}, map[string]string{"REDIS_URL": "redis://x", "GOOGLE_CLOUD_PROJECT": "p", "LISTPPV_MICROCACHE_TTL": "5s"}, "LISTPPV_MICROCACHE_TTL"},
+		{"migrate without DATABASE_URL", []string{"migrate", "up"}, nil, "DATABASE_URL"},
+		{"unknown command", []string{"serve"}, nil, "unknown command"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := run(context.Background(), append([]string{"vaxbook"}, tc.args...), envFunc(tc.env), &bytes.Buffer{})
+			if err == nil {
+				t.Fatal("run: got nil error")
+			}
+			first := strings.SplitN(err.Error(), "\n", 2)[0]
+			if !strings.Contains(first, tc.want) {
+				t.Errorf("error: got %q, want its first line to name %s", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestRun_APIServesWithoutDatabaseURL(t *testing.T) {
+	t.Parallel()
+	srv, psc := testenv.NewPubSub(t, "p")
+	if err := pubsub.EnsureTopic(context.Background(), psc, "appointments-topic"); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"PORT": freePort(t), "REDIS_URL": testenv.RedisURL(t), "GOOGLE_CLOUD_PROJECT": "p", "PUBSUB_EMULATOR_HOST": srv.Addr}
+	startRole(t, env, "/healthz", "api")
+}
+
+func TestRun_WorkerAndCacheFillStartAndStop(t *testing.T) {
+	t.Parallel()
+	db, rdb := testenv.DatabaseURL(t), testenv.RedisURL(t)
+	startRole(t, map[string]string{"PORT": freePort(t), "DATABASE_URL": db, "REDIS_URL": rdb}, "/readyz", "worker")
+	startRole(t, map[string]string{"PORT": freePort(t), "DATABASE_URL": db, "REDIS_URL": rdb, "CACHEFILL_INTERVAL": "200ms"}, "/readyz", "cachefill")
+}
+
+func TestRun_MigrateDownAndUpAgain(t *testing.T) {
+	t.Parallel()
+	env := envFunc(map[string]string{"DATABASE_URL": testenv.DatabaseURL(t)})
+	var out bytes.Buffer
+	for _, args := range [][]string{{"version"}, {"down", "1"}, {"version"}, {"up"}, {"up"}, {"version"}} {
+		if err := run(context.Background(), append([]string{"vaxbook", "migrate"}, args...), env, &out); err != nil {
+			t.Fatalf("migrate %v: %v", args, err)
+		}
+	}
+	want := "version: 1 dirty: false\nversion: none (no migration applied)\nversion: none (no migration applied)\nversion: 1 dirty: false\nversion: 1 dirty: false\nversion: 1 dirty: false\n"
+	if out.String() != want {
+		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
+	}
+	if err := run(context.Background(), []string{"vaxbook", "migrate", "down", "x"}, env, &out); err == nil {
+		t.Error("migrate down x: got nil error")
+	}
+}
+
+func TestRun_SeedCSVIsIdempotentAndReportsBadLines(t *testing.T) {
+	t.Parallel()
+	dbURL := testenv.DatabaseURL(t)
+	env := envFunc(map[string]string{"DATABASE_URL": dbURL})
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.csv")
+	csv := "state,state_name,center_id,center_name,address,slot_id,date,time,capacity\n" +
+		"selangor,Selangor,sel-001,Dewan A,Jalan 1,sel-001-2026-12-01-am,2026-12-01,08:00-13:00,300\n"
+	if err := os.WriteFile(good, []byte(csv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	for range 2 {
+		out.Reset()
+		if err := run(context.Background(), []string{"vaxbook", "seed", "--csv", good}, env, &out); err != nil {
+			t.Fatalf("seed: %v", err)
+		}
+	}
+	if !strings.Contains(out.String(), "changed 0 states, 0 centres, 0 slots") {
+		t.Errorf("second load: got %q, want nothing changed", out.String())
+	}
+	bad := filepath.Join(dir, "bad.csv")
+	if err := os.WriteFile(bad, []byte(csv+"selangor,Selangor,sel-001,Dewan A,Jalan 1,sel-001-x,2026-13-01,08:00-13:00,5\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := run(context.Background(), []string{"vaxbook", "seed", "--csv", bad}, env, &out)
+	if err == nil || !strings.Contains(err.Error(), "line 3") {
+		t.Errorf("bad file: got %v, want an error naming line 3", err)
+	}
+	if err := run(context.Background(), []string{"vaxbook", "seed", "--demo"}, env, &out); err != nil {
+		t.Fatalf("seed --demo: %v", err)
+	}
+	pool, err := postgres.Open(context.Background(), postgres.Config{URL: dbURL, MaxConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var states int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM states`).Scan(&states); err != nil || states != 16 {
+		t.Errorf("states after the demo: got %d (%v), want 16", states, err)
+	}
+}
