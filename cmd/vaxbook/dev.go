@@ -46,7 +46,9 @@ func runDev(ctx context.Context, getenv func(string) string, stdout io.Writer) e
 
 	dbURL := cfg.DatabaseURL
 	if dbURL == "" {
-		url, how, cleanup, err := devenv.Postgres(ctx)
+		// Detached: the servers must outlive the HTTP drain; the deferred
+		// cleanup stops them last.
+		url, how, cleanup, err := devenv.Postgres(context.WithoutCancel(ctx))
 		if err != nil {
 			return err
 		}
@@ -58,7 +60,7 @@ func runDev(ctx context.Context, getenv func(string) string, stdout io.Writer) e
 	}
 	redisURL := cfg.RedisURL
 	if redisURL == "" {
-		url, how, cleanup, err := devenv.Redis(ctx)
+		url, how, cleanup, err := devenv.Redis(context.WithoutCancel(ctx))
 		if err != nil {
 			return err
 		}

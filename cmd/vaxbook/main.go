@@ -12,6 +12,9 @@ import (
 	"syscall"
 )
 
+// version is stamped by the build (-X main.version=...).
+var version = "dev"
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -29,7 +32,8 @@ commands:
   cachefill              the loop that renders availability into Redis
   migrate up|down N|version
   seed --csv FILE | --demo
-  dev                    everything in one process, for a laptop`
+  dev                    everything in one process, for a laptop
+  version                print the build version`
 
 // run is main without the process: tests call it with their own arguments,
 // environment and output.
@@ -51,6 +55,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return runSeed(ctx, rest, getenv, stdout)
 	case "dev":
 		return runDev(ctx, getenv, stdout)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "vaxbook", version)
+		return nil
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
