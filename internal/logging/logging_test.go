@@ -1,0 +1,65 @@
+package logging_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/vaxbook/vaxbook/internal/logging"
+)
+
+func TestNew_WritesCloudLoggingKeys(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		level slog.Level
+		want  string
+	}{
+		{slog.LevelDebug, "DEBUG"}, {slog.LevelInfo, "INFO"}, {slog.LevelWarn, "WARNING"}, {slog.LevelError, "ERROR"},
+	}
+	for _, tc := range cases {
+		var buf bytes.Buffer
+		logging.New(&buf, slog.LevelDebug).Log(t.Context(), tc.level, "hello", "k", "v")
+		var line map[string]any
+		if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+			t.Fatalf("log line %q: %v", buf.String(), err)
+		}
+		if line["severity"] != tc.want || line["message"] != "hello" || line["k"] != "v" {
+			t.Errorf("level %v: got %v, want severity %s and message hello", tc.level, line, tc.want)
+		}
+	}
+}
+
+func TestMiddleware_TiesLogsToRequestAndTrace(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	base := logging.New(&buf, slog.LevelInfo)
+	h := logging.Middleware(base, "proj")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		logging.FromContext(r.Context(), nil).Info("inside")
+	}))
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("X-Cloud-Trace-Context", "105445aa7843bc8bf206b12000100000/1;o=1")
+	r.Header.Set("X-Request-Id", "abc123")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+
+	var line map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+		t.Fatal(err)
+	}
+	if got := line["logging.googleapis.com/trace"]; got != "projects/proj/traces/105445aa7843bc8bf206b12000100000" {
+		t.Errorf("trace: got %v", got)
+	}
+	if line["request_id"] != "abc123" || w.Header().Get("X-Request-Id") != "abc123" {
+		t.Errorf("request id: logged %v, echoed %q, want abc123", line["request_id"], w.Header().Get("X-Request-Id"))
+	}
+
+	// A request without one gets a fresh id.
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))
+	if len(w.Header().Get("X-Request-Id")) != 24 {
+		t.Errorf("generated request id: got %q", w.Header().Get("X-Request-Id"))
+	}
+}

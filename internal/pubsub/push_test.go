@@ -1,0 +1,98 @@
+package pubsub_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vaxbook/vaxbook/internal/booking"
+	"github.com/vaxbook/vaxbook/internal/pubsub"
+	"github.com/vaxbook/vaxbook/internal/testenv"
+)
+
+func TestRelay_PostsPushEnvelopesAndRetriesUntil2xx(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	srv, psc := testenv.NewPubSub(t, "p")
+	if err := pubsub.EnsureTopic(ctx, psc, "t"); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := pubsub.EnsurePullSubscription(ctx, psc, "t", "s", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var (
+		mu        sync.Mutex
+		envelopes []pubsub.PushEnvelope
+		answered  = make(chan struct{})
+	)
+	worker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, _ := io.ReadAll(r.Body)
+		env, err := pubsub.DecodePush(raw)
+		if err != nil || r.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("push body %s: %v", raw, err)
+		}
+		mu.Lock()
+		envelopes = append(envelopes, env)
+		n := len(envelopes)
+		mu.Unlock()
+		if n < 3 { // the first two attempts fail, as a busy worker would
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+		close(answered)
+	}))
+	defer worker.Close()
+
+	pub := pubsub.NewPublisher(psc, "t")
+	defer pub.Stop()
+	req := booking.Request{Reference: booking.NewReference(), State: "selangor", Preferences: []string{"a"}}
+	if err := pub.Publish(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- pubsub.Relay(rctx, slog.New(slog.NewTextHandler(io.Discard, nil)), psc.Subscriber("s"), sub, worker.URL, http.DefaultClient)
+	}()
+	select {
+	case <-answered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the relay never got a 2xx")
+	}
+	// Let the ack reach the server, then stop the relay.
+	deadline := time.Now().Add(5 * time.Second)
+	for srv.Messages()[0].Acks == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("relay: %v", err)
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(envelopes) != 3 {
+		t.Fatalf("push attempts: got %d, want 3", len(envelopes))
+	}
+	env := envelopes[2]
+	var got booking.Request
+	if err := json.Unmarshal(env.Message.Data, &got); err != nil || got.Reference != req.Reference {
+		t.Errorf("data: got %s (%v), want the published request", env.Message.Data, err)
+	}
+	if env.Subscription != sub || env.Message.ID() == "" || env.Message.Attributes["reference"] != req.Reference {
+		t.Errorf("envelope: got %+v", env)
+	}
+	if m := srv.Messages()[0]; m.Acks != 1 {
+		t.Errorf("acks: got %d, want 1", m.Acks)
+	}
+}
