@@ -121,6 +121,16 @@ func positive(name string, d time.Duration) error {
 	return nil
 }
 
+func (b BaseConfig) logLevel() string { return b.LogLevel }
+
+// configure loads a serving role's configuration and builds its logger.
+func configure(ctx context.Context, getenv func(string) string, stdout io.Writer, cfg interface{ logLevel() string }) (*slog.Logger, error) {
+	if err := loadConfig(ctx, getenv, cfg); err != nil {
+		return nil, err
+	}
+	return newLogger(stdout, cfg.logLevel())
+}
+
 func newLogger(stdout io.Writer, level string) (*slog.Logger, error) {
 	l, ok := logging.ParseLevel(level)
 	if !ok {

@@ -33,10 +33,7 @@ const relaySubscription = "appointments-dev-relay"
 // Pub/Sub, so a developer needs nothing but this binary.
 func runDev(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	var cfg devConfig
-	if err := loadConfig(ctx, getenv, &cfg); err != nil {
-		return err
-	}
-	log, err := newLogger(stdout, cfg.LogLevel)
+	log, err := configure(ctx, getenv, stdout, &cfg)
 	if err != nil {
 		return err
 	}

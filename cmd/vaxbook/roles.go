@@ -13,6 +13,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/golang-migrate/migrate/v4"
+	"github.com/jackc/pgx/v5/pgxpool"
+	goredis "github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/vaxbook/vaxbook/api"
@@ -29,10 +31,7 @@ import (
 
 func runAPI(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	var cfg apiConfig
-	if err := loadConfig(ctx, getenv, &cfg); err != nil {
-		return err
-	}
-	log, err := newLogger(stdout, cfg.LogLevel)
+	log, err := configure(ctx, getenv, stdout, &cfg)
 	if err != nil {
 		return err
 	}
@@ -72,23 +71,15 @@ func runAPI(ctx context.Context, getenv func(string) string, stdout io.Writer) e
 
 func runWorker(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	var cfg workerConfig
-	if err := loadConfig(ctx, getenv, &cfg); err != nil {
-		return err
-	}
-	log, err := newLogger(stdout, cfg.LogLevel)
+	log, err := configure(ctx, getenv, stdout, &cfg)
 	if err != nil {
 		return err
 	}
-	pool, err := postgres.Open(ctx, cfg.Database)
+	pool, rdb, closeStores, err := openStores(ctx, cfg.Database, cfg.Redis)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	rdb, err := redis.Open(ctx, cfg.Redis.URL)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
+	defer closeStores()
 
 	h := worker.NewHandler(log, cfg.Project, postgres.NewBookings(pool), redis.NewStatuses(rdb, cfg.StatusTTL))
 	ln, err := serve.Listen(cfg.Port)
@@ -100,10 +91,7 @@ func runWorker(ctx context.Context, getenv func(string) string, stdout io.Writer
 
 func runCacheFill(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	var cfg cacheFillConfig
-	if err := loadConfig(ctx, getenv, &cfg); err != nil {
-		return err
-	}
-	log, err := newLogger(stdout, cfg.LogLevel)
+	log, err := configure(ctx, getenv, stdout, &cfg)
 	if err != nil {
 		return err
 	}
@@ -111,16 +99,11 @@ func runCacheFill(ctx context.Context, getenv func(string) string, stdout io.Wri
 		return err
 	}
 	cfg.Database.MaxConns = 2 // the lease's connection and a spare
-	pool, err := postgres.Open(ctx, cfg.Database)
+	pool, rdb, closeStores, err := openStores(ctx, cfg.Database, cfg.Redis)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	rdb, err := redis.Open(ctx, cfg.Redis.URL)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
+	defer closeStores()
 
 	loop := cachefill.New(log, pool, redis.NewListings(rdb), cfg.Interval)
 	ln, err := serve.Listen(cfg.Port)
@@ -131,6 +114,21 @@ func runCacheFill(ctx context.Context, getenv func(string) string, stdout io.Wri
 	g.Go(func() error { return loop.Run(gctx) })
 	g.Go(func() error { return serve.Serve(gctx, log, ln, cacheFillHandler(loop)) })
 	return g.Wait()
+}
+
+// openStores connects the Postgres pool and the Redis client the worker and
+// the cache-fill loop both need; the returned func closes both.
+func openStores(ctx context.Context, db postgres.Config, rc redis.Config) (*pgxpool.Pool, *goredis.Client, func(), error) {
+	pool, err := postgres.Open(ctx, db)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rdb, err := redis.Open(ctx, rc.URL)
+	if err != nil {
+		pool.Close()
+		return nil, nil, nil, err
+	}
+	return pool, rdb, func() { _ = rdb.Close(); pool.Close() }, nil
 }
 
 // cacheFillHandler gives the cache-fill service the probes Cloud Run needs.
