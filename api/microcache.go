@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -145,7 +146,10 @@ func etagMatches(header, etag string) bool {
 	return false
 }
 
+// acceptsGzip reads Accept-Encoding: an explicit gzip entry decides, else a
+// wildcard does.
 func acceptsGzip(header string) bool {
+	wildcard := false
 	for header != "" {
 		var tok string
 		tok, header = nextToken(header)
@@ -156,11 +160,14 @@ func acceptsGzip(header string) bool {
 				break
 			}
 		}
-		if name == "gzip" || name == "*" {
+		switch {
+		case strings.EqualFold(name, "gzip"):
 			return !zeroQ(params)
+		case name == "*":
+			wildcard = !zeroQ(params)
 		}
 	}
-	return false
+	return wildcard
 }
 
 func zeroQ(params string) bool {

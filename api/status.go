@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -14,7 +15,8 @@ import (
 
 func handleStatus(log *slog.Logger, statuses Statuses) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ref := chi.URLParam(r, "reference")
+		// References are read out over the phone and typed in by hand.
+		ref := strings.ToUpper(strings.TrimSpace(chi.URLParam(r, "reference")))
 		if !booking.ValidReference(ref) {
 			respond.Fail(w, http.StatusBadRequest, respond.Error{Code: "invalid", Field: "reference", Message: "reference is not a vaxbook booking reference."})
 			return

@@ -73,7 +73,7 @@ func TestSubmit_QueuesANormalisedRequestAndAnswersPending(t *testing.T) {
 		t.Errorf("attributes: got %v", msgs[0].Attributes)
 	}
 
-	s := e.do(t, http.MethodGet, "/status/"+a.Reference, "", nil)
+	s := e.do(t, http.MethodGet, "/status/"+strings.ToLower(a.Reference), "", nil)
 	var rec booking.StatusRecord
 	if err := json.Unmarshal(s.Body.Bytes(), &rec); err != nil || s.Code != 200 || rec.Status != booking.StatusPending || rec.Reference != a.Reference {
 		t.Errorf("status: got %d %s", s.Code, s.Body)

@@ -66,6 +66,10 @@ func (l *Loop) Run(ctx context.Context) error {
 // Pass takes the lease if free and, holding it, writes what changed and the
 // heartbeat. A standby pass does nothing and is not an error.
 func (l *Loop) Pass(ctx context.Context) error {
+	// A hung connection must not hold the lease forever: cancelling the
+	// query closes the connection, which frees the lock for a standby.
+	ctx, cancel := context.WithTimeout(ctx, max(2*l.interval, 5*time.Second))
+	defer cancel()
 	if l.lease == nil {
 		lease, err := postgres.TryLease(ctx, l.pool)
 		if err != nil {
@@ -119,6 +123,9 @@ type rendered struct {
 	listing.Rendered
 	digest [32]byte
 }
+
+// Close gives the lease up; Run does it on return, callers of Pass must.
+func (l *Loop) Close() { l.dropLease() }
 
 func (l *Loop) dropLease() {
 	if l.lease != nil {

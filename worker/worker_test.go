@@ -49,7 +49,6 @@ func newFixture(t *testing.T, amCap, pmCap int) fixture {
 	return fixture{pool: pool, statuses: statuses, handler: worker.NewHandler(log, "test", postgres.NewBookings(pool), statuses)}
 }
 
-
 // newRequest makes a booking request for person n.
 func newRequest(person int, prefs ...string) booking.Request {
 	return booking.Request{

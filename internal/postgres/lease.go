@@ -38,11 +38,12 @@ func TryLease(ctx context.Context, pool *pgxpool.Pool) (*Lease, error) {
 	return &Lease{conn: conn}, nil
 }
 
-// Release gives the lease up by closing its connection, which drops the lock
-// even if an unlock statement could not be sent.
+// Release gives the lease up at once with an explicit unlock, then closes
+// the connection, which drops the lock anyway should the unlock not arrive.
 func (l *Lease) Release() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
+	_, _ = l.conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, cacheFillLockKey)
 	_ = l.conn.Conn().Close(ctx)
 	l.conn.Release()
 }
