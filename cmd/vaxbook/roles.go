@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"strconv"
@@ -42,11 +43,12 @@ func runAPI(ctx context.Context, getenv func(string) string, stdout io.Writer) e
 		return fmt.Errorf("configuration: LISTPPV_MICROCACHE_TTL: at most 1s, got %s", cfg.MicroCacheTTL)
 	}
 
-	rdb, err := redis.Open(ctx, cfg.Redis.URL)
+	rdb, err := redis.New(cfg.Redis.URL)
 	if err != nil {
 		return err
 	}
 	defer rdb.Close()
+	warnIfDown(ctx, log, "redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
 	psc, err := pubsub.NewClient(ctx, cfg.PubSub.Project, cfg.PubSub.EmulatorHost)
 	if err != nil {
 		return err
@@ -75,7 +77,7 @@ func runWorker(ctx context.Context, getenv func(string) string, stdout io.Writer
 	if err != nil {
 		return err
 	}
-	pool, rdb, closeStores, err := openStores(ctx, cfg.Database, cfg.Redis)
+	pool, rdb, closeStores, err := openStores(ctx, log, cfg.Database, cfg.Redis)
 	if err != nil {
 		return err
 	}
@@ -99,7 +101,7 @@ func runCacheFill(ctx context.Context, getenv func(string) string, stdout io.Wri
 		return err
 	}
 	cfg.Database.MaxConns = 2 // the lease's connection and a spare
-	pool, rdb, closeStores, err := openStores(ctx, cfg.Database, cfg.Redis)
+	pool, rdb, closeStores, err := openStores(ctx, log, cfg.Database, cfg.Redis)
 	if err != nil {
 		return err
 	}
@@ -118,17 +120,30 @@ func runCacheFill(ctx context.Context, getenv func(string) string, stdout io.Wri
 
 // openStores connects the Postgres pool and the Redis client the worker and
 // the cache-fill loop both need; the returned func closes both.
-func openStores(ctx context.Context, db postgres.Config, rc redis.Config) (*pgxpool.Pool, *goredis.Client, func(), error) {
-	pool, err := postgres.Open(ctx, db)
+func openStores(ctx context.Context, log *slog.Logger, db postgres.Config, rc redis.Config) (*pgxpool.Pool, *goredis.Client, func(), error) {
+	pool, err := postgres.New(ctx, db)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	rdb, err := redis.Open(ctx, rc.URL)
+	rdb, err := redis.New(rc.URL)
 	if err != nil {
 		pool.Close()
 		return nil, nil, nil, err
 	}
+	warnIfDown(ctx, log, "postgres", pool.Ping)
+	warnIfDown(ctx, log, "redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
 	return pool, rdb, func() { _ = rdb.Close(); pool.Close() }, nil
+}
+
+// warnIfDown reports a dependency that does not answer at start. The process
+// serves anyway: its probes and 503s say what is wrong, and it recovers by
+// itself when the dependency returns, where exiting would only crash-loop.
+func warnIfDown(ctx context.Context, log *slog.Logger, name string, ping func(context.Context) error) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := ping(ctx); err != nil {
+		log.Warn(name+" is not reachable yet; serving 503 until it is", "error", err)
+	}
 }
 
 // cacheFillHandler gives the cache-fill service the probes Cloud Run needs.

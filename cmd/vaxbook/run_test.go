@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -121,5 +123,44 @@ func TestRun_SeedCSVIsIdempotentAndReportsBadLines(t *testing.T) {
 	var states int
 	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM states`).Scan(&states); err != nil || states != 16 {
 		t.Errorf("states after the demo: got %d (%v), want 16", states, err)
+	}
+}
+
+func TestRun_RolesServe503WhileTheirStoresAreDown(t *testing.T) {
+	t.Parallel()
+	srv, _ := testenv.NewPubSub(t, "p")
+	nowhere := "127.0.0.1:" + freePort(t) // nothing listens here
+	cases := []struct {
+		role      string
+		env       map[string]string
+		path      string
+		method    string
+		wantCode  int
+		wantRetry bool
+	}{
+		{"api", map[string]string{"REDIS_URL": "redis://" + nowhere, "GOOGLE_CLOUD_PROJECT": "p", "PUBSUB_EMULATOR_HOST": srv.Addr}, "/listppv?state=selangor", http.MethodGet, 503, true},
+		{"api", map[string]string{"REDIS_URL": "redis://" + nowhere, "GOOGLE_CLOUD_PROJECT": "p", "PUBSUB_EMULATOR_HOST": srv.Addr}, "/readyz", http.MethodGet, 503, true},
+		{"worker", map[string]string{"DATABASE_URL": "postgres://postgres@" + nowhere + "/x?connect_timeout=1", "REDIS_URL": "redis://" + nowhere}, "/readyz", http.MethodGet, 503, false},
+		{"worker", map[string]string{"DATABASE_URL": "postgres://postgres@" + nowhere + "/x?connect_timeout=1", "REDIS_URL": "redis://" + nowhere}, "/push/appointments", http.MethodPost, 503, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.role+tc.path, func(t *testing.T) {
+			env := map[string]string{"PORT": freePort(t)}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			base := startRole(t, env, "/healthz", tc.role)
+			body := `{"message":{"data":"` + base64.StdEncoding.EncodeToString([]byte(`{"reference":"AAAAAAAAAAAAAAAA","state":"s","id_number":"A1234567","preferences":["x"],"submitted_at":"2026-11-23T00:00:00Z"}`)) + `","messageId":"1"},"subscription":"s"}`
+			req, _ := http.NewRequest(tc.method, base+tc.path, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.wantCode || (tc.wantRetry && resp.Header.Get("Retry-After") == "") {
+				t.Errorf("%s %s: got %d Retry-After %q, want %d", tc.method, tc.path, resp.StatusCode, resp.Header.Get("Retry-After"), tc.wantCode)
+			}
+		})
 	}
 }

@@ -19,8 +19,9 @@ type Config struct {
 	MaxConns int32  `env:"DATABASE_MAX_CONNS, default=8"`
 }
 
-// Open connects a pool and checks the server answers.
-func Open(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
+// New builds a pool without connecting: a serving process starts, answers
+// its probes and 503s, and connects once the database is there.
+func New(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 	pc, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
@@ -30,7 +31,17 @@ func Open(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
-		return nil, fmt.Errorf("connect to postgres: %w", err)
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	return pool, nil
+}
+
+// Open builds a pool and checks the server answers, for commands that are
+// of no use without it.
+func Open(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
+	pool, err := New(ctx, cfg)
+	if err != nil {
+		return nil, err
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()

@@ -22,8 +22,9 @@ type Config struct {
 	URL string `env:"REDIS_URL, required" json:"-"`
 }
 
-// Open connects to url (redis://host:port/db) and checks the server answers.
-func Open(ctx context.Context, url string) (*goredis.Client, error) {
+// New builds a client for url (redis://host:port/db) without connecting: a
+// serving process starts and answers 503 until Redis is there.
+func New(url string) (*goredis.Client, error) {
 	opts, err := goredis.ParseURL(url)
 	if err != nil {
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
@@ -33,7 +34,15 @@ func Open(ctx context.Context, url string) (*goredis.Client, error) {
 	opts.DialTimeout = 2 * time.Second
 	opts.ReadTimeout = time.Second
 	opts.WriteTimeout = time.Second
-	c := goredis.NewClient(opts)
+	return goredis.NewClient(opts), nil
+}
+
+// Open builds a client and checks the server answers.
+func Open(ctx context.Context, url string) (*goredis.Client, error) {
+	c, err := New(url)
+	if err != nil {
+		return nil, err
+	}
 	if err := c.Ping(ctx).Err(); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("ping redis: %w", err)
