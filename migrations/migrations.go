@@ -4,9 +4,12 @@
 package migrations
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"strings"
 
@@ -17,6 +20,19 @@ import (
 
 //go:embed *.sql
 var files embed.FS
+
+// Hash identifies the embedded schema files, so a cache of migrated
+// databases (the tests' templates) is rebuilt exactly when they change.
+func Hash() string {
+	h := sha256.New()
+	names, _ := fs.Glob(files, "*.sql") // sorted; the pattern is valid
+	for _, name := range names {
+		b, _ := files.ReadFile(name) // embedded: cannot fail
+		fmt.Fprintf(h, "%s\x00%d\x00", name, len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
 
 // New opens a migrator on databaseURL (postgres:// or postgresql://).
 // Close it when done.

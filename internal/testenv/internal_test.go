@@ -10,15 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-func TestMigrationsHash_FindsTheMigrationFiles(t *testing.T) {
-	// Without the files every process would build a private template,
-	// which works but throws away the sharing between packages.
-	sum, ok := migrationsHash()
-	if !ok || len(sum) != 64 {
-		t.Fatalf("migrationsHash() = %q, %v; want a sha256 of migrations/*.sql", sum, ok)
-	}
-}
-
 func TestDiscoverPostgres_UnreachableExplicitURLSaysWhatToDo(t *testing.T) {
 	t.Setenv(envDatabaseURL, "postgres://postgres:secret@127.0.0.1:1/postgres?sslmode=disable")
 	_, pool, err := discoverPostgres()

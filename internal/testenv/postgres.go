@@ -2,15 +2,10 @@ package testenv
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
-	"path/filepath"
-	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,9 +59,6 @@ type pgEnv struct {
 	templateOnce sync.Once
 	template     string
 	templateErr  error
-	// ownTemplate is set when the migration files could not be read to name
-	// a shared template; the process then builds a private one and drops it.
-	ownTemplate bool
 }
 
 // DatabaseURL returns the URL of a fresh database for this test alone, a
@@ -162,9 +154,10 @@ func (e *pgEnv) templateDB() (string, error) {
 	e.templateOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		name, shared := templateName()
-		e.template, e.ownTemplate = name, !shared
-		e.templateErr = ensureTemplate(ctx, e.admin, e.adminURL, name)
+		// Named after the schema: unchanged migrations share one template
+		// across every test process; changed ones get a fresh one.
+		e.template = templatePrefix + migrations.Hash()[:16]
+		e.templateErr = ensureTemplate(ctx, e.admin, e.adminURL, e.template)
 	})
 	return e.template, e.templateErr
 }
@@ -172,9 +165,6 @@ func (e *pgEnv) templateDB() (string, error) {
 func (e *pgEnv) close(ctx context.Context) {
 	if e.admin == nil {
 		return
-	}
-	if e.ownTemplate && e.templateErr == nil {
-		_, _ = e.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+ident(e.template)+" WITH (FORCE)")
 	}
 	e.admin.Close()
 }
@@ -343,74 +333,6 @@ func ensureTemplate(ctx context.Context, admin *pgxpool.Pool, adminURL, name str
 		return fmt.Errorf("mark template %s complete: %w", name, err)
 	}
 	return nil
-}
-
-// templateName names the template after a hash of the migration files, so a
-// changed schema gets a fresh template while unchanged ones are shared by
-// every test process. shared is false when the files cannot be found (a test
-// binary run away from its source tree): the name is then private to this
-// process.
-func templateName() (name string, shared bool) {
-	if sum, ok := migrationsHash(); ok {
-		return templatePrefix + sum[:16], true
-	}
-	return templatePrefix + "p" + randomHex(8), false
-}
-
-// migrationsHash hashes the .sql files of the migrations package as found in
-// the source tree. The package embeds exactly these files but does not export
-// them; go test always runs inside the module, so the tree is at hand.
-func migrationsHash() (string, bool) {
-	for _, dir := range migrationDirs() {
-		files, err := filepath.Glob(filepath.Join(dir, "*.sql"))
-		if err != nil || len(files) == 0 {
-			continue
-		}
-		sort.Strings(files)
-		h := sha256.New()
-		ok := true
-		for _, f := range files {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				ok = false
-				break
-			}
-			fmt.Fprintf(h, "%s\x00%d\x00", filepath.Base(f), len(b))
-			h.Write(b)
-		}
-		if ok {
-			return hex.EncodeToString(h.Sum(nil)), true
-		}
-	}
-	return "", false
-}
-
-// migrationDirs lists where the migrations folder may be: above the working
-// directory (go test runs in the package's folder) and above this source file.
-func migrationDirs() []string {
-	var dirs []string
-	if wd, err := os.Getwd(); err == nil {
-		if root, ok := moduleRoot(wd); ok {
-			dirs = append(dirs, filepath.Join(root, "migrations"))
-		}
-	}
-	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
-		dirs = append(dirs, filepath.Join(filepath.Dir(file), "..", "..", "migrations"))
-	}
-	return dirs
-}
-
-func moduleRoot(dir string) (string, bool) {
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, true
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
-	}
 }
 
 func withDatabase(serverURL, name string) (string, error) {
