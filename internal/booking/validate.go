@@ -69,7 +69,9 @@ func (s Submission) validateAt(now time.Time) (Request, error) {
 
 // validateState keeps state codes to the shape the listing keys use, so a
 // code can go into a Redis key or a URL without escaping.
+// Case and surrounding spaces are forgiven, as /listppv forgives them.
 func validateState(s string) (string, *FieldError) {
+	s = strings.ToLower(strings.TrimSpace(s))
 	switch {
 	case s == "":
 		return "", fieldErr("state", CodeRequired, "state is required")
