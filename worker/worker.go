@@ -39,6 +39,7 @@ type Booker interface {
 // StatusWriter publishes the outcome for GET /status.
 type StatusWriter interface {
 	Set(ctx context.Context, rec booking.StatusRecord) error
+	Ping(ctx context.Context) error
 }
 
 // NewHandler returns the worker's routes.
@@ -53,6 +54,12 @@ func NewHandler(log *slog.Logger, project string, books Booker, statuses StatusW
 		if err := books.Ping(r.Context()); err != nil {
 			logging.FromContext(r.Context(), log).Warn("not ready: postgres", "error", err)
 			respond.Unavailable(w, 0, "postgres_unreachable", "The database cannot be reached.")
+			return
+		}
+		// Without Redis no push can finish (the status must be written).
+		if err := statuses.Ping(r.Context()); err != nil {
+			logging.FromContext(r.Context(), log).Warn("not ready: redis", "error", err)
+			respond.Unavailable(w, 0, "redis_unreachable", "The status store cannot be reached.")
 			return
 		}
 		respond.JSON(w, http.StatusOK, map[string]string{"status": "ready"})

@@ -329,6 +329,13 @@ func TestPush_RedisDownAsksForRedeliveryAndRedeliveryWritesStatus(t *testing.T) 
 	if got := push(t, broken, body); got < 500 {
 		t.Fatalf("push with Redis down: got %d, want 5xx", got)
 	}
+	for h, want := range map[http.Handler]int{broken: 503, f.handler: 200} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		if rec.Code != want {
+			t.Errorf("readyz: got %d, want %d", rec.Code, want)
+		}
+	}
 	if got := push(t, f.handler, body); got != http.StatusNoContent {
 		t.Fatalf("redelivery: got %d, want 204", got)
 	}

@@ -32,8 +32,10 @@ type apiConfig struct {
 	MicroCacheTTL time.Duration `env:"LISTPPV_MICROCACHE_TTL, default=1s"`
 	MaxCacheAge   time.Duration `env:"READY_MAX_CACHE_AGE, default=60s"`
 	StatusTTL     time.Duration `env:"STATUS_TTL, default=720h"`
-	SubmitRate    float64       `env:"SUBMIT_RATE_PER_IP, default=2"`
-	SubmitBurst   int           `env:"SUBMIT_BURST_PER_IP, default=20"`
+	// Off unless the deployment sets it: whole neighbourhoods share one
+	// address behind carrier-grade NAT, and load tests come from one host.
+	SubmitRate  float64 `env:"SUBMIT_RATE_PER_IP, default=0"`
+	SubmitBurst int     `env:"SUBMIT_BURST_PER_IP, default=20"`
 }
 
 type workerConfig struct {

@@ -141,6 +141,14 @@ func (s *Statuses) Set(ctx context.Context, rec booking.StatusRecord) error {
 	return nil
 }
 
+// Ping checks Redis answers, for readiness.
+func (s *Statuses) Ping(ctx context.Context) error {
+	if err := s.c.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("ping redis: %w", err)
+	}
+	return nil
+}
+
 // GetRaw returns the stored JSON of a status record as is, for serving.
 func (s *Statuses) GetRaw(ctx context.Context, reference string) ([]byte, error) {
 	b, err := s.c.Get(ctx, listing.KeyStatus(reference)).Bytes()
