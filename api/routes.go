@@ -75,8 +75,9 @@ func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Stat
 
 	// The read paths that take the surge skip per-request log context: they
 	// log nothing on success, and every allocation counts at 10,000 req/s.
-	r.Method(http.MethodGet, "/listppv", handleListPPV(log, cache))
-	r.Method(http.MethodHead, "/listppv", handleListPPV(log, cache))
+	listPPV := handleListPPV(log, cache)
+	r.Method(http.MethodGet, "/listppv", listPPV)
+	r.Method(http.MethodHead, "/listppv", listPPV)
 	r.Method(http.MethodGet, "/states", handleStates(log, cache))
 	r.Method(http.MethodGet, "/healthz", handleHealthz())
 
@@ -86,5 +87,14 @@ func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Stat
 		r.Method(http.MethodGet, "/status/{reference}", handleStatus(log, statuses))
 		r.Method(http.MethodGet, "/readyz", handleReadyz(log, listings, opts.MaxCacheAge))
 	})
-	return r
+
+	// The surge endpoint also bypasses the router: chi copies every request
+	// to carry its route context, the only allocation left on a cached hit.
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.URL.Path == "/listppv" && (req.Method == http.MethodGet || req.Method == http.MethodHead) {
+			listPPV.ServeHTTP(w, req)
+			return
+		}
+		r.ServeHTTP(w, req)
+	})
 }
