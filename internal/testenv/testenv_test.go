@@ -24,11 +24,25 @@ func runPair(t *testing.T, body func(t *testing.T) string) (string, string) {
 	t.Helper()
 	var mu sync.Mutex
 	got := map[string]string{}
+	// Both halves hold what they got until the other has it too: otherwise,
+	// on a busy machine, one can finish and release before the other
+	// acquires, and getting the same one back would be correct.
+	var both sync.WaitGroup
+	both.Add(2)
 	t.Run("pair", func(t *testing.T) {
 		for _, name := range []string{"a", "b"} {
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
+				arrived := false
+				defer func() {
+					if !arrived { // body failed: do not leave the other half waiting
+						both.Done()
+					}
+				}()
 				v := body(t)
+				arrived = true
+				both.Done()
+				both.Wait()
 				mu.Lock()
 				got[name] = v
 				mu.Unlock()
