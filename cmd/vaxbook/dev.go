@@ -131,7 +131,7 @@ func runDev(ctx context.Context, getenv func(string) string, stdout io.Writer) e
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return loop.Run(gctx) })
 	g.Go(func() error {
-		return pubsub.Relay(gctx, log, psc.Subscriber(relaySubscription), subName, pushURL, &http.Client{Timeout: 30 * time.Second})
+		return pubsub.Relay(gctx, log, psc, subName, pushURL, pubsub.NewRelayClient())
 	})
 	g.Go(func() error { return serve.Serve(gctx, log, ln, mux) })
 	return g.Wait()

@@ -134,7 +134,7 @@ func TestEndToEnd_SurgeNeverOverbooksOrLoses(t *testing.T) {
 	go func() {
 		defer close(relayDone)
 		log := slog.New(slog.NewTextHandler(io.Discard, nil))
-		_ = pubsub.Relay(relayCtx, log, psc.Subscriber("redeliveries"), dupName, base+worker.PushPath, http.DefaultClient)
+		_ = pubsub.Relay(relayCtx, log, psc, dupName, base+worker.PushPath, pubsub.NewRelayClient())
 	}()
 	t.Cleanup(func() { stopRelay(); <-relayDone })
 

@@ -6,11 +6,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"cloud.google.com/go/pubsub/v2"
+	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 )
 
 // PushEnvelope is the JSON body Pub/Sub POSTs to a push endpoint (the
@@ -40,22 +43,20 @@ func (m PushMessage) ID() string {
 	return m.MessageIDSnake
 }
 
-// Envelope builds the push body Pub/Sub would send for m.
-func Envelope(m *pubsub.Message, subscription string) PushEnvelope {
-	pt := m.PublishTime.UTC().Format(time.RFC3339Nano)
-	e := PushEnvelope{
+// Envelope builds the push body Pub/Sub would send for a pulled message.
+func Envelope(rm *pubsubpb.ReceivedMessage, subscription string) PushEnvelope {
+	m := rm.GetMessage()
+	pt := m.GetPublishTime().AsTime().UTC().Format(time.RFC3339Nano)
+	return PushEnvelope{
 		Message: PushMessage{
-			Data: m.Data, Attributes: m.Attributes,
-			MessageID: m.ID, MessageIDSnake: m.ID,
+			Data: m.GetData(), Attributes: m.GetAttributes(),
+			MessageID: m.GetMessageId(), MessageIDSnake: m.GetMessageId(),
 			PublishTime: pt, PublishSnake: pt,
-			OrderingKey: m.OrderingKey,
+			OrderingKey: m.GetOrderingKey(),
 		},
-		Subscription: subscription,
+		Subscription:    subscription,
+		DeliveryAttempt: int(rm.GetDeliveryAttempt()),
 	}
-	if m.DeliveryAttempt != nil {
-		e.DeliveryAttempt = *m.DeliveryAttempt
-	}
-	return e
 }
 
 // pushSuccess is the set of status codes Pub/Sub push treats as an ack.
@@ -67,41 +68,102 @@ func pushSuccess(code int) bool {
 	return false
 }
 
-// Relay pulls from sub and POSTs each message to pushURL as Pub/Sub push
-// would, because pstest accepts push configs but never delivers them. A 2xx
-// acks; anything else is retried with exponential backoff (push's own
-// behaviour) until it succeeds or ctx ends, when the message is nacked for
-// redelivery. Relay returns when ctx is done.
-func Relay(ctx context.Context, log *slog.Logger, sub *pubsub.Subscriber, subscription, pushURL string, client *http.Client) error {
-	sub.ReceiveSettings.MaxOutstandingMessages = 64
-	err := sub.Receive(ctx, func(ctx context.Context, m *pubsub.Message) {
-		body, err := json.Marshal(Envelope(m, subscription))
-		if err != nil {
-			log.Error("relay: encode push envelope", "message_id", m.ID, "error", err)
-			m.Nack()
-			return
+// RelayConcurrency is how many pushes the relay keeps in flight, as a push
+// subscription would against a worker with spare concurrency.
+const RelayConcurrency = 64
+
+// relayAckDeadline is the lease the relay keeps on a message it is pushing;
+// it renews it before every retry.
+const relayAckDeadline = 60 * time.Second
+
+// Relay plays Pub/Sub push where there is none: pstest accepts push configs
+// but never delivers them. It pulls from subscription (a full name) with
+// unary Pull, which pstest answers in batches, and POSTs each message to
+// pushURL in the push format. A 2xx acks; anything else is retried with
+// exponential backoff, push's own behaviour, keeping the message leased;
+// when ctx ends, messages in flight are nacked for redelivery. Relay returns
+// once every push it started has finished.
+func Relay(ctx context.Context, log *slog.Logger, c *pubsub.Client, subscription, pushURL string, client *http.Client) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	slots := make(chan struct{}, RelayConcurrency)
+	idle := 20 * time.Millisecond
+	for {
+		resp, err := c.SubscriptionAdminClient.Pull(ctx, &pubsubpb.PullRequest{
+			Subscription:      subscription,
+			MaxMessages:       RelayConcurrency,
+			ReturnImmediately: true, // we pace ourselves; pstest would sleep 500 ms
+		})
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			log.Warn("relay: pull failed, retrying", "subscription", subscription, "error", err)
+			idle = time.Second
+		case len(resp.GetReceivedMessages()) > 0:
+			idle = 20 * time.Millisecond
 		}
-		backoff := 100 * time.Millisecond
-		for attempt := 1; ; attempt++ {
-			code, err := post(ctx, client, pushURL, body)
-			if err == nil && pushSuccess(code) {
-				m.Ack()
-				return
+		for _, rm := range resp.GetReceivedMessages() {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				nack(c, subscription, rm.GetAckId())
+				continue
 			}
-			log.Warn("relay: push not acknowledged, retrying", "message_id", m.ID, "attempt", attempt, "status", code, "error", err, "backoff", backoff.String())
+			wg.Go(func() {
+				defer func() { <-slots }()
+				relayOne(ctx, log, c, subscription, pushURL, client, rm)
+			})
+		}
+		if len(resp.GetReceivedMessages()) == 0 {
 			select {
 			case <-ctx.Done():
-				m.Nack()
-				return
-			case <-time.After(backoff):
+				return nil
+			case <-time.After(idle):
 			}
-			backoff = min(backoff*2, 10*time.Second)
 		}
-	})
-	if err != nil && ctx.Err() == nil {
-		return fmt.Errorf("relay %s: %w", subscription, err)
 	}
-	return nil
+}
+
+func relayOne(ctx context.Context, log *slog.Logger, c *pubsub.Client, subscription, pushURL string, client *http.Client, rm *pubsubpb.ReceivedMessage) {
+	body, err := json.Marshal(Envelope(rm, subscription))
+	if err != nil {
+		log.Error("relay: encode push envelope", "message_id", rm.GetMessage().GetMessageId(), "error", err)
+		nack(c, subscription, rm.GetAckId())
+		return
+	}
+	backoff := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		code, err := post(ctx, client, pushURL, body)
+		if err == nil && pushSuccess(code) {
+			_ = c.SubscriptionAdminClient.Acknowledge(context.WithoutCancel(ctx), &pubsubpb.AcknowledgeRequest{
+				Subscription: subscription, AckIds: []string{rm.GetAckId()},
+			})
+			return
+		}
+		log.Warn("relay: push not acknowledged, retrying", "message_id", rm.GetMessage().GetMessageId(),
+			"attempt", attempt, "status", code, "error", err, "backoff", backoff.String())
+		select {
+		case <-ctx.Done():
+			nack(c, subscription, rm.GetAckId())
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 10*time.Second)
+		_ = c.SubscriptionAdminClient.ModifyAckDeadline(ctx, &pubsubpb.ModifyAckDeadlineRequest{
+			Subscription: subscription, AckIds: []string{rm.GetAckId()},
+			AckDeadlineSeconds: int32(relayAckDeadline / time.Second),
+		})
+	}
+}
+
+// nack hands a message back for redelivery at once.
+func nack(c *pubsub.Client, subscription, ackID string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = c.SubscriptionAdminClient.ModifyAckDeadline(ctx, &pubsubpb.ModifyAckDeadlineRequest{
+		Subscription: subscription, AckIds: []string{ackID}, AckDeadlineSeconds: 0,
+	})
 }
 
 func post(ctx context.Context, client *http.Client, url string, body []byte) (int, error) {
@@ -114,8 +176,17 @@ func post(ctx context.Context, client *http.Client, url string, body []byte) (in
 	if err != nil {
 		return 0, fmt.Errorf("push to %s: %w", url, err)
 	}
+	_, _ = io.Copy(io.Discard, resp.Body) // lets the connection be reused
 	resp.Body.Close()
 	return resp.StatusCode, nil
+}
+
+// NewRelayClient is an HTTP client that keeps a connection per push in
+// flight, where the default keeps two and churns through the rest.
+func NewRelayClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = RelayConcurrency
+	return &http.Client{Transport: t, Timeout: 30 * time.Second}
 }
 
 // DecodePush reads a push body. When the envelope parses but its data is not

@@ -62,7 +62,7 @@ func TestRelay_PostsPushEnvelopesAndRetriesUntil2xx(t *testing.T) {
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		done <- pubsub.Relay(rctx, slog.New(slog.NewTextHandler(io.Discard, nil)), psc.Subscriber("s"), sub, worker.URL, http.DefaultClient)
+		done <- pubsub.Relay(rctx, slog.New(slog.NewTextHandler(io.Discard, nil)), psc, sub, worker.URL, http.DefaultClient)
 	}()
 	select {
 	case <-answered:
