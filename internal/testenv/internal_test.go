@@ -70,7 +70,11 @@ func TestDropAbandoned_DropsOnlyOldTestDatabases(t *testing.T) {
 		if _, err := admin.Exec(ctx, "CREATE DATABASE "+ident(name)); err != nil {
 			t.Fatalf("create %s: %v", name, err)
 		}
-		t.Cleanup(func() { _, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+ident(name)) })
+		t.Cleanup(func() {
+			if _, err := admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+ident(name)+" WITH (FORCE)"); err != nil {
+				t.Errorf("drop %s: %v", name, err)
+			}
+		})
 	}
 
 	dropAbandoned(admin, time.Now().Add(-abandonedAfter))
@@ -103,7 +107,11 @@ func TestEnsureTemplate_RebuildsHalfBuiltTemplate(t *testing.T) {
 		t.Fatalf("create %s: %v", name, err)
 	}
 	t.Cleanup(func() {
-		_, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+ident(name)+" WITH (FORCE)")
+		// A template database cannot be dropped until it is one no more.
+		_, _ = admin.Exec(context.Background(), "ALTER DATABASE "+ident(name)+" WITH IS_TEMPLATE false")
+		if _, err := admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+ident(name)+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop %s: %v", name, err)
+		}
 	})
 
 	if err := ensureTemplate(ctx, admin, adminURL, name); err != nil {
