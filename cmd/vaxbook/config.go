@@ -11,6 +11,7 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/vaxbook/vaxbook/api"
 	"github.com/vaxbook/vaxbook/internal/logging"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/pubsub"
@@ -24,11 +25,8 @@ type BaseConfig struct {
 	LogLevel string `env:"LOG_LEVEL, default=info"`
 }
 
-type apiConfig struct {
-	BaseConfig
-	Redis  redis.Config
-	PubSub pubsub.Config
-
+// APITuning is how the API behaves, read the same way by `api` and `dev`.
+type APITuning struct {
 	MicroCacheTTL time.Duration `env:"LISTPPV_MICROCACHE_TTL, default=1s"`
 	MaxCacheAge   time.Duration `env:"READY_MAX_CACHE_AGE, default=60s"`
 	StatusTTL     time.Duration `env:"STATUS_TTL, default=720h"`
@@ -36,6 +34,30 @@ type apiConfig struct {
 	// address behind carrier-grade NAT, and load tests come from one host.
 	SubmitRate  float64 `env:"SUBMIT_RATE_PER_IP, default=0"`
 	SubmitBurst int     `env:"SUBMIT_BURST_PER_IP, default=20"`
+}
+
+// options checks the tuning and turns it into the API's options.
+func (t APITuning) options(project string) (api.Options, error) {
+	if err := positive("LISTPPV_MICROCACHE_TTL", t.MicroCacheTTL); err != nil {
+		return api.Options{}, err
+	}
+	if t.MicroCacheTTL > time.Second {
+		return api.Options{}, fmt.Errorf("configuration: LISTPPV_MICROCACHE_TTL: at most 1s, got %s", t.MicroCacheTTL)
+	}
+	return api.Options{
+		Project:       project,
+		MicroCacheTTL: t.MicroCacheTTL,
+		MaxCacheAge:   t.MaxCacheAge,
+		SubmitRate:    t.SubmitRate,
+		SubmitBurst:   t.SubmitBurst,
+	}, nil
+}
+
+type apiConfig struct {
+	BaseConfig
+	APITuning
+	Redis  redis.Config
+	PubSub pubsub.Config
 }
 
 type workerConfig struct {
@@ -61,18 +83,15 @@ type migrateConfig struct {
 // what is missing.
 type devConfig struct {
 	BaseConfig
+	APITuning
 	DatabaseURL string `env:"DATABASE_URL" json:"-"`
 	RedisURL    string `env:"REDIS_URL" json:"-"`
 	Project     string `env:"GOOGLE_CLOUD_PROJECT, default=vaxbook-dev"`
 	Topic       string `env:"APPOINTMENTS_TOPIC, default=appointments-topic"`
 	// EmulatorHost, when set, replaces the in-process pstest server (an
 	// emulator of the developer's, or a test's own pstest).
-	EmulatorHost  string        `env:"PUBSUB_EMULATOR_HOST"`
-	MicroCacheTTL time.Duration `env:"LISTPPV_MICROCACHE_TTL, default=1s"`
-	Interval      time.Duration `env:"CACHEFILL_INTERVAL, default=5s"`
-	StatusTTL     time.Duration `env:"STATUS_TTL, default=720h"`
-	SubmitRate    float64       `env:"SUBMIT_RATE_PER_IP, default=0"`
-	SubmitBurst   int           `env:"SUBMIT_BURST_PER_IP, default=20"`
+	EmulatorHost string        `env:"PUBSUB_EMULATOR_HOST"`
+	Interval     time.Duration `env:"CACHEFILL_INTERVAL, default=5s"`
 }
 
 // loadConfig fills cfg from getenv and returns one line naming the variable

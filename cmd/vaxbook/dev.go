@@ -40,6 +40,10 @@ func runDev(ctx context.Context, getenv func(string) string, stdout io.Writer) e
 	if err := positive("CACHEFILL_INTERVAL", cfg.Interval); err != nil {
 		return err
 	}
+	opts, err := cfg.options(cfg.Project)
+	if err != nil {
+		return err
+	}
 
 	dbURL := cfg.DatabaseURL
 	if dbURL == "" {
@@ -109,10 +113,7 @@ func runDev(ctx context.Context, getenv func(string) string, stdout io.Writer) e
 
 	listings := redis.NewListings(rdb)
 	statuses := redis.NewStatuses(rdb, cfg.StatusTTL)
-	apiHandler := api.NewServer(log, listings, pub, statuses, api.Options{
-		Project: cfg.Project, MicroCacheTTL: cfg.MicroCacheTTL,
-		SubmitRate: cfg.SubmitRate, SubmitBurst: cfg.SubmitBurst,
-	})
+	apiHandler := api.NewServer(log, listings, pub, statuses, opts)
 	mux := http.NewServeMux()
 	mux.Handle("/", http.FileServerFS(frontend.Files))
 	for _, p := range []string{"/listppv", "/states", "/submit", "/status/", "/healthz", "/readyz"} {

@@ -36,11 +36,9 @@ func runAPI(ctx context.Context, getenv func(string) string, stdout io.Writer) e
 	if err != nil {
 		return err
 	}
-	if err := positive("LISTPPV_MICROCACHE_TTL", cfg.MicroCacheTTL); err != nil {
+	opts, err := cfg.options(cfg.PubSub.Project)
+	if err != nil {
 		return err
-	}
-	if cfg.MicroCacheTTL > time.Second {
-		return fmt.Errorf("configuration: LISTPPV_MICROCACHE_TTL: at most 1s, got %s", cfg.MicroCacheTTL)
 	}
 
 	rdb, err := redis.New(cfg.Redis.URL)
@@ -57,13 +55,7 @@ func runAPI(ctx context.Context, getenv func(string) string, stdout io.Writer) e
 	pub := pubsub.NewPublisher(psc, cfg.PubSub.Topic)
 	defer pub.Stop()
 
-	h := api.NewServer(log, redis.NewListings(rdb), pub, redis.NewStatuses(rdb, cfg.StatusTTL), api.Options{
-		Project:       cfg.PubSub.Project,
-		MicroCacheTTL: cfg.MicroCacheTTL,
-		MaxCacheAge:   cfg.MaxCacheAge,
-		SubmitRate:    cfg.SubmitRate,
-		SubmitBurst:   cfg.SubmitBurst,
-	})
+	h := api.NewServer(log, redis.NewListings(rdb), pub, redis.NewStatuses(rdb, cfg.StatusTTL), opts)
 	ln, err := serve.Listen(cfg.Port)
 	if err != nil {
 		return err

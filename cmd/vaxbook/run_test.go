@@ -31,6 +31,8 @@ func TestRun_BadConfigurationStopsWithOneLineNamingTheVariable(t *testing.T) {
 		{"zero interval", []string{"cachefill"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "CACHEFILL_INTERVAL": "0s"}, "CACHEFILL_INTERVAL"},
 		{"bad log level", []string{"api"}, map[string]string{"REDIS_URL": "redis://x", "GOOGLE_CLOUD_PROJECT": "p", "LOG_LEVEL": "loud"}, "LOG_LEVEL"},
 		{"micro-cache over a second", []string{"api"}, map[string]string{"REDIS_URL": "redis://x", "GOOGLE_CLOUD_PROJECT": "p", "LISTPPV_MICROCACHE_TTL": "5s"}, "LISTPPV_MICROCACHE_TTL"},
+		{"dev micro-cache over a second", []string{"dev"}, map[string]string{"LISTPPV_MICROCACHE_TTL": "5s"}, "LISTPPV_MICROCACHE_TTL"},
+		{"malformed status TTL", []string{"api"}, map[string]string{"REDIS_URL": "redis://x", "GOOGLE_CLOUD_PROJECT": "p", "STATUS_TTL": "forever"}, "STATUS_TTL"},
 		{"migrate without DATABASE_URL", []string{"migrate", "up"}, nil, "DATABASE_URL"},
 		{"unknown command", []string{"serve"}, nil, "unknown command"},
 	}
