@@ -162,7 +162,7 @@ func (e *pgEnv) templateDB() (string, error) {
 	return e.template, e.templateErr
 }
 
-func (e *pgEnv) close(ctx context.Context) {
+func (e *pgEnv) close() {
 	if e.admin == nil {
 		return
 	}

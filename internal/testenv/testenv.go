@@ -43,9 +43,7 @@ func Main(m *testing.M) {
 // shutdown releases process-wide resources: the admin connections and any
 // containers this process started.
 func shutdown() {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	pgState.close(ctx)
+	pgState.close()
 	redisState.close()
 	containers.terminate()
 }
