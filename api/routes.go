@@ -42,6 +42,7 @@ type Options struct {
 	PublishTimeout time.Duration
 	SubmitRate     float64 // per client IP per second; 0 disables
 	SubmitBurst    int
+	Captcha        Captcha // zero: no human check
 }
 
 func (o Options) withDefaults() Options {
@@ -80,10 +81,11 @@ func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Stat
 	r.Method(http.MethodHead, "/listppv", listPPV)
 	r.Method(http.MethodGet, "/states", handleStates(log, cache))
 	r.Method(http.MethodGet, "/healthz", handleHealthz())
+	r.Method(http.MethodGet, "/config", handleConfig(opts.Captcha))
 
 	r.Group(func(r chi.Router) {
 		r.Use(logging.Middleware(log, opts.Project))
-		r.Method(http.MethodPost, "/submit", handleSubmit(log, cache, pub, statuses, newIPLimiter(opts.SubmitRate, opts.SubmitBurst), opts.PublishTimeout))
+		r.Method(http.MethodPost, "/submit", handleSubmit(log, cache, pub, statuses, newIPLimiter(opts.SubmitRate, opts.SubmitBurst), opts.Captcha, opts.PublishTimeout))
 		r.Method(http.MethodGet, "/status/{reference}", handleStatus(log, statuses))
 		r.Method(http.MethodGet, "/readyz", handleReadyz(log, listings, opts.MaxCacheAge))
 	})

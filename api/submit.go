@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vaxbook/vaxbook/internal/booking"
+	"github.com/vaxbook/vaxbook/internal/captcha"
 	"github.com/vaxbook/vaxbook/internal/logging"
 	"github.com/vaxbook/vaxbook/internal/respond"
 )
@@ -27,7 +28,7 @@ type submitAnswer struct {
 	Status    booking.Status `json:"status"`
 }
 
-func handleSubmit(log *slog.Logger, cache *microCache, pub Publisher, statuses Statuses, limiter *ipLimiter, publishTimeout time.Duration) http.Handler {
+func handleSubmit(log *slog.Logger, cache *microCache, pub Publisher, statuses Statuses, limiter *ipLimiter, human Captcha, publishTimeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		log := logging.FromContext(ctx, log)
@@ -72,6 +73,12 @@ func handleSubmit(log *slog.Logger, cache *microCache, pub Publisher, statuses S
 		}
 
 		if !checkAgainstListing(w, log, cache, ctx, req) {
+			return
+		}
+		// Last before queuing: a token is good for one verification, so a
+		// submission refused above keeps its token for the corrected retry,
+		// and an accepted one's retry is answered above without asking again.
+		if human.on() && !checkCaptcha(w, log, ctx, human.Verifier, sub.CaptchaToken, clientIP(r)) {
 			return
 		}
 
@@ -148,4 +155,36 @@ func failInput(w http.ResponseWriter, err error) {
 	default:
 		respond.Fail(w, http.StatusBadRequest, respond.Error{Code: "invalid_json", Message: "The body is not a valid submission."})
 	}
+}
+
+// retryCaptcha is how long to wait when the captcha provider cannot answer.
+const retryCaptcha = 5 * time.Second
+
+// maxCaptchaToken is above both providers' token sizes (Turnstile documents
+// 2048 characters); anything longer is not worth a call to the provider.
+const maxCaptchaToken = 4096
+
+// checkCaptcha asks the provider about the person's token and answers the
+// request itself when the answer is not yes.
+func checkCaptcha(w http.ResponseWriter, log *slog.Logger, ctx context.Context, v CaptchaVerifier, token, remoteIP string) bool {
+	if token == "" {
+		respond.Fail(w, http.StatusBadRequest, respond.Error{Code: booking.CodeRequired, Field: "captcha_token",
+			Message: "captcha_token is required: complete the human check and submit again."})
+		return false
+	}
+	err := errors.New("token too long")
+	if len(token) <= maxCaptchaToken {
+		err = v.Verify(ctx, token, remoteIP)
+	}
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, captcha.ErrUnavailable):
+		log.Error("verify captcha", "error", err)
+		respond.Unavailable(w, retryCaptcha, "captcha_unavailable", "The human check cannot be verified right now; nothing was saved. Please try again shortly.")
+	default:
+		respond.Fail(w, http.StatusBadRequest, respond.Error{Code: "captcha_failed", Field: "captcha_token",
+			Message: "captcha_token was not accepted: complete the human check again and submit."})
+	}
+	return false
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"reflect"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/vaxbook/vaxbook/api"
+	"github.com/vaxbook/vaxbook/internal/captcha"
 	"github.com/vaxbook/vaxbook/internal/logging"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/pubsub"
@@ -34,6 +36,40 @@ type APITuning struct {
 	// address behind carrier-grade NAT, and load tests come from one host.
 	SubmitRate  float64 `env:"SUBMIT_RATE_PER_IP, default=0"`
 	SubmitBurst int     `env:"SUBMIT_BURST_PER_IP, default=20"`
+	Captcha     CaptchaConfig
+}
+
+// CaptchaConfig is the optional human check on POST /submit. An empty
+// provider (the default, and what `vaxbook dev` wants) turns it off.
+type CaptchaConfig struct {
+	Provider  string `env:"CAPTCHA_PROVIDER"`
+	SiteKey   string `env:"CAPTCHA_SITE_KEY"`
+	Secret    string `env:"CAPTCHA_SECRET" json:"-"`
+	VerifyURL string `env:"CAPTCHA_VERIFY_URL"`
+}
+
+// captcha checks the settings and builds the API's verifier.
+func (c CaptchaConfig) captcha() (api.Captcha, error) {
+	if c.Provider == "" {
+		return api.Captcha{}, nil
+	}
+	verifyURL, known := captcha.DefaultVerifyURL[c.Provider]
+	switch {
+	case !known:
+		return api.Captcha{}, fmt.Errorf("configuration: CAPTCHA_PROVIDER: want %s, %s or empty, got %q", captcha.Turnstile, captcha.ReCAPTCHA, c.Provider)
+	case c.SiteKey == "":
+		return api.Captcha{}, fmt.Errorf("configuration: CAPTCHA_SITE_KEY: required when CAPTCHA_PROVIDER is set")
+	case c.Secret == "":
+		return api.Captcha{}, fmt.Errorf("configuration: CAPTCHA_SECRET: required when CAPTCHA_PROVIDER is set")
+	}
+	if c.VerifyURL != "" {
+		u, err := url.Parse(c.VerifyURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return api.Captcha{}, fmt.Errorf("configuration: CAPTCHA_VERIFY_URL: want an http(s) URL, got %q", c.VerifyURL)
+		}
+		verifyURL = c.VerifyURL
+	}
+	return api.Captcha{Provider: c.Provider, SiteKey: c.SiteKey, Verifier: captcha.New(verifyURL, c.Secret, nil)}, nil
 }
 
 // options checks the tuning and turns it into the API's options.
@@ -44,7 +80,12 @@ func (t APITuning) options(project string) (api.Options, error) {
 	if t.MicroCacheTTL > time.Second {
 		return api.Options{}, fmt.Errorf("configuration: LISTPPV_MICROCACHE_TTL: at most 1s, got %s", t.MicroCacheTTL)
 	}
+	human, err := t.Captcha.captcha()
+	if err != nil {
+		return api.Options{}, err
+	}
 	return api.Options{
+		Captcha:       human,
 		Project:       project,
 		MicroCacheTTL: t.MicroCacheTTL,
 		MaxCacheAge:   t.MaxCacheAge,

@@ -33,6 +33,10 @@ func TestRun_BadConfigurationStopsWithOneLineNamingTheVariable(t *testing.T) {
 		{"micro-cache over a second", []string{"api"}, map[string]string{"REDIS_URL": "redis://x", "GOOGLE_CLOUD_PROJECT": "p", "LISTPPV_MICROCACHE_TTL": "5s"}, "LISTPPV_MICROCACHE_TTL"},
 		{"dev micro-cache over a second", []string{"dev"}, map[string]string{"LISTPPV_MICROCACHE_TTL": "5s"}, "LISTPPV_MICROCACHE_TTL"},
 		{"malformed status TTL", []string{"api"}, map[string]string{"REDIS_URL": "redis://x", "GOOGLE_CLOUD_PROJECT": "p", "STATUS_TTL": "forever"}, "STATUS_TTL"},
+		{"unknown captcha provider", []string{"api"}, map[string]string{"REDIS_URL": "redis://x", "GOOGLE_CLOUD_PROJECT": "p", "CAPTCHA_PROVIDER": "hcaptcha"}, "CAPTCHA_PROVIDER"},
+		{"captcha without secret", []string{"api"}, map[string]string{"REDIS_URL": "redis://x", "GOOGLE_CLOUD_PROJECT": "p", "CAPTCHA_PROVIDER": "turnstile", "CAPTCHA_SITE_KEY": "k"}, "CAPTCHA_SECRET"},
+		{"captcha without site key", []string{"dev"}, map[string]string{"CAPTCHA_PROVIDER": "recaptcha", "CAPTCHA_SECRET": "s"}, "CAPTCHA_SITE_KEY"},
+		{"malformed captcha URL", []string{"api"}, map[string]string{"REDIS_URL": "redis://x", "GOOGLE_CLOUD_PROJECT": "p", "CAPTCHA_PROVIDER": "turnstile", "CAPTCHA_SITE_KEY": "k", "CAPTCHA_SECRET": "s", "CAPTCHA_VERIFY_URL": "ftp://x"}, "CAPTCHA_VERIFY_URL"},
 		{"migrate without DATABASE_URL", []string{"migrate", "up"}, nil, "DATABASE_URL"},
 		{"unknown command", []string{"serve"}, nil, "unknown command"},
 	}
