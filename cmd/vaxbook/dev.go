@@ -115,8 +115,8 @@ func runDev(ctx context.Context, getenv func(string) string, stdout io.Writer) e
 	statuses := redis.NewStatuses(rdb, cfg.StatusTTL)
 	apiHandler := api.NewServer(log, listings, pub, statuses, opts)
 	mux := http.NewServeMux()
-	mux.Handle("/", http.FileServerFS(frontend.Files))
-	for _, p := range []string{"/listppv", "/states", "/submit", "/status/", "/healthz", "/readyz"} {
+	mux.Handle("/", frontend.Handler())
+	for _, p := range []string{"/listppv", "/states", "/submit", "/status/", "/config", "/healthz", "/readyz"} {
 		mux.Handle(p, apiHandler)
 	}
 	mux.Handle("POST "+worker.PushPath, worker.HandlePush(log, postgres.NewBookings(pool), statuses))

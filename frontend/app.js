@@ -1,0 +1,516 @@
+// The booking page: state → centres and times → up to three preferences →
+// details → reference → status. Plain DOM, no framework: the page must load
+// fast on a cheap phone over 3G, and every byte here is paid a million times.
+import { t, setLang, lang, tables } from './i18n.js?v=3f6a21eefd';
+import * as api from './api.js?v=e5e9fc3f2a';
+import { validate } from './validate.js?v=7908122794';
+
+const $ = (id) => document.getElementById(id);
+
+// After a failed list call the button waits this long, so a crowd pressing
+// "try again" cannot turn a hiccup into a self-inflicted denial of service.
+const COOLDOWN_MS = 3000;
+const MAX_PREFS = 3;
+// Seconds between status checks: about a minute in all, then we stop asking
+// and promise an e-mail, so a stuck queue is not hammered by every tab.
+const POLL_DELAYS = [1, 2, 3, 5, 8, 13, 21];
+const FIELDS = ['name', 'id_number', 'phone', 'email'];
+// In page order, so focus goes to the first one a person would meet.
+const ERROR_SLOTS = ['state', 'captcha_token', 'preferences', ...FIELDS];
+
+const PROVIDERS = {
+  turnstile: { src: 'https://challenges.cloudflare.com/turnstile/v0/api.js?render=explicit&onload=vaxbookCaptcha', lib: () => window.turnstile },
+  recaptcha: { src: 'https://www.google.com/recaptcha/api.js?render=explicit&onload=vaxbookCaptcha', lib: () => window.grecaptcha },
+};
+
+const ui = {
+  states: null, // [{code, name}] once /states answered
+  doc: null, // the /listppv document shown
+  prefs: [], // chosen slot ids, most wanted first
+  key: api.newKey(), // Idempotency-Key of the form being filled in
+  sending: false,
+  result: null, // the /submit or /status answer, plus gaveUp
+  captcha: null, // {provider, siteKey, widget, token} when configured
+  errors: {}, // field -> {code, message}
+};
+
+let configReady = Promise.resolve();
+let pollTimer = 0;
+
+function announce(msg) {
+  const a = $('announce');
+  a.textContent = '';
+  // A fresh text node after a tick, so the same sentence twice is read twice.
+  setTimeout(() => (a.textContent = msg), 50);
+}
+
+function el(tag, props = {}, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === 'class') e.className = v;
+    else if (k in e) e[k] = v;
+    else e.setAttribute(k, v);
+  }
+  e.append(...kids.filter((k) => k != null));
+  return e;
+}
+
+// --- language ------------------------------------------------------------
+
+function applyLang(l) {
+  l = setLang(l);
+  document.documentElement.lang = l;
+  document.title = t('title');
+  for (const e of document.querySelectorAll('[data-t]')) e.textContent = t(e.dataset.t);
+  for (const b of document.querySelectorAll('[data-lang]')) b.setAttribute('aria-pressed', String(b.dataset.lang === l));
+  try {
+    localStorage.setItem('lang', l);
+  } catch {
+    // Private mode: the choice lasts for this visit only.
+  }
+  renderErrors();
+  renderList();
+  renderPrefs();
+  renderResult();
+}
+
+function initialLang() {
+  const asked = new URLSearchParams(location.search).get('lang');
+  let stored = null;
+  try {
+    stored = localStorage.getItem('lang');
+  } catch {
+    // as above
+  }
+  return [asked, stored].find((l) => l && tables[l]) || 'ms';
+}
+
+// --- formatting ----------------------------------------------------------
+
+const locale = () => (lang() === 'en' ? 'en-MY' : 'ms-MY');
+
+function fmtDate(iso) {
+  const [y, m, d] = iso.split('-').map(Number);
+  return new Intl.DateTimeFormat(locale(), { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' }).format(new Date(Date.UTC(y, m - 1, d)));
+}
+
+function fmtStamp(iso) {
+  return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Asia/Kuala_Lumpur' }).format(new Date(iso));
+}
+
+const isOpen = (s) => s.open && s.available > 0;
+
+function findSlot(id) {
+  for (const c of ui.doc?.centers ?? []) {
+    const s = c.slots.find((x) => x.id === id);
+    if (s) return { centre: c, slot: s };
+  }
+  return null;
+}
+
+// --- errors next to fields -----------------------------------------------
+
+function setErrors(errs) {
+  ui.errors = errs;
+  renderErrors();
+}
+
+function renderErrors() {
+  for (const f of ERROR_SLOTS) {
+    const e = ui.errors[f];
+    $(f + '-err').textContent = e ? t(`err.${f}.${e.code}`) ?? e.message ?? '' : '';
+    const input = $(f);
+    if (input) {
+      if (e) input.setAttribute('aria-invalid', 'true');
+      else input.removeAttribute('aria-invalid');
+    }
+  }
+}
+
+function clearError(f) {
+  if (!ui.errors[f]) return;
+  delete ui.errors[f];
+  renderErrors();
+}
+
+function formMessage(msg) {
+  const m = $('form-msg');
+  m.textContent = msg || '';
+  m.hidden = !msg;
+}
+
+// --- states and the list call --------------------------------------------
+
+function setListBusy(busy) {
+  $('show').disabled = busy;
+  $('retry').disabled = busy;
+  $('slots').setAttribute('aria-busy', String(busy));
+}
+
+// listFailed shows the apology and the retry, and keeps both buttons
+// disabled for the cooldown whatever the answer was.
+function listFailed() {
+  $('list-error').hidden = false;
+  $('slots').hidden = true;
+  $('details').hidden = true;
+  setListBusy(true);
+  setTimeout(() => setListBusy(false), COOLDOWN_MS);
+}
+
+async function loadStates() {
+  setListBusy(true);
+  const r = await api.getStates().catch(() => null);
+  if (r?.status !== 200 || !Array.isArray(r.body?.states)) return listFailed();
+  ui.states = r.body.states;
+  const sel = $('state');
+  sel.replaceChildren(sel.options[0], ...ui.states.map((s) => el('option', { value: s.code }, s.name)));
+  $('list-error').hidden = true;
+  setListBusy(false);
+}
+
+async function showList() {
+  if ($('show').disabled) return;
+  if (!ui.states) return loadStates();
+  const code = $('state').value;
+  if (!code) {
+    setErrors({ ...ui.errors, state: { code: 'required' } });
+    $('state').focus();
+    return;
+  }
+  clearError('state');
+  // Disabled from the click itself, before anything awaits.
+  setListBusy(true);
+  await configReady;
+  if (ui.captcha && !ui.captcha.token) {
+    setListBusy(false);
+    setErrors({ ...ui.errors, captcha_token: { code: 'required' } });
+    return;
+  }
+  $('list-error').hidden = true;
+  const r = await api.getListing(code).catch(() => null);
+  if (r?.status !== 200 || !Array.isArray(r.body?.centers)) return listFailed();
+  const sameState = ui.doc?.state === r.body.state;
+  ui.doc = r.body;
+  // Keep choices that still have room; a new state starts afresh.
+  ui.prefs = sameState ? ui.prefs.filter((id) => { const f = findSlot(id); return f && isOpen(f.slot); }) : [];
+  setListBusy(false);
+  $('slots').hidden = false;
+  $('details').hidden = false;
+  renderList();
+  renderPrefs();
+  $('h-slots').focus();
+  const name = ui.states.find((s) => s.code === ui.doc.state)?.name ?? ui.doc.state;
+  announce(t('loaded', { n: ui.doc.centers.length, state: name }));
+}
+
+// --- centres, slots and preferences --------------------------------------
+
+function slotLabel(s) {
+  return `${fmtDate(s.date)}, ${s.time}`;
+}
+
+function renderList() {
+  if (!ui.doc) return;
+  $('updated').textContent = t('updatedAt', { t: fmtStamp(ui.doc.generated_at) });
+  const box = $('centres');
+  box.dataset.state = ui.doc.state;
+  if (!ui.doc.centers.length) {
+    box.replaceChildren(el('p', {}, t('noCentres')));
+    return;
+  }
+  box.replaceChildren(...ui.doc.centers.map((c) => el('fieldset', { class: 'centre' },
+    el('legend', {}, c.name),
+    el('p', { class: 'addr' }, c.address),
+    el('ul', { class: 'slots' }, ...c.slots.map((s) => {
+      const open = isOpen(s);
+      const id = 's-' + s.id;
+      return el('li', { class: open ? 'slot' : 'slot full' },
+        el('label', { htmlFor: id },
+          el('input', { type: 'checkbox', id, value: s.id, disabled: !open, checked: ui.prefs.includes(s.id) }),
+          el('span', {}, fmtDate(s.date), el('span', { class: 't' }, s.time), el('span', { class: 'n' }, open ? t('placesLeft', { n: s.available }) : t('full'))),
+          el('span', { class: 'rank', 'aria-hidden': 'true' })));
+    })))));
+  renderRanks();
+}
+
+// renderRanks updates the badges in place so a keyboard user's focus stays
+// on the box they just ticked.
+function renderRanks() {
+  for (const box of $('centres').querySelectorAll('input')) {
+    const i = ui.prefs.indexOf(box.value);
+    box.checked = i >= 0;
+    box.closest('label').querySelector('.rank').textContent = i >= 0 ? String(i + 1) : '';
+  }
+}
+
+function renderPrefs() {
+  const list = $('prefs');
+  list.replaceChildren(...ui.prefs.map((id, i) => {
+    const f = findSlot(id);
+    const what = f ? `${f.centre.name}: ${slotLabel(f.slot)}` : id;
+    return el('li', {},
+      el('span', {}, what),
+      i > 0 ? el('button', { type: 'button', class: 'secondary', onclick: () => movePref(i) }, t('moveUp')) : null,
+      el('button', { type: 'button', class: 'secondary', onclick: () => removePref(id) }, t('remove')));
+  }));
+  $('no-choice').hidden = ui.prefs.length > 0;
+  renderRanks();
+}
+
+function movePref(i) {
+  [ui.prefs[i - 1], ui.prefs[i]] = [ui.prefs[i], ui.prefs[i - 1]];
+  renderPrefs();
+  $('prefs').children[i - 1]?.querySelector('button')?.focus();
+}
+
+function removePref(id) {
+  ui.prefs = ui.prefs.filter((p) => p !== id);
+  renderPrefs();
+  $('h-slots').focus();
+}
+
+function onSlotChange(e) {
+  const box = e.target;
+  if (box.type !== 'checkbox') return;
+  const f = findSlot(box.value);
+  if (!box.checked) {
+    ui.prefs = ui.prefs.filter((p) => p !== box.value);
+  } else if (!f || !isOpen(f.slot)) {
+    box.checked = false;
+  } else if (ui.prefs.length >= MAX_PREFS) {
+    box.checked = false;
+    $('preferences-err').textContent = t('maxChoices');
+    announce(t('maxChoices'));
+    return;
+  } else {
+    ui.prefs.push(box.value);
+  }
+  clearError('preferences');
+  renderPrefs();
+}
+
+// --- submit --------------------------------------------------------------
+
+function readForm() {
+  const v = Object.fromEntries(FIELDS.map((f) => [f, $(f).value]));
+  return { ...v, preferences: [...ui.prefs] };
+}
+
+function showFieldErrors(errs) {
+  setErrors(errs);
+  const first = ERROR_SLOTS.find((f) => errs[f]);
+  const target = first === 'preferences' ? $('h-slots') : $(first) ?? $('captcha');
+  target?.focus?.();
+}
+
+function releaseSubmit(afterMs = 0) {
+  setTimeout(() => {
+    ui.sending = false;
+    $('submit').disabled = false;
+    $('submit').dataset.t = 'submit';
+    $('submit').textContent = t('submit');
+  }, afterMs);
+}
+
+async function onSubmit(e) {
+  e.preventDefault();
+  // The flag is set before anything awaits, so a double click sends once;
+  // the Idempotency-Key makes even a resend after a lost answer book once.
+  if (ui.sending) return;
+  formMessage('');
+  const form = readForm();
+  const errs = Object.fromEntries(Object.entries(validate(form)).map(([f, code]) => [f, { code }]));
+  if (ui.captcha && !ui.captcha.token) errs.captcha_token = { code: 'required' };
+  if (Object.keys(errs).length) {
+    formMessage(t('fixFields'));
+    showFieldErrors(errs);
+    return;
+  }
+  setErrors({});
+  ui.sending = true;
+  const btn = $('submit');
+  btn.disabled = true;
+  btn.dataset.t = 'sending';
+  btn.textContent = t('sending');
+
+  const body = { state: ui.doc.state, ...form, lang: lang() };
+  if (ui.captcha) body.captcha_token = ui.captcha.token;
+  const r = await api.submit(body, ui.key).catch(() => null);
+  if (!r) {
+    formMessage(t('network'));
+    return releaseSubmit(COOLDOWN_MS);
+  }
+  const err = r.body?.error ?? {};
+  switch (r.status) {
+    case 202:
+      releaseSubmit();
+      return accepted(r.body);
+    case 400: {
+      const list = err.fields?.length ? err.fields : [err];
+      const mapped = {};
+      for (const fe of list) if (ERROR_SLOTS.includes(fe.field)) mapped[fe.field] = fe;
+      if (mapped.captcha_token) resetCaptcha();
+      if (Object.keys(mapped).length) {
+        formMessage(t('fixFields'));
+        showFieldErrors(mapped);
+      } else {
+        formMessage(err.message || t('serverError', { code: r.status }));
+      }
+      return releaseSubmit();
+    }
+    case 409:
+      // Every choice is full: show the list as it is now and say why.
+      ui.prefs = [];
+      releaseSubmit();
+      $('state').value = ui.doc.state;
+      await showList();
+      showFieldErrors({ preferences: { code: err.code || 'slots_full' } });
+      return;
+    case 429:
+    case 503: {
+      const wait = Math.max(r.retryAfter, COOLDOWN_MS / 1000);
+      formMessage(t('busy', { n: wait }));
+      return releaseSubmit(wait * 1000);
+    }
+    default:
+      formMessage(t('serverError', { code: err.code || r.status }));
+      return releaseSubmit(COOLDOWN_MS);
+  }
+}
+
+function accepted(ans) {
+  ui.result = { reference: ans.reference, status: ans.status };
+  for (const id of ['slots', 'details']) $(id).hidden = true;
+  $('state-form').hidden = true;
+  $('result').hidden = false;
+  renderResult();
+  $('h-result').focus();
+  poll(0);
+}
+
+// --- status --------------------------------------------------------------
+
+function poll(i) {
+  clearTimeout(pollTimer);
+  if (i >= POLL_DELAYS.length) {
+    ui.result.gaveUp = true;
+    return renderResult();
+  }
+  pollTimer = setTimeout(async () => {
+    const done = await checkStatus();
+    if (!done) poll(i + 1);
+  }, POLL_DELAYS[i] * 1000);
+}
+
+// checkStatus asks once and reports whether the booking reached an end.
+async function checkStatus() {
+  const r = await api.getStatus(ui.result.reference).catch(() => null);
+  if (r?.status !== 200 || !r.body?.status || r.body.status === 'pending') return false;
+  ui.result = r.body;
+  renderResult();
+  return true;
+}
+
+function renderResult() {
+  const res = ui.result;
+  if (!res) return;
+  $('ref').textContent = res.reference;
+  const box = $('status');
+  $('again').hidden = res.status !== 'full';
+  $('check').hidden = !(res.status === 'pending' && res.gaveUp);
+  switch (res.status) {
+    case 'confirmed': {
+      const s = res.slot ?? {};
+      box.replaceChildren(el('div', { class: 'ok' }, el('p', {}, el('strong', {}, t('confirmed'))),
+        el('dl', {},
+          el('dt', {}, t('centre')), el('dd', {}, s.center_name ?? ''),
+          el('dt', {}, t('address')), el('dd', {}, s.address ?? ''),
+          el('dt', {}, t('date')), el('dd', {}, s.date ? fmtDate(s.date) : ''),
+          el('dt', {}, t('time')), el('dd', {}, s.time ?? ''))));
+      break;
+    }
+    case 'full':
+      box.replaceChildren(el('p', { class: 'alert' }, t('fullResult')));
+      break;
+    case 'duplicate':
+      box.replaceChildren(el('p', { class: 'alert' }, t('duplicate', { ref: res.existing_reference || res.reference })));
+      break;
+    default:
+      box.replaceChildren(el('p', {}, t(res.gaveUp ? 'willEmail' : 'pending')));
+  }
+}
+
+// chooseAgain starts a new form after a `full` answer: a new key, since the
+// old one's reference is settled as full for good.
+function chooseAgain() {
+  clearTimeout(pollTimer);
+  ui.result = null;
+  ui.key = api.newKey();
+  ui.prefs = [];
+  $('result').hidden = true;
+  $('state-form').hidden = false;
+  resetCaptcha();
+  $('state').value = ui.doc.state;
+  showList();
+}
+
+async function checkAgain() {
+  $('check').disabled = true;
+  await checkStatus();
+  setTimeout(() => ($('check').disabled = false), COOLDOWN_MS);
+}
+
+// --- captcha -------------------------------------------------------------
+
+// loadCaptcha asks the API whether a human check is configured and only then
+// loads the provider's script: no captcha, no third-party request.
+async function loadCaptcha() {
+  const r = await api.getConfig().catch(() => null);
+  const c = r?.status === 200 ? r.body?.captcha : null;
+  const p = PROVIDERS[c?.provider];
+  if (!p) return;
+  ui.captcha = { provider: c.provider, siteKey: c.site_key, widget: null, token: '' };
+  $('captcha-box').hidden = false;
+  window.vaxbookCaptcha = () => {
+    const cap = ui.captcha;
+    cap.widget = p.lib().render($('captcha'), {
+      sitekey: cap.siteKey,
+      callback: (token) => {
+        cap.token = token;
+        clearError('captcha_token');
+      },
+      'expired-callback': () => (cap.token = ''),
+      'error-callback': () => (cap.token = ''),
+    });
+  };
+  document.head.append(el('script', { src: p.src, async: true }));
+}
+
+function resetCaptcha() {
+  const c = ui.captcha;
+  if (c?.widget == null) return;
+  PROVIDERS[c.provider].lib().reset(c.widget);
+  c.token = '';
+}
+
+// --- start ---------------------------------------------------------------
+
+function start() {
+  for (const b of document.querySelectorAll('[data-lang]')) b.addEventListener('click', () => applyLang(b.dataset.lang));
+  $('state-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    showList();
+  });
+  $('state').addEventListener('change', () => clearError('state'));
+  $('retry').addEventListener('click', showList);
+  $('centres').addEventListener('change', onSlotChange);
+  $('book-form').addEventListener('submit', onSubmit);
+  $('book-form').addEventListener('input', (e) => clearError(e.target.name));
+  $('again').addEventListener('click', chooseAgain);
+  $('check').addEventListener('click', checkAgain);
+  applyLang(initialLang());
+  configReady = loadCaptcha();
+  loadStates();
+}
+
+start();

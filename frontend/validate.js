@@ -1,0 +1,78 @@
+// The server's field rules (internal/booking), repeated here so a person
+// hears about a mistake before sending anything. The server stays the judge:
+// its field errors are shown in the same places.
+
+const MAX_NAME = 100;
+const MAX_EMAIL = 254;
+const MYT = 8 * 3600 * 1000; // Malaysia is UTC+8 all year
+
+function name(v) {
+  const s = v.normalize('NFC').trim().replace(/\s+/g, ' ');
+  if (!s) return 'required';
+  if (/[\p{Cc}\p{Bidi_Control}]/u.test(s)) return 'invalid';
+  if ([...s].length > MAX_NAME) return 'too_long';
+  return '';
+}
+
+// An IC's first six digits are a birth date no later than today in
+// Malaysia; a two-digit year above this year's is last century.
+function icDate(digits, now) {
+  const today = new Date(now.getTime() + MYT);
+  const cy = today.getUTCFullYear();
+  const [yy, mm, dd] = [0, 2, 4].map((i) => Number(digits.slice(i, i + 2)));
+  let year = cy - (cy % 100) + yy;
+  if (yy > cy % 100) year -= 100;
+  const d = new Date(Date.UTC(year, mm - 1, dd));
+  if (mm < 1 || mm > 12 || d.getUTCMonth() !== mm - 1 || d.getUTCDate() !== dd) return 'invalid_date';
+  if (d > Date.UTC(cy, today.getUTCMonth(), today.getUTCDate())) return 'invalid_date';
+  return '';
+}
+
+function idNumber(v, now) {
+  const s = v.trim();
+  if (!s) return 'required';
+  if (/^[0-9-]+$/.test(s)) {
+    const m = /^(\d{6})-?(\d{2})-?(\d{4})$/.exec(s);
+    // Dashes in both places or in neither, as the server takes them.
+    if (!m || (s.length !== 12 && s.length !== 14)) return 'invalid';
+    return icDate(m[1], now);
+  }
+  return /^[A-Za-z0-9]{6,12}$/.test(s) && /[A-Za-z]/.test(s) ? '' : 'invalid';
+}
+
+// normalPhone gives the E.164 form the server stores, or '' when the input
+// cannot be one.
+export function normalPhone(v) {
+  let s = v.trim().replace(/[ -]/g, '');
+  if (s.startsWith('00')) return '';
+  if (s.startsWith('0')) s = '+60' + s.slice(1);
+  return /^\+[1-9]\d{7,14}$/.test(s) ? s : '';
+}
+
+function phone(v) {
+  if (!v.trim()) return 'required';
+  return normalPhone(v) ? '' : 'invalid';
+}
+
+function email(v) {
+  const s = v.trim();
+  if (!s) return 'required';
+  if (s.length > MAX_EMAIL) return 'too_long';
+  const part = '[^\\s@"(),:;<>\\[\\]\\\\]+';
+  return new RegExp(`^${part}@${part}\\.${part}$`, 'u').test(s) && !/\.\.|^\.|\.@/.test(s) ? '' : 'invalid';
+}
+
+// validate returns {field: code} for every field at fault, with the codes
+// the API uses; an empty object means the form may be sent.
+export function validate(f, now = new Date()) {
+  const errs = {};
+  const checks = {
+    name: name(f.name),
+    id_number: idNumber(f.id_number, now),
+    phone: phone(f.phone),
+    email: email(f.email),
+    preferences: f.preferences.length ? '' : 'required',
+  };
+  for (const [k, code] of Object.entries(checks)) if (code) errs[k] = code;
+  return errs;
+}
