@@ -1,7 +1,7 @@
 // The booking page: state → centres and times → up to three preferences →
 // details → reference → status. Plain DOM, no framework: the page must load
 // fast on a cheap phone over 3G, and every byte here is paid a million times.
-import { t, setLang, lang, tables } from './i18n.js?v=3f6a21eefd';
+import { t, setLang, lang, tables } from './i18n.js?v=81058cffd1';
 import * as api from './api.js?v=e5e9fc3f2a';
 import { validate } from './validate.js?v=7908122794';
 
@@ -227,7 +227,7 @@ function renderList() {
       return el('li', { class: open ? 'slot' : 'slot full' },
         el('label', { htmlFor: id },
           el('input', { type: 'checkbox', id, value: s.id, disabled: !open, checked: ui.prefs.includes(s.id) }),
-          el('span', {}, fmtDate(s.date), el('span', { class: 't' }, s.time), el('span', { class: 'n' }, open ? t('placesLeft', { n: s.available }) : t('full'))),
+          el('span', {}, fmtDate(s.date), el('span', { class: 't' }, s.time), el('span', { class: 'n' }, open ? t(s.available === 1 ? 'placeLeft' : 'placesLeft', { n: s.available }) : t('full'))),
           el('span', { class: 'rank', 'aria-hidden': 'true' })));
     })))));
   renderRanks();
@@ -381,7 +381,7 @@ async function onSubmit(e) {
 function accepted(ans) {
   ui.result = { reference: ans.reference, status: ans.status };
   for (const id of ['slots', 'details']) $(id).hidden = true;
-  $('state-form').hidden = true;
+  $('choose').hidden = true;
   $('result').hidden = false;
   renderResult();
   $('h-result').focus();
@@ -448,7 +448,7 @@ function chooseAgain() {
   ui.key = api.newKey();
   ui.prefs = [];
   $('result').hidden = true;
-  $('state-form').hidden = false;
+  $('choose').hidden = false;
   resetCaptcha();
   $('state').value = ui.doc.state;
   showList();
