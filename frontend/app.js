@@ -3,7 +3,7 @@
 // fast on a cheap phone over 3G, and every byte here is paid a million times.
 import { t, setLang, lang, tables } from './i18n.js?v=81058cffd1';
 import * as api from './api.js?v=e5e9fc3f2a';
-import { validate } from './validate.js?v=7908122794';
+import { validate } from './validate.js?v=7491b6db85';
 
 const $ = (id) => document.getElementById(id);
 

@@ -6,11 +6,13 @@ const MAX_NAME = 100;
 const MAX_EMAIL = 254;
 const MYT = 8 * 3600 * 1000; // Malaysia is UTC+8 all year
 
+// A tab or newline inside the name is refused, not folded: the server
+// checks for control characters before it folds spaces.
 function name(v) {
-  const s = v.normalize('NFC').trim().replace(/\s+/g, ' ');
+  const s = v.trim().normalize('NFC');
   if (!s) return 'required';
   if (/[\p{Cc}\p{Bidi_Control}]/u.test(s)) return 'invalid';
-  if ([...s].length > MAX_NAME) return 'too_long';
+  if ([...s.replace(/\s+/g, ' ')].length > MAX_NAME) return 'too_long';
   return '';
 }
 
@@ -59,7 +61,7 @@ function email(v) {
   if (!s) return 'required';
   if (s.length > MAX_EMAIL) return 'too_long';
   const part = '[^\\s@"(),:;<>\\[\\]\\\\]+';
-  return new RegExp(`^${part}@${part}\\.${part}$`, 'u').test(s) && !/\.\.|^\.|\.@/.test(s) ? '' : 'invalid';
+  return new RegExp(`^${part}@${part}\\.${part}$`, 'u').test(s) && !/\.\.|^\.|\.@|@\.|\.$/.test(s) ? '' : 'invalid';
 }
 
 // validate returns {field: code} for every field at fault, with the codes

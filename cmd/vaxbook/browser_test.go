@@ -8,6 +8,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -27,6 +28,7 @@ import (
 	"github.com/chromedp/chromedp"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/seed"
 	"github.com/vaxbook/vaxbook/internal/testenv"
@@ -407,6 +409,48 @@ func TestBrowser_BookingPage(t *testing.T) {
 
 		if n, st, slot := bookingsFor(t, dbURL, "900101145678"); n != 1 || st != "confirmed" || slot != "sel-002-am" {
 			t.Errorf("Postgres: got %d bookings, %s %s; want one confirmed in the first preference sel-002-am", n, st, slot)
+		}
+	})
+
+	t.Run("the page's checks agree with the server's", func(t *testing.T) {
+		p := openPage(t, browser, base, "/?lang=en")
+		valid := booking.Submission{State: "selangor", Name: "Siti", IDNumber: "900101-14-5678", Phone: "0123456789", Email: "siti@example.com", Preferences: []string{"sel-001-am"}}
+		cases := []struct{ field, value string }{
+			{"name", "  "}, {"name", "Siti\u202eAminah"}, {"name", strings.Repeat("é", 100)}, {"name", strings.Repeat("é", 101)},
+			{"name", "Siti \t  Aminah"},
+			{"id_number", "900101145678"}, {"id_number", "900230-14-5678"}, {"id_number", "000229-14-5678"}, {"id_number", "010229-14-5678"},
+			{"id_number", "9001-0114-5678"}, {"id_number", "90010114567"}, {"id_number", "991231-14-5678"}, {"id_number", time.Now().AddDate(0, 0, 2).Format("060102") + "-14-5678"},
+			{"id_number", "A1234567"}, {"id_number", "123456"}, {"id_number", "AB12"}, {"id_number", "A12345678901X"}, {"id_number", "A1234-567"},
+			{"phone", "012-345 6789"}, {"phone", "+60123456789"}, {"phone", "0060123456789"}, {"phone", "+6012"}, {"phone", "+0123456789"}, {"phone", "12345678"},
+			{"email", "siti@example.com"}, {"email", "siti@example"}, {"email", "siti example.com"}, {"email", "Siti <siti@example.com>"}, {"email", ""},
+			{"email", "siti..x@example.com"}, {"email", ".siti@example.com"}, {"email", "siti+tag@example.com"}, {"email", "siti@example.com."}, {"email", "siti@@example.com"}, {"email", "siti@example..com"},
+		}
+		for _, tc := range cases {
+			sub := valid
+			v := tc.value
+			switch tc.field {
+			case "name":
+				sub.Name = v
+			case "id_number":
+				sub.IDNumber = v
+			case "phone":
+				sub.Phone = v
+			case "email":
+				sub.Email = v
+			}
+			server := ""
+			if _, err := sub.Validate(); err != nil {
+				var ve *booking.ValidationError
+				if !errors.As(err, &ve) || len(ve.Fields) != 1 {
+					t.Fatalf("%s %q: server: %v", tc.field, v, err)
+				}
+				server = ve.Fields[0].Code
+			}
+			arg, _ := json.Marshal(map[string]any{"name": sub.Name, "id_number": sub.IDNumber, "phone": sub.Phone, "email": sub.Email, "preferences": sub.Preferences})
+			page := eval[string](p, fmt.Sprintf(`import('/validate.js').then(m => m.validate(%s)[%q] || '')`, arg, tc.field))
+			if page != server {
+				t.Errorf("%s %q: the page says %q, the server %q", tc.field, v, page, server)
+			}
 		}
 	})
 

@@ -26,14 +26,22 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
+// freePort finds a port nothing listens on, below Linux's ephemeral range
+// (32768 and up): a port from ":0" is in that range, and between this check
+// and the role's own listen, any outgoing connection on the machine (the
+// browser tests make many) may take it as its local port.
 func freePort(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		port := strconv.Itoa(20000 + rand.IntN(12000))
+		ln, err := net.Listen("tcp", "127.0.0.1:"+port)
+		if err == nil {
+			ln.Close()
+			return port
+		}
 	}
-	defer ln.Close()
-	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	t.Fatal("no free port found in 20000-31999")
+	return ""
 }
 
 func envFunc(m map[string]string) func(string) string {
