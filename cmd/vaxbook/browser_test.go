@@ -353,6 +353,9 @@ func TestBrowser_BookingPage(t *testing.T) {
 		p.checkA11y("the start screen")
 
 		p.chooseState("selangor")
+		if n := p.countRequests("GET " + base + "/listppv?state=selangor"); n != 1 {
+			t.Errorf("GET /listppv?state=selangor: the page asked %d times, want once", n)
+		}
 		if got := p.text("#centres"); !strings.Contains(got, "Stadium Petaling Jaya") || !strings.Contains(got, "50 places left") {
 			t.Errorf("centres: got %q, want both centres with places left", got)
 		}
