@@ -26,6 +26,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/vaxbook/vaxbook/internal/booking"
@@ -454,6 +455,32 @@ func TestBrowser_BookingPage(t *testing.T) {
 			if page != server {
 				t.Errorf("%s %q: the page says %q, the server %q", tc.field, v, page, server)
 			}
+		}
+	})
+
+	t.Run("usable with the keyboard alone", func(t *testing.T) {
+		p := openPage(t, browser, base, "/?lang=en")
+		focused := func() string { return eval[string](p, `document.activeElement.id`) }
+		// Johor is first in the list: one arrow down chooses it.
+		p.do(chromedp.Focus(chromedp.ID("state")), chromedp.KeyEvent(kb.ArrowDown), chromedp.KeyEvent(kb.Tab))
+		if got := focused(); got != "show" {
+			t.Fatalf("Tab from the state list: focus on %q, want the button", got)
+		}
+		p.do(chromedp.KeyEvent(kb.Enter))
+		p.waitFor(`document.getElementById('centres').dataset.state === 'johor'`)
+		if got := focused(); got != "h-slots" {
+			t.Errorf("after the list loads: focus on %q, want its heading", got)
+		}
+		p.do(chromedp.KeyEvent(kb.Tab))
+		if got := focused(); got != "s-jhr-001-am" {
+			t.Fatalf("Tab from the heading: focus on %q, want the first slot", got)
+		}
+		p.do(chromedp.KeyEvent(" "))
+		if got := p.text("#prefs"); !strings.Contains(got, "Dewan Skudai") {
+			t.Errorf("Space on a slot: preferences %q", got)
+		}
+		if got := focused(); got != "s-jhr-001-am" {
+			t.Errorf("after choosing: focus on %q, want it to stay on the slot", got)
 		}
 	})
 
