@@ -69,13 +69,19 @@ func runWorker(ctx context.Context, getenv func(string) string, stdout io.Writer
 	if err != nil {
 		return err
 	}
+	emailOpts, closeEmail, err := workerEmail(ctx, log, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeEmail()
 	pool, rdb, closeStores, err := openStores(ctx, log, cfg.Database, cfg.Redis)
 	if err != nil {
 		return err
 	}
 	defer closeStores()
 
-	h := worker.NewHandler(log, cfg.Project, postgres.NewBookings(pool), redis.NewStatuses(rdb, cfg.StatusTTL))
+	h := worker.NewHandler(log, cfg.Project, postgres.NewBookings(pool), redis.NewStatuses(rdb, cfg.StatusTTL),
+		emailOpts(postgres.NewEmails(pool))...)
 	ln, err := serve.Listen(cfg.Port)
 	if err != nil {
 		return err
