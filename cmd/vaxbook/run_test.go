@@ -76,7 +76,7 @@ func TestRun_MigrateDownAndUpAgain(t *testing.T) {
 			t.Fatalf("migrate %v: %v", args, err)
 		}
 	}
-	want := "version: 1 dirty: false\nversion: none (no migration applied)\nversion: none (no migration applied)\nversion: 1 dirty: false\nversion: 1 dirty: false\nversion: 1 dirty: false\n"
+	want := "version: 2 dirty: false\nversion: 1 dirty: false\nversion: 1 dirty: false\nversion: 2 dirty: false\nversion: 2 dirty: false\nversion: 2 dirty: false\n"
 	if out.String() != want {
 		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
 	}

@@ -22,7 +22,7 @@ func (c *Composer) calendar(r Request) ([]byte, bool) {
 		return nil, false
 	}
 	t := texts[r.Lang]
-	desc := fmt.Sprintf("%s: %s\n%s: %s\n- %s\n\n%s",
+	desc := fmt.Sprintf("%s: %s\n%s:\n- %s\n- %s\n\n%s",
 		t["reference"], r.Reference, t["bring"], t["bring_id"], t["bring_reference"], t["arrive"])
 	stamp := r.DecidedAt
 	if stamp.IsZero() {
