@@ -33,6 +33,11 @@ func TestRun_BadConfigurationStopsWithOneLineNamingTheVariable(t *testing.T) {
 		{"micro-cache over a second", []string{"api"}, map[string]string{"REDIS_URL": "redis://x", "GOOGLE_CLOUD_PROJECT": "p", "LISTPPV_MICROCACHE_TTL": "5s"}, "LISTPPV_MICROCACHE_TTL"},
 		{"dev micro-cache over a second", []string{"dev"}, map[string]string{"LISTPPV_MICROCACHE_TTL": "5s"}, "LISTPPV_MICROCACHE_TTL"},
 		{"malformed status TTL", []string{"api"}, map[string]string{"REDIS_URL": "redis://x", "GOOGLE_CLOUD_PROJECT": "p", "STATUS_TTL": "forever"}, "STATUS_TTL"},
+		{"e-mail topic without project", []string{"worker"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "EMAIL_TOPIC": "email-topic"}, "GOOGLE_CLOUD_PROJECT"},
+		{"SendGrid key without sender", []string{"worker"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "SENDGRID_API_KEY": "k", "PUBLIC_BASE_URL": "https://x.my"}, "EMAIL_FROM"},
+		{"malformed sender", []string{"worker"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "SENDGRID_API_KEY": "k", "EMAIL_FROM": "not an address", "PUBLIC_BASE_URL": "https://x.my"}, "EMAIL_FROM"},
+		{"SendGrid key without page", []string{"worker"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "SENDGRID_API_KEY": "k", "EMAIL_FROM": "a@x.my"}, "PUBLIC_BASE_URL"},
+		{"malformed SendGrid URL", []string{"worker"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "SENDGRID_API_KEY": "k", "EMAIL_FROM": "a@x.my", "PUBLIC_BASE_URL": "https://x.my", "SENDGRID_BASE_URL": "sendgrid"}, "SENDGRID_BASE_URL"},
 		{"migrate without DATABASE_URL", []string{"migrate", "up"}, nil, "DATABASE_URL"},
 		{"unknown command", []string{"serve"}, nil, "unknown command"},
 	}
@@ -64,6 +69,12 @@ func TestRun_WorkerAndCacheFillStartAndStop(t *testing.T) {
 	t.Parallel()
 	db, rdb := testenv.DatabaseURL(t), testenv.RedisURL(t)
 	startRole(t, map[string]string{"PORT": freePort(t), "DATABASE_URL": db, "REDIS_URL": rdb}, "/readyz", "worker")
+	// E-mail switched on, with no email-topic in the emulator yet: the
+	// worker still starts (pushes answer 503 until the topic exists).
+	srv, _ := testenv.NewPubSub(t, "p")
+	startRole(t, map[string]string{"PORT": freePort(t), "DATABASE_URL": db, "REDIS_URL": rdb, "EMAIL_TOPIC": "email-topic",
+		"GOOGLE_CLOUD_PROJECT": "p", "PUBSUB_EMULATOR_HOST": srv.Addr, "SENDGRID_API_KEY": "k", "EMAIL_FROM": "vaxbook <a@x.my>",
+		"PUBLIC_BASE_URL": "https://x.my"}, "/readyz", "worker")
 	startRole(t, map[string]string{"PORT": freePort(t), "DATABASE_URL": db, "REDIS_URL": rdb, "CACHEFILL_INTERVAL": "200ms"}, "/readyz", "cachefill")
 }
 
