@@ -31,7 +31,7 @@ const sendgridKey = "SG.test-key"
 
 // emailHandler is /push/email over pool, sending through a SendGrid
 // stand-in that answers statuses in order (then 202).
-func emailHandler(t *testing.T, pool *pgxpool.Pool, statuses ...int) (http.Handler, *sendgridtest.Server) {
+func emailHandler(t testing.TB, pool *pgxpool.Pool, statuses ...int) (http.Handler, *sendgridtest.Server) {
 	t.Helper()
 	srv := sendgridtest.New(t, sendgridKey, statuses...)
 	sg, err := sendgrid.New(sendgrid.Config{APIKey: sendgridKey, BaseURL: srv.URL})
@@ -60,7 +60,7 @@ func emailRequest(kind booking.Status) email.Request {
 	return r
 }
 
-func emailEnvelope(t *testing.T, messageID string, r email.Request) []byte {
+func emailEnvelope(t testing.TB, messageID string, r email.Request) []byte {
 	t.Helper()
 	data, err := json.Marshal(r)
 	if err != nil {
@@ -69,7 +69,7 @@ func emailEnvelope(t *testing.T, messageID string, r email.Request) []byte {
 	return rawEnvelope(t, messageID, data)
 }
 
-func pushTo(t *testing.T, h http.Handler, path string, body []byte) int {
+func pushTo(t testing.TB, h http.Handler, path string, body []byte) int {
 	t.Helper()
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body)))

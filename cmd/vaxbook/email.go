@@ -18,6 +18,11 @@ import (
 	"github.com/vaxbook/vaxbook/worker"
 )
 
+// emailMaxConns bounds the e-mail sends in flight per worker instance (each
+// holds a Postgres connection while SendGrid answers); pushes beyond it wait
+// for a connection. The pool opens none until an e-mail push arrives.
+const emailMaxConns = 4
+
 // workerEmail wires the worker role's e-mail. Both halves are opt-in, so a
 // worker started with only DATABASE_URL and REDIS_URL books exactly as
 // before:
