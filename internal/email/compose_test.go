@@ -230,3 +230,18 @@ func TestRequest_ValidateRefusesWhatCannotBeSent(t *testing.T) {
 		}
 	}
 }
+
+func TestCompose_HTMLEscapesWhatThePersonTyped(t *testing.T) {
+	o := outcome(booking.StatusDuplicate, "en")
+	o.Name = `Ali <img src=x onerror=alert(1)> & "Abu"`
+	m, err := composer(t).Compose(email.RequestFor(o))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(m.HTML, "<img") || !strings.Contains(m.HTML, "Ali &lt;img") {
+		t.Errorf("the name reached the HTML unescaped:\n%s", m.HTML)
+	}
+	if !strings.Contains(m.Text, o.Name) {
+		t.Errorf("the text part should carry the name as typed")
+	}
+}
