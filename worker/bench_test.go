@@ -39,7 +39,7 @@ type benchFixture struct {
 
 // newBenchFixture gives a benchmark its own database, sized like production
 // (DATABASE_MAX_CONNS defaults to 8), and its own Redis db.
-func newBenchFixture(b *testing.B) benchFixture {
+func newBenchFixture(b *testing.B, opts ...worker.Option) benchFixture {
 	b.Helper()
 	ctx := context.Background()
 	pool, err := postgres.Open(ctx, postgres.Config{URL: testenv.DatabaseURL(b), MaxConns: 8})
@@ -65,7 +65,7 @@ func newBenchFixture(b *testing.B) benchFixture {
 	}
 	statuses := redis.NewStatuses(testenv.NewRedis(b), time.Hour)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return benchFixture{pool: pool, handler: worker.NewHandler(log, "bench", postgres.NewBookings(pool), statuses)}
+	return benchFixture{pool: pool, handler: worker.NewHandler(log, "bench", postgres.NewBookings(pool), statuses, opts...)}
 }
 
 // bodies makes n push bodies ahead of the timer, each for a new person

@@ -17,6 +17,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/vaxbook/vaxbook/internal/booking"
+	"github.com/vaxbook/vaxbook/internal/email"
 	"github.com/vaxbook/vaxbook/internal/logging"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/pubsub"
@@ -31,7 +32,7 @@ const maxPushBody = 1 << 20
 
 // Booker decides bookings and keeps what it cannot decide.
 type Booker interface {
-	Book(ctx context.Context, req booking.Request, messageID string) (booking.StatusRecord, error)
+	Decide(ctx context.Context, req booking.Request, messageID string) (booking.Outcome, error)
 	Reject(ctx context.Context, m postgres.RejectedMessage) error
 	Ping(ctx context.Context) error
 }
@@ -42,11 +43,45 @@ type StatusWriter interface {
 	Ping(ctx context.Context) error
 }
 
+// EmailRequests queues the e-mail that tells a person how their booking
+// ended, returning once the queue has it.
+type EmailRequests interface {
+	Publish(ctx context.Context, req email.Request) error
+}
+
+// Option adds an optional part to the worker.
+type Option func(*options)
+
+type options struct {
+	emails    EmailRequests
+	emailPush http.Handler
+}
+
+// WithEmailRequests makes the booking push ask for an e-mail for every final
+// booking before it acknowledges the message. Without it no e-mail is
+// requested.
+func WithEmailRequests(p EmailRequests) Option { return func(o *options) { o.emails = p } }
+
+// WithEmailPush serves h (see HandleEmail) at EmailPushPath.
+func WithEmailPush(h http.Handler) Option { return func(o *options) { o.emailPush = h } }
+
+func collect(opts []Option) options {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
 // NewHandler returns the worker's routes.
-func NewHandler(log *slog.Logger, project string, books Booker, statuses StatusWriter) http.Handler {
+func NewHandler(log *slog.Logger, project string, books Booker, statuses StatusWriter, opts ...Option) http.Handler {
+	o := collect(opts)
 	r := chi.NewRouter()
 	r.Use(logging.Middleware(log, project))
-	r.Method(http.MethodPost, PushPath, handlePush(log, books, statuses))
+	r.Method(http.MethodPost, PushPath, handlePush(log, books, statuses, o.emails))
+	if o.emailPush != nil {
+		r.Method(http.MethodPost, EmailPushPath, o.emailPush)
+	}
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		respond.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -68,43 +103,28 @@ func NewHandler(log *slog.Logger, project string, books Booker, statuses StatusW
 }
 
 // HandlePush is the push handler alone, for mounting in `vaxbook dev`.
-func HandlePush(log *slog.Logger, books Booker, statuses StatusWriter) http.Handler {
-	return handlePush(log, books, statuses)
+// Only WithEmailRequests applies.
+func HandlePush(log *slog.Logger, books Booker, statuses StatusWriter, opts ...Option) http.Handler {
+	return handlePush(log, books, statuses, collect(opts).emails)
 }
 
-func handlePush(log *slog.Logger, books Booker, statuses StatusWriter) http.Handler {
+func handlePush(log *slog.Logger, books Booker, statuses StatusWriter, emails EmailRequests) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		log := logging.FromContext(ctx, log)
 
-		raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPushBody))
-		if err != nil {
-			respond.Fail(w, http.StatusRequestEntityTooLarge, respond.Error{Code: "too_large", Message: "The push body is too large."})
+		raw, ok := readPush(w, r)
+		if !ok {
 			return
 		}
 		env, req, reason := decode(raw)
 		if reason != "" {
-			// Redelivering a message we cannot read would fail the same way
-			// forever: keep it for a human and acknowledge it.
-			rm := postgres.RejectedMessage{
-				MessageID: env.Message.ID(), Subscription: env.Subscription,
-				Data: env.Message.Data, Attributes: env.Message.Attributes, Reason: reason,
-			}
-			if rm.MessageID == "" {
-				sum := sha256.Sum256(raw)
-				rm.MessageID, rm.Data = "body-sha256:"+hex.EncodeToString(sum[:]), raw
-			}
-			if err := books.Reject(ctx, rm); err != nil {
-				log.Error("record rejected message", "message_id", rm.MessageID, "error", err)
-				respond.Unavailable(w, 0, "retry", "The message could not be recorded; deliver it again.")
-				return
-			}
-			log.Warn("rejected malformed message", "message_id", rm.MessageID, "reason", reason)
-			w.WriteHeader(http.StatusNoContent)
+			rejectMalformed(ctx, w, log, books, raw, env, reason)
 			return
 		}
 
-		rec, err := books.Book(ctx, req, env.Message.ID())
+		outcome, err := books.Decide(ctx, req, env.Message.ID())
+		rec := outcome.Record
 		if err != nil {
 			// Everything left here is transient (connection, serialisation,
 			// deadlock, shutdown): a non-2xx makes Pub/Sub redeliver, and
@@ -120,24 +140,66 @@ func handlePush(log *slog.Logger, books Booker, statuses StatusWriter) http.Hand
 			respond.Unavailable(w, 0, "retry", "The status could not be published; deliver it again.")
 			return
 		}
+		// Acknowledging only after email-topic has the request is what
+		// makes e-mail at-least-once without an outbox table: until then
+		// this message is redelivered, and the redelivery finds the stored
+		// outcome and asks again. The e-mail handler sends each
+		// (reference, kind) once, so asking twice is harmless.
+		if emails != nil && rec.Status.Final() {
+			if err := emails.Publish(ctx, email.RequestFor(outcome)); err != nil {
+				log.Error("request e-mail", "reference", rec.Reference, "error", err)
+				respond.Unavailable(w, 0, "retry", "The e-mail could not be requested; deliver it again.")
+				return
+			}
+		}
 		log.Debug("booked", "reference", rec.Reference, "status", string(rec.Status))
 		w.WriteHeader(http.StatusNoContent)
 	})
+}
+
+// Rejecter keeps a message that cannot be used, for a human.
+type Rejecter interface {
+	Reject(ctx context.Context, m postgres.RejectedMessage) error
+}
+
+// rejectMalformed records a push that can never be handled and acknowledges
+// it: redelivering a message we cannot read would fail the same way forever.
+// Only if the record cannot be written is the push answered 503.
+func rejectMalformed(ctx context.Context, w http.ResponseWriter, log *slog.Logger, rej Rejecter, raw []byte, env pubsub.PushEnvelope, reason string) {
+	rm := postgres.RejectedMessage{
+		MessageID: env.Message.ID(), Subscription: env.Subscription,
+		Data: env.Message.Data, Attributes: env.Message.Attributes, Reason: reason,
+	}
+	if rm.MessageID == "" {
+		sum := sha256.Sum256(raw)
+		rm.MessageID, rm.Data = "body-sha256:"+hex.EncodeToString(sum[:]), raw
+	}
+	if err := rej.Reject(ctx, rm); err != nil {
+		log.Error("record rejected message", "message_id", rm.MessageID, "error", err)
+		respond.Unavailable(w, 0, "retry", "The message could not be recorded; deliver it again.")
+		return
+	}
+	log.Warn("rejected malformed message", "message_id", rm.MessageID, "subscription", rm.Subscription, "reason", reason)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// readPush reads a push body, answering 413 itself when it is too large.
+func readPush(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPushBody))
+	if err != nil {
+		respond.Fail(w, http.StatusRequestEntityTooLarge, respond.Error{Code: "too_large", Message: "The push body is too large."})
+		return nil, false
+	}
+	return raw, true
 }
 
 // decode reads the push envelope and the booking request inside it, and says
 // why when it cannot.
 func decode(raw []byte) (pubsub.PushEnvelope, booking.Request, string) {
 	var req booking.Request
-	env, err := pubsub.DecodePush(raw)
-	if err != nil {
-		return env, req, err.Error()
-	}
-	if env.Message.ID() == "" {
-		return env, req, "push envelope has no message id"
-	}
-	if len(env.Message.Data) == 0 {
-		return env, req, "message has no data"
+	env, reason := decodeEnvelope(raw)
+	if reason != "" {
+		return env, req, reason
 	}
 	if err := json.Unmarshal(env.Message.Data, &req); err != nil {
 		return env, req, fmt.Sprintf("message data is not a booking request: %v", err)
@@ -146,6 +208,20 @@ func decode(raw []byte) (pubsub.PushEnvelope, booking.Request, string) {
 		return env, req, err.Error()
 	}
 	return env, req, ""
+}
+
+// decodeEnvelope reads a push envelope that must carry an id and data.
+func decodeEnvelope(raw []byte) (pubsub.PushEnvelope, string) {
+	env, err := pubsub.DecodePush(raw)
+	switch {
+	case err != nil:
+		return env, err.Error()
+	case env.Message.ID() == "":
+		return env, "push envelope has no message id"
+	case len(env.Message.Data) == 0:
+		return env, "message has no data"
+	}
+	return env, ""
 }
 
 // check holds the worker to what the API promised to publish; anything else

@@ -73,7 +73,7 @@ func envelope(t *testing.T, messageID string, req booking.Request) []byte {
 	return rawEnvelope(t, messageID, data)
 }
 
-func rawEnvelope(t *testing.T, messageID string, data []byte) []byte {
+func rawEnvelope(t testing.TB, messageID string, data []byte) []byte {
 	t.Helper()
 	b, err := json.Marshal(pubsub.PushEnvelope{
 		Message:      pubsub.PushMessage{Data: data, MessageID: messageID, MessageIDSnake: messageID, Attributes: map[string]string{"k": "v"}},

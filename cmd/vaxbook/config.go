@@ -14,10 +14,12 @@ import (
 
 	"github.com/vaxbook/vaxbook/api"
 	"github.com/vaxbook/vaxbook/internal/captcha"
+	"github.com/vaxbook/vaxbook/internal/email"
 	"github.com/vaxbook/vaxbook/internal/logging"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/pubsub"
 	"github.com/vaxbook/vaxbook/internal/redis"
+	"github.com/vaxbook/vaxbook/internal/sendgrid"
 )
 
 // BaseConfig is what every serving role reads (exported so envconfig can
@@ -107,6 +109,35 @@ type workerConfig struct {
 	Redis     redis.Config
 	Project   string        `env:"GOOGLE_CLOUD_PROJECT"`
 	StatusTTL time.Duration `env:"STATUS_TTL, default=720h"`
+	// EmulatorHost matters only when EMAIL_TOPIC is set: the worker then
+	// publishes, as the API does.
+	EmulatorHost string `env:"PUBSUB_EMULATOR_HOST"`
+	Email        EmailConfig
+}
+
+// EmailConfig is the worker's e-mail: the topic it asks on (empty: it asks
+// for none) and, for /push/email, how to send.
+type EmailConfig struct {
+	Topic         string `env:"EMAIL_TOPIC"`
+	SendGrid      sendgrid.Config
+	From          string `env:"EMAIL_FROM"`
+	PublicBaseURL string `env:"PUBLIC_BASE_URL"`
+}
+
+// composer checks EMAIL_FROM and PUBLIC_BASE_URL, which sending needs.
+func (c EmailConfig) composer() (*email.Composer, error) {
+	if c.From == "" {
+		return nil, fmt.Errorf("configuration: EMAIL_FROM: required to send e-mail")
+	}
+	from, err := email.ParseAddress(c.From)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: EMAIL_FROM: %w", err)
+	}
+	comp, err := email.NewComposer(from, c.PublicBaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: PUBLIC_BASE_URL: %w", err)
+	}
+	return comp, nil
 }
 
 type cacheFillConfig struct {
@@ -133,6 +164,11 @@ type devConfig struct {
 	// emulator of the developer's, or a test's own pstest).
 	EmulatorHost string        `env:"PUBSUB_EMULATOR_HOST"`
 	Interval     time.Duration `env:"CACHEFILL_INTERVAL, default=5s"`
+	// E-mail always goes to the local outbox at /dev/mail; PUBLIC_BASE_URL
+	// defaults to this process's own address.
+	EmailTopic    string `env:"EMAIL_TOPIC, default=email-topic"`
+	EmailFrom     string `env:"EMAIL_FROM, default=vaxbook dev <no-reply@vaxbook.localhost>"`
+	PublicBaseURL string `env:"PUBLIC_BASE_URL"`
 }
 
 // loadConfig fills cfg from getenv and returns one line naming the variable

@@ -110,6 +110,11 @@ func runDev(ctx context.Context, getenv func(string) string, stdout io.Writer) e
 	log.Info("pubsub: "+psHow+" with a push relay", "topic", cfg.Topic)
 	pub := pubsub.NewPublisher(psc, cfg.Topic)
 	defer pub.Stop()
+	mail, err := newDevMail(ctx, psc, cfg.EmailTopic)
+	if err != nil {
+		return err
+	}
+	defer mail.pub.Stop()
 
 	listings := redis.NewListings(rdb)
 	statuses := redis.NewStatuses(rdb, cfg.StatusTTL)
@@ -119,14 +124,17 @@ func runDev(ctx context.Context, getenv func(string) string, stdout io.Writer) e
 	for _, p := range []string{"/listppv", "/states", "/submit", "/status/", "/config", "/healthz", "/readyz"} {
 		mux.Handle(p, apiHandler)
 	}
-	mux.Handle("POST "+worker.PushPath, worker.HandlePush(log, postgres.NewBookings(pool), statuses))
+	mux.Handle("POST "+worker.PushPath, worker.HandlePush(log, postgres.NewBookings(pool), statuses, worker.WithEmailRequests(mail.pub)))
 
 	ln, err := serve.Listen(cfg.Port)
 	if err != nil {
 		return err
 	}
 	pushURL := "http://" + loopback(ln.Addr()) + worker.PushPath
-	log.Info("vaxbook dev is up", "url", "http://"+loopback(ln.Addr())+"/")
+	if err := mail.mount(mux, log, pool, cfg, "http://"+loopback(ln.Addr())); err != nil {
+		return err
+	}
+	log.Info("vaxbook dev is up", "url", "http://"+loopback(ln.Addr())+"/", "outbox", "http://"+loopback(ln.Addr())+"/dev/mail")
 
 	loop := cachefill.New(log, pool, listings, cfg.Interval)
 	g, gctx := errgroup.WithContext(ctx)
@@ -134,6 +142,7 @@ func runDev(ctx context.Context, getenv func(string) string, stdout io.Writer) e
 	g.Go(func() error {
 		return pubsub.Relay(gctx, log, psc, subName, pushURL, pubsub.NewRelayClient())
 	})
+	g.Go(func() error { return mail.relay(gctx, log, psc, "http://"+loopback(ln.Addr())) })
 	g.Go(func() error { return serve.Serve(gctx, log, ln, mux) })
 	return g.Wait()
 }

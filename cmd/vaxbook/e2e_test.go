@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vaxbook/vaxbook/internal/booking"
+	"github.com/vaxbook/vaxbook/internal/email"
 	"github.com/vaxbook/vaxbook/internal/listing"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/pubsub"
@@ -304,6 +305,37 @@ func TestEndToEnd_SurgeNeverOverbooksOrLoses(t *testing.T) {
 	}
 	if confirmed != 10 {
 		t.Errorf("confirmed: got %d, want all 10 places taken by %d accepted submissions", confirmed, len(accepted))
+	}
+
+	// Every final booking gets exactly one e-mail of its kind, though every
+	// booking message was delivered twice.
+	mailed := map[string]booking.Status{}
+	for {
+		var box struct {
+			Messages []struct {
+				Message email.Message `json:"message"`
+			} `json:"messages"`
+		}
+		getJSON(t, base+"/dev/mail.json", &box)
+		clear(mailed)
+		for _, m := range box.Messages {
+			if _, twice := mailed[m.Message.Reference]; twice {
+				t.Fatalf("two e-mails for %s", m.Message.Reference)
+			}
+			mailed[m.Message.Reference] = m.Message.Kind
+		}
+		if len(mailed) >= len(final) {
+			break
+		}
+		if time.Since(doneAt) > 30*time.Second {
+			t.Fatalf("e-mails: %d after 30 s, want one per final booking (%d)", len(mailed), len(final))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for ref, st := range final {
+		if mailed[ref] != st {
+			t.Errorf("e-mail for %s: got kind %q, want %q", ref, mailed[ref], st)
+		}
 	}
 
 	// /listppv shows the new availability within two cache-fill intervals.

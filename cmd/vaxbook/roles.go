@@ -69,13 +69,26 @@ func runWorker(ctx context.Context, getenv func(string) string, stdout io.Writer
 	if err != nil {
 		return err
 	}
+	emailOpts, closeEmail, err := workerEmail(ctx, log, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeEmail()
 	pool, rdb, closeStores, err := openStores(ctx, log, cfg.Database, cfg.Redis)
 	if err != nil {
 		return err
 	}
 	defer closeStores()
+	// E-mail holds a connection across each SendGrid call: its own small
+	// pool keeps a slow SendGrid from taking the bookings' connections.
+	mailPool, err := postgres.New(ctx, postgres.Config{URL: cfg.Database.URL, MaxConns: emailMaxConns})
+	if err != nil {
+		return err
+	}
+	defer mailPool.Close()
 
-	h := worker.NewHandler(log, cfg.Project, postgres.NewBookings(pool), redis.NewStatuses(rdb, cfg.StatusTTL))
+	h := worker.NewHandler(log, cfg.Project, postgres.NewBookings(pool), redis.NewStatuses(rdb, cfg.StatusTTL),
+		emailOpts(postgres.NewEmails(mailPool))...)
 	ln, err := serve.Listen(cfg.Port)
 	if err != nil {
 		return err

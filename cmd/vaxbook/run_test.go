@@ -37,6 +37,11 @@ func TestRun_BadConfigurationStopsWithOneLineNamingTheVariable(t *testing.T) {
 		{"captcha without secret", []string{"api"}, map[string]string{"REDIS_URL": "redis://x", "GOOGLE_CLOUD_PROJECT": "p", "CAPTCHA_PROVIDER": "turnstile", "CAPTCHA_SITE_KEY": "k"}, "CAPTCHA_SECRET"},
 		{"captcha without site key", []string{"dev"}, map[string]string{"CAPTCHA_PROVIDER": "recaptcha", "CAPTCHA_SECRET": "s"}, "CAPTCHA_SITE_KEY"},
 		{"malformed captcha URL", []string{"api"}, map[string]string{"REDIS_URL": "redis://x", "GOOGLE_CLOUD_PROJECT": "p", "CAPTCHA_PROVIDER": "turnstile", "CAPTCHA_SITE_KEY": "k", "CAPTCHA_SECRET": "s", "CAPTCHA_VERIFY_URL": "ftp://x"}, "CAPTCHA_VERIFY_URL"},
+		{"e-mail topic without project", []string{"worker"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "EMAIL_TOPIC": "email-topic"}, "GOOGLE_CLOUD_PROJECT"},
+		{"SendGrid key without sender", []string{"worker"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "SENDGRID_API_KEY": "k", "PUBLIC_BASE_URL": "https://x.my"}, "EMAIL_FROM"},
+		{"malformed sender", []string{"worker"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "SENDGRID_API_KEY": "k", "EMAIL_FROM": "not an address", "PUBLIC_BASE_URL": "https://x.my"}, "EMAIL_FROM"},
+		{"SendGrid key without page", []string{"worker"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "SENDGRID_API_KEY": "k", "EMAIL_FROM": "a@x.my"}, "PUBLIC_BASE_URL"},
+		{"malformed SendGrid URL", []string{"worker"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "SENDGRID_API_KEY": "k", "EMAIL_FROM": "a@x.my", "PUBLIC_BASE_URL": "https://x.my", "SENDGRID_BASE_URL": "sendgrid"}, "SENDGRID_BASE_URL"},
 		{"migrate without DATABASE_URL", []string{"migrate", "up"}, nil, "DATABASE_URL"},
 		{"unknown command", []string{"serve"}, nil, "unknown command"},
 	}
@@ -68,6 +73,12 @@ func TestRun_WorkerAndCacheFillStartAndStop(t *testing.T) {
 	t.Parallel()
 	db, rdb := testenv.DatabaseURL(t), testenv.RedisURL(t)
 	startRole(t, map[string]string{"PORT": freePort(t), "DATABASE_URL": db, "REDIS_URL": rdb}, "/readyz", "worker")
+	// E-mail switched on, with no email-topic in the emulator yet: the
+	// worker still starts (pushes answer 503 until the topic exists).
+	srv, _ := testenv.NewPubSub(t, "p")
+	startRole(t, map[string]string{"PORT": freePort(t), "DATABASE_URL": db, "REDIS_URL": rdb, "EMAIL_TOPIC": "email-topic",
+		"GOOGLE_CLOUD_PROJECT": "p", "PUBSUB_EMULATOR_HOST": srv.Addr, "SENDGRID_API_KEY": "k", "EMAIL_FROM": "vaxbook <a@x.my>",
+		"PUBLIC_BASE_URL": "https://x.my"}, "/readyz", "worker")
 	startRole(t, map[string]string{"PORT": freePort(t), "DATABASE_URL": db, "REDIS_URL": rdb, "CACHEFILL_INTERVAL": "200ms"}, "/readyz", "cachefill")
 }
 
@@ -80,7 +91,7 @@ func TestRun_MigrateDownAndUpAgain(t *testing.T) {
 			t.Fatalf("migrate %v: %v", args, err)
 		}
 	}
-	want := "version: 1 dirty: false\nversion: none (no migration applied)\nversion: none (no migration applied)\nversion: 1 dirty: false\nversion: 1 dirty: false\nversion: 1 dirty: false\n"
+	want := "version: 2 dirty: false\nversion: 1 dirty: false\nversion: 1 dirty: false\nversion: 2 dirty: false\nversion: 2 dirty: false\nversion: 2 dirty: false\n"
 	if out.String() != want {
 		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
 	}

@@ -70,3 +70,16 @@ type StatusRecord struct {
 	// Lang is kept so later notifications speak the person's language.
 	Lang string `json:"lang,omitempty"`
 }
+
+// Outcome is what the worker decided for a request together with what a
+// message to the person needs. It never holds the id_number.
+type Outcome struct {
+	Record StatusRecord
+	Name   string
+	Email  string
+	State  string
+	// Taken is, for full, the person's choices as they stand, most wanted
+	// first.
+	Taken     []SlotInfo
+	DecidedAt time.Time
+}

@@ -30,7 +30,8 @@ const lockPerson = `SELECT pg_advisory_xact_lock(hashtextextended($1, 20211))`
 const findPrior = `
 SELECT b.reference, b.status, COALESCE(b.existing_reference, ''),
        COALESCE(s.id, ''), COALESCE(c.id, ''), COALESCE(c.name, ''), COALESCE(c.address, ''),
-       COALESCE(to_char(s.slot_date, 'YYYY-MM-DD'), ''), COALESCE(s.time_range, ''), b.lang
+       COALESCE(to_char(s.slot_date, 'YYYY-MM-DD'), ''), COALESCE(s.time_range, ''), b.lang,
+       b.name, b.email, b.state_code, b.preferences, b.processed_at
 FROM bookings b
 LEFT JOIN slots s ON s.id = b.slot_id
 LEFT JOIN centers c ON c.id = s.center_id
@@ -48,26 +49,45 @@ RETURNING s.id, c.id, c.name, c.address, to_char(s.slot_date, 'YYYY-MM-DD'), s.t
 const insertBooking = `
 INSERT INTO bookings (reference, id_number, status, slot_id, existing_reference, state_code,
                       name, phone, email, lang, preferences, message_id, submitted_at)
-VALUES ($1, $2, $3, NULLIF($4, ''), NULLIF($5, ''), $6, $7, $8, $9, $10, $11, $12, $13)`
+VALUES ($1, $2, $3, NULLIF($4, ''), NULLIF($5, ''), $6, $7, $8, $9, $10, $11, $12, $13)
+RETURNING processed_at`
+
+// For a full booking's e-mail: the person's choices as they stand, most
+// wanted first.
+const choicesOf = `
+SELECT s.id, c.id, c.name, c.address, to_char(s.slot_date, 'YYYY-MM-DD'), s.time_range
+FROM unnest($1::text[]) WITH ORDINALITY AS p (slot_id, n)
+JOIN slots s ON s.id = p.slot_id
+JOIN centers c ON c.id = s.center_id
+ORDER BY p.n`
 
 // Book decides a booking request in one transaction and returns the status
 // record to show. A reference decided before returns its earlier outcome
 // unchanged.
 func (b *Bookings) Book(ctx context.Context, req booking.Request, messageID string) (booking.StatusRecord, error) {
-	var rec booking.StatusRecord
+	o, err := b.Decide(ctx, req, messageID)
+	return o.Record, err
+}
+
+// Decide is Book returning, besides the status record, what the e-mail to
+// the person needs. A reference decided before returns what was stored for
+// it, so a redelivery can ask for the same e-mail again.
+func (b *Bookings) Decide(ctx context.Context, req booking.Request, messageID string) (booking.Outcome, error) {
+	var o booking.Outcome
 	err := InTx(ctx, b.pool, func(tx pgx.Tx) error {
 		var err error
-		rec, err = book(ctx, tx, req, messageID)
+		o, err = book(ctx, tx, req, messageID)
 		return err
 	})
 	if err != nil {
-		return booking.StatusRecord{}, fmt.Errorf("book %s: %w", req.Reference, err)
+		return booking.Outcome{}, fmt.Errorf("book %s: %w", req.Reference, err)
 	}
-	return rec, nil
+	return o, nil
 }
 
-func book(ctx context.Context, tx pgx.Tx, req booking.Request, messageID string) (booking.StatusRecord, error) {
+func book(ctx context.Context, tx pgx.Tx, req booking.Request, messageID string) (booking.Outcome, error) {
 	rec := booking.StatusRecord{Reference: req.Reference, Lang: req.Lang}
+	out := booking.Outcome{Name: req.Name, Email: req.Email, State: req.State}
 
 	batch := &pgx.Batch{}
 	batch.Queue(lockPerson, req.IDNumber)
@@ -75,22 +95,25 @@ func book(ctx context.Context, tx pgx.Tx, req booking.Request, messageID string)
 	br := tx.SendBatch(ctx, batch)
 	if _, err := br.Exec(); err != nil {
 		br.Close()
-		return rec, fmt.Errorf("lock person: %w", err)
+		return out, fmt.Errorf("lock person: %w", err)
 	}
 	rows, err := br.Query()
 	if err != nil {
 		br.Close()
-		return rec, fmt.Errorf("find prior bookings: %w", err)
+		return out, fmt.Errorf("find prior bookings: %w", err)
 	}
 	var existing string
 	for rows.Next() {
 		var r booking.StatusRecord
 		var s booking.SlotInfo
+		var prior booking.Outcome
+		var prefs []string
 		if err := rows.Scan(&r.Reference, &r.Status, &r.ExistingReference,
-			&s.ID, &s.CenterID, &s.CenterName, &s.Address, &s.Date, &s.Time, &r.Lang); err != nil {
+			&s.ID, &s.CenterID, &s.CenterName, &s.Address, &s.Date, &s.Time, &r.Lang,
+			&prior.Name, &prior.Email, &prior.State, &prefs, &prior.DecidedAt); err != nil {
 			rows.Close()
 			br.Close()
-			return rec, fmt.Errorf("scan prior booking: %w", err)
+			return out, fmt.Errorf("scan prior booking: %w", err)
 		}
 		if s.ID != "" {
 			r.Slot = &s
@@ -98,15 +121,16 @@ func book(ctx context.Context, tx pgx.Tx, req booking.Request, messageID string)
 		if r.Reference == req.Reference {
 			rows.Close()
 			if err := br.Close(); err != nil {
-				return rec, fmt.Errorf("find prior bookings: %w", err)
+				return out, fmt.Errorf("find prior bookings: %w", err)
 			}
-			return r, nil
+			prior.Record = r
+			return withChoices(ctx, tx, prior, prefs)
 		}
 		existing = r.Reference
 	}
 	rows.Close()
 	if err := br.Close(); err != nil {
-		return rec, fmt.Errorf("find prior bookings: %w", err)
+		return out, fmt.Errorf("find prior bookings: %w", err)
 	}
 
 	switch {
@@ -122,7 +146,7 @@ func book(ctx context.Context, tx pgx.Tx, req booking.Request, messageID string)
 				continue // full, or no such slot any more
 			}
 			if err != nil {
-				return rec, fmt.Errorf("take place in %s: %w", slotID, err)
+				return out, fmt.Errorf("take place in %s: %w", slotID, err)
 			}
 			rec.Status = booking.StatusConfirmed
 			rec.Slot = &s
@@ -134,13 +158,35 @@ func book(ctx context.Context, tx pgx.Tx, req booking.Request, messageID string)
 	if rec.Slot != nil {
 		slotID = rec.Slot.ID
 	}
-	_, err = tx.Exec(ctx, insertBooking, req.Reference, req.IDNumber, string(rec.Status), slotID,
+	err = tx.QueryRow(ctx, insertBooking, req.Reference, req.IDNumber, string(rec.Status), slotID,
 		rec.ExistingReference, req.State, req.Name, req.Phone, req.Email, req.Lang,
-		req.Preferences, messageID, req.SubmittedAt)
+		req.Preferences, messageID, req.SubmittedAt).Scan(&out.DecidedAt)
 	if err != nil {
-		return rec, fmt.Errorf("insert booking: %w", err)
+		return out, fmt.Errorf("insert booking: %w", err)
 	}
-	return rec, nil
+	out.Record = rec
+	return withChoices(ctx, tx, out, req.Preferences)
+}
+
+// withChoices adds, for a full booking only, the slots the person chose:
+// the e-mail says which were taken.
+func withChoices(ctx context.Context, tx pgx.Tx, o booking.Outcome, prefs []string) (booking.Outcome, error) {
+	if o.Record.Status != booking.StatusFull {
+		return o, nil
+	}
+	rows, err := tx.Query(ctx, choicesOf, prefs)
+	if err != nil {
+		return o, fmt.Errorf("read choices: %w", err)
+	}
+	o.Taken, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (booking.SlotInfo, error) {
+		var s booking.SlotInfo
+		err := row.Scan(&s.ID, &s.CenterID, &s.CenterName, &s.Address, &s.Date, &s.Time)
+		return s, err
+	})
+	if err != nil {
+		return o, fmt.Errorf("read choices: %w", err)
+	}
+	return o, nil
 }
 
 // RejectedMessage is a push message the worker could not use.
@@ -160,6 +206,10 @@ ON CONFLICT (message_id) DO NOTHING`
 // Reject records a message for a human to look at; recording it twice keeps
 // the first.
 func (b *Bookings) Reject(ctx context.Context, m RejectedMessage) error {
+	return reject(ctx, b.pool, m)
+}
+
+func reject(ctx context.Context, pool *pgxpool.Pool, m RejectedMessage) error {
 	attrs, err := json.Marshal(m.Attributes)
 	if err != nil {
 		return fmt.Errorf("encode attributes of %s: %w", m.MessageID, err)
@@ -167,7 +217,7 @@ func (b *Bookings) Reject(ctx context.Context, m RejectedMessage) error {
 	if m.Attributes == nil {
 		attrs = []byte("{}")
 	}
-	if _, err := b.pool.Exec(ctx, insertRejected, m.MessageID, m.Subscription, m.Data, attrs, m.Reason); err != nil {
+	if _, err := pool.Exec(ctx, insertRejected, m.MessageID, m.Subscription, m.Data, attrs, m.Reason); err != nil {
 		return fmt.Errorf("record rejected message %s: %w", m.MessageID, err)
 	}
 	return nil

@@ -1,5 +1,5 @@
 // Package pubsub is vaxbook's adapter to Google Cloud Pub/Sub: the client,
-// the publisher of booking requests, the push envelope the worker receives,
+// the publishers of booking and e-mail requests, the push envelope the worker receives,
 // and the relay that plays Pub/Sub push where there is none (pstest in
 // `vaxbook dev` and the tests).
 package pubsub
@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/vaxbook/vaxbook/internal/booking"
+	"github.com/vaxbook/vaxbook/internal/email"
 )
 
 // Config is the Pub/Sub part of a role's configuration.
@@ -53,32 +54,55 @@ type Publisher struct{ p *pubsub.Publisher }
 // NewPublisher publishes to topic. Batches are small and short-lived: a person
 // waits for the acknowledgement, so latency matters more than batch size.
 func NewPublisher(c *pubsub.Client, topic string) *Publisher {
+	return &Publisher{p: newPublisher(c, topic)}
+}
+
+func newPublisher(c *pubsub.Client, topic string) *pubsub.Publisher {
 	p := c.Publisher(topic)
 	p.PublishSettings.DelayThreshold = 5 * time.Millisecond
 	p.PublishSettings.CountThreshold = 100
 	p.PublishSettings.Timeout = 15 * time.Second
-	return &Publisher{p: p}
+	return p
 }
 
 // Publish returns only once Pub/Sub has acknowledged the message: nothing the
 // API accepts may be lost.
 func (p *Publisher) Publish(ctx context.Context, req booking.Request) error {
-	data, err := json.Marshal(req)
+	return publishJSON(ctx, p.p, "booking", req.Reference, req, map[string]string{"reference": req.Reference})
+}
+
+// Stop flushes what is batched and releases the publisher.
+func (p *Publisher) Stop() { p.p.Stop() }
+
+// EmailPublisher queues e-mail requests on email-topic.
+type EmailPublisher struct{ p *pubsub.Publisher }
+
+// NewEmailPublisher publishes to topic; the booking worker waits for each
+// acknowledgement before it acknowledges the booking.
+func NewEmailPublisher(c *pubsub.Client, topic string) *EmailPublisher {
+	return &EmailPublisher{p: newPublisher(c, topic)}
+}
+
+// Publish returns once Pub/Sub has acknowledged the request.
+func (p *EmailPublisher) Publish(ctx context.Context, req email.Request) error {
+	return publishJSON(ctx, p.p, "e-mail request", req.Reference, req,
+		map[string]string{"reference": req.Reference, "kind": string(req.Kind)})
+}
+
+// publishJSON publishes v as JSON and waits for the server's acknowledgement.
+func publishJSON(ctx context.Context, p *pubsub.Publisher, what, ref string, v any, attrs map[string]string) error {
+	data, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Errorf("encode booking %s: %w", req.Reference, err)
+		return fmt.Errorf("encode %s %s: %w", what, ref, err)
 	}
-	res := p.p.Publish(ctx, &pubsub.Message{
-		Data:       data,
-		Attributes: map[string]string{"reference": req.Reference},
-	})
-	if _, err := res.Get(ctx); err != nil {
-		return fmt.Errorf("publish booking %s: %w", req.Reference, err)
+	if _, err := p.Publish(ctx, &pubsub.Message{Data: data, Attributes: attrs}).Get(ctx); err != nil {
+		return fmt.Errorf("publish %s %s: %w", what, ref, err)
 	}
 	return nil
 }
 
 // Stop flushes what is batched and releases the publisher.
-func (p *Publisher) Stop() { p.p.Stop() }
+func (p *EmailPublisher) Stop() { p.p.Stop() }
 
 // EnsureTopic creates the topic unless it exists (dev and tests; in production
 // deploy/bootstrap.sh owns topics).

@@ -1,0 +1,134 @@
+package email
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	htmltemplate "html/template"
+	"net/mail"
+	"net/url"
+	"strings"
+	texttemplate "text/template"
+
+	"github.com/vaxbook/vaxbook/internal/booking"
+)
+
+//go:embed templates/*.tmpl
+var templateFiles embed.FS
+
+var funcs = map[string]any{"inc": func(i int) int { return i + 1 }}
+
+// The templates are parsed once; missingkey=error turns a sentence missing
+// from a language into a failed render (and a failed golden test) rather
+// than a blank in someone's e-mail.
+var (
+	textTemplates = texttemplate.Must(texttemplate.New("").Funcs(funcs).Option("missingkey=error").
+			ParseFS(templateFiles, "templates/*.txt.tmpl"))
+	htmlTemplates = htmltemplate.Must(htmltemplate.New("").Funcs(funcs).Option("missingkey=error").
+			ParseFS(templateFiles, "templates/*.html.tmpl"))
+)
+
+// ParseAddress reads EMAIL_FROM: `name@example.com` or
+// `vaxbook <name@example.com>`.
+func ParseAddress(s string) (Address, error) {
+	a, err := mail.ParseAddress(s)
+	if err != nil {
+		return Address{}, fmt.Errorf("want an address such as \"vaxbook <no-reply@example.com>\": %w", err)
+	}
+	return Address{Name: a.Name, Email: a.Address}, nil
+}
+
+// Composer renders requests into messages from one sender, with links to one
+// public booking page.
+type Composer struct {
+	from    Address
+	base    string // the public page, without a trailing slash
+	uidHost string // the calendar UID's domain
+}
+
+// NewComposer checks publicBaseURL (PUBLIC_BASE_URL, the booking page people
+// are sent back to) and returns a Composer.
+func NewComposer(from Address, publicBaseURL string) (*Composer, error) {
+	u, err := url.Parse(publicBaseURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("want an absolute http(s) URL such as https://vaxbook.example.my, got %q", publicBaseURL)
+	}
+	if from.Email == "" {
+		return nil, fmt.Errorf("no sender address")
+	}
+	return &Composer{from: from, base: strings.TrimRight(publicBaseURL, "/"), uidHost: u.Hostname()}, nil
+}
+
+// choice is a slot as the templates show it.
+type choice struct {
+	booking.SlotInfo
+	When string
+}
+
+// view is what the templates see.
+type view struct {
+	R        Request
+	T        map[string]string
+	Subject  string
+	Greeting string
+	Intro    string
+	When     string
+	Calendar string
+	Taken    []choice
+	Link     string
+}
+
+// Compose renders r; it fails only for a request Validate refuses.
+func (c *Composer) Compose(r Request) (Message, error) {
+	if err := r.Validate(); err != nil {
+		return Message{}, fmt.Errorf("e-mail request %s: %w", r.Reference, err)
+	}
+	t := texts[r.Lang]
+	kind := string(r.Kind)
+	v := view{R: r, T: t, Greeting: fmt.Sprintf(t["greeting"], r.Name), Link: c.link(r)}
+	m := Message{
+		Reference: r.Reference, Kind: r.Kind, From: c.from,
+		To: Address{Name: r.Name, Email: r.Email},
+	}
+	switch r.Kind {
+	case booking.StatusConfirmed:
+		v.Subject = fmt.Sprintf(t["confirmed_subject"], r.Reference)
+		v.Intro = t["confirmed_intro"]
+		v.When = longDate(r.Lang, r.Slot.Date)
+		if ics, ok := c.calendar(r); ok {
+			m.Attachments = []Attachment{{Filename: t["ics_filename"], ContentType: "text/calendar; charset=utf-8; method=PUBLISH", Content: ics}}
+			v.Calendar = fmt.Sprintf(t["calendar"], t["ics_filename"])
+		}
+	case booking.StatusFull:
+		v.Subject = fmt.Sprintf(t["full_subject"], r.Reference)
+		v.Intro = fmt.Sprintf(t["full_intro"], r.Reference)
+		for _, s := range r.Taken {
+			v.Taken = append(v.Taken, choice{SlotInfo: s, When: longDate(r.Lang, s.Date)})
+		}
+	case booking.StatusDuplicate:
+		v.Subject = fmt.Sprintf(t["duplicate_subject"], r.ExistingReference)
+		v.Intro = fmt.Sprintf(t["duplicate_intro"], r.Reference)
+	}
+	m.Subject = v.Subject
+
+	var text, html bytes.Buffer
+	if err := textTemplates.ExecuteTemplate(&text, kind+".txt.tmpl", v); err != nil {
+		return Message{}, fmt.Errorf("render %s text: %w", kind, err)
+	}
+	if err := htmlTemplates.ExecuteTemplate(&html, kind+".html.tmpl", v); err != nil {
+		return Message{}, fmt.Errorf("render %s html: %w", kind, err)
+	}
+	m.Text, m.HTML = text.String(), html.String()
+	return m, nil
+}
+
+// link is the booking page, opened on the person's state and language
+// where the page honours it.
+func (c *Composer) link(r Request) string {
+	q := url.Values{}
+	if r.State != "" {
+		q.Set("state", r.State)
+	}
+	q.Set("lang", r.Lang)
+	return c.base + "/?" + q.Encode()
+}

@@ -1,0 +1,247 @@
+package email_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vaxbook/vaxbook/internal/booking"
+	"github.com/vaxbook/vaxbook/internal/email"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// The person's IC number, in every form it could be written: none may
+// appear in anything an e-mail carries.
+const ic = "900101145678"
+
+var icForms = []string{ic, "900101-14-5678"}
+
+func composer(t *testing.T) *email.Composer {
+	t.Helper()
+	c, err := email.NewComposer(email.Address{Name: "vaxbook", Email: "no-reply@vaxbook.example.my"}, "https://vaxbook.example.my/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+var (
+	slotAM = booking.SlotInfo{ID: "sel-001-2026-12-01-am", CenterID: "sel-001", CenterName: "Dewan Orang Ramai, Seksyen 7",
+		Address: "Jalan Plumbum; 40000 Shah Alam, Selangor", Date: "2026-12-01", Time: "08:00-13:00"}
+	slotPM = booking.SlotInfo{ID: "sel-002-2026-12-02-pm", CenterID: "sel-002", CenterName: "Stadium Melawati",
+		Address: "Persiaran Sukan, Shah Alam", Date: "2026-12-02", Time: "14:00-18:00"}
+	decided = time.Date(2026, 11, 23, 7, 30, 5, 0, time.UTC)
+)
+
+// outcome is what the worker hands over for a booking by the person with
+// the IC above: the e-mail request is built from it exactly as in the worker.
+func outcome(kind booking.Status, lang string) booking.Outcome {
+	req := booking.Request{Reference: "ABCDEFGHJK234567", State: "selangor", Name: "Siti Aminah binti Abdullah",
+		IDNumber: ic, Phone: "+60123456789", Email: "siti@example.com", Lang: lang}
+	o := booking.Outcome{
+		Record: booking.StatusRecord{Reference: req.Reference, Status: kind, Lang: req.Lang},
+		Name:   req.Name, Email: req.Email, State: req.State, DecidedAt: decided,
+	}
+	switch kind {
+	case booking.StatusConfirmed:
+		o.Record.Slot = &slotAM
+	case booking.StatusFull:
+		o.Taken = []booking.SlotInfo{slotAM, slotPM}
+	case booking.StatusDuplicate:
+		o.Record.ExistingReference = "ZYXWVUTSRQ765432"
+	}
+	return o
+}
+
+func TestCompose_MatchesGoldenFilesForEveryKindAndLanguage(t *testing.T) {
+	c := composer(t)
+	for _, kind := range []booking.Status{booking.StatusConfirmed, booking.StatusFull, booking.StatusDuplicate} {
+		for _, lang := range []string{"ms", "en"} {
+			t.Run(string(kind)+"_"+lang, func(t *testing.T) {
+				req := email.RequestFor(outcome(kind, lang))
+				m, err := c.Compose(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				name := string(kind) + "_" + lang
+				golden(t, name+".txt", []byte("Subject: "+m.Subject+"\n\n"+m.Text))
+				golden(t, name+".html", []byte(m.HTML))
+				wantAttachments := 0
+				if kind == booking.StatusConfirmed {
+					wantAttachments = 1
+				}
+				if len(m.Attachments) != wantAttachments {
+					t.Fatalf("attachments: got %d, want %d", len(m.Attachments), wantAttachments)
+				}
+				for _, a := range m.Attachments {
+					golden(t, name+".ics", a.Content)
+				}
+				if m.To.Email != "siti@example.com" || m.From.Email != "no-reply@vaxbook.example.my" {
+					t.Errorf("addresses: got from %+v to %+v", m.From, m.To)
+				}
+
+				wire, _ := json.Marshal(req)
+				all := [][]byte{wire, []byte(m.Subject), []byte(m.Text), []byte(m.HTML)}
+				for _, a := range m.Attachments {
+					all = append(all, a.Content, []byte(a.Filename))
+				}
+				for _, part := range all {
+					for _, form := range icForms {
+						if bytes.Contains(part, []byte(form)) {
+							t.Errorf("the IC number %s appears in the e-mail: %.200s", form, part)
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run `go test ./internal/email -update` to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from %s (rerun with -update if the change is meant):\n--- got\n%s\n--- want\n%s", name, path, got, want)
+	}
+}
+
+func TestCompose_ContentEachKindPromises(t *testing.T) {
+	c := composer(t)
+	cases := []struct {
+		kind booking.Status
+		lang string
+		want []string
+	}{
+		{booking.StatusConfirmed, "en", []string{"ABCDEFGHJK234567", "Dewan Orang Ramai, Seksyen 7", "Jalan Plumbum", "Tuesday, 1 December 2026", "08:00-13:00", "MyKad", "15 minutes before"}},
+		{booking.StatusConfirmed, "ms", []string{"ABCDEFGHJK234567", "Selasa, 1 Disember 2026", "MyKad", "15 minit sebelum"}},
+		{booking.StatusFull, "en", []string{"Dewan Orang Ramai", "Stadium Melawati", "Wednesday, 2 December 2026", "https://vaxbook.example.my/?lang=en&state=selangor"}},
+		{booking.StatusFull, "ms", []string{"Stadium Melawati", "Rabu, 2 Disember 2026", "https://vaxbook.example.my/?lang=ms&state=selangor"}},
+		{booking.StatusDuplicate, "en", []string{"ZYXWVUTSRQ765432", "ABCDEFGHJK234567"}},
+		{booking.StatusDuplicate, "ms", []string{"ZYXWVUTSRQ765432", "sudah mempunyai janji temu"}},
+	}
+	for _, tc := range cases {
+		m, err := c.Compose(email.RequestFor(outcome(tc.kind, tc.lang)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(m.Text, w) {
+				t.Errorf("%s/%s text lacks %q", tc.kind, tc.lang, w)
+			}
+		}
+	}
+}
+
+func TestCompose_CalendarFileFollowsRFC5545(t *testing.T) {
+	m, err := composer(t).Compose(email.RequestFor(outcome(booking.StatusConfirmed, "en")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := m.Attachments[0]
+	if a.Filename != "appointment.ics" || !strings.HasPrefix(a.ContentType, "text/calendar") {
+		t.Errorf("attachment: got %q %q", a.Filename, a.ContentType)
+	}
+	ics := string(a.Content)
+	if !strings.HasSuffix(ics, "\r\n") || strings.Contains(strings.ReplaceAll(ics, "\r\n", ""), "\n") {
+		t.Errorf("every line must end in CRLF and no bare LF may occur:\n%q", ics)
+	}
+	var unfolded []string
+	for _, line := range strings.Split(strings.TrimSuffix(ics, "\r\n"), "\r\n") {
+		if len(line) > 75 {
+			t.Errorf("line longer than 75 octets: %q", line)
+		}
+		if strings.HasPrefix(line, " ") {
+			unfolded[len(unfolded)-1] += line[1:]
+			continue
+		}
+		unfolded = append(unfolded, line)
+	}
+	want := []string{
+		"UID:ABCDEFGHJK234567@vaxbook.example.my",
+		"DTSTAMP:20261123T073005Z",
+		// 08:00-13:00 in Malaysia (UTC+8) is 00:00-05:00 UTC.
+		"DTSTART:20261201T000000Z",
+		"DTEND:20261201T050000Z",
+		`LOCATION:Dewan Orang Ramai\, Seksyen 7\, Jalan Plumbum\; 40000 Shah Alam\, Selangor`,
+	}
+	for _, w := range want {
+		found := false
+		for _, l := range unfolded {
+			found = found || l == w
+		}
+		if !found {
+			t.Errorf("calendar lacks the line %q; it has:\n%s", w, strings.Join(unfolded, "\n"))
+		}
+	}
+}
+
+func TestCompose_CalendarLeftOutWhenTheSlotTimeIsUnreadable(t *testing.T) {
+	o := outcome(booking.StatusConfirmed, "ms")
+	odd := slotAM
+	odd.Time = "pagi"
+	o.Record.Slot = &odd
+	m, err := composer(t).Compose(email.RequestFor(o))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Attachments) != 0 || !strings.Contains(m.Text, "pagi") {
+		t.Errorf("got %d attachments; want none, and the time shown as given", len(m.Attachments))
+	}
+}
+
+func TestRequest_ValidateRefusesWhatCannotBeSent(t *testing.T) {
+	good := email.RequestFor(outcome(booking.StatusConfirmed, "en"))
+	cases := map[string]func(*email.Request){
+		"bad reference":           func(r *email.Request) { r.Reference = "x" },
+		"pending":                 func(r *email.Request) { r.Kind = booking.StatusPending },
+		"unknown lang":            func(r *email.Request) { r.Lang = "fr" },
+		"no name":                 func(r *email.Request) { r.Name = "" },
+		"bad address":             func(r *email.Request) { r.Email = "siti" },
+		"confirmed without slot":  func(r *email.Request) { r.Slot = nil },
+		"duplicate without other": func(r *email.Request) { r.Kind = booking.StatusDuplicate },
+	}
+	if err := good.Validate(); err != nil {
+		t.Fatalf("good request: %v", err)
+	}
+	for name, spoil := range cases {
+		r := good
+		spoil(&r)
+		if err := r.Validate(); err == nil {
+			t.Errorf("%s: got nil error", name)
+		}
+		if _, err := composer(t).Compose(r); err == nil {
+			t.Errorf("%s: Compose got nil error", name)
+		}
+	}
+}
+
+func TestCompose_HTMLEscapesWhatThePersonTyped(t *testing.T) {
+	o := outcome(booking.StatusDuplicate, "en")
+	o.Name = `Ali <img src=x onerror=alert(1)> & "Abu"`
+	m, err := composer(t).Compose(email.RequestFor(o))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(m.HTML, "<img") || !strings.Contains(m.HTML, "Ali &lt;img") {
+		t.Errorf("the name reached the HTML unescaped:\n%s", m.HTML)
+	}
+	if !strings.Contains(m.Text, o.Name) {
+		t.Errorf("the text part should carry the name as typed")
+	}
+}

@@ -1,0 +1,87 @@
+package email
+
+import (
+	"fmt"
+	"time"
+)
+
+// texts holds every sentence of every e-mail, per language, so the
+// templates hold only layout and a translation is one place to read.
+// Values taking arguments are fmt formats.
+var texts = map[string]map[string]string{
+	"en": {
+		"greeting":           "Dear %s,",
+		"signoff":            "vaxbook, the vaccination appointment service",
+		"reference":          "Reference",
+		"confirmed_subject":  "Your vaccination appointment is confirmed (%s)",
+		"confirmed_intro":    "Your vaccination appointment is confirmed.",
+		"centre":             "Centre",
+		"address":            "Address",
+		"date":               "Date",
+		"time":               "Time",
+		"time_zone":          "Malaysia time",
+		"bring":              "What to bring",
+		"bring_id":           "Your MyKad (identity card), or the passport you registered with",
+		"bring_reference":    "This reference",
+		"arrive":             "Please arrive 15 minutes before your time.",
+		"calendar":           "The attached file %s adds the appointment to your calendar.",
+		"full_subject":       "Your chosen slots were fully booked (%s)",
+		"full_intro":         "We are sorry: every slot you chose was taken before your booking (reference %s) could be given a place, so you have no appointment yet.",
+		"full_choices":       "Your choices",
+		"full_again":         "You may choose again from the places still open:",
+		"duplicate_subject":  "You already have a vaccination appointment (%s)",
+		"duplicate_intro":    "We did not make a new booking for your submission (reference %s), because you already hold an appointment.",
+		"duplicate_existing": "Your existing booking",
+		"duplicate_check":    "You can check it on the booking page:",
+		"ics_summary":        "Vaccination appointment",
+		"ics_filename":       "appointment.ics",
+	},
+	"ms": {
+		"greeting":           "%s yang dihormati,",
+		"signoff":            "vaxbook, perkhidmatan janji temu vaksinasi",
+		"reference":          "Rujukan",
+		"confirmed_subject":  "Janji temu vaksinasi anda telah disahkan (%s)",
+		"confirmed_intro":    "Janji temu vaksinasi anda telah disahkan.",
+		"centre":             "Pusat",
+		"address":            "Alamat",
+		"date":               "Tarikh",
+		"time":               "Masa",
+		"time_zone":          "waktu Malaysia",
+		"bring":              "Sila bawa",
+		"bring_id":           "MyKad (kad pengenalan) anda, atau pasport yang anda daftarkan",
+		"bring_reference":    "Nombor rujukan ini",
+		"arrive":             "Sila tiba 15 minit sebelum masa anda.",
+		"calendar":           "Fail %s yang dilampirkan menambah janji temu ini ke kalendar anda.",
+		"full_subject":       "Slot pilihan anda telah penuh (%s)",
+		"full_intro":         "Harap maaf: semua slot pilihan anda telah penuh sebelum tempahan anda (rujukan %s) dapat diberikan tempat, jadi anda belum mempunyai janji temu.",
+		"full_choices":       "Pilihan anda",
+		"full_again":         "Anda boleh memilih semula daripada tempat yang masih dibuka:",
+		"duplicate_subject":  "Anda sudah mempunyai janji temu vaksinasi (%s)",
+		"duplicate_intro":    "Kami tidak membuat tempahan baharu untuk permohonan anda (rujukan %s), kerana anda sudah mempunyai janji temu.",
+		"duplicate_existing": "Tempahan sedia ada anda",
+		"duplicate_check":    "Anda boleh menyemaknya di laman tempahan:",
+		"ics_summary":        "Janji temu vaksinasi",
+		"ics_filename":       "janji-temu.ics",
+	},
+}
+
+var (
+	weekdays = map[string][7]string{
+		"en": {"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"},
+		"ms": {"Ahad", "Isnin", "Selasa", "Rabu", "Khamis", "Jumaat", "Sabtu"},
+	}
+	months = map[string][12]string{
+		"en": {"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"},
+		"ms": {"Januari", "Februari", "Mac", "April", "Mei", "Jun", "Julai", "Ogos", "September", "Oktober", "November", "Disember"},
+	}
+)
+
+// longDate writes a slot's date (YYYY-MM-DD) as a person reads it, "Selasa,
+// 1 Disember 2026"; a date it cannot read is shown as it is.
+func longDate(lang, date string) string {
+	d, err := time.Parse(time.DateOnly, date)
+	if err != nil {
+		return date
+	}
+	return fmt.Sprintf("%s, %d %s %d", weekdays[lang][d.Weekday()], d.Day(), months[lang][d.Month()-1], d.Year())
+}

@@ -1,0 +1,417 @@
+package worker_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	gpubsub "cloud.google.com/go/pubsub/v2"
+	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/vaxbook/vaxbook/internal/booking"
+	"github.com/vaxbook/vaxbook/internal/email"
+	"github.com/vaxbook/vaxbook/internal/postgres"
+	"github.com/vaxbook/vaxbook/internal/pubsub"
+	"github.com/vaxbook/vaxbook/internal/sendgrid"
+	"github.com/vaxbook/vaxbook/internal/sendgrid/sendgridtest"
+	"github.com/vaxbook/vaxbook/internal/testenv"
+	"github.com/vaxbook/vaxbook/worker"
+)
+
+const sendgridKey = "SG.test-key"
+
+// emailHandler is /push/email over pool, sending through a SendGrid
+// stand-in that answers statuses in order (then 202).
+func emailHandler(t testing.TB, pool *pgxpool.Pool, statuses ...int) (http.Handler, *sendgridtest.Server) {
+	t.Helper()
+	srv := sendgridtest.New(t, sendgridKey, statuses...)
+	sg, err := sendgrid.New(sendgrid.Config{APIKey: sendgridKey, BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	comp, err := email.NewComposer(email.Address{Name: "vaxbook", Email: "no-reply@vaxbook.example.my"}, "https://vaxbook.example.my")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	return worker.HandleEmail(log, postgres.NewEmails(pool), comp, sg), srv
+}
+
+func emailRequest(kind booking.Status) email.Request {
+	r := email.Request{Reference: booking.NewReference(), Kind: kind, Lang: "en", Name: "Siti", Email: "siti@example.com",
+		State: "selangor", DecidedAt: time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)}
+	switch kind {
+	case booking.StatusConfirmed:
+		r.Slot = &booking.SlotInfo{ID: "sel-001-am", CenterID: "sel-001", CenterName: "Dewan A", Address: "Jalan 1", Date: "2026-12-01", Time: "08:00-13:00"}
+	case booking.StatusFull:
+		r.Taken = []booking.SlotInfo{{ID: "sel-001-am", CenterName: "Dewan A", Address: "Jalan 1", Date: "2026-12-01", Time: "08:00-13:00"}}
+	case booking.StatusDuplicate:
+		r.ExistingReference = booking.NewReference()
+	}
+	return r
+}
+
+func emailEnvelope(t testing.TB, messageID string, r email.Request) []byte {
+	t.Helper()
+	data, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rawEnvelope(t, messageID, data)
+}
+
+func pushTo(t testing.TB, h http.Handler, path string, body []byte) int {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body)))
+	return rec.Code
+}
+
+func count(t *testing.T, pool *pgxpool.Pool, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := pool.QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestEmailPush_RedeliveredAndConcurrentDuplicatesSendOnce(t *testing.T) {
+	t.Parallel()
+	pool := testenv.NewPool(t)
+	h, srv := emailHandler(t, pool)
+	reqs := []email.Request{emailRequest(booking.StatusConfirmed), emailRequest(booking.StatusFull), emailRequest(booking.StatusDuplicate)}
+
+	// Each request arrives eight times at once (redeliveries of one message
+	// and republished copies under new ids); a push answered 503 (another
+	// delivery is sending) is delivered again, as Pub/Sub would.
+	var wg sync.WaitGroup
+	for i, r := range reqs {
+		for copy := range 8 {
+			wg.Go(func() {
+				body := emailEnvelope(t, fmt.Sprintf("m%d-%d", i, copy%2), r)
+				for attempt := 0; ; attempt++ {
+					code := pushTo(t, h, worker.EmailPushPath, body)
+					if code == http.StatusNoContent {
+						return
+					}
+					if code != http.StatusServiceUnavailable || attempt > 200 {
+						t.Errorf("push: got %d after %d attempts", code, attempt)
+						return
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+			})
+		}
+	}
+	wg.Wait()
+
+	if got := srv.Calls(); got != len(reqs) {
+		t.Errorf("SendGrid calls: got %d, want one per request (%d)", got, len(reqs))
+	}
+	sent := map[string]string{}
+	for _, m := range srv.Accepted() {
+		sent[m.CustomArgs["reference"]] = m.CustomArgs["kind"]
+	}
+	for _, r := range reqs {
+		if sent[r.Reference] != string(r.Kind) {
+			t.Errorf("reference %s: sent kind %q, want %q", r.Reference, sent[r.Reference], r.Kind)
+		}
+	}
+	if n := count(t, pool, `SELECT count(*) FROM sent_emails WHERE outcome = 'sent' AND provider_status = 202 AND provider_id <> ''`); n != len(reqs) {
+		t.Errorf("sent_emails rows: got %d, want %d", n, len(reqs))
+	}
+}
+
+func TestEmailPush_TwinArrivingWhileSendingIsToldToComeBackAndNotSent(t *testing.T) {
+	t.Parallel()
+	pool := testenv.NewPool(t)
+	h, srv := emailHandler(t, pool)
+	arrived, release := srv.Hold()
+	t.Cleanup(release)
+	r := emailRequest(booking.StatusConfirmed)
+
+	first := make(chan int, 1)
+	go func() { first <- pushTo(t, h, worker.EmailPushPath, emailEnvelope(t, "m1", r)) }()
+	<-arrived // the first delivery is inside SendGrid, holding the e-mail's lock
+	if got := pushTo(t, h, worker.EmailPushPath, emailEnvelope(t, "m1-copy", r)); got != http.StatusServiceUnavailable {
+		t.Errorf("twin during the send: got %d, want 503 (deliver again later)", got)
+	}
+	release()
+	if got := <-first; got != http.StatusNoContent {
+		t.Errorf("first delivery: got %d, want 204", got)
+	}
+	if got := pushTo(t, h, worker.EmailPushPath, emailEnvelope(t, "m1-copy", r)); got != http.StatusNoContent {
+		t.Errorf("twin after the send: got %d, want 204", got)
+	}
+	if got := srv.Calls(); got != 1 {
+		t.Errorf("SendGrid calls: got %d, want 1", got)
+	}
+}
+
+func TestEmailPush_RateLimitedOrFailingProviderIsRetriedAndSendsOnce(t *testing.T) {
+	t.Parallel()
+	pool := testenv.NewPool(t)
+	h, srv := emailHandler(t, pool, http.StatusTooManyRequests, http.StatusBadGateway)
+	body := emailEnvelope(t, "m1", emailRequest(booking.StatusConfirmed))
+
+	for i, want := range []int{503, 503, 204, 204, 204} {
+		if got := pushTo(t, h, worker.EmailPushPath, body); got != want {
+			t.Errorf("delivery %d: got %d, want %d", i+1, got, want)
+		}
+	}
+	if calls, accepted := srv.Calls(), len(srv.Accepted()); calls != 3 || accepted != 1 {
+		t.Errorf("SendGrid: %d calls, %d accepted; want 3 calls (429, 502, 202) and 1 accepted", calls, accepted)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM sent_emails WHERE outcome = 'sent'`); n != 1 {
+		t.Errorf("sent rows: got %d, want 1", n)
+	}
+}
+
+func TestEmailPush_PermanentRefusalIsRecordedAndNotRetried(t *testing.T) {
+	t.Parallel()
+	pool := testenv.NewPool(t)
+	h, srv := emailHandler(t, pool, http.StatusBadRequest)
+	r := emailRequest(booking.StatusFull)
+	body := emailEnvelope(t, "m1", r)
+
+	for i := range 3 {
+		if got := pushTo(t, h, worker.EmailPushPath, body); got != http.StatusNoContent {
+			t.Errorf("delivery %d: got %d, want 204 (acknowledged)", i+1, got)
+		}
+	}
+	if got := srv.Calls(); got != 1 {
+		t.Errorf("SendGrid calls: got %d, want 1", got)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM sent_emails WHERE reference = $1 AND kind = 'full' AND outcome = 'rejected' AND provider_status = 400 AND detail <> ''`, r.Reference); n != 1 {
+		t.Errorf("rejected rows: got %d, want 1", n)
+	}
+}
+
+func TestEmailPush_MalformedRequestIsRecordedAndAcknowledged(t *testing.T) {
+	t.Parallel()
+	pool := testenv.NewPool(t)
+	h, srv := emailHandler(t, pool)
+	noAddress := emailRequest(booking.StatusConfirmed)
+	noAddress.Email = ""
+	noSlot := emailRequest(booking.StatusConfirmed)
+	noSlot.Slot = nil
+	cases := map[string][]byte{
+		"e-bad-json":   rawEnvelope(t, "e-bad-json", []byte("{nope")),
+		"e-no-address": emailEnvelope(t, "e-no-address", noAddress),
+		"e-no-slot":    emailEnvelope(t, "e-no-slot", noSlot),
+		"e-bad-b64":    []byte(`{"message":{"data":"%%%","messageId":"e-bad-b64"},"subscription":"s"}`),
+	}
+	for id, body := range cases {
+		for range 2 {
+			if got := pushTo(t, h, worker.EmailPushPath, body); got != http.StatusNoContent {
+				t.Errorf("%s: got %d, want 204", id, got)
+			}
+		}
+		if n := count(t, pool, `SELECT count(*) FROM rejected_messages WHERE message_id = $1`, id); n != 1 {
+			t.Errorf("%s: rejected rows %d, want 1", id, n)
+		}
+	}
+	if srv.Calls() != 0 {
+		t.Errorf("SendGrid calls: got %d, want 0", srv.Calls())
+	}
+}
+
+func TestEmailPush_WithoutSenderRequestsWait(t *testing.T) {
+	t.Parallel()
+	pool := testenv.NewPool(t)
+	h := worker.HandleEmail(slog.New(slog.NewTextHandler(io.Discard, nil)), postgres.NewEmails(pool), nil, nil)
+	if got := pushTo(t, h, worker.EmailPushPath, emailEnvelope(t, "m1", emailRequest(booking.StatusConfirmed))); got != http.StatusServiceUnavailable {
+		t.Errorf("push without a sender: got %d, want 503 so the request waits", got)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM sent_emails`); n != 0 {
+		t.Errorf("sent rows: got %d, want 0", n)
+	}
+}
+
+// emailTopic makes email-topic with a pull subscription in a fresh pstest.
+func emailTopic(t *testing.T, psc *gpubsub.Client) string {
+	t.Helper()
+	ctx := context.Background()
+	if err := pubsub.EnsureTopic(ctx, psc, "email-topic"); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := pubsub.EnsurePullSubscription(ctx, psc, "email-topic", "email-push", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sub
+}
+
+// drain pulls and acknowledges everything waiting on sub.
+func drain(t *testing.T, psc *gpubsub.Client, sub string) []*pubsubpb.ReceivedMessage {
+	t.Helper()
+	ctx := context.Background()
+	var out []*pubsubpb.ReceivedMessage
+	for {
+		resp, err := psc.SubscriptionAdminClient.Pull(ctx, &pubsubpb.PullRequest{Subscription: sub, MaxMessages: 100, ReturnImmediately: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.GetReceivedMessages()) == 0 {
+			return out
+		}
+		var ids []string
+		for _, rm := range resp.GetReceivedMessages() {
+			out = append(out, rm)
+			ids = append(ids, rm.GetAckId())
+		}
+		if err := psc.SubscriptionAdminClient.Acknowledge(ctx, &pubsubpb.AcknowledgeRequest{Subscription: sub, AckIds: ids}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// bookingWithEmail is the booking push with e-mail requests on psc's
+// email-topic.
+func bookingWithEmail(t *testing.T, f fixture, psc *gpubsub.Client) http.Handler {
+	t.Helper()
+	pub := pubsub.NewEmailPublisher(psc, "email-topic")
+	t.Cleanup(pub.Stop)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	return worker.NewHandler(log, "test", postgres.NewBookings(f.pool), f.statuses, worker.WithEmailRequests(pub))
+}
+
+func TestPush_EveryFinalBookingGetsExactlyOneEmailUnderRedelivery(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 1, 0)
+	_, psc := testenv.NewPubSub(t, "test")
+	sub := emailTopic(t, psc)
+	h := bookingWithEmail(t, f, psc)
+
+	confirmed := newRequest(1, "sel-001-am")
+	full := newRequest(2, "sel-001-am", "sel-001-pm")
+	duplicate := newRequest(1, "sel-001-pm")
+	for i, req := range []booking.Request{confirmed, full, duplicate} {
+		body := envelope(t, fmt.Sprintf("b%d", i), req)
+		for d := range 2 { // every booking message is delivered twice
+			if got := push(t, h, body); got != http.StatusNoContent {
+				t.Fatalf("booking %d delivery %d: got %d", i, d+1, got)
+			}
+		}
+	}
+
+	requests := drain(t, psc, sub)
+	if len(requests) != 6 {
+		t.Errorf("e-mail requests published: got %d, want 6 (each delivery asks again)", len(requests))
+	}
+	byRef := map[string]email.Request{}
+	for _, rm := range requests {
+		var r email.Request
+		if err := json.Unmarshal(rm.GetMessage().GetData(), &r); err != nil {
+			t.Fatal(err)
+		}
+		if prev, ok := byRef[r.Reference]; ok {
+			a, _ := json.Marshal(prev)
+			b, _ := json.Marshal(r)
+			if string(a) != string(b) {
+				t.Errorf("a redelivery asked for a different e-mail:\n%s\n%s", a, b)
+			}
+		}
+		byRef[r.Reference] = r
+		for _, id := range []string{confirmed.IDNumber, full.IDNumber} {
+			if bytes.Contains(rm.GetMessage().GetData(), []byte(id)) {
+				t.Errorf("e-mail request carries an id_number: %s", rm.GetMessage().GetData())
+			}
+		}
+	}
+	if r := byRef[confirmed.Reference]; r.Kind != booking.StatusConfirmed || r.Slot == nil || r.Slot.ID != "sel-001-am" || r.Email != confirmed.Email {
+		t.Errorf("confirmed request: got %+v", r)
+	}
+	if r := byRef[full.Reference]; r.Kind != booking.StatusFull || len(r.Taken) != 2 || r.Taken[0].ID != "sel-001-am" || r.Taken[1].CenterName != "Dewan A" {
+		t.Errorf("full request: got %+v", r)
+	}
+	if r := byRef[duplicate.Reference]; r.Kind != booking.StatusDuplicate || r.ExistingReference != confirmed.Reference {
+		t.Errorf("duplicate request: got %+v", r)
+	}
+
+	// Every request is pushed to /push/email, twice and concurrently.
+	eh, srv := emailHandler(t, f.pool)
+	var wg sync.WaitGroup
+	for _, rm := range requests {
+		body, _ := json.Marshal(pubsub.Envelope(rm, sub))
+		wg.Go(func() {
+			for attempt := 0; pushTo(t, eh, worker.EmailPushPath, body) != http.StatusNoContent; attempt++ {
+				if attempt > 200 {
+					t.Error("e-mail push never acknowledged")
+					return
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
+	}
+	wg.Wait()
+	got := map[string]int{}
+	for _, m := range srv.Accepted() {
+		got[m.CustomArgs["reference"]]++
+	}
+	for _, ref := range []string{confirmed.Reference, full.Reference, duplicate.Reference} {
+		if got[ref] != 1 {
+			t.Errorf("e-mails sent for %s: got %d, want 1", ref, got[ref])
+		}
+	}
+	if len(srv.Accepted()) != 3 {
+		t.Errorf("e-mails sent: got %d, want 3", len(srv.Accepted()))
+	}
+}
+
+func TestPush_BookingCompletesWhenEmailTopicIsFailing(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 5, 5)
+	_, psc := testenv.NewPubSub(t, "test")
+	h := bookingWithEmail(t, f, psc) // email-topic does not exist yet
+	req := newRequest(1, "sel-001-am")
+	body := envelope(t, "m1", req)
+
+	if got := push(t, h, body); got != http.StatusServiceUnavailable {
+		t.Fatalf("push with email-topic missing: got %d, want 503 so the booking message is redelivered", got)
+	}
+	// The booking itself is done and visible.
+	if got := f.status(t, req.Reference); got.Status != booking.StatusConfirmed {
+		t.Errorf("status while e-mail is failing: got %s, want confirmed", got.Status)
+	}
+
+	sub := emailTopic(t, psc) // the topic is back
+	if got := push(t, h, body); got != http.StatusNoContent {
+		t.Fatalf("redelivery: got %d, want 204", got)
+	}
+	if n := f.booked(t, "sel-001-am"); n != 1 {
+		t.Errorf("booked: got %d, want 1", n)
+	}
+	if n := f.count(t, `SELECT count(*) FROM bookings`); n != 1 {
+		t.Errorf("bookings: got %d, want 1", n)
+	}
+	msgs := drain(t, psc, sub)
+	if len(msgs) != 1 || msgs[0].GetMessage().GetAttributes()["reference"] != req.Reference {
+		t.Fatalf("e-mail requests after the redelivery: got %d, want 1 for %s", len(msgs), req.Reference)
+	}
+}
+
+// TestPush_WithoutEmailRequestsBooksAsBefore is the worker as the acceptance
+// tests start it: no EMAIL_TOPIC, so nothing is published and no Pub/Sub is
+// needed.
+func TestPush_WithoutEmailRequestsBooksAsBefore(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 5, 5)
+	req := newRequest(1, "sel-001-am")
+	if got := push(t, f.handler, envelope(t, "m1", req)); got != http.StatusNoContent {
+		t.Fatalf("push: got %d, want 204", got)
+	}
+	if got := f.status(t, req.Reference); got.Status != booking.StatusConfirmed {
+		t.Errorf("status: got %s", got.Status)
+	}
+}
