@@ -164,6 +164,10 @@ async function loadStates() {
   ui.states = r.body.states;
   const sel = $('state');
   sel.replaceChildren(sel.options[0], ...ui.states.map((s) => el('option', { value: s.code }, s.name)));
+  // The e-mails link back with ?state=; choose it, but leave the fetch to
+  // the person, so a mailing cannot start a surge by itself.
+  const wanted = new URLSearchParams(location.search).get('state');
+  if (ui.states.some((s) => s.code === wanted)) sel.value = wanted;
   $('list-error').hidden = true;
   setListBusy(false);
 }

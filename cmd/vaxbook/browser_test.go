@@ -484,6 +484,16 @@ func TestBrowser_BookingPage(t *testing.T) {
 		}
 	})
 
+	t.Run("the e-mails' link chooses the state and language", func(t *testing.T) {
+		p := openPage(t, browser, base, "/?state=johor&lang=en")
+		if v, h := eval[string](p, `document.getElementById('state').value`), p.text("h1"); v != "johor" || h != "COVID-19 Vaccine Booking" {
+			t.Errorf("state %q, h1 %q; want johor in English", v, h)
+		}
+		if n := p.countRequests("GET " + base + "/listppv"); n != 0 {
+			t.Errorf("the page fetched the list %d times before anyone asked", n)
+		}
+	})
+
 	t.Run("a full slot cannot be chosen", func(t *testing.T) {
 		p := openPage(t, browser, base, "/?lang=en")
 		p.chooseState("selangor")
