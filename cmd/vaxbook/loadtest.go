@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -18,11 +20,13 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 	"github.com/tsenart/vegeta/v12/lib/plot"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/vaxbook/vaxbook/internal/devenv"
 	"github.com/vaxbook/vaxbook/internal/loadtest"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/pubsub"
+	"github.com/vaxbook/vaxbook/migrations"
 )
 
 const loadtestUsage = `usage: vaxbook loadtest listppv|submit|surge [flags]`
@@ -51,6 +55,7 @@ type loadtestFlags struct {
 	seed        uint64
 	quiet       bool
 	rounds      int
+	apiOnly     bool
 }
 
 func parseLoadtestFlags(args []string, getenv func(string) string, stdout io.Writer) (loadtestFlags, error) {
@@ -68,6 +73,7 @@ func parseLoadtestFlags(args []string, getenv func(string) string, stdout io.Wri
 	fs.SetOutput(stdout)
 	fs.StringVar(&f.url, "url", "http://127.0.0.1:8080", "base URL of the system under test")
 	fs.BoolVar(&f.dev, "dev", false, "start `vaxbook dev` in this process on a free loopback port and attack it (Pub/Sub baseline on the same in-process server)")
+	fs.BoolVar(&f.apiOnly, "api-only", false, "with --dev: run the api role and the cache-fill loop only, as a Cloud Run api instance, with no worker draining the topic (per-instance API figures)")
 	fs.BoolVar(&f.allowRemote, "allow-remote", false, "allow a non-loopback --url (a real deployment you are allowed to load)")
 	fs.Float64Var(&f.rate, "rate", 1000, "requests (surge: people) per second, open model; 0 = as fast as --workers go")
 	fs.DurationVar(&f.duration, "duration", 10*time.Second, "how long each attack runs")
@@ -132,7 +138,7 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	env := loadtestEnv{base: strings.TrimRight(f.url, "/"), dbURL: f.databaseURL,
 		psHost: getenv("PUBSUB_EMULATOR_HOST"), project: getenv("GOOGLE_CLOUD_PROJECT"), topic: getenv("APPOINTMENTS_TOPIC")}
 	if f.dev {
-		stop, err := startDevStack(ctx, getenv, &env, progress)
+		stop, err := startDevStack(ctx, getenv, &env, f.apiOnly, progress)
 		if err != nil {
 			return err
 		}
@@ -365,7 +371,7 @@ func loadSurge(ctx context.Context, f loadtestFlags, env loadtestEnv, client *ht
 // port, with a Pub/Sub server this process owns, so the submit baseline
 // publishes to the very server the API does. It fills env with where
 // everything is; the returned func stops the stack.
-func startDevStack(ctx context.Context, getenv func(string) string, env *loadtestEnv, progress io.Writer) (func(), error) {
+func startDevStack(ctx context.Context, getenv func(string) string, env *loadtestEnv, apiOnly bool, progress io.Writer) (func(), error) {
 	var cleanups []func()
 	stop := func() {
 		for i := len(cleanups) - 1; i >= 0; i-- {
@@ -407,13 +413,11 @@ func startDevStack(ctx context.Context, getenv func(string) string, env *loadtes
 	}
 	pss := pstest.NewServer()
 	cleanups = append(cleanups, func() { _ = pss.Close() })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeLoopbackPort()
 	if err != nil {
 		stop()
-		return nil, fmt.Errorf("loadtest --dev: free port: %w", err)
+		return nil, fmt.Errorf("loadtest --dev: %w", err)
 	}
-	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
 	vars["PORT"], vars["PUBSUB_EMULATOR_HOST"] = port, pss.Addr
 	if vars["LOG_LEVEL"] == "" {
 		vars["LOG_LEVEL"] = "error"
@@ -421,7 +425,12 @@ func startDevStack(ctx context.Context, getenv func(string) string, env *loadtes
 
 	devCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan error, 1)
-	go func() { done <- runDev(devCtx, func(k string) string { return vars[k] }, os.Stderr) }()
+	getVar := func(k string) string { return vars[k] }
+	if apiOnly {
+		go func() { done <- runAPIStack(devCtx, vars, pss.Addr, os.Stderr) }()
+	} else {
+		go func() { done <- runDev(devCtx, getVar, os.Stderr) }()
+	}
 	cleanups = append(cleanups, func() { cancel(); <-done })
 
 	env.base = "http://127.0.0.1:" + port
@@ -449,4 +458,55 @@ func startDevStack(ctx context.Context, getenv func(string) string, env *loadtes
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// runAPIStack is `vaxbook api` plus the cache-fill loop that feeds it, the
+// way one Cloud Run api instance runs, on vars' PORT; the topic exists on
+// the Pub/Sub server at psHost but nothing subscribes, so neither the API
+// nor the bare-publish ceiling pays for a worker on the same cores.
+func runAPIStack(ctx context.Context, vars map[string]string, psHost string, logOut io.Writer) error {
+	dbURL := vars["DATABASE_URL"]
+	if err := migrations.Up(dbURL); err != nil {
+		return err
+	}
+	pool, err := postgres.Open(ctx, postgres.Config{URL: dbURL, MaxConns: 2})
+	if err != nil {
+		return err
+	}
+	err = seedDemoIfEmpty(ctx, pool, func(string, ...any) {})
+	pool.Close()
+	if err != nil {
+		return err
+	}
+	project := cmp.Or(vars["GOOGLE_CLOUD_PROJECT"], "vaxbook-dev")
+	psc, err := pubsub.NewClient(ctx, project, psHost)
+	if err != nil {
+		return err
+	}
+	err = pubsub.EnsureTopic(ctx, psc, cmp.Or(vars["APPOINTMENTS_TOPIC"], "appointments-topic"))
+	psc.Close()
+	if err != nil {
+		return err
+	}
+	fillPort, err := freeLoopbackPort()
+	if err != nil {
+		return err
+	}
+	apiVars := maps.Clone(vars)
+	apiVars["GOOGLE_CLOUD_PROJECT"] = project
+	fillVars := maps.Clone(vars)
+	fillVars["PORT"] = fillPort
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return runCacheFill(gctx, func(k string) string { return fillVars[k] }, logOut) })
+	g.Go(func() error { return runAPI(gctx, func(k string) string { return apiVars[k] }, logOut) })
+	return g.Wait()
+}
+
+func freeLoopbackPort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("free port: %w", err)
+	}
+	defer ln.Close()
+	return fmt.Sprint(ln.Addr().(*net.TCPAddr).Port), nil
 }
