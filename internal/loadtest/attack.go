@@ -75,6 +75,7 @@ type Accumulated struct {
 	all     vegeta.Metrics
 	ok      float64
 	seconds float64
+	cpu     time.Duration
 }
 
 // Attack runs one round and adds it.
@@ -91,6 +92,7 @@ func (a *Accumulated) Attack(ctx context.Context, name string, tr vegeta.Targete
 	defer stop()
 
 	var round vegeta.Metrics
+	cpuStart := processCPU()
 	prog := newProgress(o.Progress, name)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -100,6 +102,7 @@ func (a *Accumulated) Attack(ctx context.Context, name string, tr vegeta.Targete
 			if !ok {
 				prog.line(&round)
 				round.Close()
+				a.cpu += processCPU() - cpuStart
 				a.seconds += round.Duration.Seconds() + round.Wait.Seconds()
 				a.ok += round.Success * float64(round.Requests)
 				return
@@ -123,6 +126,9 @@ func (a *Accumulated) Phase(name string) Phase {
 	if a.seconds > 0 {
 		p.Rate = float64(p.Requests) / a.seconds
 		p.Throughput = a.ok / a.seconds
+	}
+	if p.Requests > 0 {
+		p.CPUPerRequestUS = float64(a.cpu.Microseconds()) / float64(p.Requests)
 	}
 	return p
 }

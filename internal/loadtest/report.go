@@ -71,7 +71,12 @@ type Phase struct {
 	Success    float64        `json:"success"`    // share of 2xx/3xx answers
 	Latency    Latency        `json:"latency"`
 	Codes      map[string]int `json:"codes"` // "0" counts transport errors
-	Errors     []string       `json:"errors,omitempty"`
+	// CPUPerRequestUS is this process's CPU time per request (generator
+	// included; with --dev the system too). Unlike throughput it hardly
+	// moves when neighbours take the cores, so it compares runs on a
+	// shared machine.
+	CPUPerRequestUS float64  `json:"cpu_us_per_request,omitempty"`
+	Errors          []string `json:"errors,omitempty"`
 }
 
 // Latency holds the quantiles in milliseconds, the unit SREs read.
@@ -163,12 +168,12 @@ func ReadReport(path string) (*Report, error) {
 // WriteText prints the report as a table a person reads in a terminal.
 func (r *Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "vaxbook loadtest %s → %s (%d CPUs, load %s, %s)\n", r.Scenario, r.Target, r.Machine.CPUs, r.Machine.LoadAvg, r.Machine.GoVersion)
-	fmt.Fprintf(w, "%-16s %9s %9s %10s %7s %8s %8s %8s %8s %8s  %s\n",
-		"phase", "requests", "rate/s", "ok/s", "ok%", "p50ms", "p90ms", "p99ms", "p99.9ms", "maxms", "codes")
+	fmt.Fprintf(w, "%-16s %9s %9s %10s %7s %8s %8s %8s %8s %8s %8s  %s\n",
+		"phase", "requests", "rate/s", "ok/s", "ok%", "p50ms", "p90ms", "p99ms", "p99.9ms", "maxms", "cpuµs/req", "codes")
 	for _, p := range r.Phases {
-		fmt.Fprintf(w, "%-16s %9d %9.0f %10.1f %7.2f %8.2f %8.2f %8.2f %8.2f %8.2f  %s\n",
+		fmt.Fprintf(w, "%-16s %9d %9.0f %10.1f %7.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.0f  %s\n",
 			p.Name, p.Requests, p.Rate, p.Throughput, 100*p.Success,
-			p.Latency.P50, p.Latency.P90, p.Latency.P99, p.Latency.P999, p.Latency.Max, codes(p.Codes))
+			p.Latency.P50, p.Latency.P90, p.Latency.P99, p.Latency.P999, p.Latency.Max, p.CPUPerRequestUS, codes(p.Codes))
 		for _, e := range p.Errors {
 			fmt.Fprintf(w, "%16s error: %s\n", "", e)
 		}
