@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -334,7 +335,11 @@ func backoff(ctx context.Context, attempt int) bool {
 }
 
 func retryable(code int, err error) bool {
-	return err != nil || code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable
+	var se *statusError
+	if errors.As(err, &se) {
+		return code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable
+	}
+	return err != nil
 }
 
 func (s *surge) list(ctx context.Context, state string) (listing.Document, bool) {
@@ -384,7 +389,7 @@ func (s *surge) submit(ctx context.Context, f Form, key string) (string, bool) {
 			}
 			s.mu.Unlock()
 			return ans.Reference, true
-		case err == nil && code == http.StatusConflict:
+		case code == http.StatusConflict:
 			s.mu.Lock()
 			s.t.Rejected++
 			s.mu.Unlock()
@@ -454,8 +459,27 @@ func (s *surge) do(ctx context.Context, method, u string, body []byte, h http.He
 			return resp.StatusCode, fmt.Errorf("decode %s answer: %w", u, err)
 		}
 	}
+	if resp.StatusCode >= 400 {
+		// The contract's error code says why, where the status alone
+		// cannot (400 has a dozen reasons).
+		var e struct {
+			Error struct {
+				Code string `json:"code"`
+			} `json:"error"`
+		}
+		_ = json.Unmarshal(b, &e)
+		return resp.StatusCode, &statusError{code: resp.StatusCode, reason: e.Error.Code}
+	}
 	return resp.StatusCode, nil
 }
+
+// statusError is an error answer, kept apart from transport errors.
+type statusError struct {
+	code   int
+	reason string
+}
+
+func (e *statusError) Error() string { return fmt.Sprintf("%d %s", e.code, e.reason) }
 
 // checkPostgres asks the database what became of every accepted reference
 // and whether any slot went past its capacity. Read-only.
