@@ -33,7 +33,7 @@ func runCapacity(args []string, stdout io.Writer) error {
 	fs.Float64Var(&l.RedisOpsPerSecond, "redis-ops", l.RedisOpsPerSecond, "ops/s one Memorystore primary is planned to serve")
 	fs.Float64Var(&l.PubSubKBPerSecond, "pubsub-kbps", l.PubSubKBPerSecond, "Pub/Sub throughput quota in kB/s")
 	var m capacity.Measured
-	fs.Float64Var(&m.SQLTxPerSecond, "sql-tps", 0, "the database's ceiling for the worker's transaction (bench/pgbench-worker.sh)")
+	fs.Float64Var(&m.SQLTxPerSecond, "sql-tps", 0, "the database's ceiling for the worker's transaction (bench/worker-ceiling.sh)")
 	fs.Float64Var(&m.WorkerPerInstance, "worker-rate", 0, "bookings/s one worker instance decides (default: from a surge result)")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -54,7 +54,7 @@ var DefaultLimits = Limits{
 // Sources says where each assumed limit comes from.
 var Sources = map[string]string{
 	"Cloud SQL connections":    "Cloud SQL for PostgreSQL sets max_connections by instance memory; 100 is a small tier's order — read yours with SHOW max_connections",
-	"Cloud SQL transactions/s": "the worker's transaction under pgbench (bench/pgbench-worker.sh), scaled by you to the Cloud SQL tier",
+	"Cloud SQL transactions/s": "the worker's transaction under pgbench (bench/worker-ceiling.sh), scaled by you to the Cloud SQL tier",
 	"Memorystore ops/s":        "planning figure for one Redis primary (single-threaded command execution); not a Google quota",
 	"Memorystore clients":      "65,000 connected clients per instance (cloud.google.com/memorystore/docs/redis/quotas)",
 	"Pub/Sub throughput":       "publisher throughput quota 3,000,000 kB/min (50 MB/s) in small regions such as asia-southeast1, each request counting at least 1 kB (cloud.google.com/pubsub/quotas); push delivery also ramps up with the endpoint's success rate (cloud.google.com/pubsub/docs/push)",
