@@ -78,7 +78,7 @@ func parseLoadtestFlags(args []string, getenv func(string) string, stdout io.Wri
 	fs.Float64Var(&f.rate, "rate", 1000, "requests (surge: people) per second, open model; 0 = as fast as --workers go")
 	fs.DurationVar(&f.duration, "duration", 10*time.Second, "how long each attack runs")
 	fs.Uint64Var(&f.maxRequests, "max-requests", 0, "stop each attack after this many requests (surge: people); 0 = no cap")
-	fs.Uint64Var(&f.workers, "workers", 0, "at --rate 0 the fixed concurrency (default 64); otherwise the most in flight (default 10000)")
+	fs.Uint64Var(&f.workers, "workers", 0, "at --rate 0 the fixed concurrency (default 64); otherwise the most in flight (default 1000, Cloud Run's most per instance)")
 	fs.IntVar(&f.people, "people", 2000, "surge: how many people arrive")
 	fs.DurationVar(&f.drain, "drain", 2*time.Minute, "surge: how long people follow their status after the last arrival")
 	fs.BoolVar(&f.baseline, "baseline", false, "also attack the same-run ceiling (bare bytes for listppv, bare publish for submit) and report the ratio")
@@ -96,7 +96,11 @@ func parseLoadtestFlags(args []string, getenv func(string) string, stdout io.Wri
 		return f, errors.New("loadtest: bound the run with --duration or --max-requests")
 	}
 	if f.workers == 0 {
-		f.workers = 10_000
+		// Cloud Run sends one instance at most 1000 requests at once; past
+		// that its front end queues, so an open-model run against one
+		// instance should not hold more either (thousands of connections
+		// cost the shared cores more than the requests do).
+		f.workers = 1000
 		if f.rate <= 0 {
 			f.workers = 64
 		}
@@ -255,7 +259,7 @@ func loadListPPV(ctx context.Context, f loadtestFlags, env loadtestEnv, opts loa
 		// The latency goal is at half the maximum rate just measured.
 		half := opts
 		half.Rate = sp.Throughput / 2
-		half.Workers = 10_000
+		half.Workers = 1000
 		rep.Phases = append(rep.Phases, loadtest.Attack(ctx, "listppv@half", sysTargets, half, vegeta.MaxBody(0)))
 	}
 	return nil

@@ -89,7 +89,10 @@ func (t *Tallies) writeText(w io.Writer) {
 	}
 	fmt.Fprintf(w, "surge: slots over capacity %s, counters unlike bookings %s, people booked twice %s, accepted missing from Postgres %s (all must be 0)\n",
 		show(t.SlotsOverCapacity), show(t.CountersUnlikeBookings), show(t.PeopleBookedTwice), show(t.MissingFromPostgres))
-	fmt.Fprintf(w, "surge: worst cache staleness seen %.0f ms\n", t.WorstStalenessMS)
+	// cachefill keeps a state's rendered document, generated_at included,
+	// while its availability is unchanged: a full state's listing ages
+	// without being wrong.
+	fmt.Fprintf(w, "surge: worst cache staleness seen (now - generated_at) %.0f ms; a listing whose availability has not changed keeps its generated_at\n", t.WorstStalenessMS)
 }
 
 // surge is one run's shared state.
