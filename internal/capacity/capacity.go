@@ -112,9 +112,12 @@ func Recommend(m Measured, t Target, l Limits) (Plan, error) {
 
 	// Little's law: requests in flight = rate × time in system. Twice that
 	// at p99, so a slow second does not make Cloud Run start instances the
-	// CPU did not need; at least Cloud Run's default of 80.
-	perInstance := (t.PeakRPS + t.PeakBookings) / float64(p.APIInstances)
-	inFlight := perInstance * max(m.ListLatencyMS, 1) / 1000
+	// CPU did not need; at least Cloud Run's default of 80. When that would
+	// pass Cloud Run's cap, more instances share the requests in flight.
+	latency := max(m.ListLatencyMS, 1) / 1000
+	allInFlight := 2 * (t.PeakRPS + t.PeakBookings) * latency
+	p.APIInstances = max(p.APIInstances, int(math.Ceil(allInFlight/float64(l.MaxConcurrency))))
+	inFlight := allInFlight / 2 / float64(p.APIInstances)
 	p.APIConcurrency = min(l.MaxConcurrency, max(80, int(math.Ceil(2*inFlight))))
 
 	if t.PeakBookings > 0 {

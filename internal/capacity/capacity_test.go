@@ -51,9 +51,11 @@ func TestRecommend_ConcurrencyFromLittlesLaw(t *testing.T) {
 	if p, _ := Recommend(m, Target{PeakRPS: 1000, Headroom: 0.6}, DefaultLimits); p.APIConcurrency != 80 {
 		t.Errorf("floor: got %d, want 80", p.APIConcurrency)
 	}
+	// Slow answers: 100,000/s × 5 s × 2 in flight need 1,000 instances at
+	// Cloud Run's cap of 1,000 each, whatever the CPU says.
 	m.ListLatencyMS = 5000
-	if p, _ := Recommend(m, Target{PeakRPS: 100_000, Headroom: 0.6}, DefaultLimits); p.APIConcurrency != 1000 {
-		t.Errorf("cap: got %d, want 1000", p.APIConcurrency)
+	if p, _ := Recommend(m, Target{PeakRPS: 100_000, Headroom: 0.6}, DefaultLimits); p.APIConcurrency != 1000 || p.APIInstances != 1000 {
+		t.Errorf("cap: got %d instances at %d, want 1000 at 1000", p.APIInstances, p.APIConcurrency)
 	}
 }
 
