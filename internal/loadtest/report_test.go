@@ -153,3 +153,20 @@ func TestCodes_SortedNumerically(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+func TestOptions_PacerStopsAtMaxRequests(t *testing.T) {
+	p := Options{Rate: 100, MaxRequests: 3}.pacer()
+	for hits := range uint64(3) {
+		if _, stop := p.Pace(time.Duration(hits)*10*time.Millisecond, hits); stop {
+			t.Fatalf("stopped after %d hits, want 3", hits)
+		}
+	}
+	if _, stop := p.Pace(time.Second, 3); !stop {
+		t.Errorf("did not stop after 3 hits")
+	}
+	// Open model: at 100/s the 51st hit is due at 510 ms whatever came
+	// back before.
+	if wait, _ := (Options{Rate: 100}).pacer().Pace(500*time.Millisecond, 50); wait != 10*time.Millisecond {
+		t.Errorf("wait before hit 51 at 500 ms: got %v, want 10ms", wait)
+	}
+}

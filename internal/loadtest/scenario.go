@@ -76,9 +76,8 @@ type StateSnapshot struct {
 // It gives the targeters real ETags and slot ids, and the bare baseline the
 // very bytes the system serves.
 type Snapshot struct {
-	States     []string
-	StatesBody []byte
-	ByState    map[string]*StateSnapshot
+	States  []string
+	ByState map[string]*StateSnapshot
 }
 
 // FetchSnapshot reads /states and every state's /listppv, plain and gzip.
@@ -94,7 +93,7 @@ func FetchSnapshot(ctx context.Context, client *http.Client, base string) (*Snap
 	if len(sd.States) == 0 {
 		return nil, fmt.Errorf("/states lists no state: is the system seeded?")
 	}
-	snap := &Snapshot{StatesBody: body, ByState: map[string]*StateSnapshot{}}
+	snap := &Snapshot{ByState: map[string]*StateSnapshot{}}
 	for _, s := range sd.States {
 		u := base + "/listppv?state=" + url.QueryEscape(s.Code)
 		plain, etag, err := fetch(ctx, client, u, "identity")
