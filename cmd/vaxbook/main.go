@@ -33,6 +33,8 @@ commands:
   migrate up|down N|version
   seed --csv FILE | --demo
   dev                    everything in one process, for a laptop
+  loadtest listppv|submit|surge [--dev] [--baseline] [--rate N] ...
+  capacity --result FILE --peak-rps N --peak-bookings N
   version                print the build version`
 
 // run is main without the process: tests call it with their own arguments,
@@ -55,6 +57,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return runSeed(ctx, rest, getenv, stdout)
 	case "dev":
 		return runDev(ctx, getenv, stdout)
+	case "loadtest":
+		return runLoadtest(ctx, rest, getenv, stdout)
+	case "capacity":
+		return runCapacity(rest, stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "vaxbook", version)
 		return nil

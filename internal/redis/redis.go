@@ -107,13 +107,25 @@ func (l *Listings) Heartbeat(ctx context.Context) (time.Time, error) {
 // Statuses stores what /status shows for each reference.
 type Statuses struct {
 	c   goredis.UniversalClient
+	cmd goredis.Cmdable // c, or c's autopipeliner
 	ttl time.Duration
 }
 
 // NewStatuses wraps a client; records expire after ttl (Postgres keeps the
-// truth, Redis only the view of it).
+// truth, Redis only the view of it). On a plain client the per-booking
+// commands go through go-redis's autopipeliner: under a surge every
+// submission and every push costs a Redis round trip, and batching the
+// concurrent ones into one write and one read is what keeps /submit near
+// the cost of the publish itself (docs/performance.md). The pipeliner's
+// goroutines stop when the client is closed.
 func NewStatuses(c goredis.UniversalClient, ttl time.Duration) *Statuses {
-	return &Statuses{c: c, ttl: ttl}
+	s := &Statuses{c: c, cmd: c, ttl: ttl}
+	if pc, ok := c.(*goredis.Client); ok {
+		if ap, err := pc.AutoPipeline(); err == nil {
+			s.cmd = ap
+		}
+	}
+	return s
 }
 
 // SetPending records a pending status unless the worker already wrote a
@@ -123,7 +135,7 @@ func (s *Statuses) SetPending(ctx context.Context, reference string) error {
 	if err != nil {
 		return fmt.Errorf("encode status %s: %w", reference, err)
 	}
-	if err := s.c.SetNX(ctx, listing.KeyStatus(reference), b, s.ttl).Err(); err != nil {
+	if err := s.cmd.SetNX(ctx, listing.KeyStatus(reference), b, s.ttl).Err(); err != nil {
 		return fmt.Errorf("write pending status %s: %w", reference, err)
 	}
 	return nil
@@ -135,7 +147,7 @@ func (s *Statuses) Set(ctx context.Context, rec booking.StatusRecord) error {
 	if err != nil {
 		return fmt.Errorf("encode status %s: %w", rec.Reference, err)
 	}
-	if err := s.c.Set(ctx, listing.KeyStatus(rec.Reference), b, s.ttl).Err(); err != nil {
+	if err := s.cmd.Set(ctx, listing.KeyStatus(rec.Reference), b, s.ttl).Err(); err != nil {
 		return fmt.Errorf("write status %s: %w", rec.Reference, err)
 	}
 	return nil
@@ -151,7 +163,7 @@ func (s *Statuses) Ping(ctx context.Context) error {
 
 // GetRaw returns the stored JSON of a status record as is, for serving.
 func (s *Statuses) GetRaw(ctx context.Context, reference string) ([]byte, error) {
-	b, err := s.c.Get(ctx, listing.KeyStatus(reference)).Bytes()
+	b, err := s.cmd.Get(ctx, listing.KeyStatus(reference)).Bytes()
 	if errors.Is(err, goredis.Nil) {
 		return nil, fmt.Errorf("read status %s: %w", reference, booking.ErrUnknownReference)
 	}

@@ -1,0 +1,516 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime/pprof"
+	"strings"
+	"time"
+
+	"cloud.google.com/go/pubsub/v2/pstest"
+	"github.com/jackc/pgx/v5/pgxpool"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+	"github.com/tsenart/vegeta/v12/lib/plot"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/vaxbook/vaxbook/internal/devenv"
+	"github.com/vaxbook/vaxbook/internal/loadtest"
+	"github.com/vaxbook/vaxbook/internal/postgres"
+	"github.com/vaxbook/vaxbook/internal/pubsub"
+	"github.com/vaxbook/vaxbook/migrations"
+)
+
+const loadtestUsage = `usage: vaxbook loadtest listppv|submit|surge [flags]`
+
+// The goals the issue sets, checked by --baseline.
+const (
+	goalListPPV = 0.85
+	goalSubmit  = 0.80
+)
+
+type loadtestFlags struct {
+	scenario    string
+	url         string
+	dev         bool
+	allowRemote bool
+	rate        float64
+	duration    time.Duration
+	maxRequests uint64
+	workers     uint64
+	people      int
+	drain       time.Duration
+	baseline    bool
+	out, plot   string
+	cpuProfile  string
+	databaseURL string
+	seed        uint64
+	quiet       bool
+	rounds      int
+	apiOnly     bool
+}
+
+func parseLoadtestFlags(args []string, getenv func(string) string, stdout io.Writer) (loadtestFlags, error) {
+	var f loadtestFlags
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return f, errors.New(loadtestUsage)
+	}
+	f.scenario = args[0]
+	switch f.scenario {
+	case "listppv", "submit", "surge":
+	default:
+		return f, fmt.Errorf("loadtest: unknown scenario %q\n%s", f.scenario, loadtestUsage)
+	}
+	fs := flag.NewFlagSet("loadtest "+f.scenario, flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	fs.StringVar(&f.url, "url", "http://127.0.0.1:8080", "base URL of the system under test")
+	fs.BoolVar(&f.dev, "dev", false, "start `vaxbook dev` in this process on a free loopback port and attack it (Pub/Sub baseline on the same in-process server)")
+	fs.BoolVar(&f.apiOnly, "api-only", false, "with --dev: run the api role and the cache-fill loop only, as a Cloud Run api instance, with no worker draining the topic (per-instance API figures)")
+	fs.BoolVar(&f.allowRemote, "allow-remote", false, "allow a non-loopback --url (a real deployment you are allowed to load)")
+	fs.Float64Var(&f.rate, "rate", 1000, "requests (surge: people) per second, open model; 0 = as fast as --workers go")
+	fs.DurationVar(&f.duration, "duration", 10*time.Second, "how long each attack runs")
+	fs.Uint64Var(&f.maxRequests, "max-requests", 0, "stop each attack after this many requests (surge: people); 0 = no cap")
+	fs.Uint64Var(&f.workers, "workers", 0, "at --rate 0 the fixed concurrency (default 64); otherwise the most in flight (default 1000, Cloud Run's most per instance)")
+	fs.IntVar(&f.people, "people", 2000, "surge: how many people arrive")
+	fs.DurationVar(&f.drain, "drain", 2*time.Minute, "surge: how long people follow their status after the last arrival")
+	fs.BoolVar(&f.baseline, "baseline", false, "also attack the same-run ceiling (bare bytes for listppv, bare publish for submit) and report the ratio")
+	fs.StringVar(&f.out, "out", "", "write the report as JSON to this file (input of `vaxbook capacity`)")
+	fs.StringVar(&f.plot, "plot", "", "write an HTML latency plot to this file")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (with --dev: the system too) to this file")
+	fs.StringVar(&f.databaseURL, "database-url", getenv("DATABASE_URL"), "surge: Postgres to check tallies against, read-only (default $DATABASE_URL)")
+	fs.Uint64Var(&f.seed, "seed", uint64(time.Now().UnixNano()), "random seed; also keeps this run's people apart from earlier runs'")
+	fs.IntVar(&f.rounds, "rounds", 1, "with --baseline: interleaved rounds of system and ceiling (ABBA), each --duration long")
+	fs.BoolVar(&f.quiet, "quiet", false, "no progress lines on stderr")
+	if err := fs.Parse(args[1:]); err != nil {
+		return f, err
+	}
+	if f.duration <= 0 && f.maxRequests == 0 {
+		return f, errors.New("loadtest: bound the run with --duration or --max-requests")
+	}
+	if f.workers == 0 {
+		// Cloud Run sends one instance at most 1000 requests at once; past
+		// that its front end queues, so an open-model run against one
+		// instance should not hold more either (thousands of connections
+		// cost the shared cores more than the requests do).
+		f.workers = 1000
+		if f.rate <= 0 {
+			f.workers = 64
+		}
+	}
+	if f.scenario == "surge" && f.maxRequests > 0 {
+		f.people = min(f.people, int(f.maxRequests))
+	}
+	if !f.dev {
+		if err := checkLoopback(f.url, f.allowRemote); err != nil {
+			return f, err
+		}
+	}
+	return f, nil
+}
+
+// checkLoopback refuses a remote target unless asked: a load test is an
+// attack, and the default should not be able to hit someone else's service.
+func checkLoopback(raw string, allow bool) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return fmt.Errorf("loadtest: --url must be http(s)://host[:port], got %q", raw)
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) || allow {
+		return nil
+	}
+	return fmt.Errorf("loadtest: %s is not a loopback address; pass --allow-remote to load a deployment you are allowed to", host)
+}
+
+func runLoadtest(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	f, err := parseLoadtestFlags(args, getenv, stdout)
+	if err != nil {
+		return err
+	}
+	var progress io.Writer = os.Stderr
+	if f.quiet {
+		progress = nil
+	}
+	env := loadtestEnv{base: strings.TrimRight(f.url, "/"), dbURL: f.databaseURL,
+		psHost: getenv("PUBSUB_EMULATOR_HOST"), project: getenv("GOOGLE_CLOUD_PROJECT"), topic: getenv("APPOINTMENTS_TOPIC")}
+	if f.dev {
+		stop, err := startDevStack(ctx, getenv, &env, f.apiOnly, progress)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	if env.project == "" {
+		env.project = "vaxbook-dev"
+	}
+	if env.topic == "" {
+		env.topic = "appointments-topic"
+	}
+	if f.cpuProfile != "" {
+		pf, err := os.Create(f.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("loadtest: %w", err)
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return fmt.Errorf("loadtest: start CPU profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+
+	rep := &loadtest.Report{Scenario: f.scenario, Target: env.base, Started: time.Now().UTC(), Machine: loadtest.ThisMachine(),
+		Settings: loadtest.Settings{Rate: f.rate, Duration: f.duration, MaxRequests: f.maxRequests, Workers: f.workers, Baseline: f.baseline, Dev: f.dev}}
+	var pl *plot.Plot
+	if f.plot != "" {
+		pl = plot.New(plot.Title("vaxbook loadtest "+f.scenario), plot.Downsample(4000), plot.Label(func(r *vegeta.Result) string { return r.Attack }))
+	}
+	opts := loadtest.Options{Rate: f.rate, Duration: f.duration, MaxRequests: f.maxRequests, Workers: f.workers, Progress: progress, Plot: pl}
+	client := loadtestClient(int(f.workers))
+
+	switch f.scenario {
+	case "listppv":
+		err = loadListPPV(ctx, f, env, opts, client, rep)
+	case "submit":
+		err = loadSubmit(ctx, f, env, opts, client, rep)
+	case "surge":
+		err = loadSurge(ctx, f, env, client, pl, progress, rep)
+	}
+	if err != nil {
+		return err
+	}
+	rep.WriteText(stdout)
+	if f.out != "" {
+		if err := rep.WriteJSON(f.out); err != nil {
+			return err
+		}
+	}
+	if pl != nil {
+		if err := writePlot(pl, f.plot); err != nil {
+			return err
+		}
+	}
+	if rep.Surge != nil && !rep.Surge.Clean() {
+		return errors.New("loadtest: surge tallies show overbooking or loss (see above)")
+	}
+	return nil
+}
+
+func writePlot(pl *plot.Plot, path string) error {
+	pl.Close()
+	fh, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("loadtest: plot: %w", err)
+	}
+	defer fh.Close()
+	if _, err := pl.WriteTo(fh); err != nil {
+		return fmt.Errorf("loadtest: write plot: %w", err)
+	}
+	return nil
+}
+
+// loadtestEnv is where the system under test and its dependencies are.
+type loadtestEnv struct {
+	base, dbURL            string
+	psHost, project, topic string
+}
+
+// loadtestClient keeps a connection per request in flight, so the run
+// measures the system and not TCP handshakes.
+func loadtestClient(conns int) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns, t.MaxIdleConnsPerHost = 0, min(conns, 4096)
+	return &http.Client{Transport: t, Timeout: 30 * time.Second}
+}
+
+func loadListPPV(ctx context.Context, f loadtestFlags, env loadtestEnv, opts loadtest.Options, client *http.Client, rep *loadtest.Report) error {
+	snap, err := loadtest.FetchSnapshot(ctx, client, env.base)
+	if err != nil {
+		return fmt.Errorf("loadtest: %w", err)
+	}
+	sysTargets := loadtest.ListTargeter(env.base, snap, loadtest.DefaultListMix, f.seed)
+	if !f.baseline {
+		rep.Phases = append(rep.Phases, loadtest.Attack(ctx, "listppv", sysTargets, opts, vegeta.MaxBody(0)))
+		return nil
+	}
+	bctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	bareURL, stopBare, err := loadtest.ServeLoopback(bctx, loadtest.BareListHandler(snap))
+	if err != nil {
+		return err
+	}
+	defer stopBare()
+	bareTargets := loadtest.ListTargeter(bareURL, snap, loadtest.DefaultListMix, f.seed)
+	var sys, bare loadtest.Accumulated
+	interleave(f.rounds,
+		func() { sys.Attack(ctx, "listppv", sysTargets, opts, vegeta.MaxBody(0)) },
+		func() { bare.Attack(ctx, "bare-bytes", bareTargets, opts, vegeta.MaxBody(0)) })
+	sp, bp := sys.Phase("listppv"), bare.Phase("bare-bytes")
+	rep.Phases = append(rep.Phases, sp, bp)
+	rep.Ratios = append(rep.Ratios, loadtest.NewRatio("listppv / bare bytes", sp.Throughput, bp.Throughput, goalListPPV))
+	if f.rate <= 0 && sp.Throughput > 0 {
+		// The latency goal is at half the maximum rate just measured.
+		half := opts
+		half.Rate = sp.Throughput / 2
+		half.Workers = 1000
+		rep.Phases = append(rep.Phases, loadtest.Attack(ctx, "listppv@half", sysTargets, half, vegeta.MaxBody(0)))
+	}
+	return nil
+}
+
+// interleave runs rounds of the system and its ceiling in ABBA order, so a
+// busy neighbour or a warming cache burdens both sides alike.
+func interleave(rounds int, system, ceiling func()) {
+	for i := range max(rounds, 1) {
+		if i%2 == 0 {
+			system()
+			ceiling()
+		} else {
+			ceiling()
+			system()
+		}
+	}
+}
+
+func loadSubmit(ctx context.Context, f loadtestFlags, env loadtestEnv, opts loadtest.Options, client *http.Client, rep *loadtest.Report) error {
+	snap, err := loadtest.FetchSnapshot(ctx, client, env.base)
+	if err != nil {
+		return fmt.Errorf("loadtest: %w", err)
+	}
+	var db *pgxpool.Pool
+	if env.dbURL != "" {
+		if db, err = postgres.Open(ctx, postgres.Config{URL: env.dbURL, MaxConns: 2}); err != nil {
+			return err
+		}
+		defer db.Close()
+	}
+	sysTargets := loadtest.SubmitTargeter(env.base, snap, loadtest.NewPeople(f.seed), loadtest.DefaultSubmitMix, f.seed)
+	if !f.baseline {
+		rep.Phases = append(rep.Phases, loadtest.Attack(ctx, "submit", sysTargets, opts))
+		return nil
+	}
+	if env.psHost == "" {
+		return errors.New("loadtest: the submit baseline publishes to the system's Pub/Sub server: use --dev, or set PUBSUB_EMULATOR_HOST (and GOOGLE_CLOUD_PROJECT, APPOINTMENTS_TOPIC) to the system's")
+	}
+	psc, err := pubsub.NewClient(ctx, env.project, env.psHost)
+	if err != nil {
+		return err
+	}
+	defer psc.Close()
+	// The same publisher settings as the API's, to the same topic, so the
+	// worker drains both sides' messages alike.
+	pub := pubsub.NewPublisher(psc, env.topic)
+	defer pub.Stop()
+	// The same generator (other people, same mix) against a transport that
+	// publishes instead of calling the API.
+	bareTargets := loadtest.SubmitTargeter(env.base, snap, loadtest.NewPeople(f.seed+1), loadtest.DefaultSubmitMix, f.seed)
+	bareClient := vegeta.Client(&http.Client{Transport: loadtest.PublishTransport{Pub: pub}})
+	var sys, bare loadtest.Accumulated
+	// Each side starts once the worker has booked what the other queued.
+	interleave(f.rounds,
+		func() { settle(ctx, db); sys.Attack(ctx, "submit", sysTargets, opts) },
+		func() { settle(ctx, db); bare.Attack(ctx, "bare-publish", bareTargets, opts, bareClient) })
+	settle(ctx, db)
+	sp, bp := sys.Phase("submit"), bare.Phase("bare-publish")
+	rep.Phases = append(rep.Phases, sp, bp)
+	rep.Ratios = append(rep.Ratios, loadtest.NewRatio("submit / bare publish", sp.Throughput, bp.Throughput, goalSubmit))
+	return nil
+}
+
+// settle waits until the worker has stopped booking (the bookings count
+// holds still for a second), for at most two minutes.
+func settle(ctx context.Context, db *pgxpool.Pool) {
+	if db == nil {
+		time.Sleep(2 * time.Second)
+		return
+	}
+	prev, still := -1, 0
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		var n int
+		if err := db.QueryRow(ctx, `SELECT count(*) FROM bookings`).Scan(&n); err != nil {
+			return
+		}
+		if n == prev {
+			if still++; still >= 2 {
+				return
+			}
+		} else {
+			still = 0
+		}
+		prev = n
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func loadSurge(ctx context.Context, f loadtestFlags, env loadtestEnv, client *http.Client, pl *plot.Plot, progress io.Writer, rep *loadtest.Report) error {
+	var db *pgxpool.Pool
+	if env.dbURL != "" {
+		var err error
+		if db, err = postgres.Open(ctx, postgres.Config{URL: env.dbURL, MaxConns: 2}); err != nil {
+			return err
+		}
+		defer db.Close()
+	}
+	rep.Settings.People = f.people
+	t, phases, err := loadtest.Surge(ctx, loadtest.SurgeOptions{
+		Base: env.base, People: f.people, Rate: f.rate, Duration: f.duration, Workers: int(f.workers),
+		Drain: f.drain, Mix: loadtest.DefaultSubmitMix, Seed: f.seed, Client: client, DB: db, Progress: progress, Plot: pl,
+	})
+	rep.Phases, rep.Surge = phases, t
+	if err != nil {
+		return fmt.Errorf("loadtest: %w", err)
+	}
+	return nil
+}
+
+// startDevStack runs `vaxbook dev` inside this process on a free loopback
+// port, with a Pub/Sub server this process owns, so the submit baseline
+// publishes to the very server the API does. It fills env with where
+// everything is; the returned func stops the stack.
+func startDevStack(ctx context.Context, getenv func(string) string, env *loadtestEnv, apiOnly bool, progress io.Writer) (func(), error) {
+	var cleanups []func()
+	stop := func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	}
+	say := func(format string, a ...any) {
+		if progress != nil {
+			fmt.Fprintf(progress, "loadtest --dev: "+format+"\n", a...)
+		}
+	}
+	vars := map[string]string{}
+	for _, k := range []string{"DATABASE_URL", "REDIS_URL", "CACHEFILL_INTERVAL", "LISTPPV_MICROCACHE_TTL", "GOOGLE_CLOUD_PROJECT", "APPOINTMENTS_TOPIC", "LOG_LEVEL"} {
+		vars[k] = getenv(k)
+	}
+	if env.dbURL != "" {
+		vars["DATABASE_URL"] = env.dbURL
+	}
+	// Found here rather than by dev, so the surge's read-only checks can ask
+	// the same database.
+	if vars["DATABASE_URL"] == "" {
+		u, how, cleanup, err := devenv.Postgres(context.WithoutCancel(ctx))
+		if err != nil {
+			return nil, err
+		}
+		cleanups = append(cleanups, cleanup)
+		vars["DATABASE_URL"] = u
+		say("%s", how)
+	}
+	if vars["REDIS_URL"] == "" {
+		u, how, cleanup, err := devenv.Redis(context.WithoutCancel(ctx))
+		if err != nil {
+			stop()
+			return nil, err
+		}
+		cleanups = append(cleanups, cleanup)
+		vars["REDIS_URL"] = u
+		say("%s", how)
+	}
+	pss := pstest.NewServer()
+	cleanups = append(cleanups, func() { _ = pss.Close() })
+	port, err := freeLoopbackPort()
+	if err != nil {
+		stop()
+		return nil, fmt.Errorf("loadtest --dev: %w", err)
+	}
+	vars["PORT"], vars["PUBSUB_EMULATOR_HOST"] = port, pss.Addr
+	if vars["LOG_LEVEL"] == "" {
+		vars["LOG_LEVEL"] = "error"
+	}
+
+	devCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	getVar := func(k string) string { return vars[k] }
+	if apiOnly {
+		go func() { done <- runAPIStack(devCtx, vars, pss.Addr, os.Stderr) }()
+	} else {
+		go func() { done <- runDev(devCtx, getVar, os.Stderr) }()
+	}
+	cleanups = append(cleanups, func() { cancel(); <-done })
+
+	env.base = "http://127.0.0.1:" + port
+	env.dbURL, env.psHost = vars["DATABASE_URL"], pss.Addr
+	env.project, env.topic = vars["GOOGLE_CLOUD_PROJECT"], vars["APPOINTMENTS_TOPIC"]
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		select {
+		case err := <-done:
+			done <- err // for the cleanup
+			stop()
+			return nil, fmt.Errorf("loadtest --dev: vaxbook dev stopped: %w", err)
+		default:
+		}
+		if resp, err := http.Get(env.base + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				say("vaxbook dev is ready at %s", env.base)
+				return stop, nil
+			}
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			stop()
+			return nil, errors.New("loadtest --dev: vaxbook dev was not ready within 90 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// runAPIStack is `vaxbook api` plus the cache-fill loop that feeds it, the
+// way one Cloud Run api instance runs, on vars' PORT; the topic exists on
+// the Pub/Sub server at psHost but nothing subscribes, so neither the API
+// nor the bare-publish ceiling pays for a worker on the same cores.
+func runAPIStack(ctx context.Context, vars map[string]string, psHost string, logOut io.Writer) error {
+	dbURL := vars["DATABASE_URL"]
+	if err := migrations.Up(dbURL); err != nil {
+		return err
+	}
+	pool, err := postgres.Open(ctx, postgres.Config{URL: dbURL, MaxConns: 2})
+	if err != nil {
+		return err
+	}
+	err = seedDemoIfEmpty(ctx, pool, func(string, ...any) {})
+	pool.Close()
+	if err != nil {
+		return err
+	}
+	project := cmp.Or(vars["GOOGLE_CLOUD_PROJECT"], "vaxbook-dev")
+	psc, err := pubsub.NewClient(ctx, project, psHost)
+	if err != nil {
+		return err
+	}
+	err = pubsub.EnsureTopic(ctx, psc, cmp.Or(vars["APPOINTMENTS_TOPIC"], "appointments-topic"))
+	psc.Close()
+	if err != nil {
+		return err
+	}
+	fillPort, err := freeLoopbackPort()
+	if err != nil {
+		return err
+	}
+	apiVars := maps.Clone(vars)
+	apiVars["GOOGLE_CLOUD_PROJECT"] = project
+	fillVars := maps.Clone(vars)
+	fillVars["PORT"] = fillPort
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return runCacheFill(gctx, func(k string) string { return fillVars[k] }, logOut) })
+	g.Go(func() error { return runAPI(gctx, func(k string) string { return apiVars[k] }, logOut) })
+	return g.Wait()
+}
+
+func freeLoopbackPort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("free port: %w", err)
+	}
+	defer ln.Close()
+	return fmt.Sprint(ln.Addr().(*net.TCPAddr).Port), nil
+}
