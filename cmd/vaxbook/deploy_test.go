@@ -928,7 +928,7 @@ func TestDeploy_CloudBuildUsesWhatItDeclaresAndDeclaresWhatItUses(t *testing.T) 
 			}
 		}
 	}
-	if want := []string{"services", "test", "build", "push", "migrate", "deploy", "hosting"}; !slices.Equal(ids, want) {
+	if want := []string{"test", "build", "push", "migrate", "deploy", "hosting"}; !slices.Equal(ids, want) {
 		t.Errorf("cloudbuild.yaml: steps %v, want %v", ids, want)
 	}
 
