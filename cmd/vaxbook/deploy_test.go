@@ -771,7 +771,7 @@ func loadBootstrap(t *testing.T) bootstrap {
 			b.vars[m[1]] = m[2]
 		case len(fields) >= 2 && fields[0] == "ensure_secret" && !strings.HasPrefix(fields[1], `"`):
 			b.secrets = append(b.secrets, fields[1])
-		case len(fields) >= 3 && fields[0] == "grant_secret" && !strings.HasPrefix(fields[1], `"`) && fields[1] != "()":
+		case len(fields) >= 3 && fields[0] == "grant_secret" && !strings.HasPrefix(fields[1], `"`):
 			b.secretGrants[fields[1]] = fields[2:]
 		case strings.HasPrefix(line, "for role in ") && strings.Contains(line, "push"):
 			b.serviceAccounts = strings.Fields(strings.TrimSuffix(strings.TrimPrefix(line, "for role in "), "; do"))
@@ -805,6 +805,32 @@ func TestDeploy_BootstrapCreatesTheSecretsAndAccountsTheTeamNamed(t *testing.T) 
 			t.Errorf("deploy/bootstrap.sh: does not create service account vaxbook-%s", role)
 		}
 	}
+	// Least privilege: a secret is granted only to the roles whose service
+	// reads it, except those granted ahead for features whose variables
+	// other work adds to the service files (e-mail, captcha).
+	reads := map[string][]string{}
+	for _, r := range deployedRoles {
+		for _, e := range loadDeployed(t, r.file, false).container(t).Env {
+			if e.ValueFrom != nil {
+				reads[e.ValueFrom.SecretKeyRef.Name] = append(reads[e.ValueFrom.SecretKeyRef.Name], r.role)
+			}
+		}
+	}
+	grantedAhead := map[string]string{"sendgrid-api-key": "worker", "captcha-secret": "api"}
+	for secret, roles := range boot.secretGrants {
+		for _, role := range roles {
+			if !slices.Contains(reads[secret], role) && grantedAhead[secret] != role {
+				t.Errorf("deploy/bootstrap.sh: grants secret %s to vaxbook-%s, whose service does not read it", secret, role)
+			}
+		}
+	}
+	for topic, role := range map[string]string{"appointments-topic": "api", "email-topic": "worker"} {
+		grant := regexp.MustCompile(`topics add-iam-policy-binding ` + topic + ` \\\n\s+--member="serviceAccount:\$\(sa ` + role + `\)" --role=roles/pubsub.publisher`)
+		if !grant.MatchString(boot.text) {
+			t.Errorf("deploy/bootstrap.sh: vaxbook-%s may not publish to %s", role, topic)
+		}
+	}
+
 	cb := loadCloudBuild(t)
 	if boot.vars["AR_REPO"] != cb.Substitutions["_REPO"] {
 		t.Errorf("Artifact Registry repository: bootstrap.sh %q, cloudbuild.yaml _REPO %q", boot.vars["AR_REPO"], cb.Substitutions["_REPO"])
