@@ -88,6 +88,14 @@ type knEnv struct {
 	} `yaml:"valueFrom"`
 }
 
+// secret names the Secret Manager secret e reads, or "" for a plain value.
+func (e knEnv) secret() string {
+	if e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
+		return ""
+	}
+	return e.ValueFrom.SecretKeyRef.Name
+}
+
 type knProbe struct {
 	HTTPGet *struct {
 		Path string `yaml:"path"`
@@ -365,9 +373,10 @@ func TestDeploy_EveryVariableARoleReadsIsSetAndEverySetOneIsRead(t *testing.T) {
 			case name == "PORT":
 				// Cloud Run sets it; the container port must be its default.
 			case !ok && leftUnset[r.role][name] != "":
+				// Deliberately unset; the reason is in leftUnset.
 			case !ok:
 				t.Errorf("%s: env %s read by role %s is not set (set it, from a Secret Manager secret if it is one, or add it to leftUnset in deploy_test.go with the reason)", r.file, name, r.role)
-			case v.secret && (e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil):
+			case v.secret && e.secret() == "":
 				t.Errorf("%s: env %s read by role %s is a secret: take it from valueFrom.secretKeyRef, not a plain value", r.file, name, r.role)
 			case !v.secret && e.ValueFrom != nil:
 				t.Errorf("%s: env %s read by role %s is not a secret: give it a plain value", r.file, name, r.role)
@@ -406,8 +415,8 @@ func TestDeploy_RenderedValuesPassTheRolesOwnConfigurationChecks(t *testing.T) {
 		}
 		env := map[string]string{}
 		for _, e := range c.Env {
-			if e.ValueFrom != nil {
-				env[e.Name] = localSecret(t, e.ValueFrom.SecretKeyRef.Name, "postgres://u@127.0.0.1:1/x", "redis://127.0.0.1:1/0")
+			if e.secret() != "" {
+				env[e.Name] = localSecret(t, e.secret(), "postgres://u@127.0.0.1:1/x", "redis://127.0.0.1:1/0")
 				continue
 			}
 			env[e.Name] = e.Value
@@ -465,10 +474,10 @@ func TestDeploy_ServicesMatchTheCodesPortsProbesAndNames(t *testing.T) {
 		}
 		checkVPC(t, d, boot)
 		for _, e := range c.Env {
-			if e.ValueFrom == nil {
+			secret := e.secret()
+			if secret == "" {
 				continue
 			}
-			secret := e.ValueFrom.SecretKeyRef.Name
 			if !slices.Contains(boot.secrets, secret) {
 				t.Errorf("%s: env %s reads secret %s, which deploy/bootstrap.sh does not create", r.file, e.Name, secret)
 			}
@@ -699,8 +708,8 @@ func TestDeploy_RolesStartWithTheirDeployedEnvironment(t *testing.T) {
 		c := d.container(t)
 		env := map[string]string{}
 		for _, e := range c.Env {
-			if e.ValueFrom != nil {
-				env[e.Name] = localSecret(t, e.ValueFrom.SecretKeyRef.Name, dbURL, redisURL)
+			if e.secret() != "" {
+				env[e.Name] = localSecret(t, e.secret(), dbURL, redisURL)
 			} else {
 				env[e.Name] = e.Value
 			}
@@ -811,8 +820,8 @@ func TestDeploy_BootstrapCreatesTheSecretsAndAccountsTheTeamNamed(t *testing.T) 
 	reads := map[string][]string{}
 	for _, r := range deployedRoles {
 		for _, e := range loadDeployed(t, r.file, false).container(t).Env {
-			if e.ValueFrom != nil {
-				reads[e.ValueFrom.SecretKeyRef.Name] = append(reads[e.ValueFrom.SecretKeyRef.Name], r.role)
+			if e.secret() != "" {
+				reads[e.secret()] = append(reads[e.secret()], r.role)
 			}
 		}
 	}
