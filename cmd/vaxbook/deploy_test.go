@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -853,6 +854,7 @@ func TestDeploy_BootstrapCreatesTheSecretsAndAccountsTheTeamNamed(t *testing.T) 
 
 type cloudBuild struct {
 	Substitutions  map[string]string `yaml:"substitutions"`
+	Timeout        string            `yaml:"timeout"`
 	ServiceAccount string            `yaml:"serviceAccount"`
 	Options        struct {
 		Logging     string   `yaml:"logging"`
@@ -947,6 +949,11 @@ func TestDeploy_CloudBuildUsesWhatItDeclaresAndDeclaresWhatItUses(t *testing.T) 
 		if !used[name] {
 			t.Errorf("cloudbuild.yaml: substitution %s is declared but never used", name)
 		}
+	}
+
+	// .ci/test's go test alone may take up to 30 minutes (its -timeout).
+	if d, err := time.ParseDuration(cb.Timeout); err != nil || d < 45*time.Minute {
+		t.Errorf("cloudbuild.yaml: timeout %q: want at least 45m for the tests, the build and the deploys (the default is 10 minutes)", cb.Timeout)
 	}
 
 	var ids []string
