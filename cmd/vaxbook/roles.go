@@ -105,7 +105,7 @@ func runCacheFill(ctx context.Context, getenv func(string) string, stdout io.Wri
 	if err := positive("CACHEFILL_INTERVAL", cfg.Interval); err != nil {
 		return err
 	}
-	cfg.Database.MaxConns = 2 // the lease's connection and a spare
+	cfg.Database.MaxConns = cacheFillMaxConns
 	pool, rdb, closeStores, err := openStores(ctx, log, cfg.Database, cfg.Redis)
 	if err != nil {
 		return err
@@ -122,6 +122,10 @@ func runCacheFill(ctx context.Context, getenv func(string) string, stdout io.Wri
 	g.Go(func() error { return serve.Serve(gctx, log, ln, cacheFillHandler(loop)) })
 	return g.Wait()
 }
+
+// cacheFillMaxConns is the cache-fill pool: the lease's connection and a
+// spare. deploy/worker.yaml's Cloud SQL connection budget counts it.
+const cacheFillMaxConns = 2
 
 // openStores connects the Postgres pool and the Redis client the worker and
 // the cache-fill loop both need; the returned func closes both.

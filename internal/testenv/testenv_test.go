@@ -29,25 +29,32 @@ func runPair(t *testing.T, body func(t *testing.T) string) (string, string) {
 	// acquires, and getting the same one back would be correct.
 	var both sync.WaitGroup
 	both.Add(2)
+	// The halves run concurrently from goroutines, not with t.Parallel: a
+	// half waiting for its twin must not hold one of go test's -parallel
+	// slots (GOMAXPROCS, 2 here), or two pair tests each holding a slot
+	// while their twins queue for one deadlock until the timeout.
 	t.Run("pair", func(t *testing.T) {
+		var halves sync.WaitGroup
 		for _, name := range []string{"a", "b"} {
-			t.Run(name, func(t *testing.T) {
-				t.Parallel()
-				arrived := false
-				defer func() {
-					if !arrived { // body failed: do not leave the other half waiting
-						both.Done()
-					}
-				}()
-				v := body(t)
-				arrived = true
-				both.Done()
-				both.Wait()
-				mu.Lock()
-				got[name] = v
-				mu.Unlock()
+			halves.Go(func() {
+				t.Run(name, func(t *testing.T) {
+					arrived := false
+					defer func() {
+						if !arrived { // body failed: do not leave the other half waiting
+							both.Done()
+						}
+					}()
+					v := body(t)
+					arrived = true
+					both.Done()
+					both.Wait()
+					mu.Lock()
+					got[name] = v
+					mu.Unlock()
+				})
 			})
 		}
+		halves.Wait()
 	})
 	if t.Failed() {
 		t.FailNow()

@@ -1,0 +1,264 @@
+#!/usr/bin/env bash
+# Creates everything vaxbook needs in an empty Google Cloud project, once:
+# APIs, the VPC and its private service access, Artifact Registry, Memorystore
+# for Redis, Cloud SQL for PostgreSQL 15 (database and user), Secret Manager
+# secrets, one service account per role with only what it needs, the
+# Pub/Sub topics and push subscriptions with their dead-letter topics, and
+# the Cloud Build deployer's rights.
+#
+# Idempotent: every step looks first and only creates or converges what is
+# missing or different, so running it again is safe (and is how a changed
+# setting here reaches the project).
+#
+#   PROJECT_ID=my-project REGION=asia-southeast1 bash deploy/bootstrap.sh
+#
+# Optional: SENDGRID_API_KEY, CAPTCHA_SECRET (added as secret versions when
+# given; otherwise the secrets are created empty and the end says so).
+# Needs gcloud, logged in as a project owner, and openssl.
+#
+# cmd/vaxbook/deploy_test.go reads the settings below (keep them one per
+# line, NAME=value) and checks the services in deploy/ against them.
+set -euo pipefail
+
+PROJECT_ID=${PROJECT_ID:?set PROJECT_ID to the Google Cloud project id}
+REGION=${REGION:-asia-southeast1}
+
+NETWORK=vaxbook
+SUBNET=vaxbook-run
+# Direct VPC egress takes ~2 addresses per instance (more during rollouts):
+# a /20 holds api 100 + worker 10 + cachefill + jobs with room to spare.
+SUBNET_RANGE=10.8.0.0/20
+PSA_RANGE=vaxbook-psa
+AR_REPO=vaxbook
+REDIS_INSTANCE=vaxbook-redis
+REDIS_SIZE_GB=5
+SQL_INSTANCE=vaxbook-db
+# 4 vCPU, 16 GB: the booking transaction is CPU-bound at a few thousand/s.
+SQL_TIER=db-custom-4-16384
+# Declared, not left to the tier's default, because deploy/worker.yaml's
+# connection budget is checked against it: worker 10 instances x 8 conns x 2
+# (revision overlap) + cachefill 2 x 2 + migrate 2 + 3 reserved = 169 < 200.
+SQL_MAX_CONNECTIONS=200
+DB_NAME=vaxbook
+DB_USER=vaxbook
+
+log() { printf 'bootstrap: %s\n' "$*" >&2; }
+gc() { gcloud --project="$PROJECT_ID" --quiet "$@"; }
+
+PROJECT_NUMBER=$(gc projects describe "$PROJECT_ID" --format='value(projectNumber)')
+PUBSUB_AGENT=service-$PROJECT_NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com
+# Cloud Run's deterministic URL: known before the worker's first deploy.
+WORKER_URL=https://worker-$PROJECT_NUMBER.$REGION.run.app
+sa() { printf 'vaxbook-%s@%s.iam.gserviceaccount.com' "$1" "$PROJECT_ID"; }
+
+# --- APIs ----------------------------------------------------------------
+log "enabling APIs"
+gc services enable \
+  run.googleapis.com cloudbuild.googleapis.com artifactregistry.googleapis.com \
+  compute.googleapis.com servicenetworking.googleapis.com sqladmin.googleapis.com \
+  redis.googleapis.com pubsub.googleapis.com secretmanager.googleapis.com \
+  iam.googleapis.com firebase.googleapis.com firebasehosting.googleapis.com
+
+# --- network -------------------------------------------------------------
+if ! gc compute networks describe "$NETWORK" >/dev/null 2>&1; then
+  log "creating VPC $NETWORK"
+  gc compute networks create "$NETWORK" --subnet-mode=custom
+fi
+if ! gc compute networks subnets describe "$SUBNET" --region="$REGION" >/dev/null 2>&1; then
+  log "creating subnet $SUBNET $SUBNET_RANGE"
+  gc compute networks subnets create "$SUBNET" --network="$NETWORK" --region="$REGION" \
+    --range="$SUBNET_RANGE" --enable-private-ip-google-access
+fi
+# Private service access: Cloud SQL and Memorystore get private IPs in it.
+if ! gc compute addresses describe "$PSA_RANGE" --global >/dev/null 2>&1; then
+  log "reserving private service access range $PSA_RANGE"
+  gc compute addresses create "$PSA_RANGE" --global --purpose=VPC_PEERING \
+    --prefix-length=16 --network="$NETWORK"
+fi
+if ! gc services vpc-peerings list --network="$NETWORK" --format='value(service)' | grep -q servicenetworking; then
+  log "connecting private service access"
+  gc services vpc-peerings connect --service=servicenetworking.googleapis.com \
+    --ranges="$PSA_RANGE" --network="$NETWORK"
+fi
+
+# --- Artifact Registry ----------------------------------------------------
+if ! gc artifacts repositories describe "$AR_REPO" --location="$REGION" >/dev/null 2>&1; then
+  log "creating Artifact Registry repository $AR_REPO"
+  gc artifacts repositories create "$AR_REPO" --repository-format=docker --location="$REGION"
+fi
+
+# --- Memorystore for Redis -------------------------------------------------
+if ! gc redis instances describe "$REDIS_INSTANCE" --region="$REGION" >/dev/null 2>&1; then
+  log "creating Memorystore $REDIS_INSTANCE (standard tier, ${REDIS_SIZE_GB} GB; takes minutes)"
+  gc redis instances create "$REDIS_INSTANCE" --region="$REGION" --tier=standard \
+    --size="$REDIS_SIZE_GB" --redis-version=redis_7_0 \
+    --network="projects/$PROJECT_ID/global/networks/$NETWORK" \
+    --connect-mode=private-service-access --reserved-ip-range="$PSA_RANGE" --enable-auth
+fi
+
+# --- Cloud SQL for PostgreSQL ---------------------------------------------
+if ! gc sql instances describe "$SQL_INSTANCE" >/dev/null 2>&1; then
+  log "creating Cloud SQL $SQL_INSTANCE (PostgreSQL 15, $SQL_TIER; takes minutes)"
+  gc sql instances create "$SQL_INSTANCE" --database-version=POSTGRES_15 --edition=enterprise \
+    --region="$REGION" --tier="$SQL_TIER" --availability-type=REGIONAL \
+    --network="projects/$PROJECT_ID/global/networks/$NETWORK" --no-assign-ip \
+    --ssl-mode=ENCRYPTED_ONLY --storage-auto-increase \
+    --backup-start-time=18:00 --enable-point-in-time-recovery \
+    --database-flags="max_connections=$SQL_MAX_CONNECTIONS"
+else
+  current=$(gc sql instances describe "$SQL_INSTANCE" --flatten=settings.databaseFlags \
+    --format='value(settings.databaseFlags.name,settings.databaseFlags.value)' |
+    awk '$1 == "max_connections" { print $2 }')
+  if [ "$current" != "$SQL_MAX_CONNECTIONS" ]; then
+    log "setting max_connections $current -> $SQL_MAX_CONNECTIONS (restarts the instance)"
+    gc sql instances patch "$SQL_INSTANCE" --database-flags="max_connections=$SQL_MAX_CONNECTIONS"
+  fi
+fi
+if ! gc sql databases describe "$DB_NAME" --instance="$SQL_INSTANCE" >/dev/null 2>&1; then
+  gc sql databases create "$DB_NAME" --instance="$SQL_INSTANCE"
+fi
+
+# --- secrets ---------------------------------------------------------------
+secret_has_version() {
+  [ -n "$(gc secrets versions list "$1" --filter='state=ENABLED' --limit=1 --format='value(name)' 2>/dev/null)" ]
+}
+ensure_secret() { # name [value]
+  if ! gc secrets describe "$1" >/dev/null 2>&1; then
+    gc secrets create "$1" --replication-policy=automatic
+  fi
+  if [ -n "${2:-}" ] && ! secret_has_version "$1"; then
+    printf '%s' "$2" | gc secrets versions add "$1" --data-file=-
+  fi
+}
+
+# database-url: the user's password is made here and lives only in the secret.
+if ! secret_has_version database-url; then
+  log "creating user $DB_USER and secret database-url"
+  password=$(openssl rand -hex 24)
+  if gc sql users list --instance="$SQL_INSTANCE" --format='value(name)' | grep -qx "$DB_USER"; then
+    gc sql users set-password "$DB_USER" --instance="$SQL_INSTANCE" --password="$password"
+  else
+    gc sql users create "$DB_USER" --instance="$SQL_INSTANCE" --password="$password"
+  fi
+  sql_ip=$(gc sql instances describe "$SQL_INSTANCE" --format='value(ipAddresses[0].ipAddress)')
+  ensure_secret database-url "postgres://$DB_USER:$password@$sql_ip:5432/$DB_NAME?sslmode=require"
+fi
+# The schema owner is the app user: migrations run as it (migrate job).
+
+if ! secret_has_version redis-url; then
+  log "creating secret redis-url"
+  redis_host=$(gc redis instances describe "$REDIS_INSTANCE" --region="$REGION" --format='value(host)')
+  redis_port=$(gc redis instances describe "$REDIS_INSTANCE" --region="$REGION" --format='value(port)')
+  redis_auth=$(gc redis instances get-auth-string "$REDIS_INSTANCE" --region="$REGION" --format='value(authString)')
+  ensure_secret redis-url "redis://:$redis_auth@$redis_host:$redis_port/0"
+fi
+# For the e-mail (worker) and captcha (api) features.
+ensure_secret sendgrid-api-key "${SENDGRID_API_KEY:-}"
+ensure_secret captcha-secret "${CAPTCHA_SECRET:-}"
+
+# --- service accounts --------------------------------------------------------
+for role in api worker cachefill migrate push deploy; do
+  if ! gc iam service-accounts describe "$(sa "$role")" >/dev/null 2>&1; then
+    log "creating service account $(sa "$role")"
+    gc iam service-accounts create "vaxbook-$role" --display-name="vaxbook $role"
+  fi
+done
+
+grant_secret() { # secret role...
+  local secret=$1; shift
+  for role in "$@"; do
+    gc secrets add-iam-policy-binding "$secret" --member="serviceAccount:$(sa "$role")" \
+      --role=roles/secretmanager.secretAccessor >/dev/null
+  done
+}
+grant_secret database-url worker cachefill migrate
+grant_secret redis-url api worker cachefill
+grant_secret sendgrid-api-key worker
+grant_secret captcha-secret api
+
+# The deployer (Cloud Build) deploys services and jobs running as the role
+# accounts, pushes the image and publishes the site.
+for role in roles/run.admin roles/logging.logWriter roles/firebasehosting.admin; do
+  gc projects add-iam-policy-binding "$PROJECT_ID" --member="serviceAccount:$(sa deploy)" \
+    --role="$role" --condition=None >/dev/null
+done
+gc artifacts repositories add-iam-policy-binding "$AR_REPO" --location="$REGION" \
+  --member="serviceAccount:$(sa deploy)" --role=roles/artifactregistry.writer >/dev/null
+for role in api worker cachefill migrate; do
+  gc iam service-accounts add-iam-policy-binding "$(sa "$role")" \
+    --member="serviceAccount:$(sa deploy)" --role=roles/iam.serviceAccountUser >/dev/null
+done
+# Pub/Sub mints the push identity's OIDC tokens (needed in projects made
+# before April 2021, harmless after).
+gc iam service-accounts add-iam-policy-binding "$(sa push)" \
+  --member="serviceAccount:$PUBSUB_AGENT" --role=roles/iam.serviceAccountTokenCreator >/dev/null
+
+# --- Pub/Sub -----------------------------------------------------------------
+ensure_topic() {
+  if ! gc pubsub topics describe "$1" >/dev/null 2>&1; then
+    gc pubsub topics create "$1"
+  fi
+}
+for topic in appointments-topic email-topic appointments-dead-letter email-dead-letter; do
+  ensure_topic "$topic"
+done
+gc pubsub topics add-iam-policy-binding appointments-topic \
+  --member="serviceAccount:$(sa api)" --role=roles/pubsub.publisher >/dev/null
+gc pubsub topics add-iam-policy-binding email-topic \
+  --member="serviceAccount:$(sa worker)" --role=roles/pubsub.publisher >/dev/null
+
+# A dead-letter topic keeps nothing by itself: each gets a pull subscription
+# that holds what failed for a week, for an operator to read and replay.
+for dl in appointments-dead-letter email-dead-letter; do
+  if ! gc pubsub subscriptions describe "$dl-sub" >/dev/null 2>&1; then
+    gc pubsub subscriptions create "$dl-sub" --topic="$dl" \
+      --message-retention-duration=7d --expiration-period=never
+  fi
+  gc pubsub topics add-iam-policy-binding "$dl" \
+    --member="serviceAccount:$PUBSUB_AGENT" --role=roles/pubsub.publisher >/dev/null
+done
+
+# push_subscription NAME TOPIC PATH DEAD_LETTER ACK_DEADLINE_S MIN_BACKOFF MAX_BACKOFF MAX_ATTEMPTS
+# Creates or converges a push subscription to the worker with an OIDC token
+# of the push identity (audience: the worker's URL), exponential retry and
+# a dead-letter topic, and never expires when idle.
+push_subscription() {
+  local name=$1 topic=$2 path=$3 dead_letter=$4 ack=$5 min_backoff=$6 max_backoff=$7 attempts=$8
+  local flags=(
+    --push-endpoint="$WORKER_URL$path"
+    --push-auth-service-account="$(sa push)"
+    --push-auth-token-audience="$WORKER_URL"
+    --ack-deadline="$ack"
+    --min-retry-delay="$min_backoff" --max-retry-delay="$max_backoff"
+    --dead-letter-topic="$dead_letter" --max-delivery-attempts="$attempts"
+    --message-retention-duration=7d --expiration-period=never
+  )
+  if gc pubsub subscriptions describe "$name" >/dev/null 2>&1; then
+    gc pubsub subscriptions update "$name" "${flags[@]}"
+  else
+    gc pubsub subscriptions create "$name" --topic="$topic" "${flags[@]}"
+  fi
+  # Dead-lettering: Pub/Sub's agent must read the source subscription.
+  gc pubsub subscriptions add-iam-policy-binding "$name" \
+    --member="serviceAccount:$PUBSUB_AGENT" --role=roles/pubsub.subscriber >/dev/null
+}
+# A booking takes milliseconds: short deadline, quick first retry. E-mail
+# waits on SendGrid: longer deadline, gentler retries.
+push_subscription appointments-push appointments-topic /push/appointments appointments-dead-letter 30 1s 60s 10
+push_subscription email-push email-topic /push/email email-dead-letter 60 10s 600s 10
+
+# The push identity may invoke the worker and nothing else. The binding
+# needs the service, so cloudbuild.yaml also makes it after each deploy.
+if gc run services describe worker --region="$REGION" >/dev/null 2>&1; then
+  gc run services add-iam-policy-binding worker --region="$REGION" \
+    --member="serviceAccount:$(sa push)" --role=roles/run.invoker >/dev/null
+fi
+
+# --- what is left to a person ---------------------------------------------------
+for secret in sendgrid-api-key captcha-secret; do
+  if ! secret_has_version "$secret"; then
+    log "TODO: secret $secret has no value yet; add one before deploying a service that reads it:"
+    log "  printf %s \"\$VALUE\" | gcloud secrets versions add $secret --data-file=- --project=$PROJECT_ID"
+  fi
+done
+log "done. Next: deploy/README.md, \"First deploy\"."
