@@ -13,12 +13,12 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 out=${1:?usage: bench/listppv-sweep.sh OUT_DIR [RATE ...]}
 shift
-rates=("${@:-2000 4000 6000 8000 10000}")
+if [ "$#" -gt 0 ]; then rates=("$@"); else rates=(2000 4000 6000 8000 10000); fi
 mkdir -p "$out"
 go build -o "$out/.vaxbook" ./cmd/vaxbook
 trap 'rm -f "$out/.vaxbook"' EXIT
 : > "$out/listppv-sweep.dat"
-for r in ${rates[@]}; do
+for r in "${rates[@]}"; do
   "$out/.vaxbook" loadtest listppv --dev --api-only --rate "$r" --duration "${DURATION:-5s}" --quiet --out "$out/.sweep.json" >&2
   jq -r --arg r "$r" '.phases[0] | [$r, .throughput, .latency.p50_ms, .latency.p90_ms, .latency.p99_ms, .latency.max_ms] | @tsv' \
     "$out/.sweep.json" >> "$out/listppv-sweep.dat"

@@ -21,7 +21,7 @@ PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
 SECONDS_EACH=${SECONDS_EACH:-10}
 CLIENTS=${CLIENTS:-16}
 DB=vaxbook_pgbench_$$
-PGBENCH=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench 2>/dev/null | sort -V | tail -n 1)
+PGBENCH=$(command -v pgbench || printf '%s\n' /usr/lib/postgresql/*/bin/pgbench | sort -V | tail -n 1)
 [ -x "$PGBENCH" ] || { echo "pgbench not found: apt-get install postgresql" >&2; exit 1; }
 
 psql "$PGURL/postgres" -qc "CREATE DATABASE $DB" >/dev/null

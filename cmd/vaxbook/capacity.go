@@ -28,6 +28,7 @@ func runCapacity(args []string, stdout io.Writer) error {
 	fs.Float64Var(&t.Headroom, "headroom", 0.6, "plan each instance at this share of its measured maximum")
 	fs.Float64Var(&t.PollsPerBooking, "polls-per-booking", 3, "GET /status requests per booking")
 	l := capacity.DefaultLimits
+	l.EmailConnsPerWorker = emailMaxConns
 	fs.IntVar(&l.SQLMaxConnections, "sql-max-connections", l.SQLMaxConnections, "Cloud SQL max_connections of the tier")
 	fs.IntVar(&l.DBConnsPerWorker, "db-conns-per-worker", l.DBConnsPerWorker, "DATABASE_MAX_CONNS of the worker")
 	fs.Float64Var(&l.RedisOpsPerSecond, "redis-ops", l.RedisOpsPerSecond, "ops/s one Memorystore primary is planned to serve")

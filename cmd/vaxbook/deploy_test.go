@@ -50,7 +50,17 @@ var deployedRoles = []struct {
 // unset on purpose. Every other variable must be set explicitly, so a new
 // setting gets a deployment decision instead of a silent default.
 var leftUnset = map[string]map[string]string{
-	"api":       {"PUBSUB_EMULATOR_HOST": "emulator only: never in production"},
+	"api": {
+		"PUBSUB_EMULATOR_HOST": "emulator only: never in production",
+		"CAPTCHA_PROVIDER":     "off until a provider's site is registered: the runbook's 'Turning on the captcha' sets all three",
+		"CAPTCHA_SITE_KEY":     "set with CAPTCHA_PROVIDER (runbook)",
+		"CAPTCHA_SECRET":       "set with CAPTCHA_PROVIDER, from secret captcha-secret (runbook)",
+		"CAPTCHA_VERIFY_URL":   "the provider's own siteverify URL is the default",
+	},
+	"worker": {
+		"PUBSUB_EMULATOR_HOST": "emulator only: never in production",
+		"SENDGRID_BASE_URL":    "SendGrid's own API host is the default",
+	},
 	"cachefill": {"DATABASE_MAX_CONNS": "the role fixes its pool at cacheFillMaxConns"},
 }
 
@@ -58,10 +68,6 @@ var leftUnset = map[string]map[string]string{
 // or job (PORT comes from containerPort).
 var cloudRunReserved = []string{"PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION",
 	"CLOUD_RUN_JOB", "CLOUD_RUN_EXECUTION", "CLOUD_RUN_TASK_INDEX", "CLOUD_RUN_TASK_ATTEMPT", "CLOUD_RUN_TASK_COUNT"}
-
-// emailPushPath is the e-mail push route the team fixed for the worker
-// (issue 4). Replace with the worker package's constant once it exists.
-const emailPushPath = "/push/email"
 
 // Connection budget terms that no file states as a number.
 const (
@@ -626,12 +632,12 @@ func TestDeploy_WorkerConnectionsStayUnderCloudSQLsLimit(t *testing.T) {
 	cf := loadDeployed(t, "deploy/cachefill.yaml", false)
 	cfMax := cf.intAnnotation(t, "autoscaling.knative.dev/maxScale")
 
-	total := revisionOverlap*workerMax*conns + revisionOverlap*cfMax*cacheFillMaxConns + migrateConns + superuserReservedConn
-	t.Logf("connections: worker %d x %d x %d + cachefill %d x %d x %d + migrate %d + reserved %d = %d of %d",
-		revisionOverlap, workerMax, conns, revisionOverlap, cfMax, cacheFillMaxConns, migrateConns, superuserReservedConn, total, limit)
+	total := revisionOverlap*workerMax*(conns+emailMaxConns) + revisionOverlap*cfMax*cacheFillMaxConns + migrateConns + superuserReservedConn
+	t.Logf("connections: worker %d x %d x (%d + e-mail %d) + cachefill %d x %d x %d + migrate %d + reserved %d = %d of %d",
+		revisionOverlap, workerMax, conns, emailMaxConns, revisionOverlap, cfMax, cacheFillMaxConns, migrateConns, superuserReservedConn, total, limit)
 	if total >= limit {
-		t.Errorf("worker maxScale %d x DATABASE_MAX_CONNS %d (x%d during a rollout) + cachefill + migrate + reserved = %d connections, not under Cloud SQL's max_connections %d in deploy/bootstrap.sh",
-			workerMax, conns, revisionOverlap, total, limit)
+		t.Errorf("worker maxScale %d x (DATABASE_MAX_CONNS %d + e-mail pool %d) (x%d during a rollout) + cachefill + migrate + reserved = %d connections, not under Cloud SQL's max_connections %d in deploy/bootstrap.sh",
+			workerMax, conns, emailMaxConns, revisionOverlap, total, limit)
 	}
 	// The arithmetic is written down for people too; keep it true.
 	for file, text := range map[string]string{"deploy/worker.yaml": string(readRepoFile(t, "deploy/worker.yaml")), "deploy/bootstrap.sh": boot.text} {
@@ -652,7 +658,7 @@ func TestDeploy_PubSubTopicsAndPushSubscriptionsMatchTheWorker(t *testing.T) {
 	}
 	want := map[string][3]string{
 		"appointments-push": {"appointments-topic", worker.PushPath, "appointments-dead-letter"},
-		"email-push":        {"email-topic", emailPushPath, "email-dead-letter"},
+		"email-push":        {"email-topic", worker.EmailPushPath, "email-dead-letter"},
 	}
 	w := loadDeployed(t, "deploy/worker.yaml", false)
 	for name, sub := range boot.pushSubs {
@@ -722,7 +728,7 @@ func TestDeploy_RolesStartWithTheirDeployedEnvironment(t *testing.T) {
 			continue
 		}
 		env["PORT"] = freePort(t)
-		if r.role == "api" {
+		if r.role == "api" || r.role == "worker" {
 			env["PUBSUB_EMULATOR_HOST"] = srv.Addr
 		}
 		base := startRole(t, env, c.LivenessProbe.HTTPGet.Path, c.Args...)
@@ -742,6 +748,7 @@ func TestDeploy_RolesStartWithTheirDeployedEnvironment(t *testing.T) {
 		probe(http.MethodGet, c.StartupProbe.HTTPGet.Path, true)
 		if r.role == "worker" {
 			probe(http.MethodPost, worker.PushPath, false)
+			probe(http.MethodPost, worker.EmailPushPath, false)
 		}
 	}
 }

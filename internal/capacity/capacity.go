@@ -30,22 +30,23 @@ type Target struct {
 
 // Limits are the platform figures assumed; each has a Source to show.
 type Limits struct {
-	SQLMaxConnections int     // Cloud SQL max_connections
-	DBConnsPerWorker  int     // DATABASE_MAX_CONNS
-	RedisOpsPerSecond float64 // what one Memorystore primary is planned to serve
-	RedisClients      int     // Memorystore connected clients per instance
-	RedisConnsPerInst int     // go-redis pool per Cloud Run instance
-	PubSubKBPerSecond float64 // publish/push throughput quota
-	MaxConcurrency    int     // Cloud Run's most requests per instance
-	States            int     // documents in the micro-cache
-	MicroCacheTTL     float64 // seconds
-	CacheFillInterval float64 // seconds
+	SQLMaxConnections   int     // Cloud SQL max_connections
+	DBConnsPerWorker    int     // DATABASE_MAX_CONNS
+	EmailConnsPerWorker int     // the worker's separate e-mail pool (cmd/vaxbook emailMaxConns)
+	RedisOpsPerSecond   float64 // what one Memorystore primary is planned to serve
+	RedisClients        int     // Memorystore connected clients per instance
+	RedisConnsPerInst   int     // go-redis pool per Cloud Run instance
+	PubSubKBPerSecond   float64 // publish/push throughput quota
+	MaxConcurrency      int     // Cloud Run's most requests per instance
+	States              int     // documents in the micro-cache
+	MicroCacheTTL       float64 // seconds
+	CacheFillInterval   float64 // seconds
 }
 
 // DefaultLimits are the assumptions `vaxbook capacity` prints; every one is
 // a flag.
 var DefaultLimits = Limits{
-	SQLMaxConnections: 100, DBConnsPerWorker: 8,
+	SQLMaxConnections: 300, DBConnsPerWorker: 8, EmailConnsPerWorker: 4,
 	RedisOpsPerSecond: 100_000, RedisClients: 65_000, RedisConnsPerInst: 20,
 	PubSubKBPerSecond: 50_000, MaxConcurrency: 1000,
 	States: 16, MicroCacheTTL: 1, CacheFillInterval: 5,
@@ -53,7 +54,7 @@ var DefaultLimits = Limits{
 
 // Sources says where each assumed limit comes from.
 var Sources = map[string]string{
-	"Cloud SQL connections":    "Cloud SQL for PostgreSQL sets max_connections by instance memory; 100 is a small tier's order — read yours with SHOW max_connections",
+	"Cloud SQL connections":    "deploy/bootstrap.sh declares max_connections=300 (its budget counts revision overlap, so plan below it); read yours with SHOW max_connections",
 	"Cloud SQL transactions/s": "the worker's transaction under pgbench (bench/worker-ceiling.sh), scaled by you to the Cloud SQL tier",
 	"Memorystore ops/s":        "planning figure for one Redis primary (single-threaded command execution); not a Google quota",
 	"Memorystore clients":      "65,000 connected clients per instance (cloud.google.com/memorystore/docs/redis/quotas)",
@@ -126,10 +127,10 @@ func Recommend(m Measured, t Target, l Limits) (Plan, error) {
 		}
 		p.WorkerInstances = max(1, int(math.Ceil(t.PeakBookings/(m.WorkerPerInstance*t.Headroom))))
 	}
-	// A push waiting for a pool connection only adds latency: two per
-	// connection keeps the pool busy without queueing deep.
-	p.WorkerConcurrency = 2 * l.DBConnsPerWorker
-	p.SQLConnections = p.WorkerInstances*l.DBConnsPerWorker + 2 // + cachefill's lease and spare
+	// One push per pooled connection, as deploy/worker.yaml sets it: a push
+	// never waits for a connection it would only queue behind.
+	p.WorkerConcurrency = l.DBConnsPerWorker
+	p.SQLConnections = p.WorkerInstances*(l.DBConnsPerWorker+l.EmailConnsPerWorker) + 2 // + cachefill's lease and spare
 	p.SQLTxPerSecond = t.PeakBookings + 1/l.CacheFillInterval
 
 	// Redis: the micro-cache reads each document once per TTL per
@@ -179,7 +180,7 @@ func use(name string, load, limit float64) Use {
 func (p Plan) Write(w io.Writer, t Target) {
 	fmt.Fprintf(w, "peak: %.0f /listppv req/s, %.0f bookings/s; instances planned at %.0f%% of measured maximum\n", t.PeakRPS, t.PeakBookings, 100*t.Headroom)
 	fmt.Fprintf(w, "api:    min-instances %d, concurrency %d\n", p.APIInstances, p.APIConcurrency)
-	fmt.Fprintf(w, "worker: min-instances %d, concurrency %d (DATABASE_MAX_CONNS=%d each)\n", p.WorkerInstances, p.WorkerConcurrency, p.WorkerConcurrency/2)
+	fmt.Fprintf(w, "worker: min-instances %d, concurrency %d (DATABASE_MAX_CONNS=%d each)\n", p.WorkerInstances, p.WorkerConcurrency, p.WorkerConcurrency)
 	fmt.Fprintf(w, "redis:  %.0f ops/s\n", p.RedisOpsPerSecond)
 	fmt.Fprintf(w, "cloud sql: %.0f tx/s, %d connections\n", p.SQLTxPerSecond, p.SQLConnections)
 	fmt.Fprintf(w, "pub/sub: %.0f kB/s of quota\n", p.PubSubKBPerSecond)

@@ -22,8 +22,8 @@ func TestRecommend_InstancesShareAPITimeBetweenListAndSubmit(t *testing.T) {
 	if p.WorkerInstances != 1 {
 		t.Errorf("worker instances: got %d, want 1", p.WorkerInstances)
 	}
-	if p.SQLConnections != 1*8+2 {
-		t.Errorf("sql connections: got %d, want 10", p.SQLConnections)
+	if p.SQLConnections != 1*(8+4)+2 {
+		t.Errorf("sql connections: got %d, want 14 (8 booking + 4 e-mail + 2)", p.SQLConnections)
 	}
 	// 6 instances × 17 documents/s + 600 × (3 + 3 polls) + 18/5.
 	if want := 6.0*17 + 600*6 + 18.0/5; p.RedisOpsPerSecond != want {
@@ -60,7 +60,7 @@ func TestRecommend_ConcurrencyFromLittlesLaw(t *testing.T) {
 }
 
 func TestRecommend_BindingLimit(t *testing.T) {
-	// 5,000 bookings/s: 9 workers × 8 connections + 2 = 74 of 100
+	// 5,000 bookings/s: 9 workers × (8 + 4) connections + 2 = 110 of 300
 	// connections, but 5,000 tx/s against a 3,600 tx/s database.
 	p, err := Recommend(measured, Target{PeakRPS: 10_000, PeakBookings: 5_000, Headroom: 0.6, PollsPerBooking: 3}, DefaultLimits)
 	if err != nil {
