@@ -981,6 +981,32 @@ func TestDeploy_CloudBuildUsesWhatItDeclaresAndDeclaresWhatItUses(t *testing.T) 
 		t.Errorf("cloudbuild.yaml: steps %v, want %v", ids, want)
 	}
 
+	// The hosting step publishes frontend/, whose rewrites must reach the
+	// api service this pipeline deploys, in the region it deploys it to.
+	if dir := cb.step(t, "hosting").Dir; dir != "frontend" {
+		t.Errorf("cloudbuild.yaml: hosting runs in %q, want frontend (where firebase.json is)", dir)
+	}
+	var fb struct {
+		Hosting struct {
+			Rewrites []struct {
+				Source string `json:"source"`
+				Run    *struct {
+					ServiceID string `json:"serviceId"`
+					Region    string `json:"region"`
+				} `json:"run"`
+			} `json:"rewrites"`
+		} `json:"hosting"`
+	}
+	if err := json.Unmarshal(readRepoFile(t, "frontend/firebase.json"), &fb); err != nil {
+		t.Fatalf("frontend/firebase.json: %v", err)
+	}
+	for _, rw := range fb.Hosting.Rewrites {
+		if rw.Run != nil && (rw.Run.ServiceID != "api" || rw.Run.Region != cb.Substitutions["_REGION"]) {
+			t.Errorf("frontend/firebase.json: %s rewrites to %s in %s, want api in %s (cloudbuild.yaml's _REGION)",
+				rw.Source, rw.Run.ServiceID, rw.Run.Region, cb.Substitutions["_REGION"])
+		}
+	}
+
 	// One image: built with the commit tag, pushed, listed, and handed to
 	// render.sh as IMAGE.
 	image := cb.substitute(renderEnvRaw(t, cb, "IMAGE"))
