@@ -55,14 +55,21 @@ func envFunc(m map[string]string) func(string) string {
 func startRole(t *testing.T, env map[string]string, path string, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, append([]string{"vaxbook"}, args...), envFunc(env), io.Discard) }()
+	// done is closed once runErr holds run's result, so both the start-up
+	// loop and the cleanup can observe the exit.
+	done := make(chan struct{})
+	var runErr error
+	go func() {
+		defer close(done)
+		runErr = run(ctx, append([]string{"vaxbook"}, args...), envFunc(env), io.Discard)
+	}()
+	exitedEarly := false
 	t.Cleanup(func() {
 		cancel()
 		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("vaxbook %v returned %v after SIGTERM", args, err)
+		case <-done:
+			if runErr != nil && !exitedEarly {
+				t.Errorf("vaxbook %v returned %v after SIGTERM", args, runErr)
 			}
 		case <-time.After(10 * time.Second):
 			t.Errorf("vaxbook %v did not stop within Cloud Run's 10 s", args)
@@ -72,8 +79,9 @@ func startRole(t *testing.T, env map[string]string, path string, args ...string)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		select {
-		case err := <-done:
-			t.Fatalf("vaxbook %v exited early: %v", args, err)
+		case <-done:
+			exitedEarly = true
+			t.Fatalf("vaxbook %v exited early: %v", args, runErr)
 		default:
 		}
 		resp, err := http.Get(base + path)
