@@ -17,9 +17,9 @@ RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X main.version=${VERSION}"
 # Final stage: distroless static (~2 MB: CA certificates, tzdata, passwd; no
 # shell) as its unprivileged user. Nothing but the binary is copied because
 # everything the roles read is inside it: the schema migrations are embedded
-# (migrations/, go:embed *.sql) and so is the booking page (frontend/,
-# go:embed index.html; Firebase Hosting serves it in production, `vaxbook
-# dev` from the binary). The image is about 13 MB pushed (gzipped layers,
+# (migrations/, go:embed *.sql), and so are the e-mail templates
+# (internal/email) and the booking page (frontend/; Firebase Hosting serves
+# it in production, `vaxbook dev` from the binary). The image is about 13 MB pushed (gzipped layers,
 # what Artifact Registry stores and Cloud Run pulls) and 35 MB unpacked; the
 # deploy test holds the pushed size under 30 MB.
 FROM gcr.io/distroless/static-debian12:nonroot
