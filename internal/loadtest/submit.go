@@ -9,6 +9,8 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/vaxbook/vaxbook/internal/booking"
 )
 
 // People makes valid, distinct people for one run: Malaysian IC numbers with
@@ -33,16 +35,9 @@ func (p People) IC(i int) string {
 	return fmt.Sprintf("%s-%02d-%04d", icEpoch.AddDate(0, 0, int(day)).Format("060102"), pb, serial)
 }
 
-// Form is one submission as a person fills it in.
-type Form struct {
-	State       string   `json:"state"`
-	Name        string   `json:"name"`
-	IDNumber    string   `json:"id_number"`
-	Phone       string   `json:"phone"`
-	Email       string   `json:"email"`
-	Preferences []string `json:"preferences"`
-	Lang        string   `json:"lang"`
-}
+// Form is one submission as a person fills it in: the API's own request
+// body, so the load test cannot drift from what /submit decodes.
+type Form = booking.Submission
 
 // Form fills in person i's form for state and preferences.
 func (p People) Form(i int, state string, prefs []string) Form {
