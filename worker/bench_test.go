@@ -126,6 +126,23 @@ func (f benchFixture) confirmedAll(b *testing.B, n int) {
 	}
 }
 
+// pushAllConcurrently times msgs pushed by about the given number of
+// goroutines, reports bookings/s, and checks every one was confirmed.
+func (f benchFixture) pushAllConcurrently(b *testing.B, msgs [][]byte, goroutines int) {
+	var next atomic.Int64
+	b.SetParallelism(max(1, (goroutines+runtime.GOMAXPROCS(0)-1)/runtime.GOMAXPROCS(0)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			f.push(b, msgs[next.Add(1)-1])
+		}
+	})
+	b.StopTimer()
+	reportRate(b)
+	f.confirmedAll(b, b.N)
+}
+
 func reportRate(b *testing.B) {
 	if s := b.Elapsed().Seconds(); s > 0 {
 		b.ReportMetric(float64(b.N)/s, "bookings/s")
@@ -164,18 +181,7 @@ func BenchmarkWorker_BookParallel(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			f := newBenchFixture(b)
 			msgs := bodies(b, b.N, tc.first)
-			var next atomic.Int64
-			b.SetParallelism(max(1, (goroutines+runtime.GOMAXPROCS(0)-1)/runtime.GOMAXPROCS(0)))
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					f.push(b, msgs[next.Add(1)-1])
-				}
-			})
-			b.StopTimer()
-			reportRate(b)
-			f.confirmedAll(b, b.N)
+			f.pushAllConcurrently(b, msgs, goroutines)
 		})
 	}
 }

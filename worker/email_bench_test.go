@@ -3,8 +3,6 @@ package worker_test
 import (
 	"fmt"
 	"net/http"
-	"runtime"
-	"sync/atomic"
 	"testing"
 
 	"github.com/vaxbook/vaxbook/internal/booking"
@@ -25,18 +23,7 @@ func BenchmarkWorker_BookWithEmailRequest(b *testing.B) {
 	b.Cleanup(pub.Stop)
 	f := newBenchFixture(b, worker.WithEmailRequests(pub))
 	msgs := bodies(b, b.N, func(i int) int { return i % benchSlots })
-	var next atomic.Int64
-	b.SetParallelism(max(1, (16+runtime.GOMAXPROCS(0)-1)/runtime.GOMAXPROCS(0)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			f.push(b, msgs[next.Add(1)-1])
-		}
-	})
-	b.StopTimer()
-	reportRate(b)
-	f.confirmedAll(b, b.N)
+	f.pushAllConcurrently(b, msgs, 16)
 }
 
 // BenchmarkEmailPush_Send is /push/email end to end against the SendGrid
