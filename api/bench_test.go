@@ -144,11 +144,16 @@ func BenchmarkListPPV_CachedHit(b *testing.B) {
 	listings, docs := benchRedis(b)
 	doc := docs[listing.KeyState("selangor")]
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	// A TTL far beyond the run keeps every iteration a hit; refills are
+	// what BenchmarkListPPV_Router shows.
+	benchHits(b, handleListPPV(log, newMicroCache(listings.Get, time.Hour)), doc)
+}
+
+// benchHits times h answering each of hitCases' requests for doc, one
+// sub-benchmark per case, and checks the last answer.
+func benchHits(b *testing.B, h http.Handler, doc listing.Rendered) {
 	for _, tc := range hitCases(doc.ETag) {
 		b.Run(tc.name, func(b *testing.B) {
-			// A TTL far beyond the run keeps every iteration a hit; refills
-			// are what BenchmarkListPPV_Router shows.
-			h := handleListPPV(log, newMicroCache(listings.Get, time.Hour))
 			w, r := newSinkWriter(), newBenchRequest("/listppv?state=selangor", tc.header)
 			want := tc.body(doc)
 			serveOnce(b, h, w, r, tc.status, want) // warm
@@ -199,21 +204,5 @@ func BenchmarkListPPV_Router(b *testing.B) {
 	listings, docs := benchRedis(b)
 	doc := docs[listing.KeyState("selangor")]
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := NewServer(log, listings, nil, redis.NewStatuses(rdb, time.Hour), Options{})
-	for _, tc := range hitCases(doc.ETag) {
-		b.Run(tc.name, func(b *testing.B) {
-			w, r := newSinkWriter(), newBenchRequest("/listppv?state=selangor", tc.header)
-			want := tc.body(doc)
-			serveOnce(b, srv, w, r, tc.status, want) // warm
-
-			b.ReportAllocs()
-			for b.Loop() {
-				w.reset()
-				srv.ServeHTTP(w, r)
-			}
-			if w.status != tc.status || w.n != want {
-				b.Fatalf("last response: got status %d and %d bytes, want %d and %d bytes", w.status, w.n, tc.status, want)
-			}
-		})
-	}
+	benchHits(b, NewServer(log, listings, nil, redis.NewStatuses(rdb, time.Hour), Options{}), doc)
 }
