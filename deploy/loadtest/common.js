@@ -10,6 +10,22 @@ export const POPULATION = {
   perlis: 285, putrajaya: 109, labuan: 95,
 };
 
+// arrivalScenario is an open-model scenario (constant arrival rate, so
+// queueing shows in latency) whose rate, duration and VU pool come from
+// RATE, DURATION, VUS and MAX_VUS, with each script's defaults.
+export function arrivalScenario(rate, vus, maxVUs) {
+  return {
+    executor: 'constant-arrival-rate',
+    rate: Number(__ENV.RATE || rate),
+    timeUnit: '1s',
+    duration: __ENV.DURATION || '30s',
+    preAllocatedVUs: Number(__ENV.VUS || vus),
+    maxVUs: Number(__ENV.MAX_VUS || maxVUs),
+  };
+}
+
+export const SUMMARY_STATS = ['avg', 'p(50)', 'p(90)', 'p(99)', 'p(99.9)', 'max'];
+
 export const BASE = (__ENV.BASE_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
 
 // states reads /states once (in setup) and returns the codes with weights.

@@ -4,20 +4,13 @@
 //   k6 run -e BASE_URL=https://api.example.run.app -e RATE=2000 -e DURATION=60s deploy/loadtest/listppv.js
 import http from 'k6/http';
 import { check } from 'k6';
-import { BASE, states, pickState } from './common.js';
+import { BASE, states, pickState, arrivalScenario, SUMMARY_STATS } from './common.js';
 
 export const options = {
   scenarios: {
-    listppv: {
-      executor: 'constant-arrival-rate',
-      rate: Number(__ENV.RATE || 1000),
-      timeUnit: '1s',
-      duration: __ENV.DURATION || '30s',
-      preAllocatedVUs: Number(__ENV.VUS || 200),
-      maxVUs: Number(__ENV.MAX_VUS || 5000),
-    },
+    listppv: arrivalScenario(1000, 200, 5000),
   },
-  summaryTrendStats: ['avg', 'p(50)', 'p(90)', 'p(99)', 'p(99.9)', 'max'],
+  summaryTrendStats: SUMMARY_STATS,
   thresholds: { 'http_req_failed{name:listppv}': ['rate<0.001'], 'http_req_duration{name:listppv}': ['p(99)<10'] },
 };
 

@@ -11,7 +11,7 @@
 import http from 'k6/http';
 import { check, sleep } from 'k6';
 import { Counter, Trend } from 'k6/metrics';
-import { BASE, states, pickState, icFor } from './common.js';
+import { BASE, states, pickState, icFor, arrivalScenario, SUMMARY_STATS } from './common.js';
 
 const outcome = new Counter('booking_outcome');
 const staleness = new Trend('listing_staleness_ms');
@@ -19,16 +19,9 @@ const run = Number(__ENV.RUN || Math.floor(Math.random() * 100));
 
 export const options = {
   scenarios: {
-    surge: {
-      executor: 'constant-arrival-rate',
-      rate: Number(__ENV.RATE || 100),
-      timeUnit: '1s',
-      duration: __ENV.DURATION || '30s',
-      preAllocatedVUs: Number(__ENV.VUS || 500),
-      maxVUs: Number(__ENV.MAX_VUS || 10000),
-    },
+    surge: arrivalScenario(100, 500, 10000),
   },
-  summaryTrendStats: ['avg', 'p(50)', 'p(90)', 'p(99)', 'p(99.9)', 'max'],
+  summaryTrendStats: SUMMARY_STATS,
 };
 
 export function setup() {
