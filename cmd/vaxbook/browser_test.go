@@ -835,16 +835,7 @@ func TestBrowser_FullAndDuplicateOutcomes(t *testing.T) {
 
 	// Someone else takes the last place behind the page's back.
 	body := `{"state":"selangor","name":"Orang Lain","id_number":"880808-08-8888","phone":"0123456781","email":"lain@example.com","preferences":["sel-002-pm"]}`
-	resp, err := http.Post(base+"/submit", "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var first struct{ Reference string }
-	_ = json.NewDecoder(resp.Body).Decode(&first)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("first booking: %d", resp.StatusCode)
-	}
+	firstOther := submitAccepted(t, base, body)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		if n, st, _ := bookingsFor(t, dbURL, "880808088888"); n == 1 && st == "confirmed" {
@@ -888,8 +879,8 @@ func TestBrowser_FullAndDuplicateOutcomes(t *testing.T) {
 	q.fill(map[string]string{"name": "Orang Lain", "id_number": "880808-08-8888", "phone": "0123456781", "email": "lain@example.com"})
 	q.do(chromedp.Click(chromedp.ID("submit")))
 	q.waitFor(`document.getElementById('status').textContent.includes('already have a booking')`)
-	if got := q.text("#status"); !strings.Contains(got, first.Reference) {
-		t.Errorf("duplicate status: got %q, want it to name the existing reference %s", got, first.Reference)
+	if got := q.text("#status"); !strings.Contains(got, firstOther) {
+		t.Errorf("duplicate status: got %q, want it to name the existing reference %s", got, firstOther)
 	}
 	q.screenshot("9-duplicate")
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -34,16 +33,7 @@ func TestDev_BookingEndsWithExactlyOneEmailInTheOutbox(t *testing.T) {
 		"state": "selangor", "name": "Siti Aminah", "id_number": "900101-14-5678", "phone": "+60123456789",
 		"email": "siti@example.com", "preferences": []string{slot.ID}, "lang": "en",
 	})
-	resp, err := http.Post(base+"/submit", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var accepted struct{ Reference string }
-	_ = json.NewDecoder(resp.Body).Decode(&accepted)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("submit: got %d", resp.StatusCode)
-	}
+	ref := submitAccepted(t, base, string(body))
 
 	var box struct {
 		Messages []struct {
@@ -62,16 +52,16 @@ func TestDev_BookingEndsWithExactlyOneEmailInTheOutbox(t *testing.T) {
 	// The status is final before the e-mail is requested; give a stray
 	// second e-mail the same chance to arrive before counting.
 	var rec booking.StatusRecord
-	getJSON(t, base+"/status/"+accepted.Reference, &rec)
+	getJSON(t, base+"/status/"+ref, &rec)
 	getJSON(t, base+"/dev/mail.json", &box)
 	if len(box.Messages) != 1 {
 		t.Fatalf("outbox: got %d e-mails, want 1", len(box.Messages))
 	}
 	m := box.Messages[0].Message
-	if m.Reference != accepted.Reference || m.Kind != booking.StatusConfirmed || m.To.Email != "siti@example.com" ||
+	if m.Reference != ref || m.Kind != booking.StatusConfirmed || m.To.Email != "siti@example.com" ||
 		rec.Status != booking.StatusConfirmed || len(m.Attachments) != 1 {
 		t.Fatalf("e-mail: got %s %s to %s with %d attachments (status %s), want the confirmation of %s",
-			m.Kind, m.Reference, m.To.Email, len(m.Attachments), rec.Status, accepted.Reference)
+			m.Kind, m.Reference, m.To.Email, len(m.Attachments), rec.Status, ref)
 	}
 	for _, part := range []string{m.Subject, m.Text, m.HTML, string(m.Attachments[0].Content)} {
 		if strings.Contains(part, "900101145678") || strings.Contains(part, "900101-14-5678") {
@@ -80,13 +70,30 @@ func TestDev_BookingEndsWithExactlyOneEmailInTheOutbox(t *testing.T) {
 	}
 
 	page := get(t, base+"/dev/mail")
-	if !strings.Contains(page, accepted.Reference) || !strings.Contains(page, "appointment.ics") {
+	if !strings.Contains(page, ref) || !strings.Contains(page, "appointment.ics") {
 		t.Errorf("/dev/mail does not show the e-mail:\n%.500s", page)
 	}
 	ics := get(t, base+"/dev/mail/"+strconv.Itoa(box.Messages[0].ID)+"/0")
 	if !strings.HasPrefix(ics, "BEGIN:VCALENDAR\r\n") {
 		t.Errorf("attachment: got %.100q", ics)
 	}
+}
+
+// submitAccepted posts a submission and returns its reference, failing the
+// test unless the API answers 202.
+func submitAccepted(t *testing.T, base, body string) string {
+	t.Helper()
+	resp, err := http.Post(base+"/submit", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var accepted struct{ Reference string }
+	_ = json.NewDecoder(resp.Body).Decode(&accepted)
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST /submit: got %d, want 202", resp.StatusCode)
+	}
+	return accepted.Reference
 }
 
 func getJSON(t *testing.T, url string, v any) {
