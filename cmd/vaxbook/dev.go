@@ -130,19 +130,19 @@ func runDev(ctx context.Context, getenv func(string) string, stdout io.Writer) e
 	if err != nil {
 		return err
 	}
-	pushURL := "http://" + loopback(ln.Addr()) + worker.PushPath
-	if err := mail.mount(mux, log, pool, cfg, "http://"+loopback(ln.Addr())); err != nil {
+	base := "http://" + loopback(ln.Addr())
+	if err := mail.mount(mux, log, pool, cfg, base); err != nil {
 		return err
 	}
-	log.Info("vaxbook dev is up", "url", "http://"+loopback(ln.Addr())+"/", "outbox", "http://"+loopback(ln.Addr())+"/dev/mail")
+	log.Info("vaxbook dev is up", "url", base+"/", "outbox", base+"/dev/mail")
 
 	loop := cachefill.New(log, pool, listings, cfg.Interval)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return loop.Run(gctx) })
 	g.Go(func() error {
-		return pubsub.Relay(gctx, log, psc, subName, pushURL, pubsub.NewRelayClient())
+		return pubsub.Relay(gctx, log, psc, subName, base+worker.PushPath, pubsub.NewRelayClient())
 	})
-	g.Go(func() error { return mail.relay(gctx, log, psc, "http://"+loopback(ln.Addr())) })
+	g.Go(func() error { return mail.relay(gctx, log, psc, base) })
 	g.Go(func() error { return serve.Serve(gctx, log, ln, mux) })
 	return g.Wait()
 }
