@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -139,20 +138,20 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	if f.quiet {
 		progress = nil
 	}
+	// The Pub/Sub names default exactly as `vaxbook dev`'s, which the
+	// baseline publishes beside.
+	var dc devConfig
+	if err := loadConfig(ctx, getenv, &dc); err != nil {
+		return err
+	}
 	env := loadtestEnv{base: strings.TrimRight(f.url, "/"), dbURL: f.databaseURL,
-		psHost: getenv("PUBSUB_EMULATOR_HOST"), project: getenv("GOOGLE_CLOUD_PROJECT"), topic: getenv("APPOINTMENTS_TOPIC")}
+		psHost: dc.EmulatorHost, project: dc.Project, topic: dc.Topic}
 	if f.dev {
 		stop, err := startDevStack(ctx, getenv, &env, f.apiOnly, progress)
 		if err != nil {
 			return err
 		}
 		defer stop()
-	}
-	if env.project == "" {
-		env.project = "vaxbook-dev"
-	}
-	if env.topic == "" {
-		env.topic = "appointments-topic"
 	}
 	if f.cpuProfile != "" {
 		pf, err := os.Create(f.cpuProfile)
@@ -431,7 +430,7 @@ func startDevStack(ctx context.Context, getenv func(string) string, env *loadtes
 	done := make(chan error, 1)
 	getVar := func(k string) string { return vars[k] }
 	if apiOnly {
-		go func() { done <- runAPIStack(devCtx, vars, pss.Addr, os.Stderr) }()
+		go func() { done <- runAPIStack(devCtx, vars, pss.Addr, env.project, env.topic, os.Stderr) }()
 	} else {
 		go func() { done <- runDev(devCtx, getVar, os.Stderr) }()
 	}
@@ -439,7 +438,6 @@ func startDevStack(ctx context.Context, getenv func(string) string, env *loadtes
 
 	env.base = "http://127.0.0.1:" + port
 	env.dbURL, env.psHost = vars["DATABASE_URL"], pss.Addr
-	env.project, env.topic = vars["GOOGLE_CLOUD_PROJECT"], vars["APPOINTMENTS_TOPIC"]
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		select {
@@ -468,7 +466,7 @@ func startDevStack(ctx context.Context, getenv func(string) string, env *loadtes
 // way one Cloud Run api instance runs, on vars' PORT; the topic exists on
 // the Pub/Sub server at psHost but nothing subscribes, so neither the API
 // nor the bare-publish ceiling pays for a worker on the same cores.
-func runAPIStack(ctx context.Context, vars map[string]string, psHost string, logOut io.Writer) error {
+func runAPIStack(ctx context.Context, vars map[string]string, psHost, project, topic string, logOut io.Writer) error {
 	dbURL := vars["DATABASE_URL"]
 	if err := migrations.Up(dbURL); err != nil {
 		return err
@@ -482,12 +480,11 @@ func runAPIStack(ctx context.Context, vars map[string]string, psHost string, log
 	if err != nil {
 		return err
 	}
-	project := cmp.Or(vars["GOOGLE_CLOUD_PROJECT"], "vaxbook-dev")
 	psc, err := pubsub.NewClient(ctx, project, psHost)
 	if err != nil {
 		return err
 	}
-	err = pubsub.EnsureTopic(ctx, psc, cmp.Or(vars["APPOINTMENTS_TOPIC"], "appointments-topic"))
+	err = pubsub.EnsureTopic(ctx, psc, topic)
 	psc.Close()
 	if err != nil {
 		return err
