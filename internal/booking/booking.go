@@ -31,6 +31,7 @@ type Submission struct {
 	Email       string   `json:"email"`
 	Preferences []string `json:"preferences"`
 	Lang        string   `json:"lang,omitempty"`
+	Contact     string   `json:"contact,omitempty"`
 	// CaptchaToken is accepted so the page can send it; verification is the
 	// API's business when a provider is configured.
 	CaptchaToken string `json:"captcha_token,omitempty"`
@@ -39,14 +40,17 @@ type Submission struct {
 // Request is the message the API publishes and the worker consumes: a
 // validated, normalised submission with the reference it was accepted under.
 type Request struct {
-	Reference   string    `json:"reference"`
-	State       string    `json:"state"`
-	Name        string    `json:"name"`
-	IDNumber    string    `json:"id_number"` // normalised: IC as 12 digits, passport upper-case
-	Phone       string    `json:"phone"`     // E.164
-	Email       string    `json:"email"`
-	Preferences []string  `json:"preferences"`
-	Lang        string    `json:"lang"`
+	Reference   string   `json:"reference"`
+	State       string   `json:"state"`
+	Name        string   `json:"name"`
+	IDNumber    string   `json:"id_number"` // normalised: IC as 12 digits, passport upper-case
+	Phone       string   `json:"phone"`     // E.164
+	Email       string   `json:"email"`
+	Preferences []string `json:"preferences"`
+	Lang        string   `json:"lang"`
+	// Contact is empty in messages queued before it existed, which meant
+	// e-mail; Channels reads it that way.
+	Contact     Contact   `json:"contact,omitempty"`
 	SubmittedAt time.Time `json:"submitted_at"`
 }
 
@@ -83,3 +87,21 @@ type Outcome struct {
 	Taken     []SlotInfo
 	DecidedAt time.Time
 }
+
+// Contact is where a person asked messages about their booking to go.
+type Contact string
+
+// The contact choices of the contract; e-mail is the default, as it was the
+// only channel before the choice existed.
+const (
+	ContactEmail Contact = "email"
+	ContactSMS   Contact = "sms"
+	ContactBoth  Contact = "both"
+)
+
+// ByEmail reports whether messages go by e-mail; an empty choice (a message
+// queued before the field existed) means e-mail.
+func (c Contact) ByEmail() bool { return c == "" || c == ContactEmail || c == ContactBoth }
+
+// BySMS reports whether messages go by SMS.
+func (c Contact) BySMS() bool { return c == ContactSMS || c == ContactBoth }

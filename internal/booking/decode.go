@@ -109,6 +109,8 @@ func submissionField(sub *Submission, key string) any {
 		return &sub.Preferences
 	case "lang":
 		return &sub.Lang
+	case "contact":
+		return &sub.Contact
 	case "captcha_token":
 		return &sub.CaptchaToken
 	}

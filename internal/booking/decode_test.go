@@ -16,7 +16,7 @@ func TestDecodeSubmission_ReadsTheContractExample(t *testing.T) {
 	body := `{"state": "selangor", "name": "Siti Aminah", "id_number": "900101-14-5678",
  "phone": "+60123456789", "email": "siti@example.com",
  "preferences": ["sel-001-2026-12-01-am", "sel-002-2026-12-02-pm"],
- "lang": "en", "captcha_token": "tok"}` + "\n"
+ "lang": "en", "contact": "both", "captcha_token": "tok"}` + "\n"
 	got, err := booking.DecodeSubmission(strings.NewReader(body))
 	if err != nil {
 		t.Fatalf("DecodeSubmission() error = %v, want nil", err)
@@ -26,6 +26,7 @@ func TestDecodeSubmission_ReadsTheContractExample(t *testing.T) {
 		Phone: "+60123456789", Email: "siti@example.com",
 		Preferences:  []string{"sel-001-2026-12-01-am", "sel-002-2026-12-02-pm"},
 		Lang:         "en",
+		Contact:      "both",
 		CaptchaToken: "tok",
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -56,6 +57,7 @@ func TestDecodeSubmission_RejectsWhatIsNotOneSubmissionObject(t *testing.T) {
 		{"phone is a number", `{"phone":60123456789}`, "phone", booking.CodeInvalidType},
 		{"email is an object", `{"email":{"a":1}}`, "email", booking.CodeInvalidType},
 		{"lang is a bool", `{"lang":true}`, "lang", booking.CodeInvalidType},
+		{"contact is an array", `{"contact":["email"]}`, "contact", booking.CodeInvalidType},
 		{"preferences is a string", `{"preferences":"sel-001"}`, "preferences", booking.CodeInvalidType},
 		{"preferences holds a number", `{"preferences":["sel-001",2]}`, "preferences", booking.CodeInvalidType},
 		{"preferences holds an array", `{"preferences":[["sel-001"]]}`, "preferences", booking.CodeInvalidType},

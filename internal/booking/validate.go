@@ -28,7 +28,7 @@ const (
 // Validate checks every field of the submission and returns it normalised as
 // a Request, with Reference and SubmittedAt left for the API to set. When any
 // field is wrong the error is a *ValidationError listing all of them, in the
-// order state, name, id_number, phone, email, preferences, lang, so that a
+// order state, name, id_number, phone, email, preferences, lang, contact, so that a
 // form can show every mistake at once.
 func (s Submission) Validate() (Request, error) {
 	return s.validateAt(time.Now())
@@ -59,6 +59,8 @@ func (s Submission) validateAt(now time.Time) (Request, error) {
 	req.Preferences, fe = validatePreferences(s.Preferences)
 	check(fe)
 	req.Lang, fe = validateLang(s.Lang)
+	check(fe)
+	req.Contact, fe = validateContact(s.Contact)
 	check(fe)
 
 	if len(errs) > 0 {
@@ -186,4 +188,14 @@ func validateLang(s string) (string, *FieldError) {
 		return s, nil
 	}
 	return "", fieldErr("lang", CodeInvalid, `lang must be "ms" or "en"`)
+}
+
+func validateContact(s string) (Contact, *FieldError) {
+	switch c := Contact(s); c {
+	case "":
+		return ContactEmail, nil
+	case ContactEmail, ContactSMS, ContactBoth:
+		return c, nil
+	}
+	return "", fieldErr("contact", CodeInvalid, `contact must be "email", "sms" or "both"`)
 }

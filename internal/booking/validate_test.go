@@ -31,6 +31,7 @@ func TestValidate_NormalisesAValidSubmission(t *testing.T) {
 		Email:        " Siti@Example.COM ",
 		Preferences:  []string{"kl-9", "kl-1", "kl-5"},
 		Lang:         "en",
+		Contact:      "both",
 		CaptchaToken: "tok",
 	}
 	got, err := sub.Validate()
@@ -45,6 +46,7 @@ func TestValidate_NormalisesAValidSubmission(t *testing.T) {
 		Email:       "Siti@example.com",
 		Preferences: []string{"kl-9", "kl-1", "kl-5"},
 		Lang:        "en",
+		Contact:     booking.ContactBoth,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Validate() =\n%+v\nwant\n%+v", got, want)
@@ -59,6 +61,9 @@ func TestValidate_DefaultsLangToMalay(t *testing.T) {
 	}
 	if got.Lang != "ms" {
 		t.Errorf("Validate().Lang = %q, want %q", got.Lang, "ms")
+	}
+	if got.Contact != booking.ContactEmail {
+		t.Errorf("Validate().Contact = %q, want %q", got.Contact, booking.ContactEmail)
 	}
 }
 
@@ -84,6 +89,10 @@ func TestValidate_AppliesEachFieldRule(t *testing.T) {
 		wantCode  string
 	}{
 		{"state missing", func(s *booking.Submission) { s.State = "" }, "state", booking.CodeRequired},
+		{"contact sms", func(s *booking.Submission) { s.Contact = "sms" }, "", ""},
+		{"contact both", func(s *booking.Submission) { s.Contact = "both" }, "", ""},
+		{"contact in capitals", func(s *booking.Submission) { s.Contact = "EMAIL" }, "contact", booking.CodeInvalid},
+		{"contact unknown", func(s *booking.Submission) { s.Contact = "fax" }, "contact", booking.CodeInvalid},
 		{"state with space", func(s *booking.Submission) { s.State = "kuala lumpur" }, "state", booking.CodeInvalid},
 		{"state with underscore", func(s *booking.Submission) { s.State = "kuala_lumpur" }, "state", booking.CodeInvalid},
 		{"state 41 chars", func(s *booking.Submission) { s.State = strings.Repeat("a", 41) }, "state", booking.CodeTooLong},
@@ -177,7 +186,7 @@ func TestValidate_AppliesEachFieldRule(t *testing.T) {
 
 func TestValidate_ReportsEveryFieldInOrder(t *testing.T) {
 	t.Parallel()
-	_, err := booking.Submission{Lang: "xx"}.Validate()
+	_, err := booking.Submission{Lang: "xx", Contact: "fax"}.Validate()
 	ve, ok := errors.AsType[*booking.ValidationError](err)
 	if !ok {
 		t.Fatalf("Validate() error = %v (%T), want *booking.ValidationError", err, err)
@@ -190,6 +199,7 @@ func TestValidate_ReportsEveryFieldInOrder(t *testing.T) {
 		{"email", booking.CodeRequired},
 		{"preferences", booking.CodeRequired},
 		{"lang", booking.CodeInvalid},
+		{"contact", booking.CodeInvalid},
 	}
 	if len(ve.Fields) != len(want) {
 		t.Fatalf("Validate() gave %d field errors %+v, want %d", len(ve.Fields), ve.Fields, len(want))
