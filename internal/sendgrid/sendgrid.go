@@ -50,7 +50,7 @@ func New(cfg Config) (*Client, error) {
 }
 
 // Send posts m to /v3/mail/send. A 2xx is a Receipt; a refusal that no retry
-// can fix is an *notify.RejectedError; anything else (429, 5xx, a network
+// can fix is a *notify.RejectedError; anything else (429, 5xx, a network
 // error, and 401/403/404, which mean our key or URL is wrong rather than the
 // message) is an ordinary error, so the request waits and is tried again.
 func (c *Client) Send(ctx context.Context, m email.Message) (notify.Receipt, error) {
