@@ -52,50 +52,51 @@ func NewClient(ctx context.Context, project, emulatorHost string, opts ...option
 // attributes a subscription may filter on, and returns only once Pub/Sub
 // has each.
 type Publisher[T any] struct {
-	p *pubsub.Publisher
-	// what names a T in errors; label gives the T's name in errors and its
-	// attributes.
-	what  string
-	label func(T) (name string, attrs map[string]string)
+	p     *pubsub.Publisher
+	attrs func(T) map[string]string
+	// name says which message failed, in an error; it is not called for a
+	// message that did not.
+	name func(T) string
 }
 
 // NewPublisher publishes booking requests to topic (appointments-topic).
 func NewPublisher(c *pubsub.Client, topic string) *Publisher[booking.Request] {
-	return newPublisher(c, topic, "booking", func(r booking.Request) (string, map[string]string) {
-		return r.Reference, map[string]string{"reference": r.Reference}
-	})
+	return newPublisher(c, topic,
+		func(r booking.Request) map[string]string { return map[string]string{"reference": r.Reference} },
+		func(r booking.Request) string { return "booking " + r.Reference })
 }
 
 // NewRequestPublisher publishes one channel's message requests to its topic
 // (e-mail requests to email-topic).
 func NewRequestPublisher[R notify.Request](c *pubsub.Client, topic string) *Publisher[R] {
-	return newPublisher(c, topic, "message request", func(r R) (string, map[string]string) {
-		k := r.Key()
-		return k.String(), map[string]string{"reference": k.Reference, "kind": string(k.Kind)}
-	})
+	return newPublisher(c, topic,
+		func(r R) map[string]string {
+			k := r.Key()
+			return map[string]string{"reference": k.Reference, "kind": string(k.Kind)}
+		},
+		func(r R) string { return "message request " + r.Key().String() })
 }
 
 // newPublisher keeps batches small and short-lived: a person, or a booking
 // push, waits for each acknowledgement, so latency matters more than batch
 // size.
-func newPublisher[T any](c *pubsub.Client, topic, what string, label func(T) (string, map[string]string)) *Publisher[T] {
+func newPublisher[T any](c *pubsub.Client, topic string, attrs func(T) map[string]string, name func(T) string) *Publisher[T] {
 	p := c.Publisher(topic)
 	p.PublishSettings.DelayThreshold = 5 * time.Millisecond
 	p.PublishSettings.CountThreshold = 100
 	p.PublishSettings.Timeout = 15 * time.Second
-	return &Publisher[T]{p: p, what: what, label: label}
+	return &Publisher[T]{p: p, attrs: attrs, name: name}
 }
 
 // Publish returns only once Pub/Sub has acknowledged the message: nothing
 // the API accepts, and no message a booking asks for, may be lost.
 func (p *Publisher[T]) Publish(ctx context.Context, v T) error {
-	name, attrs := p.label(v)
 	data, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Errorf("encode %s %s: %w", p.what, name, err)
+		return fmt.Errorf("encode %s: %w", p.name(v), err)
 	}
-	if _, err := p.p.Publish(ctx, &pubsub.Message{Data: data, Attributes: attrs}).Get(ctx); err != nil {
-		return fmt.Errorf("publish %s %s: %w", p.what, name, err)
+	if _, err := p.p.Publish(ctx, &pubsub.Message{Data: data, Attributes: p.attrs(v)}).Get(ctx); err != nil {
+		return fmt.Errorf("publish %s: %w", p.name(v), err)
 	}
 	return nil
 }
