@@ -3,7 +3,6 @@ package worker_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,7 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vaxbook/vaxbook/internal/postgres"
-	"github.com/vaxbook/vaxbook/internal/pubsub"
+	"github.com/vaxbook/vaxbook/internal/pubsub/pubsubtest"
 	"github.com/vaxbook/vaxbook/internal/redis"
 	"github.com/vaxbook/vaxbook/internal/seed"
 	"github.com/vaxbook/vaxbook/internal/testenv"
@@ -78,18 +77,9 @@ func bodies(b *testing.B, n int, first func(i int) int) [][]byte {
 		p := int(benchPeople.Add(1))
 		s := first(i)
 		req := newRequest(p, fmt.Sprintf("slot-%d", s), fmt.Sprintf("slot-%d", (s+1)%benchSlots))
-		data, err := json.Marshal(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		id := fmt.Sprintf("bench-%d", p)
-		out[i], err = json.Marshal(pubsub.PushEnvelope{
-			Message:      pubsub.PushMessage{Data: data, MessageID: id, MessageIDSnake: id},
-			Subscription: "projects/bench/subscriptions/appointments-push",
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
+		// Without attributes, as this benchmark always pushed, so its
+		// figures compare with earlier runs.
+		out[i] = pubsubtest.Envelope(b, pubsubtest.Message{ID: fmt.Sprintf("bench-%d", p), Data: pubsubtest.JSON(b, req)})
 	}
 	return out
 }

@@ -5,7 +5,8 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/vaxbook/vaxbook/internal/booking"
+	"github.com/vaxbook/vaxbook/internal/email"
+	"github.com/vaxbook/vaxbook/internal/notify"
 	"github.com/vaxbook/vaxbook/internal/pubsub"
 	"github.com/vaxbook/vaxbook/internal/testenv"
 	"github.com/vaxbook/vaxbook/worker"
@@ -19,7 +20,7 @@ func BenchmarkWorker_BookWithEmailRequest(b *testing.B) {
 	if err := pubsub.EnsureTopic(b.Context(), psc, "email-topic"); err != nil {
 		b.Fatal(err)
 	}
-	pub := pubsub.NewEmailPublisher(psc, "email-topic")
+	pub := pubsub.NewRequestPublisher[email.Request](psc, "email-topic")
 	b.Cleanup(pub.Stop)
 	f := newBenchFixture(b, worker.WithEmailRequests(pub))
 	msgs := bodies(b, b.N, func(i int) int { return i % benchSlots })
@@ -34,12 +35,12 @@ func BenchmarkEmailPush_Send(b *testing.B) {
 	h, srv := emailHandler(b, pool)
 	bodies := make([][]byte, b.N)
 	for i := range bodies {
-		bodies[i] = emailEnvelope(b, fmt.Sprintf("e%d", i), emailRequest(booking.StatusConfirmed))
+		bodies[i] = envelope(b, fmt.Sprintf("e%d", i), emailRequest(notify.KindConfirmed))
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		if got := pushTo(b, h, worker.EmailPushPath, bodies[i]); got != http.StatusNoContent {
+		if got := push(b, h, worker.EmailPushPath, bodies[i]); got != http.StatusNoContent {
 			b.Fatalf("push: got %d", got)
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/email"
+	"github.com/vaxbook/vaxbook/internal/notify"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/pubsub"
 	"github.com/vaxbook/vaxbook/internal/sendgrid"
@@ -46,50 +46,25 @@ func emailHandler(t testing.TB, pool *pgxpool.Pool, statuses ...int) (http.Handl
 	return worker.HandleEmail(log, postgres.NewEmails(pool), comp, sg), srv
 }
 
-func emailRequest(kind booking.Status) email.Request {
+func emailRequest(kind notify.Kind) email.Request {
 	r := email.Request{Reference: booking.NewReference(), Kind: kind, Lang: "en", Name: "Siti", Email: "siti@example.com",
 		State: "selangor", DecidedAt: time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)}
 	switch kind {
-	case booking.StatusConfirmed:
+	case notify.KindConfirmed:
 		r.Slot = &booking.SlotInfo{ID: "sel-001-am", CenterID: "sel-001", CenterName: "Dewan A", Address: "Jalan 1", Date: "2026-12-01", Time: "08:00-13:00"}
-	case booking.StatusFull:
+	case notify.KindFull:
 		r.Taken = []booking.SlotInfo{{ID: "sel-001-am", CenterName: "Dewan A", Address: "Jalan 1", Date: "2026-12-01", Time: "08:00-13:00"}}
-	case booking.StatusDuplicate:
+	case notify.KindDuplicate:
 		r.ExistingReference = booking.NewReference()
 	}
 	return r
-}
-
-func emailEnvelope(t testing.TB, messageID string, r email.Request) []byte {
-	t.Helper()
-	data, err := json.Marshal(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rawEnvelope(t, messageID, data)
-}
-
-func pushTo(t testing.TB, h http.Handler, path string, body []byte) int {
-	t.Helper()
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body)))
-	return rec.Code
-}
-
-func count(t *testing.T, pool *pgxpool.Pool, query string, args ...any) int {
-	t.Helper()
-	var n int
-	if err := pool.QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
 
 func TestEmailPush_RedeliveredAndConcurrentDuplicatesSendOnce(t *testing.T) {
 	t.Parallel()
 	pool := testenv.NewPool(t)
 	h, srv := emailHandler(t, pool)
-	reqs := []email.Request{emailRequest(booking.StatusConfirmed), emailRequest(booking.StatusFull), emailRequest(booking.StatusDuplicate)}
+	reqs := []email.Request{emailRequest(notify.KindConfirmed), emailRequest(notify.KindFull), emailRequest(notify.KindDuplicate)}
 
 	// Each request arrives eight times at once (redeliveries of one message
 	// and republished copies under new ids); a push answered 503 (another
@@ -98,9 +73,9 @@ func TestEmailPush_RedeliveredAndConcurrentDuplicatesSendOnce(t *testing.T) {
 	for i, r := range reqs {
 		for copy := range 8 {
 			wg.Go(func() {
-				body := emailEnvelope(t, fmt.Sprintf("m%d-%d", i, copy%2), r)
+				body := envelope(t, fmt.Sprintf("m%d-%d", i, copy%2), r)
 				for attempt := 0; ; attempt++ {
-					code := pushTo(t, h, worker.EmailPushPath, body)
+					code := push(t, h, worker.EmailPushPath, body)
 					if code == http.StatusNoContent {
 						return
 					}
@@ -138,19 +113,19 @@ func TestEmailPush_TwinArrivingWhileSendingIsToldToComeBackAndNotSent(t *testing
 	h, srv := emailHandler(t, pool)
 	arrived, release := srv.Hold()
 	t.Cleanup(release)
-	r := emailRequest(booking.StatusConfirmed)
+	r := emailRequest(notify.KindConfirmed)
 
 	first := make(chan int, 1)
-	go func() { first <- pushTo(t, h, worker.EmailPushPath, emailEnvelope(t, "m1", r)) }()
+	go func() { first <- push(t, h, worker.EmailPushPath, envelope(t, "m1", r)) }()
 	<-arrived // the first delivery is inside SendGrid, holding the e-mail's lock
-	if got := pushTo(t, h, worker.EmailPushPath, emailEnvelope(t, "m1-copy", r)); got != http.StatusServiceUnavailable {
+	if got := push(t, h, worker.EmailPushPath, envelope(t, "m1-copy", r)); got != http.StatusServiceUnavailable {
 		t.Errorf("twin during the send: got %d, want 503 (deliver again later)", got)
 	}
 	release()
 	if got := <-first; got != http.StatusNoContent {
 		t.Errorf("first delivery: got %d, want 204", got)
 	}
-	if got := pushTo(t, h, worker.EmailPushPath, emailEnvelope(t, "m1-copy", r)); got != http.StatusNoContent {
+	if got := push(t, h, worker.EmailPushPath, envelope(t, "m1-copy", r)); got != http.StatusNoContent {
 		t.Errorf("twin after the send: got %d, want 204", got)
 	}
 	if got := srv.Calls(); got != 1 {
@@ -162,10 +137,10 @@ func TestEmailPush_RateLimitedOrFailingProviderIsRetriedAndSendsOnce(t *testing.
 	t.Parallel()
 	pool := testenv.NewPool(t)
 	h, srv := emailHandler(t, pool, http.StatusTooManyRequests, http.StatusBadGateway)
-	body := emailEnvelope(t, "m1", emailRequest(booking.StatusConfirmed))
+	body := envelope(t, "m1", emailRequest(notify.KindConfirmed))
 
 	for i, want := range []int{503, 503, 204, 204, 204} {
-		if got := pushTo(t, h, worker.EmailPushPath, body); got != want {
+		if got := push(t, h, worker.EmailPushPath, body); got != want {
 			t.Errorf("delivery %d: got %d, want %d", i+1, got, want)
 		}
 	}
@@ -181,11 +156,11 @@ func TestEmailPush_PermanentRefusalIsRecordedAndNotRetried(t *testing.T) {
 	t.Parallel()
 	pool := testenv.NewPool(t)
 	h, srv := emailHandler(t, pool, http.StatusBadRequest)
-	r := emailRequest(booking.StatusFull)
-	body := emailEnvelope(t, "m1", r)
+	r := emailRequest(notify.KindFull)
+	body := envelope(t, "m1", r)
 
 	for i := range 3 {
-		if got := pushTo(t, h, worker.EmailPushPath, body); got != http.StatusNoContent {
+		if got := push(t, h, worker.EmailPushPath, body); got != http.StatusNoContent {
 			t.Errorf("delivery %d: got %d, want 204 (acknowledged)", i+1, got)
 		}
 	}
@@ -201,19 +176,19 @@ func TestEmailPush_MalformedRequestIsRecordedAndAcknowledged(t *testing.T) {
 	t.Parallel()
 	pool := testenv.NewPool(t)
 	h, srv := emailHandler(t, pool)
-	noAddress := emailRequest(booking.StatusConfirmed)
+	noAddress := emailRequest(notify.KindConfirmed)
 	noAddress.Email = ""
-	noSlot := emailRequest(booking.StatusConfirmed)
+	noSlot := emailRequest(notify.KindConfirmed)
 	noSlot.Slot = nil
 	cases := map[string][]byte{
-		"e-bad-json":   rawEnvelope(t, "e-bad-json", []byte("{nope")),
-		"e-no-address": emailEnvelope(t, "e-no-address", noAddress),
-		"e-no-slot":    emailEnvelope(t, "e-no-slot", noSlot),
+		"e-bad-json":   envelope(t, "e-bad-json", []byte("{nope")),
+		"e-no-address": envelope(t, "e-no-address", noAddress),
+		"e-no-slot":    envelope(t, "e-no-slot", noSlot),
 		"e-bad-b64":    []byte(`{"message":{"data":"%%%","messageId":"e-bad-b64"},"subscription":"s"}`),
 	}
 	for id, body := range cases {
 		for range 2 {
-			if got := pushTo(t, h, worker.EmailPushPath, body); got != http.StatusNoContent {
+			if got := push(t, h, worker.EmailPushPath, body); got != http.StatusNoContent {
 				t.Errorf("%s: got %d, want 204", id, got)
 			}
 		}
@@ -230,7 +205,7 @@ func TestEmailPush_WithoutSenderRequestsWait(t *testing.T) {
 	t.Parallel()
 	pool := testenv.NewPool(t)
 	h := worker.HandleEmail(slog.New(slog.NewTextHandler(io.Discard, nil)), postgres.NewEmails(pool), nil, nil)
-	if got := pushTo(t, h, worker.EmailPushPath, emailEnvelope(t, "m1", emailRequest(booking.StatusConfirmed))); got != http.StatusServiceUnavailable {
+	if got := push(t, h, worker.EmailPushPath, envelope(t, "m1", emailRequest(notify.KindConfirmed))); got != http.StatusServiceUnavailable {
 		t.Errorf("push without a sender: got %d, want 503 so the request waits", got)
 	}
 	if n := count(t, pool, `SELECT count(*) FROM sent_emails`); n != 0 {
@@ -280,7 +255,7 @@ func drain(t *testing.T, psc *gpubsub.Client, sub string) []*pubsubpb.ReceivedMe
 // email-topic.
 func bookingWithEmail(t *testing.T, f fixture, psc *gpubsub.Client) http.Handler {
 	t.Helper()
-	pub := pubsub.NewEmailPublisher(psc, "email-topic")
+	pub := pubsub.NewRequestPublisher[email.Request](psc, "email-topic")
 	t.Cleanup(pub.Stop)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	return worker.NewHandler(log, "test", postgres.NewBookings(f.pool), f.statuses, worker.WithEmailRequests(pub))
@@ -299,7 +274,7 @@ func TestPush_EveryFinalBookingGetsExactlyOneEmailUnderRedelivery(t *testing.T) 
 	for i, req := range []booking.Request{confirmed, full, duplicate} {
 		body := envelope(t, fmt.Sprintf("b%d", i), req)
 		for d := range 2 { // every booking message is delivered twice
-			if got := push(t, h, body); got != http.StatusNoContent {
+			if got := push(t, h, worker.PushPath, body); got != http.StatusNoContent {
 				t.Fatalf("booking %d delivery %d: got %d", i, d+1, got)
 			}
 		}
@@ -329,13 +304,13 @@ func TestPush_EveryFinalBookingGetsExactlyOneEmailUnderRedelivery(t *testing.T) 
 			}
 		}
 	}
-	if r := byRef[confirmed.Reference]; r.Kind != booking.StatusConfirmed || r.Slot == nil || r.Slot.ID != "sel-001-am" || r.Email != confirmed.Email {
+	if r := byRef[confirmed.Reference]; r.Kind != notify.KindConfirmed || r.Slot == nil || r.Slot.ID != "sel-001-am" || r.Email != confirmed.Email {
 		t.Errorf("confirmed request: got %+v", r)
 	}
-	if r := byRef[full.Reference]; r.Kind != booking.StatusFull || len(r.Taken) != 2 || r.Taken[0].ID != "sel-001-am" || r.Taken[1].CenterName != "Dewan A" {
+	if r := byRef[full.Reference]; r.Kind != notify.KindFull || len(r.Taken) != 2 || r.Taken[0].ID != "sel-001-am" || r.Taken[1].CenterName != "Dewan A" {
 		t.Errorf("full request: got %+v", r)
 	}
-	if r := byRef[duplicate.Reference]; r.Kind != booking.StatusDuplicate || r.ExistingReference != confirmed.Reference {
+	if r := byRef[duplicate.Reference]; r.Kind != notify.KindDuplicate || r.ExistingReference != confirmed.Reference {
 		t.Errorf("duplicate request: got %+v", r)
 	}
 
@@ -345,7 +320,7 @@ func TestPush_EveryFinalBookingGetsExactlyOneEmailUnderRedelivery(t *testing.T) 
 	for _, rm := range requests {
 		body, _ := json.Marshal(pubsub.Envelope(rm, sub))
 		wg.Go(func() {
-			for attempt := 0; pushTo(t, eh, worker.EmailPushPath, body) != http.StatusNoContent; attempt++ {
+			for attempt := 0; push(t, eh, worker.EmailPushPath, body) != http.StatusNoContent; attempt++ {
 				if attempt > 200 {
 					t.Error("e-mail push never acknowledged")
 					return
@@ -377,7 +352,7 @@ func TestPush_BookingCompletesWhenEmailTopicIsFailing(t *testing.T) {
 	req := newRequest(1, "sel-001-am")
 	body := envelope(t, "m1", req)
 
-	if got := push(t, h, body); got != http.StatusServiceUnavailable {
+	if got := push(t, h, worker.PushPath, body); got != http.StatusServiceUnavailable {
 		t.Fatalf("push with email-topic missing: got %d, want 503 so the booking message is redelivered", got)
 	}
 	// The booking itself is done and visible.
@@ -386,13 +361,13 @@ func TestPush_BookingCompletesWhenEmailTopicIsFailing(t *testing.T) {
 	}
 
 	sub := emailTopic(t, psc) // the topic is back
-	if got := push(t, h, body); got != http.StatusNoContent {
+	if got := push(t, h, worker.PushPath, body); got != http.StatusNoContent {
 		t.Fatalf("redelivery: got %d, want 204", got)
 	}
 	if n := f.booked(t, "sel-001-am"); n != 1 {
 		t.Errorf("booked: got %d, want 1", n)
 	}
-	if n := f.count(t, `SELECT count(*) FROM bookings`); n != 1 {
+	if n := count(t, f.pool, `SELECT count(*) FROM bookings`); n != 1 {
 		t.Errorf("bookings: got %d, want 1", n)
 	}
 	msgs := drain(t, psc, sub)
@@ -408,7 +383,7 @@ func TestPush_WithoutEmailRequestsBooksAsBefore(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 5, 5)
 	req := newRequest(1, "sel-001-am")
-	if got := push(t, f.handler, envelope(t, "m1", req)); got != http.StatusNoContent {
+	if got := push(t, f.handler, worker.PushPath, envelope(t, "m1", req)); got != http.StatusNoContent {
 		t.Fatalf("push: got %d, want 204", got)
 	}
 	if got := f.status(t, req.Reference); got.Status != booking.StatusConfirmed {

@@ -5,12 +5,8 @@ package worker
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 
@@ -20,15 +16,11 @@ import (
 	"github.com/vaxbook/vaxbook/internal/email"
 	"github.com/vaxbook/vaxbook/internal/logging"
 	"github.com/vaxbook/vaxbook/internal/postgres"
-	"github.com/vaxbook/vaxbook/internal/pubsub"
 	"github.com/vaxbook/vaxbook/internal/respond"
 )
 
 // PushPath is where Pub/Sub's push subscription for appointments-topic posts.
 const PushPath = "/push/appointments"
-
-// maxPushBody is far above any booking message; a larger body is not ours.
-const maxPushBody = 1 << 20
 
 // Booker decides bookings and keeps what it cannot decide.
 type Booker interface {
@@ -109,27 +101,15 @@ func HandlePush(log *slog.Logger, books Booker, statuses StatusWriter, opts ...O
 }
 
 func handlePush(log *slog.Logger, books Booker, statuses StatusWriter, emails EmailRequests) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		log := logging.FromContext(ctx, log)
-
-		raw, ok := readPush(w, r)
-		if !ok {
-			return
-		}
-		env, req, reason := decode(raw)
-		if reason != "" {
-			rejectMalformed(ctx, w, log, books, raw, env, reason)
-			return
-		}
-
-		outcome, err := books.Decide(ctx, req, env.Message.ID())
+	return pushHandler(log, books, decodeJSON("a booking request", check), func(w http.ResponseWriter, r *http.Request, log *slog.Logger, p pushed[booking.Request]) {
+		ctx, req, id := r.Context(), p.msg, p.env.Message.ID()
+		outcome, err := books.Decide(ctx, req, id)
 		rec := outcome.Record
 		if err != nil {
 			// Everything left here is transient (connection, serialisation,
 			// deadlock, shutdown): a non-2xx makes Pub/Sub redeliver, and
 			// the transaction either committed nothing or is found again.
-			log.Error("book", "reference", req.Reference, "message_id", env.Message.ID(), "error", err)
+			log.Error("book", "reference", req.Reference, "message_id", id, "error", err)
 			respond.Unavailable(w, 0, "retry", "The booking could not be stored; deliver it again.")
 			return
 		}
@@ -143,8 +123,8 @@ func handlePush(log *slog.Logger, books Booker, statuses StatusWriter, emails Em
 		// Acknowledging only after email-topic has the request is what
 		// makes e-mail at-least-once without an outbox table: until then
 		// this message is redelivered, and the redelivery finds the stored
-		// outcome and asks again. The e-mail handler sends each
-		// (reference, kind) once, so asking twice is harmless.
+		// outcome and asks again. The e-mail handler sends each message
+		// (notify.Key) once, so asking twice is harmless.
 		if emails != nil && rec.Status.Final() {
 			if err := emails.Publish(ctx, email.RequestFor(outcome)); err != nil {
 				log.Error("request e-mail", "reference", rec.Reference, "error", err)
@@ -157,73 +137,6 @@ func handlePush(log *slog.Logger, books Booker, statuses StatusWriter, emails Em
 	})
 }
 
-// Rejecter keeps a message that cannot be used, for a human.
-type Rejecter interface {
-	Reject(ctx context.Context, m postgres.RejectedMessage) error
-}
-
-// rejectMalformed records a push that can never be handled and acknowledges
-// it: redelivering a message we cannot read would fail the same way forever.
-// Only if the record cannot be written is the push answered 503.
-func rejectMalformed(ctx context.Context, w http.ResponseWriter, log *slog.Logger, rej Rejecter, raw []byte, env pubsub.PushEnvelope, reason string) {
-	rm := postgres.RejectedMessage{
-		MessageID: env.Message.ID(), Subscription: env.Subscription,
-		Data: env.Message.Data, Attributes: env.Message.Attributes, Reason: reason,
-	}
-	if rm.MessageID == "" {
-		sum := sha256.Sum256(raw)
-		rm.MessageID, rm.Data = "body-sha256:"+hex.EncodeToString(sum[:]), raw
-	}
-	if err := rej.Reject(ctx, rm); err != nil {
-		log.Error("record rejected message", "message_id", rm.MessageID, "error", err)
-		respond.Unavailable(w, 0, "retry", "The message could not be recorded; deliver it again.")
-		return
-	}
-	log.Warn("rejected malformed message", "message_id", rm.MessageID, "subscription", rm.Subscription, "reason", reason)
-	w.WriteHeader(http.StatusNoContent)
-}
-
-// readPush reads a push body, answering 413 itself when it is too large.
-func readPush(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPushBody))
-	if err != nil {
-		respond.Fail(w, http.StatusRequestEntityTooLarge, respond.Error{Code: "too_large", Message: "The push body is too large."})
-		return nil, false
-	}
-	return raw, true
-}
-
-// decode reads the push envelope and the booking request inside it, and says
-// why when it cannot.
-func decode(raw []byte) (pubsub.PushEnvelope, booking.Request, string) {
-	var req booking.Request
-	env, reason := decodeEnvelope(raw)
-	if reason != "" {
-		return env, req, reason
-	}
-	if err := json.Unmarshal(env.Message.Data, &req); err != nil {
-		return env, req, fmt.Sprintf("message data is not a booking request: %v", err)
-	}
-	if err := check(req); err != nil {
-		return env, req, err.Error()
-	}
-	return env, req, ""
-}
-
-// decodeEnvelope reads a push envelope that must carry an id and data.
-func decodeEnvelope(raw []byte) (pubsub.PushEnvelope, string) {
-	env, err := pubsub.DecodePush(raw)
-	switch {
-	case err != nil:
-		return env, err.Error()
-	case env.Message.ID() == "":
-		return env, "push envelope has no message id"
-	case len(env.Message.Data) == 0:
-		return env, "message has no data"
-	}
-	return env, ""
-}
-
 // check holds the worker to what the API promised to publish; anything else
 // did not come from our API and is not booked.
 func check(req booking.Request) error {
@@ -234,8 +147,8 @@ func check(req booking.Request) error {
 		return errors.New("id_number missing")
 	case req.State == "":
 		return errors.New("state missing")
-	case len(req.Preferences) < 1 || len(req.Preferences) > 3:
-		return fmt.Errorf("%d preferences, want 1 to 3", len(req.Preferences))
+	case len(req.Preferences) < 1 || len(req.Preferences) > booking.MaxPreferences:
+		return fmt.Errorf("%d preferences, want 1 to %d", len(req.Preferences), booking.MaxPreferences)
 	case req.SubmittedAt.IsZero():
 		return errors.New("submitted_at missing")
 	}

@@ -3,7 +3,6 @@ package worker_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,7 +16,7 @@ import (
 
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/postgres"
-	"github.com/vaxbook/vaxbook/internal/pubsub"
+	"github.com/vaxbook/vaxbook/internal/pubsub/pubsubtest"
 	"github.com/vaxbook/vaxbook/internal/redis"
 	"github.com/vaxbook/vaxbook/internal/seed"
 	"github.com/vaxbook/vaxbook/internal/testenv"
@@ -64,32 +63,33 @@ func newRequest(person int, prefs ...string) booking.Request {
 	}
 }
 
-func envelope(t *testing.T, messageID string, req booking.Request) []byte {
+// envelope is the push body for a message under messageID whose data is v
+// as JSON, or v itself when it is already bytes.
+func envelope(t testing.TB, messageID string, v any) []byte {
 	t.Helper()
-	data, err := json.Marshal(req)
-	if err != nil {
-		t.Fatal(err)
+	data, raw := v.([]byte)
+	if !raw {
+		data = pubsubtest.JSON(t, v)
 	}
-	return rawEnvelope(t, messageID, data)
+	return pubsubtest.Envelope(t, pubsubtest.Message{ID: messageID, Data: data, Attributes: map[string]string{"k": "v"}})
 }
 
-func rawEnvelope(t testing.TB, messageID string, data []byte) []byte {
-	t.Helper()
-	b, err := json.Marshal(pubsub.PushEnvelope{
-		Message:      pubsub.PushMessage{Data: data, MessageID: messageID, MessageIDSnake: messageID, Attributes: map[string]string{"k": "v"}},
-		Subscription: "projects/test/subscriptions/appointments-push",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func push(t *testing.T, h http.Handler, body []byte) int {
+// push posts body to h at path and returns the status code.
+func push(t testing.TB, h http.Handler, path string, body []byte) int {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, worker.PushPath, bytes.NewReader(body)))
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body)))
 	return rec.Code
+}
+
+// count runs a query that counts rows.
+func count(t testing.TB, pool *pgxpool.Pool, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := pool.QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func (f fixture) status(t *testing.T, ref string) booking.StatusRecord {
@@ -103,20 +103,7 @@ func (f fixture) status(t *testing.T, ref string) booking.StatusRecord {
 
 func (f fixture) booked(t *testing.T, slot string) int {
 	t.Helper()
-	var n int
-	if err := f.pool.QueryRow(context.Background(), `SELECT booked FROM slots WHERE id = $1`, slot).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
-func (f fixture) count(t *testing.T, query string, args ...any) int {
-	t.Helper()
-	var n int
-	if err := f.pool.QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return count(t, f.pool, `SELECT booked FROM slots WHERE id = $1`, slot)
 }
 
 func TestPush_ConfirmsFirstPreferenceWithRoom(t *testing.T) {
@@ -124,7 +111,7 @@ func TestPush_ConfirmsFirstPreferenceWithRoom(t *testing.T) {
 	f := newFixture(t, 0, 5)
 	req := newRequest(1, "sel-001-am", "sel-001-pm")
 
-	if got := push(t, f.handler, envelope(t, "m1", req)); got != http.StatusNoContent {
+	if got := push(t, f.handler, worker.PushPath, envelope(t, "m1", req)); got != http.StatusNoContent {
 		t.Fatalf("push: got %d, want 204", got)
 	}
 	got := f.status(t, req.Reference)
@@ -144,14 +131,14 @@ func TestPush_FullWhenEveryPreferenceIsTaken(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 1, 0)
 	first, second := newRequest(1, "sel-001-am"), newRequest(2, "sel-001-am", "sel-001-pm")
-	push(t, f.handler, envelope(t, "m1", first))
-	if got := push(t, f.handler, envelope(t, "m2", second)); got != http.StatusNoContent {
+	push(t, f.handler, worker.PushPath, envelope(t, "m1", first))
+	if got := push(t, f.handler, worker.PushPath, envelope(t, "m2", second)); got != http.StatusNoContent {
 		t.Fatalf("push: got %d, want 204", got)
 	}
 	if got := f.status(t, second.Reference); got.Status != booking.StatusFull || got.Slot != nil {
 		t.Errorf("status: got %+v, want full without a slot", got)
 	}
-	if n := f.count(t, `SELECT count(*) FROM bookings WHERE reference = $1 AND status = 'full'`, second.Reference); n != 1 {
+	if n := count(t, f.pool, `SELECT count(*) FROM bookings WHERE reference = $1 AND status = 'full'`, second.Reference); n != 1 {
 		t.Errorf("full bookings recorded: got %d, want 1", n)
 	}
 }
@@ -160,8 +147,8 @@ func TestPush_SecondBookingBySamePersonIsDuplicate(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 5, 5)
 	first, again := newRequest(7, "sel-001-am"), newRequest(7, "sel-001-pm")
-	push(t, f.handler, envelope(t, "m1", first))
-	push(t, f.handler, envelope(t, "m2", again))
+	push(t, f.handler, worker.PushPath, envelope(t, "m1", first))
+	push(t, f.handler, worker.PushPath, envelope(t, "m2", again))
 
 	got := f.status(t, again.Reference)
 	if got.Status != booking.StatusDuplicate || got.ExistingReference != first.Reference {
@@ -176,8 +163,8 @@ func TestPush_PersonWhoseChoicesWereFullMayTryAgain(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 0, 1)
 	full, retry := newRequest(3, "sel-001-am"), newRequest(3, "sel-001-pm")
-	push(t, f.handler, envelope(t, "m1", full))
-	push(t, f.handler, envelope(t, "m2", retry))
+	push(t, f.handler, worker.PushPath, envelope(t, "m1", full))
+	push(t, f.handler, worker.PushPath, envelope(t, "m2", retry))
 	if got := f.status(t, retry.Reference); got.Status != booking.StatusConfirmed {
 		t.Errorf("status after a full booking: got %s, want confirmed", got.Status)
 	}
@@ -189,13 +176,13 @@ func TestPush_RedeliveryHasItsEffectOnce(t *testing.T) {
 	req := newRequest(1, "sel-001-am")
 	body := envelope(t, "m1", req)
 	for i := range 3 {
-		if got := push(t, f.handler, body); got != http.StatusNoContent {
+		if got := push(t, f.handler, worker.PushPath, body); got != http.StatusNoContent {
 			t.Fatalf("delivery %d: got %d, want 204", i+1, got)
 		}
 	}
 	// The same reference under a new message id (a publish retried by the
 	// API after a lost acknowledgement) is the same booking too.
-	push(t, f.handler, envelope(t, "m1-republished", req))
+	push(t, f.handler, worker.PushPath, envelope(t, "m1-republished", req))
 
 	if n := f.booked(t, "sel-001-am"); n != 1 {
 		t.Errorf("booked: got %d, want 1", n)
@@ -220,7 +207,7 @@ func TestPush_ConcurrentPushesNeverOverbook(t *testing.T) {
 			var inner sync.WaitGroup
 			for range 2 {
 				inner.Go(func() {
-					if got := push(t, f.handler, body); got != http.StatusNoContent {
+					if got := push(t, f.handler, worker.PushPath, body); got != http.StatusNoContent {
 						t.Errorf("push %d: got %d, want 204", i, got)
 					}
 				})
@@ -233,10 +220,10 @@ func TestPush_ConcurrentPushesNeverOverbook(t *testing.T) {
 	if am, pm := f.booked(t, "sel-001-am"), f.booked(t, "sel-001-pm"); am != capacity || pm != capacity {
 		t.Errorf("booked: got am %d pm %d, want %d each", am, pm, capacity)
 	}
-	if n := f.count(t, `SELECT count(*) FROM bookings`); n != people {
+	if n := count(t, f.pool, `SELECT count(*) FROM bookings`); n != people {
 		t.Errorf("bookings: got %d, want one per person (%d)", n, people)
 	}
-	if n := f.count(t, `SELECT count(*) FROM bookings WHERE status = 'confirmed'`); n != 2*capacity {
+	if n := count(t, f.pool, `SELECT count(*) FROM bookings WHERE status = 'confirmed'`); n != 2*capacity {
 		t.Errorf("confirmed: got %d, want %d", n, 2*capacity)
 	}
 	var confirmed int
@@ -256,14 +243,14 @@ func TestPush_SamePersonConcurrentlyHoldsOneBooking(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 10 {
 		wg.Go(func() {
-			push(t, f.handler, envelope(t, fmt.Sprintf("m%d", i), newRequest(42, "sel-001-am", "sel-001-pm")))
+			push(t, f.handler, worker.PushPath, envelope(t, fmt.Sprintf("m%d", i), newRequest(42, "sel-001-am", "sel-001-pm")))
 		})
 	}
 	wg.Wait()
-	if n := f.count(t, `SELECT count(*) FROM bookings WHERE status = 'confirmed'`); n != 1 {
+	if n := count(t, f.pool, `SELECT count(*) FROM bookings WHERE status = 'confirmed'`); n != 1 {
 		t.Errorf("confirmed bookings for one person: got %d, want 1", n)
 	}
-	if n := f.count(t, `SELECT count(*) FROM bookings WHERE status = 'duplicate'`); n != 9 {
+	if n := count(t, f.pool, `SELECT count(*) FROM bookings WHERE status = 'duplicate'`); n != 9 {
 		t.Errorf("duplicates: got %d, want 9", n)
 	}
 	if got := f.booked(t, "sel-001-am") + f.booked(t, "sel-001-pm"); got != 1 {
@@ -281,7 +268,7 @@ func TestPush_MalformedMessageIsRecordedAndAcknowledged(t *testing.T) {
 		name, messageID string
 		body            []byte
 	}{
-		{"data not JSON", "bad-json", rawEnvelope(t, "bad-json", []byte("{nope"))},
+		{"data not JSON", "bad-json", envelope(t, "bad-json", []byte("{nope"))},
 		{"no preferences", "no-prefs", envelope(t, "no-prefs", noPrefs)},
 		{"bad reference", "bad-ref", envelope(t, "bad-ref", badRef)},
 		{"data not base64", "bad-b64", []byte(`{"message":{"data":"%%%","messageId":"bad-b64"},"subscription":"s"}`)},
@@ -290,16 +277,16 @@ func TestPush_MalformedMessageIsRecordedAndAcknowledged(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			for range 2 { // a redelivery is recorded once
-				if got := push(t, f.handler, tc.body); got != http.StatusNoContent {
+				if got := push(t, f.handler, worker.PushPath, tc.body); got != http.StatusNoContent {
 					t.Fatalf("push: got %d, want 204 (acknowledged)", got)
 				}
 			}
-			if n := f.count(t, `SELECT count(*) FROM rejected_messages WHERE message_id = $1 AND reason <> ''`, tc.messageID); n != 1 {
+			if n := count(t, f.pool, `SELECT count(*) FROM rejected_messages WHERE message_id = $1 AND reason <> ''`, tc.messageID); n != 1 {
 				t.Errorf("rejected rows: got %d, want 1", n)
 			}
 		})
 	}
-	if n := f.count(t, `SELECT count(*) FROM bookings`); n != 0 {
+	if n := count(t, f.pool, `SELECT count(*) FROM bookings`); n != 0 {
 		t.Errorf("bookings from malformed messages: got %d, want 0", n)
 	}
 }
@@ -308,7 +295,7 @@ func TestPush_DatabaseDownAsksForRedelivery(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 5, 5)
 	f.pool.Close()
-	if got := push(t, f.handler, envelope(t, "m1", newRequest(1, "sel-001-am"))); got < 500 {
+	if got := push(t, f.handler, worker.PushPath, envelope(t, "m1", newRequest(1, "sel-001-am"))); got < 500 {
 		t.Errorf("push with the database down: got %d, want 5xx so Pub/Sub redelivers", got)
 	}
 }
@@ -326,7 +313,7 @@ func TestPush_RedisDownAsksForRedeliveryAndRedeliveryWritesStatus(t *testing.T) 
 	down.Close() // every command now fails
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	broken := worker.NewHandler(log, "test", postgres.NewBookings(f.pool), redis.NewStatuses(down, time.Hour))
-	if got := push(t, broken, body); got < 500 {
+	if got := push(t, broken, worker.PushPath, body); got < 500 {
 		t.Fatalf("push with Redis down: got %d, want 5xx", got)
 	}
 	for h, want := range map[http.Handler]int{broken: 503, f.handler: 200} {
@@ -336,7 +323,7 @@ func TestPush_RedisDownAsksForRedeliveryAndRedeliveryWritesStatus(t *testing.T) 
 			t.Errorf("readyz: got %d, want %d", rec.Code, want)
 		}
 	}
-	if got := push(t, f.handler, body); got != http.StatusNoContent {
+	if got := push(t, f.handler, worker.PushPath, body); got != http.StatusNoContent {
 		t.Fatalf("redelivery: got %d, want 204", got)
 	}
 	if got := f.status(t, req.Reference); got.Status != booking.StatusConfirmed {

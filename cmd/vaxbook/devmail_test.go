@@ -12,6 +12,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/email"
 	"github.com/vaxbook/vaxbook/internal/listing"
+	"github.com/vaxbook/vaxbook/internal/notify"
 	"github.com/vaxbook/vaxbook/internal/testenv"
 )
 
@@ -58,7 +59,7 @@ func TestDev_BookingEndsWithExactlyOneEmailInTheOutbox(t *testing.T) {
 		t.Fatalf("outbox: got %d e-mails, want 1", len(box.Messages))
 	}
 	m := box.Messages[0].Message
-	if m.Reference != ref || m.Kind != booking.StatusConfirmed || m.To.Email != "siti@example.com" ||
+	if m.Reference != ref || m.Kind != notify.KindConfirmed || m.To.Email != "siti@example.com" ||
 		rec.Status != booking.StatusConfirmed || len(m.Attachments) != 1 {
 		t.Fatalf("e-mail: got %s %s to %s with %d attachments (status %s), want the confirmation of %s",
 			m.Kind, m.Reference, m.To.Email, len(m.Attachments), rec.Status, ref)

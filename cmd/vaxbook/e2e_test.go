@@ -330,7 +330,7 @@ func TestEndToEnd_SurgeNeverOverbooksOrLoses(t *testing.T) {
 			if _, twice := mailed[m.Message.Reference]; twice {
 				t.Fatalf("two e-mails for %s", m.Message.Reference)
 			}
-			mailed[m.Message.Reference] = m.Message.Kind
+			mailed[m.Message.Reference] = booking.Status(m.Message.Kind)
 		}
 		if len(mailed) >= len(final) {
 			break

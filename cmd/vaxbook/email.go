@@ -36,7 +36,7 @@ const emailMaxConns = 4
 // It checks the configuration before any store is opened; the returned
 // options func takes the record of sent e-mails, and the close func releases
 // the publisher.
-func workerEmail(ctx context.Context, log *slog.Logger, cfg workerConfig) (func(worker.EmailLog) []worker.Option, func(), error) {
+func workerEmail(ctx context.Context, log *slog.Logger, cfg workerConfig) (func(worker.SentLog) []worker.Option, func(), error) {
 	var (
 		sender   email.Sender
 		composer worker.Composer
@@ -52,7 +52,7 @@ func workerEmail(ctx context.Context, log *slog.Logger, cfg workerConfig) (func(
 		}
 		sender, composer = sg, comp
 	}
-	push := func(sent worker.EmailLog) []worker.Option {
+	push := func(sent worker.SentLog) []worker.Option {
 		return []worker.Option{worker.WithEmailPush(worker.HandleEmail(log, sent, composer, sender))}
 	}
 	if cfg.Email.Topic == "" {
@@ -66,11 +66,11 @@ func workerEmail(ctx context.Context, log *slog.Logger, cfg workerConfig) (func(
 	if err != nil {
 		return nil, nil, err
 	}
-	pub := pubsub.NewEmailPublisher(psc, cfg.Email.Topic)
+	pub := pubsub.NewRequestPublisher[email.Request](psc, cfg.Email.Topic)
 	if sender == nil {
 		log.Warn("SENDGRID_API_KEY is not set: /push/email answers 503 and e-mail requests wait in their subscription", "topic", cfg.Email.Topic)
 	}
-	opts := func(sent worker.EmailLog) []worker.Option {
+	opts := func(sent worker.SentLog) []worker.Option {
 		return append(push(sent), worker.WithEmailRequests(pub))
 	}
 	return opts, func() { pub.Stop(); _ = psc.Close() }, nil
@@ -82,7 +82,7 @@ const devMailSubscription = "email-dev-relay"
 // devMail is `vaxbook dev`'s e-mail: email-topic in the in-process Pub/Sub,
 // relayed to /push/email, which "sends" into an outbox shown at /dev/mail.
 type devMail struct {
-	pub    *pubsub.EmailPublisher
+	pub    *pubsub.Publisher[email.Request]
 	sub    string
 	outbox *email.Outbox
 }
@@ -95,7 +95,7 @@ func newDevMail(ctx context.Context, psc *gpubsub.Client, topic string) (*devMai
 	if err != nil {
 		return nil, err
 	}
-	return &devMail{pub: pubsub.NewEmailPublisher(psc, topic), sub: sub, outbox: email.NewOutbox(200)}, nil
+	return &devMail{pub: pubsub.NewRequestPublisher[email.Request](psc, topic), sub: sub, outbox: email.NewOutbox(200)}, nil
 }
 
 // mount adds /push/email and the outbox pages; base is the page's own

@@ -11,6 +11,7 @@ import (
 	texttemplate "text/template"
 
 	"github.com/vaxbook/vaxbook/internal/booking"
+	"github.com/vaxbook/vaxbook/internal/notify"
 )
 
 //go:embed templates/*.tmpl
@@ -91,7 +92,7 @@ func (c *Composer) Compose(r Request) (Message, error) {
 		To: Address{Name: r.Name, Email: r.Email},
 	}
 	switch r.Kind {
-	case booking.StatusConfirmed:
+	case notify.KindConfirmed:
 		v.Subject = fmt.Sprintf(t["confirmed_subject"], r.Reference)
 		v.Intro = t["confirmed_intro"]
 		v.When = longDate(r.Lang, r.Slot.Date)
@@ -99,13 +100,13 @@ func (c *Composer) Compose(r Request) (Message, error) {
 			m.Attachments = []Attachment{{Filename: t["ics_filename"], ContentType: "text/calendar; charset=utf-8; method=PUBLISH", Content: ics}}
 			v.Calendar = fmt.Sprintf(t["calendar"], t["ics_filename"])
 		}
-	case booking.StatusFull:
+	case notify.KindFull:
 		v.Subject = fmt.Sprintf(t["full_subject"], r.Reference)
 		v.Intro = fmt.Sprintf(t["full_intro"], r.Reference)
 		for _, s := range r.Taken {
 			v.Taken = append(v.Taken, choice{SlotInfo: s, When: longDate(r.Lang, s.Date)})
 		}
-	case booking.StatusDuplicate:
+	case notify.KindDuplicate:
 		v.Subject = fmt.Sprintf(t["duplicate_subject"], r.ExistingReference)
 		v.Intro = fmt.Sprintf(t["duplicate_intro"], r.Reference)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/email"
+	"github.com/vaxbook/vaxbook/internal/notify"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -209,12 +210,12 @@ func TestRequest_ValidateRefusesWhatCannotBeSent(t *testing.T) {
 	good := email.RequestFor(outcome(booking.StatusConfirmed, "en"))
 	cases := map[string]func(*email.Request){
 		"bad reference":           func(r *email.Request) { r.Reference = "x" },
-		"pending":                 func(r *email.Request) { r.Kind = booking.StatusPending },
+		"pending":                 func(r *email.Request) { r.Kind = notify.Kind(booking.StatusPending) },
 		"unknown lang":            func(r *email.Request) { r.Lang = "fr" },
 		"no name":                 func(r *email.Request) { r.Name = "" },
 		"bad address":             func(r *email.Request) { r.Email = "siti" },
 		"confirmed without slot":  func(r *email.Request) { r.Slot = nil },
-		"duplicate without other": func(r *email.Request) { r.Kind = booking.StatusDuplicate },
+		"duplicate without other": func(r *email.Request) { r.Kind = notify.KindDuplicate },
 	}
 	if err := good.Validate(); err != nil {
 		t.Fatalf("good request: %v", err)

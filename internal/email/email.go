@@ -6,24 +6,24 @@
 package email
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/vaxbook/vaxbook/internal/booking"
+	"github.com/vaxbook/vaxbook/internal/notify"
 )
 
 // Request is the message on email-topic: everything the e-mail says, so the
 // e-mail push handler needs no read of the booking. It never carries the
 // person's id_number: what is not in the message cannot leak into an e-mail.
 type Request struct {
-	Reference string         `json:"reference"`
-	Kind      booking.Status `json:"kind"` // confirmed, full or duplicate
-	Lang      string         `json:"lang"`
-	Name      string         `json:"name"`
-	Email     string         `json:"email"`
-	State     string         `json:"state,omitempty"`
+	Reference string      `json:"reference"`
+	Kind      notify.Kind `json:"kind"`
+	Lang      string      `json:"lang"`
+	Name      string      `json:"name"`
+	Email     string      `json:"email"`
+	State     string      `json:"state,omitempty"`
 	// Slot is the place given, for confirmed.
 	Slot *booking.SlotInfo `json:"slot,omitempty"`
 	// Taken is the person's choices, most wanted first, for full.
@@ -39,7 +39,7 @@ type Request struct {
 // RequestFor builds the e-mail request for a decided booking.
 func RequestFor(o booking.Outcome) Request {
 	r := Request{
-		Reference: o.Record.Reference, Kind: o.Record.Status, Lang: o.Record.Lang,
+		Reference: o.Record.Reference, Kind: notify.Kind(o.Record.Status), Lang: o.Record.Lang,
 		Name: o.Name, Email: o.Email, State: o.State, DecidedAt: o.DecidedAt.UTC(),
 	}
 	switch o.Record.Status {
@@ -53,23 +53,28 @@ func RequestFor(o booking.Outcome) Request {
 	return r
 }
 
+// Key is the e-mail r asks for.
+func (r Request) Key() notify.Key {
+	return notify.Key{Reference: r.Reference, Kind: r.Kind, Channel: notify.ChannelEmail}
+}
+
 // Validate reports what makes a request unusable; such a request is
 // recorded and dropped, since sending it again would fail the same way.
 func (r Request) Validate() error {
 	switch {
 	case !booking.ValidReference(r.Reference):
 		return errors.New("reference missing or malformed")
-	case !r.Kind.Final():
-		return fmt.Errorf("kind %q is not confirmed, full or duplicate", r.Kind)
-	case r.Lang != "ms" && r.Lang != "en":
-		return fmt.Errorf("lang %q is not ms or en", r.Lang)
+	case !r.Kind.Known():
+		return fmt.Errorf("kind %q is not one vaxbook sends", r.Kind)
+	case texts[r.Lang] == nil:
+		return fmt.Errorf("lang %q is not %s or %s", r.Lang, booking.LangMalay, booking.LangEnglish)
 	case r.Name == "":
 		return errors.New("name missing")
 	case !booking.ValidEmail(r.Email):
 		return errors.New("email missing or malformed")
-	case r.Kind == booking.StatusConfirmed && r.Slot == nil:
+	case r.Kind == notify.KindConfirmed && r.Slot == nil:
 		return errors.New("confirmed without a slot")
-	case r.Kind == booking.StatusDuplicate && !booking.ValidReference(r.ExistingReference):
+	case r.Kind == notify.KindDuplicate && !booking.ValidReference(r.ExistingReference):
 		return errors.New("duplicate without a well-formed existing_reference")
 	}
 	return nil
@@ -92,35 +97,16 @@ type Attachment struct {
 type Message struct {
 	// Reference and Kind say what the message is about, for the provider's
 	// custom arguments and for logs.
-	Reference   string         `json:"reference"`
-	Kind        booking.Status `json:"kind"`
-	From        Address        `json:"from"`
-	To          Address        `json:"to"`
-	Subject     string         `json:"subject"`
-	Text        string         `json:"text"`
-	HTML        string         `json:"html"`
-	Attachments []Attachment   `json:"attachments,omitempty"`
+	Reference   string       `json:"reference"`
+	Kind        notify.Kind  `json:"kind"`
+	From        Address      `json:"from"`
+	To          Address      `json:"to"`
+	Subject     string       `json:"subject"`
+	Text        string       `json:"text"`
+	HTML        string       `json:"html"`
+	Attachments []Attachment `json:"attachments,omitempty"`
 }
 
-// Receipt is the provider's acceptance of a message.
-type Receipt struct {
-	Status int    // the provider's HTTP status
-	ID     string // the provider's message id, when it gives one
-}
-
-// Sender hands a message to whoever delivers it. An error is transient
-// (try again later) unless it is a *RejectedError.
-type Sender interface {
-	Send(ctx context.Context, m Message) (Receipt, error)
-}
-
-// RejectedError is a provider's permanent refusal of a message (a bad
-// address, a malformed request): sending it again cannot succeed.
-type RejectedError struct {
-	Status int
-	Detail string
-}
-
-func (e *RejectedError) Error() string {
-	return fmt.Sprintf("rejected by the provider with status %d: %s", e.Status, e.Detail)
-}
+// Sender hands an e-mail to whoever delivers it: a provider adapter
+// (internal/sendgrid) or the dev Outbox.
+type Sender = notify.Sender[Message]

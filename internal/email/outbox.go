@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vaxbook/vaxbook/internal/notify"
 )
 
 // Outbox is the Sender of `vaxbook dev`: it keeps the newest messages in
@@ -31,7 +33,7 @@ type outboxItem struct {
 func NewOutbox(max int) *Outbox { return &Outbox{max: max} }
 
 // Send keeps m; it never fails.
-func (o *Outbox) Send(_ context.Context, m Message) (Receipt, error) {
+func (o *Outbox) Send(_ context.Context, m Message) (notify.Receipt, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.next++
@@ -39,7 +41,7 @@ func (o *Outbox) Send(_ context.Context, m Message) (Receipt, error) {
 	if len(o.items) > o.max {
 		o.items = o.items[:o.max]
 	}
-	return Receipt{Status: http.StatusAccepted, ID: "outbox-" + strconv.Itoa(o.next)}, nil
+	return notify.Receipt{Status: http.StatusAccepted, ID: "outbox-" + strconv.Itoa(o.next)}, nil
 }
 
 // Messages returns what the outbox holds, newest first.

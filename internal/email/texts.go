@@ -3,13 +3,15 @@ package email
 import (
 	"fmt"
 	"time"
+
+	"github.com/vaxbook/vaxbook/internal/booking"
 )
 
 // texts holds every sentence of every e-mail, per language, so the
 // templates hold only layout and a translation is one place to read.
 // Values taking arguments are fmt formats.
 var texts = map[string]map[string]string{
-	"en": {
+	booking.LangEnglish: {
 		"greeting":           "Dear %s,",
 		"signoff":            "vaxbook, the vaccination appointment service",
 		"reference":          "Reference",
@@ -36,7 +38,7 @@ var texts = map[string]map[string]string{
 		"ics_summary":        "Vaccination appointment",
 		"ics_filename":       "appointment.ics",
 	},
-	"ms": {
+	booking.LangMalay: {
 		"greeting":           "%s yang dihormati,",
 		"signoff":            "vaxbook, perkhidmatan janji temu vaksinasi",
 		"reference":          "Rujukan",
@@ -67,12 +69,12 @@ var texts = map[string]map[string]string{
 
 var (
 	weekdays = map[string][7]string{
-		"en": {"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"},
-		"ms": {"Ahad", "Isnin", "Selasa", "Rabu", "Khamis", "Jumaat", "Sabtu"},
+		booking.LangEnglish: {"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"},
+		booking.LangMalay:   {"Ahad", "Isnin", "Selasa", "Rabu", "Khamis", "Jumaat", "Sabtu"},
 	}
 	months = map[string][12]string{
-		"en": {"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"},
-		"ms": {"Januari", "Februari", "Mac", "April", "Mei", "Jun", "Julai", "Ogos", "September", "Oktober", "November", "Disember"},
+		booking.LangEnglish: {"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"},
+		booking.LangMalay:   {"Januari", "Februari", "Mac", "April", "Mei", "Jun", "Julai", "Ogos", "September", "Oktober", "November", "Disember"},
 	}
 )
 

@@ -1,7 +1,7 @@
 // Package pubsub is vaxbook's adapter to Google Cloud Pub/Sub: the client,
-// the publishers of booking and e-mail requests, the push envelope the worker receives,
-// and the relay that plays Pub/Sub push where there is none (pstest in
-// `vaxbook dev` and the tests).
+// the publisher of booking and message requests, the push envelope the
+// worker receives, and the relay that plays Pub/Sub push where there is
+// none (pstest in `vaxbook dev` and the tests).
 package pubsub
 
 import (
@@ -20,7 +20,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/vaxbook/vaxbook/internal/booking"
-	"github.com/vaxbook/vaxbook/internal/email"
+	"github.com/vaxbook/vaxbook/internal/notify"
 )
 
 // Config is the Pub/Sub part of a role's configuration.
@@ -48,61 +48,61 @@ func NewClient(ctx context.Context, project, emulatorHost string, opts ...option
 	return c, nil
 }
 
-// Publisher queues booking requests on the appointments topic.
-type Publisher struct{ p *pubsub.Publisher }
-
-// NewPublisher publishes to topic. Batches are small and short-lived: a person
-// waits for the acknowledgement, so latency matters more than batch size.
-func NewPublisher(c *pubsub.Client, topic string) *Publisher {
-	return &Publisher{p: newPublisher(c, topic)}
+// Publisher queues messages of one type on one topic as JSON, with the
+// attributes a subscription may filter on, and returns only once Pub/Sub
+// has each.
+type Publisher[T any] struct {
+	p     *pubsub.Publisher
+	attrs func(T) map[string]string
+	// name says which message failed, in an error; it is not called for a
+	// message that did not.
+	name func(T) string
 }
 
-func newPublisher(c *pubsub.Client, topic string) *pubsub.Publisher {
+// NewPublisher publishes booking requests to topic (appointments-topic).
+func NewPublisher(c *pubsub.Client, topic string) *Publisher[booking.Request] {
+	return newPublisher(c, topic,
+		func(r booking.Request) map[string]string { return map[string]string{"reference": r.Reference} },
+		func(r booking.Request) string { return "booking " + r.Reference })
+}
+
+// NewRequestPublisher publishes one channel's message requests to its topic
+// (e-mail requests to email-topic).
+func NewRequestPublisher[R notify.Request](c *pubsub.Client, topic string) *Publisher[R] {
+	return newPublisher(c, topic,
+		func(r R) map[string]string {
+			k := r.Key()
+			return map[string]string{"reference": k.Reference, "kind": string(k.Kind)}
+		},
+		func(r R) string { return "message request " + r.Key().String() })
+}
+
+// newPublisher keeps batches small and short-lived: a person, or a booking
+// push, waits for each acknowledgement, so latency matters more than batch
+// size.
+func newPublisher[T any](c *pubsub.Client, topic string, attrs func(T) map[string]string, name func(T) string) *Publisher[T] {
 	p := c.Publisher(topic)
 	p.PublishSettings.DelayThreshold = 5 * time.Millisecond
 	p.PublishSettings.CountThreshold = 100
 	p.PublishSettings.Timeout = 15 * time.Second
-	return p
+	return &Publisher[T]{p: p, attrs: attrs, name: name}
 }
 
-// Publish returns only once Pub/Sub has acknowledged the message: nothing the
-// API accepts may be lost.
-func (p *Publisher) Publish(ctx context.Context, req booking.Request) error {
-	return publishJSON(ctx, p.p, "booking", req.Reference, req, map[string]string{"reference": req.Reference})
-}
-
-// Stop flushes what is batched and releases the publisher.
-func (p *Publisher) Stop() { p.p.Stop() }
-
-// EmailPublisher queues e-mail requests on email-topic.
-type EmailPublisher struct{ p *pubsub.Publisher }
-
-// NewEmailPublisher publishes to topic; the booking worker waits for each
-// acknowledgement before it acknowledges the booking.
-func NewEmailPublisher(c *pubsub.Client, topic string) *EmailPublisher {
-	return &EmailPublisher{p: newPublisher(c, topic)}
-}
-
-// Publish returns once Pub/Sub has acknowledged the request.
-func (p *EmailPublisher) Publish(ctx context.Context, req email.Request) error {
-	return publishJSON(ctx, p.p, "e-mail request", req.Reference, req,
-		map[string]string{"reference": req.Reference, "kind": string(req.Kind)})
-}
-
-// publishJSON publishes v as JSON and waits for the server's acknowledgement.
-func publishJSON(ctx context.Context, p *pubsub.Publisher, what, ref string, v any, attrs map[string]string) error {
+// Publish returns only once Pub/Sub has acknowledged the message: nothing
+// the API accepts, and no message a booking asks for, may be lost.
+func (p *Publisher[T]) Publish(ctx context.Context, v T) error {
 	data, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Errorf("encode %s %s: %w", what, ref, err)
+		return fmt.Errorf("encode %s: %w", p.name(v), err)
 	}
-	if _, err := p.Publish(ctx, &pubsub.Message{Data: data, Attributes: attrs}).Get(ctx); err != nil {
-		return fmt.Errorf("publish %s %s: %w", what, ref, err)
+	if _, err := p.p.Publish(ctx, &pubsub.Message{Data: data, Attributes: p.attrs(v)}).Get(ctx); err != nil {
+		return fmt.Errorf("publish %s: %w", p.name(v), err)
 	}
 	return nil
 }
 
 // Stop flushes what is batched and releases the publisher.
-func (p *EmailPublisher) Stop() { p.p.Stop() }
+func (p *Publisher[T]) Stop() { p.p.Stop() }
 
 // EnsureTopic creates the topic unless it exists (dev and tests; in production
 // deploy/bootstrap.sh owns topics).

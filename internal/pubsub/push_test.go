@@ -13,6 +13,7 @@ import (
 
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/pubsub"
+	"github.com/vaxbook/vaxbook/internal/pubsub/pubsubtest"
 	"github.com/vaxbook/vaxbook/internal/testenv"
 )
 
@@ -94,5 +95,28 @@ func TestRelay_PostsPushEnvelopesAndRetriesUntil2xx(t *testing.T) {
 	}
 	if m := srv.Messages()[0]; m.Acks != 1 {
 		t.Errorf("acks: got %d, want 1", m.Acks)
+	}
+}
+
+func TestDecodePush_ReadsWhatPushSubscriptionsSend(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 11, 23, 7, 0, 0, 123456789, time.UTC)
+	data := []byte(`{"reference":"ABCDEFGHJK234567"}`)
+	env, err := pubsub.DecodePush(pubsubtest.Envelope(t, pubsubtest.Message{
+		ID: "m1", Data: data, Attributes: map[string]string{"reference": "ABCDEFGHJK234567"},
+		PublishTime: at, DeliveryAttempt: 3,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := env.Message
+	if m.ID() != "m1" || string(m.Data) != string(data) || m.Attributes["reference"] != "ABCDEFGHJK234567" {
+		t.Errorf("message: got id %q data %s attributes %v", m.ID(), m.Data, m.Attributes)
+	}
+	if got, err := time.Parse(time.RFC3339Nano, m.PublishTime); err != nil || !got.Equal(at) {
+		t.Errorf("publish time: got %q (%v), want %s", m.PublishTime, err, at)
+	}
+	if env.Subscription != pubsubtest.Subscription || env.DeliveryAttempt != 3 {
+		t.Errorf("envelope: got subscription %q attempt %d", env.Subscription, env.DeliveryAttempt)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/sendgrid/sendgrid-go/helpers/mail"
 
 	"github.com/vaxbook/vaxbook/internal/email"
+	"github.com/vaxbook/vaxbook/internal/notify"
 )
 
 // Config is the SendGrid part of the worker's configuration.
@@ -49,10 +50,10 @@ func New(cfg Config) (*Client, error) {
 }
 
 // Send posts m to /v3/mail/send. A 2xx is a Receipt; a refusal that no retry
-// can fix is an *email.RejectedError; anything else (429, 5xx, a network
+// can fix is a *notify.RejectedError; anything else (429, 5xx, a network
 // error, and 401/403/404, which mean our key or URL is wrong rather than the
 // message) is an ordinary error, so the request waits and is tried again.
-func (c *Client) Send(ctx context.Context, m email.Message) (email.Receipt, error) {
+func (c *Client) Send(ctx context.Context, m email.Message) (notify.Receipt, error) {
 	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
 	defer cancel()
 	req := sg.GetRequest(c.key, "/v3/mail/send", c.host)
@@ -60,17 +61,17 @@ func (c *Client) Send(ctx context.Context, m email.Message) (email.Receipt, erro
 	req.Body = mail.GetRequestBody(v3Mail(m))
 	resp, err := sg.MakeRequestWithContext(ctx, req)
 	if err != nil {
-		return email.Receipt{}, fmt.Errorf("sendgrid: %w", err)
+		return notify.Receipt{}, fmt.Errorf("sendgrid: %w", err)
 	}
 	// The library hands back every HTTP answer with err == nil.
-	rec := email.Receipt{Status: resp.StatusCode, ID: http.Header(resp.Headers).Get("X-Message-Id")}
+	rec := notify.Receipt{Status: resp.StatusCode, ID: http.Header(resp.Headers).Get("X-Message-Id")}
 	switch code := resp.StatusCode; {
 	case code >= 200 && code < 300:
 		return rec, nil
 	case retryable(code):
 		return rec, fmt.Errorf("sendgrid: status %d: %s", code, clip(resp.Body))
 	default:
-		return rec, &email.RejectedError{Status: code, Detail: clip(resp.Body)}
+		return rec, &notify.RejectedError{Status: code, Detail: clip(resp.Body)}
 	}
 }
 

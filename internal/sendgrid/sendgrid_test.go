@@ -7,15 +7,15 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/email"
+	"github.com/vaxbook/vaxbook/internal/notify"
 	"github.com/vaxbook/vaxbook/internal/sendgrid"
 	"github.com/vaxbook/vaxbook/internal/sendgrid/sendgridtest"
 )
 
 func message() email.Message {
 	return email.Message{
-		Reference: "ABCDEFGHJK234567", Kind: booking.StatusConfirmed,
+		Reference: "ABCDEFGHJK234567", Kind: notify.KindConfirmed,
 		From: email.Address{Name: "vaxbook", Email: "no-reply@example.my"}, To: email.Address{Name: "Siti", Email: "siti@example.com"},
 		Subject: "Confirmed", Text: "text body", HTML: "<p>html body</p>",
 		Attachments: []email.Attachment{{Filename: "appointment.ics", ContentType: "text/calendar", Content: []byte("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")}},
@@ -78,7 +78,7 @@ func TestSend_TellsRetryableFromPermanentAnswers(t *testing.T) {
 			t.Errorf("status %d: got nil error", tc.status)
 			continue
 		}
-		if _, rejected := errors.AsType[*email.RejectedError](err); rejected != tc.permanent {
+		if _, rejected := errors.AsType[*notify.RejectedError](err); rejected != tc.permanent {
 			t.Errorf("status %d: permanent %t, want %t (%v)", tc.status, rejected, tc.permanent, err)
 		}
 	}
@@ -90,7 +90,7 @@ func TestSend_NetworkErrorIsRetryable(t *testing.T) {
 	srv.Close()
 	c, _ := sendgrid.New(sendgrid.Config{APIKey: "k", BaseURL: srv.URL})
 	_, err := c.Send(context.Background(), message())
-	if _, rejected := errors.AsType[*email.RejectedError](err); err == nil || rejected {
+	if _, rejected := errors.AsType[*notify.RejectedError](err); err == nil || rejected {
 		t.Errorf("got %v, want a retryable error", err)
 	}
 }

@@ -1,0 +1,130 @@
+// Package notify is the domain of what vaxbook tells people, whatever
+// carries it: the kinds of message, the channels that carry them, the key
+// each message is sent once under, and what a channel's sender answers.
+// Each channel's package renders its own messages (internal/email), a
+// provider adapter sends them (internal/sendgrid), and the record of what
+// was sent is the database's (internal/postgres).
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vaxbook/vaxbook/internal/booking"
+)
+
+// Kind is what a message tells the person.
+type Kind string
+
+// The kinds of message. A booking's outcome is announced by the kind named
+// after its final status, so the kind on the wire reads as the status.
+const (
+	KindConfirmed = Kind(booking.StatusConfirmed)
+	KindFull      = Kind(booking.StatusFull)
+	KindDuplicate = Kind(booking.StatusDuplicate)
+)
+
+// Known reports whether vaxbook sends messages of kind k.
+func (k Kind) Known() bool {
+	switch k {
+	case KindConfirmed, KindFull, KindDuplicate:
+		return true
+	}
+	return false
+}
+
+// Channel is a way of reaching a person.
+type Channel string
+
+// The channels, each with its topic, push route, sender and templates.
+const (
+	ChannelEmail Channel = "email"
+)
+
+// Key names one message to one person on one channel: as far as the record
+// can tell, each Key is sent once however often it is asked for.
+type Key struct {
+	Reference string
+	Kind      Kind
+	Channel   Channel
+}
+
+func (k Key) String() string { return fmt.Sprintf("%s/%s/%s", k.Reference, k.Kind, k.Channel) }
+
+// Delivery is the push delivery that asks for a message, recorded with what
+// came of it.
+type Delivery struct {
+	MessageID   string
+	Attempt     int
+	RequestedAt time.Time // the request's publish time, when known
+}
+
+// Request is a channel's message on its topic (email.Request): everything
+// the message says, so sending it needs no read of the booking.
+type Request interface {
+	// Key is the message the request asks for.
+	Key() Key
+	// Validate reports what makes the request unusable; such a request is
+	// recorded and dropped, since sending it again would fail the same way.
+	Validate() error
+}
+
+// Result is how sending a message ended, as far as it is recorded.
+type Result string
+
+// The two results worth recording.
+const (
+	Sent     Result = "sent"     // the provider accepted it
+	Rejected Result = "rejected" // the provider refused it for good
+)
+
+// Outcome is how a message ended and what the provider said.
+type Outcome struct {
+	Result         Result
+	ProviderStatus int
+	ProviderID     string
+	Detail         string
+}
+
+// ErrBusy means another delivery of the same message is sending it right
+// now; ask again later and the record will answer.
+var ErrBusy = errors.New("this message is being sent by another delivery")
+
+// Receipt is a provider's acceptance of a message.
+type Receipt struct {
+	Status int    // the provider's HTTP status
+	ID     string // the provider's message id, when it gives one
+}
+
+// Sender hands a channel's rendered message M to whoever delivers it; each
+// channel names its own (email.Sender). An error is transient (try again
+// later) unless it is a *RejectedError.
+type Sender[M any] interface {
+	Send(ctx context.Context, m M) (Receipt, error)
+}
+
+// RejectedError is a provider's permanent refusal of a message (a bad
+// address, a malformed request): sending it again cannot succeed.
+type RejectedError struct {
+	Status int
+	Detail string
+}
+
+func (e *RejectedError) Error() string {
+	return fmt.Sprintf("rejected by the provider with status %d: %s", e.Status, e.Detail)
+}
+
+// Send sends m and turns the sender's answer into an outcome to record, or
+// an error for a try that may succeed later.
+func Send[M any](ctx context.Context, s Sender[M], m M) (Outcome, error) {
+	rec, err := s.Send(ctx, m)
+	if rej, ok := errors.AsType[*RejectedError](err); ok {
+		return Outcome{Result: Rejected, ProviderStatus: rej.Status, Detail: rej.Detail}, nil
+	}
+	if err != nil {
+		return Outcome{}, err
+	}
+	return Outcome{Result: Sent, ProviderStatus: rec.Status, ProviderID: rec.ID}, nil
+}
