@@ -24,35 +24,25 @@ var update = flag.Bool("update", false, "rewrite testdata/errors.golden from the
 
 // stubListings serves the rendered slotRows, or fails as told.
 type stubListings struct {
-	docs      map[string]listing.Rendered // by state code
-	states    listing.Rendered
+	docs      listing.Documents
 	err       error // every read fails with it
 	heartbeat time.Time
 }
 
 func newStubListings(t *testing.T) *stubListings {
 	t.Helper()
-	built, states := listing.Build(slotRows(), time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC))
-	s := &stubListings{docs: map[string]listing.Rendered{}, heartbeat: time.Now()}
-	for _, b := range built {
-		r, err := listing.Render(b.Doc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.docs[b.Doc.State] = r
-	}
-	var err error
-	if s.states, err = listing.Render(states); err != nil {
+	docs, err := listing.RenderAll(slotRows(), time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC), listing.Documents{})
+	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return &stubListings{docs: docs, heartbeat: time.Now()}
 }
 
 func (s *stubListings) State(_ context.Context, code string) (listing.Rendered, error) {
 	if s.err != nil {
 		return listing.Rendered{}, s.err
 	}
-	r, ok := s.docs[code]
+	r, ok := s.docs.ByState[code]
 	if !ok {
 		return listing.Rendered{}, listing.ErrNotFilled
 	}
@@ -63,10 +53,10 @@ func (s *stubListings) States(context.Context) (listing.Rendered, error) {
 	if s.err != nil {
 		return listing.Rendered{}, s.err
 	}
-	if s.states.Body == nil {
+	if s.docs.States.Body == nil {
 		return listing.Rendered{}, listing.ErrNotFilled
 	}
-	return s.states, nil
+	return s.docs.States, nil
 }
 
 func (s *stubListings) Heartbeat(context.Context) (time.Time, error) {
@@ -125,10 +115,10 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 		{name: "listppv without state", method: "GET", target: "/listppv"},
 		{name: "listppv with bad escape", method: "GET", target: "/listppv?state=%zz"},
 		{name: "listppv unknown state", method: "GET", target: "/listppv?state=atlantis"},
-		{name: "listppv not filled", method: "GET", target: "/listppv?state=selangor", setup: setup{listings: func(s *stubListings) { s.states = listing.Rendered{} }}},
-		{name: "listppv state not filled", method: "GET", target: "/listppv?state=selangor", setup: setup{listings: func(s *stubListings) { delete(s.docs, "selangor") }}},
+		{name: "listppv not filled", method: "GET", target: "/listppv?state=selangor", setup: setup{listings: func(s *stubListings) { s.docs.States = listing.Rendered{} }}},
+		{name: "listppv state not filled", method: "GET", target: "/listppv?state=selangor", setup: setup{listings: func(s *stubListings) { delete(s.docs.ByState, "selangor") }}},
 		{name: "listppv redis down", method: "GET", target: "/listppv?state=selangor", setup: setup{listings: func(s *stubListings) { s.err = errDown }}},
-		{name: "states not filled", method: "GET", target: "/states", setup: setup{listings: func(s *stubListings) { s.states = listing.Rendered{} }}},
+		{name: "states not filled", method: "GET", target: "/states", setup: setup{listings: func(s *stubListings) { s.docs.States = listing.Rendered{} }}},
 		{name: "states redis down", method: "GET", target: "/states", setup: setup{listings: func(s *stubListings) { s.err = errDown }}},
 
 		{name: "readyz not filled", method: "GET", target: "/readyz", setup: setup{listings: func(s *stubListings) { s.heartbeat = time.Time{} }}},
@@ -153,7 +143,7 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 		{name: "submit unknown state", method: "POST", target: "/submit", body: set("state", "atlantis")},
 		{name: "submit unknown slot", method: "POST", target: "/submit", body: set("preferences", []string{open, "sel-999"})},
 		{name: "submit every choice full", method: "POST", target: "/submit", body: set("preferences", []string{full})},
-		{name: "submit cache not filled", method: "POST", target: "/submit", body: body, setup: setup{listings: func(s *stubListings) { s.states = listing.Rendered{} }}},
+		{name: "submit cache not filled", method: "POST", target: "/submit", body: body, setup: setup{listings: func(s *stubListings) { s.docs.States = listing.Rendered{} }}},
 		{name: "submit redis down", method: "POST", target: "/submit", body: body, setup: setup{listings: func(s *stubListings) { s.err = errDown }}},
 		{name: "submit queue down", method: "POST", target: "/submit", body: body, setup: setup{pub: errDown}},
 		{name: "submit no captcha token", method: "POST", target: "/submit", body: body, setup: setup{opts: api.Options{Captcha: api.Captcha{Provider: captcha.Turnstile, Verifier: stubVerifier{}}}}},
@@ -234,12 +224,4 @@ func lineDiff(want, got string) string {
 		}
 	}
 	return b.String()
-}
-
-// Get is the old interface, for recording the golden file before the refactor.
-func (s *stubListings) Get(ctx context.Context, key string) (listing.Rendered, error) {
-	if key == listing.KeyStates {
-		return s.States(ctx)
-	}
-	return s.State(ctx, strings.TrimPrefix(key, "listppv:state:"))
 }

@@ -19,7 +19,8 @@ import (
 
 // Listings reads rendered documents and the cache-fill heartbeat.
 type Listings interface {
-	Get(ctx context.Context, key string) (listing.Rendered, error)
+	State(ctx context.Context, code string) (listing.Rendered, error)
+	States(ctx context.Context) (listing.Rendered, error)
 	Heartbeat(ctx context.Context) (time.Time, error)
 }
 
@@ -64,7 +65,7 @@ func (o Options) withDefaults() Options {
 // NewServer builds the API's routes.
 func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Statuses, opts Options) http.Handler {
 	opts = opts.withDefaults()
-	cache := newMicroCache(listings.Get, opts.MicroCacheTTL)
+	cache := newMicroCache(listings, opts.MicroCacheTTL)
 
 	r := chi.NewRouter()
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
