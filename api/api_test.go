@@ -44,7 +44,7 @@ type env struct {
 	commands *atomic.Int64 // Redis commands the API sent
 	srv      *pstest.Server
 	handler  http.Handler
-	docs     map[string]listing.Rendered
+	docs     listing.Documents
 }
 
 type countHook struct{ n *atomic.Int64 }
@@ -60,22 +60,12 @@ func (h countHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis
 	}
 }
 
-func fill(t *testing.T, rdb *goredis.Client, rows []listing.SlotRow) map[string]listing.Rendered {
+func fill(t *testing.T, rdb *goredis.Client, rows []listing.SlotRow) listing.Documents {
 	t.Helper()
-	built, states := listing.Build(rows, time.Now())
-	docs := map[string]listing.Rendered{}
-	for _, b := range built {
-		r, err := listing.Render(b.Doc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		docs[listing.KeyState(b.Doc.State)] = r
-	}
-	sr, err := listing.Render(states)
+	docs, err := listing.RenderAll(rows, time.Now(), listing.Documents{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs[listing.KeyStates] = sr
 	if err := redis.NewListings(rdb).Write(context.Background(), docs, time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +140,7 @@ func TestListPPV_ServesTheRenderedBytes(t *testing.T) {
 	if w.Code != http.StatusOK {
 		t.Fatalf("status: got %d, want 200: %s", w.Code, w.Body)
 	}
-	want := e.docs[listing.KeyState("selangor")]
+	want := e.docs.ByState["selangor"]
 	if !bytes.Equal(w.Body.Bytes(), want.Body) {
 		t.Errorf("body: got %s, want the rendered document", w.Body)
 	}
@@ -173,7 +163,7 @@ func TestListPPV_ServesTheRenderedBytes(t *testing.T) {
 func TestListPPV_AnswersByContract(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, true)
-	etag := e.docs[listing.KeyState("selangor")].ETag
+	etag := e.docs.ByState["selangor"].ETag
 	cases := []struct {
 		name, target string
 		header       map[string]string
@@ -220,7 +210,7 @@ func TestListPPV_GzipWhenAccepted(t *testing.T) {
 		t.Fatal(err)
 	}
 	plain, _ := io.ReadAll(zr)
-	if !bytes.Equal(plain, e.docs[listing.KeyState("selangor")].Body) {
+	if !bytes.Equal(plain, e.docs.ByState["selangor"].Body) {
 		t.Errorf("gunzipped body differs from the document")
 	}
 	for header, want := range map[string]string{
@@ -328,7 +318,7 @@ func TestHealthAndReadiness(t *testing.T) {
 	if w := e.do(t, http.MethodGet, "/readyz", "", nil); w.Code != 200 {
 		t.Errorf("readyz with a fresh cache: got %d %s", w.Code, w.Body)
 	}
-	if err := e.rdb.Set(context.Background(), listing.KeyHeartbeat, time.Now().Add(-time.Hour).UnixMilli(), 0).Err(); err != nil {
+	if err := redis.NewListings(e.rdb).Write(context.Background(), e.docs, time.Now().Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if w := e.do(t, http.MethodGet, "/readyz", "", nil); w.Code != 503 || decodeError(t, w).Error.Code != "cache_stale" {

@@ -50,24 +50,13 @@ func benchRows() []listing.SlotRow {
 
 // benchRedis puts the rendered documents where the cache-fill loop would and
 // returns the reader the API uses.
-func benchRedis(b *testing.B) (*redis.Listings, map[string]listing.Rendered) {
+func benchRedis(b *testing.B) (*redis.Listings, listing.Documents) {
 	b.Helper()
-	rdb := testenv.NewRedis(b)
-	built, states := listing.Build(benchRows(), time.Now())
-	docs := map[string]listing.Rendered{}
-	for _, d := range built {
-		r, err := listing.Render(d.Doc)
-		if err != nil {
-			b.Fatal(err)
-		}
-		docs[listing.KeyState(d.Doc.State)] = r
-	}
-	sr, err := listing.Render(states)
+	docs, err := listing.RenderAll(benchRows(), time.Now(), listing.Documents{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	docs[listing.KeyStates] = sr
-	listings := redis.NewListings(rdb)
+	listings := redis.NewListings(testenv.NewRedis(b))
 	if err := listings.Write(context.Background(), docs, time.Now()); err != nil {
 		b.Fatal(err)
 	}
@@ -142,11 +131,11 @@ func serveOnce(b *testing.B, h http.Handler, w *sinkWriter, r *http.Request, sta
 // listing already in the micro-cache. It should allocate nothing.
 func BenchmarkListPPV_CachedHit(b *testing.B) {
 	listings, docs := benchRedis(b)
-	doc := docs[listing.KeyState("selangor")]
+	doc := docs.ByState["selangor"]
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	// A TTL far beyond the run keeps every iteration a hit; refills are
 	// what BenchmarkListPPV_Router shows.
-	benchHits(b, handleListPPV(log, newMicroCache(listings.Get, time.Hour)), doc)
+	benchHits(b, handleListPPV(log, newMicroCache(listings, time.Hour)), doc)
 }
 
 // benchHits times h answering each of hitCases' requests for doc, one
@@ -174,9 +163,9 @@ func benchHits(b *testing.B, h http.Handler, doc listing.Rendered) {
 // where the micro-cache's read lock is shared by every request.
 func BenchmarkListPPV_Parallel(b *testing.B) {
 	listings, docs := benchRedis(b)
-	doc := docs[listing.KeyState("selangor")]
+	doc := docs.ByState["selangor"]
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h := handleListPPV(log, newMicroCache(listings.Get, time.Hour))
+	h := handleListPPV(log, newMicroCache(listings, time.Hour))
 	serveOnce(b, h, newSinkWriter(), newBenchRequest("/listppv?state=selangor", nil), http.StatusOK, len(doc.Body))
 
 	b.ReportAllocs()
@@ -202,7 +191,7 @@ func BenchmarkListPPV_Parallel(b *testing.B) {
 func BenchmarkListPPV_Router(b *testing.B) {
 	rdb := testenv.NewRedis(b)
 	listings, docs := benchRedis(b)
-	doc := docs[listing.KeyState("selangor")]
+	doc := docs.ByState["selangor"]
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	benchHits(b, NewServer(log, listings, nil, redis.NewStatuses(rdb, time.Hour), Options{}), doc)
 }

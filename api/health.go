@@ -29,16 +29,18 @@ func handleReadyz(log *slog.Logger, listings Listings, maxAge time.Duration) htt
 		at, err := listings.Heartbeat(r.Context())
 		switch {
 		case errors.Is(err, listing.ErrNotFilled):
-			respond.Unavailable(w, retryCache, "cache_not_ready", "The availability cache has not been filled yet.")
+			fail(w, r, log, errNotReady)
 			return
 		case err != nil:
+			// A probe failing while Redis is away is expected: a warning,
+			// not an error for every probe.
 			logging.FromContext(r.Context(), log).Warn("not ready: redis", "error", err)
-			respond.Unavailable(w, retryCache, "redis_unreachable", "The availability cache cannot be reached.")
+			fail(w, r, log, errRedisUnreachable)
 			return
 		}
 		age := time.Since(at)
 		if age > maxAge {
-			respond.Unavailable(w, retryCache, "cache_stale", "The availability cache is "+age.Round(time.Second).String()+" old.")
+			fail(w, r, log, errCacheStale.withf(age.Round(time.Second)))
 			return
 		}
 		respond.JSON(w, http.StatusOK, body{Status: "ready", CacheAgeSeconds: age.Seconds()})

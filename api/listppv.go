@@ -6,35 +6,29 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/vaxbook/vaxbook/internal/listing"
-	"github.com/vaxbook/vaxbook/internal/respond"
 )
-
-// retryCache is how long a client should wait when the cache is not there;
-// the cache-fill loop writes every few seconds.
-const retryCache = 5 * time.Second
 
 func handleListPPV(log *slog.Logger, cache *microCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		code, ok := stateParam(r.URL.RawQuery)
 		if !ok || code == "" {
-			respond.Fail(w, http.StatusBadRequest, respond.Error{Code: "required", Field: "state", Message: "state is required, e.g. /listppv?state=selangor."})
+			fail(w, r, log, errStateRequired)
 			return
 		}
 		states := cache.get(r.Context(), statesKey)
 		if states.err != nil {
-			cacheUnavailable(w, log, states.err)
+			fail(w, r, log, cacheError(states.err))
 			return
 		}
 		if !states.stateCodes[code] {
-			respond.Fail(w, http.StatusNotFound, respond.Error{Code: "unknown_state", Field: "state", Message: "There is no state with this code; GET /states lists them."})
+			fail(w, r, log, errUnknownState)
 			return
 		}
 		doc := cache.get(r.Context(), code)
 		if doc.err != nil {
-			cacheUnavailable(w, log, doc.err)
+			fail(w, r, log, cacheError(doc.err))
 			return
 		}
 		doc.serve(w, r)
@@ -45,20 +39,19 @@ func handleStates(log *slog.Logger, cache *microCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		states := cache.get(r.Context(), statesKey)
 		if states.err != nil {
-			cacheUnavailable(w, log, states.err)
+			fail(w, r, log, cacheError(states.err))
 			return
 		}
 		states.serve(w, r)
 	})
 }
 
-func cacheUnavailable(w http.ResponseWriter, log *slog.Logger, err error) {
+// cacheError is the answer to a failed read of the listing cache.
+func cacheError(err error) error {
 	if errors.Is(err, listing.ErrNotFilled) {
-		respond.Unavailable(w, retryCache, "cache_not_ready", "Appointment availability is being prepared; please try again in a few seconds.")
-		return
+		return errCacheNotReady
 	}
-	log.Error("read listing cache", "error", err)
-	respond.Unavailable(w, retryCache, "cache_unavailable", "Appointment availability cannot be read right now; please try again in a few seconds.")
+	return errCacheUnavailable.because(err)
 }
 
 // stateParam finds state= in a raw query without allocating in the common

@@ -23,9 +23,9 @@ const statesKey = ""
 // that availability is never more than a second older than Redis, and long
 // enough to turn a surge into a trickle.
 type microCache struct {
-	read func(ctx context.Context, key string) (listing.Rendered, error)
-	ttl  time.Duration
-	now  func() time.Time
+	src Listings
+	ttl time.Duration
+	now func() time.Time
 
 	mu    sync.RWMutex
 	items map[string]*entry
@@ -45,8 +45,8 @@ type entry struct {
 	stateCodes map[string]bool      // the states document
 }
 
-func newMicroCache(read func(ctx context.Context, key string) (listing.Rendered, error), ttl time.Duration) *microCache {
-	return &microCache{read: read, ttl: ttl, now: time.Now, items: map[string]*entry{}}
+func newMicroCache(src Listings, ttl time.Duration) *microCache {
+	return &microCache{src: src, ttl: ttl, now: time.Now, items: map[string]*entry{}}
 }
 
 // get returns the document for key (a state code, or statesKey).
@@ -78,12 +78,16 @@ func (c *microCache) get(ctx context.Context, key string) *entry {
 }
 
 func (c *microCache) fill(ctx context.Context, key string) *entry {
-	redisKey := listing.KeyStates
-	if key != statesKey {
-		redisKey = listing.KeyState(key)
-	}
 	e := &entry{at: c.now()}
-	r, err := c.read(ctx, redisKey)
+	var (
+		r   listing.Rendered
+		err error
+	)
+	if key == statesKey {
+		r, err = c.src.States(ctx)
+	} else {
+		r, err = c.src.State(ctx, key)
+	}
 	if err != nil {
 		e.err = err
 		return e

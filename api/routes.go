@@ -14,12 +14,12 @@ import (
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/listing"
 	"github.com/vaxbook/vaxbook/internal/logging"
-	"github.com/vaxbook/vaxbook/internal/respond"
 )
 
 // Listings reads rendered documents and the cache-fill heartbeat.
 type Listings interface {
-	Get(ctx context.Context, key string) (listing.Rendered, error)
+	State(ctx context.Context, code string) (listing.Rendered, error)
+	States(ctx context.Context) (listing.Rendered, error)
 	Heartbeat(ctx context.Context) (time.Time, error)
 }
 
@@ -64,15 +64,11 @@ func (o Options) withDefaults() Options {
 // NewServer builds the API's routes.
 func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Statuses, opts Options) http.Handler {
 	opts = opts.withDefaults()
-	cache := newMicroCache(listings.Get, opts.MicroCacheTTL)
+	cache := newMicroCache(listings, opts.MicroCacheTTL)
 
 	r := chi.NewRouter()
-	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		respond.Fail(w, http.StatusNotFound, respond.Error{Code: "not_found", Message: "There is nothing at this address."})
-	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		respond.Fail(w, http.StatusMethodNotAllowed, respond.Error{Code: "method_not_allowed", Message: "This address does not accept that method."})
-	})
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) { fail(w, r, log, errNoRoute) })
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) { fail(w, r, log, errMethodNotAllowed) })
 
 	// The read paths that take the surge skip per-request log context: they
 	// log nothing on success, and every allocation counts at 10,000 req/s.

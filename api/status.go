@@ -9,7 +9,6 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/vaxbook/vaxbook/internal/booking"
-	"github.com/vaxbook/vaxbook/internal/logging"
 	"github.com/vaxbook/vaxbook/internal/respond"
 )
 
@@ -18,17 +17,16 @@ func handleStatus(log *slog.Logger, statuses Statuses) http.Handler {
 		// References are read out over the phone and typed in by hand.
 		ref := strings.ToUpper(strings.TrimSpace(chi.URLParam(r, "reference")))
 		if !booking.ValidReference(ref) {
-			respond.Fail(w, http.StatusBadRequest, respond.Error{Code: "invalid", Field: "reference", Message: "reference is not a vaxbook booking reference."})
+			fail(w, r, log, errBadReference)
 			return
 		}
 		b, err := statuses.GetRaw(r.Context(), ref)
 		switch {
 		case errors.Is(err, booking.ErrUnknownReference):
-			respond.Fail(w, http.StatusNotFound, respond.Error{Code: "not_found", Field: "reference", Message: "No booking is known under this reference."})
+			fail(w, r, log, errUnknownReference)
 			return
 		case err != nil:
-			logging.FromContext(r.Context(), log).Error("read status", "reference", ref, "error", err)
-			respond.Unavailable(w, retryCache, "status_unavailable", "The booking status cannot be read right now; please try again shortly.")
+			fail(w, r, log, errStatusUnavailable.because(err))
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")

@@ -18,7 +18,7 @@ import (
 
 // Sink stores rendered documents and the heartbeat in one step.
 type Sink interface {
-	Write(ctx context.Context, docs map[string]listing.Rendered, at time.Time) error
+	Write(ctx context.Context, docs listing.Documents, at time.Time) error
 }
 
 // Loop is the cache-fill loop.
@@ -30,11 +30,10 @@ type Loop struct {
 	now      func() time.Time
 
 	lease *postgres.Lease
-	// What this leader rendered last, per key. Every pass writes all of it
-	// again, so a flushed or failed-over Redis is whole within one interval,
-	// but only changed states are rendered anew: an unchanged state keeps its
-	// bytes and ETag, and clients and the CDN keep getting 304s.
-	rendered map[string]rendered
+	// What this leader rendered last. Every pass writes all of it again, so
+	// a flushed or failed-over Redis is whole within one interval, but only
+	// changed states are rendered anew (listing.RenderAll).
+	rendered listing.Documents
 
 	lastPass atomic.Int64 // unix ms of the last pass that did its job, as leader or standby
 	leader   atomic.Bool
@@ -82,7 +81,7 @@ func (l *Loop) Pass(ctx context.Context) error {
 			return nil
 		}
 		l.log.Info("cache fill lease taken: this loop writes")
-		l.lease, l.rendered = lease, map[string]rendered{}
+		l.lease, l.rendered = lease, listing.Documents{}
 		l.leader.Store(true)
 	}
 	rows, err := l.lease.Snapshot(ctx)
@@ -92,36 +91,16 @@ func (l *Loop) Pass(ctx context.Context) error {
 		return err
 	}
 	at := l.now()
-	built, states := listing.Build(rows, at)
-	docs := make(map[string]listing.Rendered, len(built)+1)
-	for _, b := range built {
-		key := listing.KeyState(b.Doc.State)
-		if prev, ok := l.rendered[key]; ok && prev.digest == b.Digest {
-			docs[key] = prev.Rendered
-			continue
-		}
-		r, err := listing.Render(b.Doc)
-		if err != nil {
-			return err
-		}
-		l.rendered[key] = rendered{Rendered: r, digest: b.Digest}
-		docs[key] = r
-	}
-	sr, err := listing.Render(states)
+	docs, err := listing.RenderAll(rows, at, l.rendered)
 	if err != nil {
 		return err
 	}
-	docs[listing.KeyStates] = sr
+	l.rendered = docs
 	if err := l.sink.Write(ctx, docs, at); err != nil {
 		return fmt.Errorf("write listings: %w", err)
 	}
 	l.lastPass.Store(at.UnixMilli())
 	return nil
-}
-
-type rendered struct {
-	listing.Rendered
-	digest [32]byte
 }
 
 // Close gives the lease up; Run does it on return, callers of Pass must.

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"reflect"
@@ -86,7 +87,7 @@ type countingSink struct {
 	writes atomic.Int64
 }
 
-func (s *countingSink) Write(ctx context.Context, docs map[string]listing.Rendered, at time.Time) error {
+func (s *countingSink) Write(ctx context.Context, docs listing.Documents, at time.Time) error {
 	s.writes.Add(1)
 	return s.Listings.Write(ctx, docs, at)
 }
@@ -109,32 +110,30 @@ func pass(t *testing.T, l *cachefill.Loop) {
 	}
 }
 
-// stored reads one document hash as it is in Redis, insisting on exactly the
-// three fields the API reads.
-func (f fixture) stored(t *testing.T, key string) listing.Rendered {
+// state reads one state's document as the API does.
+func (f fixture) state(t *testing.T, code string) listing.Rendered {
 	t.Helper()
-	h, err := f.rdb.HGetAll(context.Background(), key).Result()
+	r, err := redis.NewListings(f.rdb).State(context.Background(), code)
 	if err != nil {
-		t.Fatalf("HGETALL %s: %v", key, err)
+		t.Fatalf("read %s: %v", code, err)
 	}
-	if len(h) != 3 || h[listing.FieldBody] == "" || h[listing.FieldGzip] == "" || h[listing.FieldETag] == "" {
-		t.Fatalf("HGETALL %s: got fields %v, want body, gzip and etag", key, keysOf(h))
-	}
-	return listing.Rendered{Body: []byte(h[listing.FieldBody]), Gzip: []byte(h[listing.FieldGzip]), ETag: h[listing.FieldETag]}
+	return r
 }
 
-func keysOf(m map[string]string) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
+// statesList reads the /states document as the API does.
+func (f fixture) statesList(t *testing.T) listing.Rendered {
+	t.Helper()
+	r, err := redis.NewListings(f.rdb).States(context.Background())
+	if err != nil {
+		t.Fatalf("read states: %v", err)
 	}
-	return ks
+	return r
 }
 
 func (f fixture) document(t *testing.T, code string) listing.Document {
 	t.Helper()
 	var doc listing.Document
-	if err := json.Unmarshal(f.stored(t, listing.KeyState(code)).Body, &doc); err != nil {
+	if err := json.Unmarshal(f.state(t, code).Body, &doc); err != nil {
 		t.Fatalf("decode %s: %v", code, err)
 	}
 	return doc
@@ -153,7 +152,8 @@ func (f fixture) slot(t *testing.T, code, id string) listing.Slot {
 	return listing.Slot{}
 }
 
-// everything is every document and the heartbeat as stored.
+// everything is every key as stored: each document hash in full, and the
+// heartbeat (the one plain value) only as present, since every pass moves it.
 func (f fixture) everything(t *testing.T) map[string]string {
 	t.Helper()
 	ctx := context.Background()
@@ -163,12 +163,19 @@ func (f fixture) everything(t *testing.T) map[string]string {
 	}
 	all := map[string]string{}
 	for _, k := range keys {
-		if k == listing.KeyHeartbeat {
+		typ, err := f.rdb.Type(ctx, k).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if typ != "hash" {
 			all[k] = "present"
 			continue
 		}
-		r := f.stored(t, k)
-		all[k] = string(r.Body) + "|" + string(r.Gzip) + "|" + r.ETag
+		h, err := f.rdb.HGetAll(ctx, k).Result()
+		if err != nil {
+			t.Fatalf("HGETALL %s: %v", k, err)
+		}
+		all[k] = fmt.Sprint(h)
 	}
 	return all
 }
@@ -248,7 +255,7 @@ func TestPass_WritesEveryStateTheStatesListAndTheHeartbeat(t *testing.T) {
 	after := time.Now()
 
 	for _, code := range stateCodes {
-		r := f.stored(t, listing.KeyState(code))
+		r := f.state(t, code)
 		if got, want := r.ETag, listing.ETag(r.Body); got != want {
 			t.Errorf("%s ETag: got %s, want %s (the ETag of the body)", code, got, want)
 		}
@@ -277,12 +284,12 @@ func TestPass_WritesEveryStateTheStatesListAndTheHeartbeat(t *testing.T) {
 	if g := selangor.GeneratedAt; g.Before(before.Truncate(time.Second)) || g.After(after) {
 		t.Errorf("generated_at: got %v, want between %v and %v", g, before, after)
 	}
-	if got := f.stored(t, listing.KeyState("perlis")).Body; !bytes.Contains(got, []byte(`"centers":[]`)) {
+	if got := f.state(t, "perlis").Body; !bytes.Contains(got, []byte(`"centers":[]`)) {
 		t.Errorf("perlis: got %s, want \"centers\":[]", got)
 	}
 
 	var states listing.StatesDocument
-	if err := json.Unmarshal(f.stored(t, listing.KeyStates).Body, &states); err != nil {
+	if err := json.Unmarshal(f.statesList(t).Body, &states); err != nil {
 		t.Fatal(err)
 	}
 	wantStates := []listing.State{{Code: "johor", Name: "Johor"}, {Code: "perlis", Name: "Perlis"}, {Code: "selangor", Name: "Selangor"}}
@@ -333,9 +340,9 @@ func TestPass_UnchangedStateKeepsItsBytesAndChangedStateGetsANewETag(t *testing.
 	pass(t, l)
 	first := map[string]listing.Rendered{}
 	for _, code := range stateCodes {
-		first[code] = f.stored(t, listing.KeyState(code))
+		first[code] = f.state(t, code)
 	}
-	firstStates := f.stored(t, listing.KeyStates)
+	firstStates := f.statesList(t)
 	firstHB, _ := redis.NewListings(f.rdb).Heartbeat(context.Background())
 
 	// generated_at has whole seconds: without the wait a re-render would
@@ -345,15 +352,15 @@ func TestPass_UnchangedStateKeepsItsBytesAndChangedStateGetsANewETag(t *testing.
 	pass(t, l)
 
 	for _, code := range []string{"johor", "perlis"} {
-		got := f.stored(t, listing.KeyState(code))
+		got := f.state(t, code)
 		if got.ETag != first[code].ETag || !bytes.Equal(got.Body, first[code].Body) || !bytes.Equal(got.Gzip, first[code].Gzip) {
 			t.Errorf("%s, unchanged: got ETag %s body %s, want ETag %s body %s", code, got.ETag, got.Body, first[code].ETag, first[code].Body)
 		}
 	}
-	if got := f.stored(t, listing.KeyStates); got.ETag != firstStates.ETag || !bytes.Equal(got.Body, firstStates.Body) {
+	if got := f.statesList(t); got.ETag != firstStates.ETag || !bytes.Equal(got.Body, firstStates.Body) {
 		t.Errorf("states list, unchanged: got ETag %s, want %s", got.ETag, firstStates.ETag)
 	}
-	got := f.stored(t, listing.KeyState("selangor"))
+	got := f.state(t, "selangor")
 	if got.ETag == first["selangor"].ETag {
 		t.Errorf("selangor, changed: ETag stayed %s", got.ETag)
 	}

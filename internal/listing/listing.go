@@ -1,8 +1,16 @@
 // Package listing is the availability document behind GET /listppv and
-// GET /states: its shape, how it is rendered, and the Redis keys it lives under.
+// GET /states: its shape and how it is rendered. Where the rendered bytes are
+// stored is the cache adapter's business.
 package listing
 
-import "time"
+import (
+	"errors"
+	"time"
+)
+
+// ErrNotFilled means a document is not in the cache: the cache-fill loop has
+// not written it yet.
+var ErrNotFilled = errors.New("listing not filled yet")
 
 // Document is the /listppv answer for one state.
 type Document struct {

@@ -262,12 +262,50 @@ func TestParseStateCodes_RoundTripsARenderedStatesDocument(t *testing.T) {
 	}
 }
 
-func TestKeys_StateDocumentsAndStatesListNeverCollide(t *testing.T) {
+func TestRenderAll_RendersEveryStateAndTheStatesList(t *testing.T) {
 	t.Parallel()
-	if listing.KeyState("states") == listing.KeyStates {
-		t.Errorf("KeyState(%q) = %q collides with KeyStates", "states", listing.KeyStates)
+	docs, err := listing.RenderAll(rows(), at, listing.Documents{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got, want := listing.KeyState("selangor"), "listppv:state:selangor"; got != want {
-		t.Errorf("KeyState: got %q, want %q", got, want)
+	built, states := listing.Build(rows(), at)
+	if len(docs.ByState) != len(built) {
+		t.Errorf("documents: got %d, want %d", len(docs.ByState), len(built))
+	}
+	for _, b := range built {
+		want, _ := listing.Render(b.Doc)
+		if got := docs.ByState[b.Doc.State]; got.ETag != want.ETag || !bytes.Equal(got.Body, want.Body) || !bytes.Equal(got.Gzip, want.Gzip) {
+			t.Errorf("%s: got %s, want %s", b.Doc.State, got.Body, want.Body)
+		}
+	}
+	if want, _ := listing.Render(states); !bytes.Equal(docs.States.Body, want.Body) || docs.States.ETag != want.ETag {
+		t.Errorf("states: got %s, want %s", docs.States.Body, want.Body)
+	}
+}
+
+func TestRenderAll_UnchangedStateKeepsItsBytesAndChangedStateIsRenderedAnew(t *testing.T) {
+	t.Parallel()
+	first, err := listing.RenderAll(rows(), at, listing.Documents{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := rows()
+	rs[0].Booked++
+	later, err := listing.RenderAll(rs, at.Add(time.Minute), first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, code := range []string{"perlis", "selangor"} {
+		if got, want := later.ByState[code], first.ByState[code]; got.ETag != want.ETag || !bytes.Equal(got.Body, want.Body) {
+			t.Errorf("%s, unchanged: got %s, want the first pass's %s", code, got.Body, want.Body)
+		}
+	}
+	if later.ByState["johor"].ETag == first.ByState["johor"].ETag {
+		t.Errorf("johor, changed: ETag stayed %s", first.ByState["johor"].ETag)
+	}
+	// Without a previous pass everything is rendered with the new time.
+	fresh, _ := listing.RenderAll(rows(), at.Add(time.Minute), listing.Documents{})
+	if fresh.ByState["perlis"].ETag == first.ByState["perlis"].ETag {
+		t.Errorf("perlis without a previous pass: got the old bytes, want a new generated_at")
 	}
 }

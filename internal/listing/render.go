@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"time"
 )
 
 // Rendered is a document as it is served: the exact JSON bytes, a gzip copy,
@@ -33,6 +34,40 @@ func Render(v any) (Rendered, error) {
 		return Rendered{}, fmt.Errorf("gzip listing: %w", err)
 	}
 	return Rendered{Body: body, Gzip: zb.Bytes(), ETag: ETag(body)}, nil
+}
+
+// Documents is everything the cache serves for GET /listppv and GET /states:
+// each state's rendered document by state code, and the states list.
+type Documents struct {
+	ByState map[string]Rendered
+	States  Rendered
+	digests map[string][32]byte
+}
+
+// RenderAll builds rows (ordered by state, centre, slot) into every state's
+// document and the states list, stamped with at, and renders them. A state
+// whose content is what it was in prev keeps prev's bytes and ETag, so
+// clients and the CDN keep getting 304s for it; pass the zero Documents when
+// there is no previous pass.
+func RenderAll(rows []SlotRow, at time.Time, prev Documents) (Documents, error) {
+	built, states := Build(rows, at)
+	docs := Documents{ByState: make(map[string]Rendered, len(built)), digests: make(map[string][32]byte, len(built))}
+	for _, b := range built {
+		code := b.Doc.State
+		r, ok := prev.ByState[code]
+		if !ok || prev.digests[code] != b.Digest {
+			var err error
+			if r, err = Render(b.Doc); err != nil {
+				return Documents{}, err
+			}
+		}
+		docs.ByState[code], docs.digests[code] = r, b.Digest
+	}
+	var err error
+	if docs.States, err = Render(states); err != nil {
+		return Documents{}, err
+	}
+	return docs, nil
 }
 
 // ETag is a strong validator derived from the bytes alone, so every API

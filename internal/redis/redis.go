@@ -1,6 +1,7 @@
 // Package redis is vaxbook's adapter to Redis: the rendered listings the
 // cache-fill loop writes and the API serves, the cache-fill heartbeat, and the
-// per-reference status records.
+// per-reference status records. Its key layout (keys.go) is known to no
+// other package: callers ask by state code or reference.
 package redis
 
 import (
@@ -56,10 +57,19 @@ type Listings struct{ c goredis.UniversalClient }
 // NewListings wraps a client.
 func NewListings(c goredis.UniversalClient) *Listings { return &Listings{c: c} }
 
-// Get reads one rendered document (listing.KeyStates or listing.KeyState) in a
-// single command.
-func (l *Listings) Get(ctx context.Context, key string) (listing.Rendered, error) {
-	vals, err := l.c.HMGet(ctx, key, listing.FieldBody, listing.FieldGzip, listing.FieldETag).Result()
+// State reads one state's rendered /listppv document.
+func (l *Listings) State(ctx context.Context, code string) (listing.Rendered, error) {
+	return l.get(ctx, keyState(code))
+}
+
+// States reads the rendered /states document.
+func (l *Listings) States(ctx context.Context) (listing.Rendered, error) {
+	return l.get(ctx, keyStates)
+}
+
+// get reads one rendered document in a single command.
+func (l *Listings) get(ctx context.Context, key string) (listing.Rendered, error) {
+	vals, err := l.c.HMGet(ctx, key, fieldBody, fieldGzip, fieldETag).Result()
 	if err != nil {
 		return listing.Rendered{}, fmt.Errorf("read %s: %w", key, err)
 	}
@@ -72,25 +82,30 @@ func (l *Listings) Get(ctx context.Context, key string) (listing.Rendered, error
 	return listing.Rendered{Body: []byte(body), Gzip: []byte(gz), ETag: etag}, nil
 }
 
-// Write stores documents by key and the heartbeat in one MULTI, so a reader
+// Write stores every document and the heartbeat in one MULTI, so a reader
 // never sees a heartbeat newer than the documents it vouches for.
-func (l *Listings) Write(ctx context.Context, docs map[string]listing.Rendered, at time.Time) error {
+func (l *Listings) Write(ctx context.Context, docs listing.Documents, at time.Time) error {
 	_, err := l.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-		for key, r := range docs {
-			p.HSet(ctx, key, listing.FieldBody, r.Body, listing.FieldGzip, r.Gzip, listing.FieldETag, r.ETag)
+		for code, r := range docs.ByState {
+			hset(ctx, p, keyState(code), r)
 		}
-		p.Set(ctx, listing.KeyHeartbeat, at.UnixMilli(), 0)
+		hset(ctx, p, keyStates, docs.States)
+		p.Set(ctx, keyHeartbeat, at.UnixMilli(), 0)
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("write %d listings: %w", len(docs), err)
+		return fmt.Errorf("write %d listings: %w", len(docs.ByState)+1, err)
 	}
 	return nil
 }
 
+func hset(ctx context.Context, p goredis.Pipeliner, key string, r listing.Rendered) {
+	p.HSet(ctx, key, fieldBody, r.Body, fieldGzip, r.Gzip, fieldETag, r.ETag)
+}
+
 // Heartbeat returns when the cache-fill loop last completed a pass.
 func (l *Listings) Heartbeat(ctx context.Context) (time.Time, error) {
-	s, err := l.c.Get(ctx, listing.KeyHeartbeat).Result()
+	s, err := l.c.Get(ctx, keyHeartbeat).Result()
 	if errors.Is(err, goredis.Nil) {
 		return time.Time{}, fmt.Errorf("read heartbeat: %w", listing.ErrNotFilled)
 	}
@@ -135,7 +150,7 @@ func (s *Statuses) SetPending(ctx context.Context, reference string) error {
 	if err != nil {
 		return fmt.Errorf("encode status %s: %w", reference, err)
 	}
-	if err := s.cmd.SetNX(ctx, listing.KeyStatus(reference), b, s.ttl).Err(); err != nil {
+	if err := s.cmd.SetNX(ctx, keyStatus(reference), b, s.ttl).Err(); err != nil {
 		return fmt.Errorf("write pending status %s: %w", reference, err)
 	}
 	return nil
@@ -147,7 +162,7 @@ func (s *Statuses) Set(ctx context.Context, rec booking.StatusRecord) error {
 	if err != nil {
 		return fmt.Errorf("encode status %s: %w", rec.Reference, err)
 	}
-	if err := s.cmd.Set(ctx, listing.KeyStatus(rec.Reference), b, s.ttl).Err(); err != nil {
+	if err := s.cmd.Set(ctx, keyStatus(rec.Reference), b, s.ttl).Err(); err != nil {
 		return fmt.Errorf("write status %s: %w", rec.Reference, err)
 	}
 	return nil
@@ -163,7 +178,7 @@ func (s *Statuses) Ping(ctx context.Context) error {
 
 // GetRaw returns the stored JSON of a status record as is, for serving.
 func (s *Statuses) GetRaw(ctx context.Context, reference string) ([]byte, error) {
-	b, err := s.cmd.Get(ctx, listing.KeyStatus(reference)).Bytes()
+	b, err := s.cmd.Get(ctx, keyStatus(reference)).Bytes()
 	if errors.Is(err, goredis.Nil) {
 		return nil, fmt.Errorf("read status %s: %w", reference, booking.ErrUnknownReference)
 	}

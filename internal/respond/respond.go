@@ -61,6 +61,12 @@ func Fail(w http.ResponseWriter, status int, e Error) {
 
 // Unavailable answers 503 with the Retry-After the contract promises.
 func Unavailable(w http.ResponseWriter, retryAfter time.Duration, code, message string) {
-	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(retryAfter/time.Second))))
+	RetryAfter(w, retryAfter)
 	Fail(w, http.StatusServiceUnavailable, Error{Code: code, Message: message})
+}
+
+// RetryAfter tells the client how long to wait, in whole seconds and at
+// least one, before asking again.
+func RetryAfter(w http.ResponseWriter, d time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(d/time.Second))))
 }

@@ -1,0 +1,227 @@
+package api_test
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"testing/iotest"
+	"time"
+
+	"github.com/vaxbook/vaxbook/api"
+	"github.com/vaxbook/vaxbook/internal/booking"
+	"github.com/vaxbook/vaxbook/internal/captcha"
+	"github.com/vaxbook/vaxbook/internal/listing"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/errors.golden from the answers given now")
+
+// stubListings serves the rendered slotRows, or fails as told.
+type stubListings struct {
+	docs      listing.Documents
+	err       error // every read fails with it
+	heartbeat time.Time
+}
+
+func newStubListings(t *testing.T) *stubListings {
+	t.Helper()
+	docs, err := listing.RenderAll(slotRows(), time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC), listing.Documents{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &stubListings{docs: docs, heartbeat: time.Now()}
+}
+
+func (s *stubListings) State(_ context.Context, code string) (listing.Rendered, error) {
+	if s.err != nil {
+		return listing.Rendered{}, s.err
+	}
+	r, ok := s.docs.ByState[code]
+	if !ok {
+		return listing.Rendered{}, listing.ErrNotFilled
+	}
+	return r, nil
+}
+
+func (s *stubListings) States(context.Context) (listing.Rendered, error) {
+	if s.err != nil {
+		return listing.Rendered{}, s.err
+	}
+	if s.docs.States.Body == nil {
+		return listing.Rendered{}, listing.ErrNotFilled
+	}
+	return s.docs.States, nil
+}
+
+func (s *stubListings) Heartbeat(context.Context) (time.Time, error) {
+	if s.err != nil {
+		return time.Time{}, s.err
+	}
+	if s.heartbeat.IsZero() {
+		return time.Time{}, listing.ErrNotFilled
+	}
+	return s.heartbeat, nil
+}
+
+type stubPublisher struct{ err error }
+
+func (p stubPublisher) Publish(context.Context, booking.Request) error { return p.err }
+
+type stubStatuses struct{ err error }
+
+func (s stubStatuses) SetPending(context.Context, string) error { return nil }
+func (s stubStatuses) GetRaw(context.Context, string) ([]byte, error) {
+	return nil, s.err
+}
+
+type stubVerifier struct{ err error }
+
+func (v stubVerifier) Verify(context.Context, string, string) error { return v.err }
+
+var errDown = errors.New("connection refused")
+
+// TestAnswers_EveryErrorAnswerIsAsRecorded pins every error answer the API
+// gives, byte for byte with its status and Retry-After, to
+// testdata/errors.golden: clients switch on these, so a change to one must be
+// a deliberate edit of the golden file.
+func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
+	t.Parallel()
+	type setup struct {
+		listings func(*stubListings)
+		pub      error
+		statuses error
+		opts     api.Options
+	}
+	body := submission(nil)
+	ref := booking.ReferenceFor("key", "900101145678")
+	set := func(k string, v any) string { return submission(func(m map[string]any) { m[k] = v }) }
+	cases := []struct {
+		name, method, target, body, contentType string
+		header                                  map[string]string
+		setup                                   setup
+		times                                   int  // send it this many times and record the last answer
+		failRead                                bool // the connection breaks while the body is read
+	}{
+		{name: "no route", method: "GET", target: "/nowhere"},
+		{name: "wrong method", method: "DELETE", target: "/states"},
+		{name: "wrong method on listppv", method: "POST", target: "/listppv?state=selangor"},
+
+		{name: "listppv without state", method: "GET", target: "/listppv"},
+		{name: "listppv with bad escape", method: "GET", target: "/listppv?state=%zz"},
+		{name: "listppv unknown state", method: "GET", target: "/listppv?state=atlantis"},
+		{name: "listppv not filled", method: "GET", target: "/listppv?state=selangor", setup: setup{listings: func(s *stubListings) { s.docs.States = listing.Rendered{} }}},
+		{name: "listppv state not filled", method: "GET", target: "/listppv?state=selangor", setup: setup{listings: func(s *stubListings) { delete(s.docs.ByState, "selangor") }}},
+		{name: "listppv redis down", method: "GET", target: "/listppv?state=selangor", setup: setup{listings: func(s *stubListings) { s.err = errDown }}},
+		{name: "states not filled", method: "GET", target: "/states", setup: setup{listings: func(s *stubListings) { s.docs.States = listing.Rendered{} }}},
+		{name: "states redis down", method: "GET", target: "/states", setup: setup{listings: func(s *stubListings) { s.err = errDown }}},
+
+		{name: "readyz not filled", method: "GET", target: "/readyz", setup: setup{listings: func(s *stubListings) { s.heartbeat = time.Time{} }}},
+		{name: "readyz redis down", method: "GET", target: "/readyz", setup: setup{listings: func(s *stubListings) { s.err = errDown }}},
+		{name: "readyz stale", method: "GET", target: "/readyz", setup: setup{listings: func(s *stubListings) { s.heartbeat = time.Now().Add(-time.Hour) }}},
+
+		{name: "status malformed", method: "GET", target: "/status/nope"},
+		{name: "status unknown", method: "GET", target: "/status/" + ref, setup: setup{statuses: booking.ErrUnknownReference}},
+		{name: "status redis down", method: "GET", target: "/status/" + ref, setup: setup{statuses: errDown}},
+
+		{name: "submit rate limited", method: "POST", target: "/submit", body: body, times: 2, setup: setup{opts: api.Options{SubmitRate: 0.001, SubmitBurst: 1}}},
+		{name: "submit not json", method: "POST", target: "/submit", body: body, contentType: "text/plain"},
+		{name: "submit no content type", method: "POST", target: "/submit", body: body, contentType: "-"},
+		{name: "submit bad idempotency key", method: "POST", target: "/submit", body: body, header: map[string]string{"Idempotency-Key": strings.Repeat("k", 300)}},
+		{name: "submit too large", method: "POST", target: "/submit", body: `{"name":"` + strings.Repeat("a", 20<<10) + `"}`},
+		{name: "submit empty", method: "POST", target: "/submit"},
+		{name: "submit read failure", method: "POST", target: "/submit", body: body, failRead: true},
+		{name: "submit malformed", method: "POST", target: "/submit", body: `{"state":`},
+		{name: "submit unknown field", method: "POST", target: "/submit", body: set("nickname", "x")},
+		{name: "submit wrong type", method: "POST", target: "/submit", body: set("preferences", "sel-001")},
+		{name: "submit several bad fields", method: "POST", target: "/submit", body: `{"state":"","name":" ","id_number":"x","phone":"1","email":"a","preferences":[],"lang":"fr"}`},
+		{name: "submit unknown state", method: "POST", target: "/submit", body: set("state", "atlantis")},
+		{name: "submit unknown slot", method: "POST", target: "/submit", body: set("preferences", []string{open, "sel-999"})},
+		{name: "submit every choice full", method: "POST", target: "/submit", body: set("preferences", []string{full})},
+		{name: "submit cache not filled", method: "POST", target: "/submit", body: body, setup: setup{listings: func(s *stubListings) { s.docs.States = listing.Rendered{} }}},
+		{name: "submit redis down", method: "POST", target: "/submit", body: body, setup: setup{listings: func(s *stubListings) { s.err = errDown }}},
+		{name: "submit queue down", method: "POST", target: "/submit", body: body, setup: setup{pub: errDown}},
+		{name: "submit no captcha token", method: "POST", target: "/submit", body: body, setup: setup{opts: api.Options{Captcha: api.Captcha{Provider: captcha.Turnstile, Verifier: stubVerifier{}}}}},
+		{name: "submit captcha token too long", method: "POST", target: "/submit", body: set("captcha_token", strings.Repeat("t", 5000)), setup: setup{opts: api.Options{Captcha: api.Captcha{Provider: captcha.Turnstile, Verifier: stubVerifier{}}}}},
+		{name: "submit captcha rejected", method: "POST", target: "/submit", body: set("captcha_token", "robot"), setup: setup{opts: api.Options{Captcha: api.Captcha{Provider: captcha.Turnstile, Verifier: stubVerifier{captcha.ErrRejected}}}}},
+		{name: "submit captcha provider down", method: "POST", target: "/submit", body: set("captcha_token", "human"), setup: setup{opts: api.Options{Captcha: api.Captcha{Provider: captcha.Turnstile, Verifier: stubVerifier{fmt.Errorf("siteverify: %w", captcha.ErrUnavailable)}}}}},
+	}
+
+	var got strings.Builder
+	for _, tc := range cases {
+		listings := newStubListings(t)
+		if tc.setup.listings != nil {
+			tc.setup.listings(listings)
+		}
+		statuses := stubStatuses{err: tc.setup.statuses}
+		if statuses.err == nil {
+			statuses.err = booking.ErrUnknownReference
+		}
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		h := api.NewServer(log, listings, stubPublisher{tc.setup.pub}, statuses, tc.setup.opts)
+
+		var w *httptest.ResponseRecorder
+		for range max(1, tc.times) {
+			r := httptest.NewRequest(tc.method, tc.target, strings.NewReader(tc.body))
+			if tc.failRead {
+				r.Body = io.NopCloser(io.MultiReader(strings.NewReader(`{"state":`), iotest.ErrReader(errDown)))
+			}
+			r.Header.Set("X-Request-Id", "req-1")
+			switch tc.contentType {
+			case "":
+				r.Header.Set("Content-Type", "application/json")
+			case "-":
+			default:
+				r.Header.Set("Content-Type", tc.contentType)
+			}
+			for k, v := range tc.header {
+				r.Header.Set(k, v)
+			}
+			w = httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+		}
+		fmt.Fprintf(&got, "## %s: %s %s\n%d Retry-After=%q Content-Type=%q\n%s\n\n",
+			tc.name, tc.method, tc.target[:min(len(tc.target), 40)], w.Code, w.Header().Get("Retry-After"), w.Header().Get("Content-Type"), w.Body)
+	}
+
+	const golden = "testdata/errors.golden"
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, []byte(got.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to record)", err)
+	}
+	if got.String() != string(want) {
+		t.Errorf("error answers differ from %s:\n%s", golden, lineDiff(string(want), got.String()))
+	}
+}
+
+// lineDiff lists the lines that differ, enough to see which answer changed.
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	for i := range max(len(w), len(g)) {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			fmt.Fprintf(&b, "line %d:\n  want %s\n   got %s\n", i+1, wl, gl)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,19 @@
+package redis
+
+// The Redis layout, in one place: nothing outside this package names a key.
+// A rendered document is one hash (the fields below) so a reader gets body,
+// gzip copy and ETag in a single command.
+const (
+	keyStates    = "listppv:states"
+	keyHeartbeat = "cachefill:heartbeat"
+
+	fieldBody = "body"
+	fieldGzip = "gzip"
+	fieldETag = "etag"
+)
+
+// keyState is the hash holding one state's rendered /listppv document.
+func keyState(code string) string { return "listppv:state:" + code }
+
+// keyStatus is the string holding one reference's status record.
+func keyStatus(reference string) string { return "status:" + reference }
