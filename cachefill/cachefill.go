@@ -70,7 +70,7 @@ func (l *Loop) Pass(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, max(2*l.interval, 5*time.Second))
 	defer cancel()
 	if l.lease == nil {
-		lease, err := postgres.TryLease(ctx, l.pool)
+		lease, err := postgres.TryLease(ctx, l.pool, postgres.CacheFillLease)
 		if err != nil {
 			return err
 		}

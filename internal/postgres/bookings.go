@@ -23,7 +23,7 @@ func NewBookings(pool *pgxpool.Pool) *Bookings { return &Bookings{pool: pool} }
 // including two deliveries of the same message, so the duplicate check and
 // the idempotency check below cannot race. Messages about different people
 // only meet on the slot rows.
-const lockPerson = `SELECT pg_advisory_xact_lock(hashtextextended($1, 20211))`
+const lockPerson = `SELECT pg_advisory_xact_lock(hashtextextended($1, ` + personLockSeed + `))`
 
 // One read answers both questions: has this reference been decided already
 // (a redelivery), and does this person already hold a confirmed place?

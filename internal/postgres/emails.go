@@ -21,7 +21,7 @@ func NewEmails(pool *pgxpool.Pool) *Emails { return &Emails{pool: pool} }
 
 // A different key space from lockPerson's, so an e-mail never waits on a
 // booking.
-const tryLockEmail = `SELECT pg_try_advisory_xact_lock(hashtextextended($1, 20212))`
+const tryLockEmail = `SELECT pg_try_advisory_xact_lock(hashtextextended($1, ` + emailSendLockSeed + `))`
 
 const findSent = `
 SELECT outcome, provider_status, provider_id, detail

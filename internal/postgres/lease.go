@@ -10,32 +10,31 @@ import (
 	"github.com/vaxbook/vaxbook/internal/listing"
 )
 
-// cacheFillLockKey names the session advisory lock only one cache-fill loop
-// may hold; its number is arbitrary but fixed.
-const cacheFillLockKey = 7_2021_0001
+// Lease is the right to be the one process doing a job, held as a session
+// advisory lock on one dedicated connection. Postgres drops the lock when
+// that connection dies, so a crashed or partitioned holder cannot keep it.
+type Lease struct {
+	conn *pgxpool.Conn
+	key  LeaseKey
+}
 
-// Lease is the cache-fill writer's right to write, held as a session advisory
-// lock on one dedicated connection. Postgres drops the lock when that
-// connection dies, so a crashed or partitioned writer cannot keep it.
-type Lease struct{ conn *pgxpool.Conn }
-
-// TryLease takes the cache-fill lease if nobody holds it. It returns nil and
-// no error when another process holds it.
-func TryLease(ctx context.Context, pool *pgxpool.Pool) (*Lease, error) {
+// TryLease takes the lease named by key if nobody holds it. It returns nil
+// and no error when another process holds it.
+func TryLease(ctx context.Context, pool *pgxpool.Pool, key LeaseKey) (*Lease, error) {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("acquire connection for lease: %w", err)
+		return nil, fmt.Errorf("acquire connection for %s: %w", key, err)
 	}
 	var got bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, cacheFillLockKey).Scan(&got); err != nil {
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, int64(key)).Scan(&got); err != nil {
 		conn.Release()
-		return nil, fmt.Errorf("try cache-fill lock: %w", err)
+		return nil, fmt.Errorf("try %s: %w", key, err)
 	}
 	if !got {
 		conn.Release()
 		return nil, nil
 	}
-	return &Lease{conn: conn}, nil
+	return &Lease{conn: conn, key: key}, nil
 }
 
 // Release gives the lease up at once with an explicit unlock, then closes
@@ -43,7 +42,7 @@ func TryLease(ctx context.Context, pool *pgxpool.Pool) (*Lease, error) {
 func (l *Lease) Release() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	_, _ = l.conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, cacheFillLockKey)
+	_, _ = l.conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, int64(l.key))
 	_ = l.conn.Conn().Close(ctx)
 	l.conn.Release()
 }
