@@ -150,9 +150,9 @@ func runDev(ctx context.Context, getenv func(string) string, stdout io.Writer) e
 // seedDemoIfEmpty loads the demo centres into a database with no slots, so
 // a first `vaxbook dev` shows something to book.
 func seedDemoIfEmpty(ctx context.Context, pool *pgxpool.Pool, info func(string, ...any)) error {
-	var n int
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM slots`).Scan(&n); err != nil {
-		return fmt.Errorf("count slots: %w", err)
+	n, err := postgres.CountSlots(ctx, pool)
+	if err != nil {
+		return err
 	}
 	if n > 0 {
 		return nil

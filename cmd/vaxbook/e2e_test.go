@@ -268,12 +268,12 @@ func TestEndToEnd_SurgeNeverOverbooksOrLoses(t *testing.T) {
 
 	// Postgres agrees: one row per accepted reference, no slot past
 	// capacity, counters equal to confirmed bookings, one place per person.
-	var bookings, unknown int
-	if err := pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE NOT reference = ANY($1)) FROM bookings`, keys(accepted)).Scan(&bookings, &unknown); err != nil {
+	inv, err := postgres.CheckInvariants(ctx, pool, keys(accepted))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if bookings != len(accepted) || unknown != 0 {
-		t.Errorf("bookings rows: got %d (%d not accepted), want exactly the %d accepted references", bookings, unknown, len(accepted))
+	if inv.Bookings != len(accepted) || inv.Unknown != 0 {
+		t.Errorf("bookings rows: got %d (%d not accepted), want exactly the %d accepted references", inv.Bookings, inv.Unknown, len(accepted))
 	}
 	dbStatus := map[string]booking.Status{}
 	statusRows, err := pool.Query(ctx, `SELECT reference, status FROM bookings`)
@@ -294,16 +294,9 @@ func TestEndToEnd_SurgeNeverOverbooksOrLoses(t *testing.T) {
 			t.Errorf("reference %s: API says %s, Postgres %s", ref, st, dbStatus[ref])
 		}
 	}
-	var over, mismatched, twice int
-	if err := pool.QueryRow(ctx, `
-		SELECT (SELECT count(*) FROM slots WHERE booked > capacity),
-		       (SELECT count(*) FROM slots s WHERE s.booked <> (SELECT count(*) FROM bookings b WHERE b.slot_id = s.id AND b.status = 'confirmed')),
-		       (SELECT count(*) FROM (SELECT id_number FROM bookings WHERE status = 'confirmed' GROUP BY id_number HAVING count(*) > 1) x)`).
-		Scan(&over, &mismatched, &twice); err != nil {
-		t.Fatal(err)
-	}
-	if over != 0 || mismatched != 0 || twice != 0 {
-		t.Errorf("slots over capacity %d, counters unlike confirmed bookings %d, people booked twice %d; want 0, 0, 0", over, mismatched, twice)
+	if inv.Broken() {
+		t.Errorf("slots over capacity %d, counters unlike confirmed bookings %d, people booked twice %d; want 0, 0, 0",
+			inv.SlotsOverCapacity, inv.CountersUnlikeBookings, inv.PeopleBookedTwice)
 	}
 	var confirmed int
 	for _, st := range final {

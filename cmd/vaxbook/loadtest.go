@@ -333,8 +333,8 @@ func settle(ctx context.Context, db *pgxpool.Pool) {
 	prev, still := -1, 0
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
-		var n int
-		if err := db.QueryRow(ctx, `SELECT count(*) FROM bookings`).Scan(&n); err != nil {
+		n, err := postgres.CountBookings(ctx, db)
+		if err != nil {
 			return
 		}
 		if n == prev {

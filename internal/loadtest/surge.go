@@ -20,6 +20,7 @@ import (
 
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/listing"
+	"github.com/vaxbook/vaxbook/internal/postgres"
 )
 
 // SurgeOptions shape the day of the incident, compressed.
@@ -487,16 +488,11 @@ func (e *statusError) Error() string { return fmt.Sprintf("%d %s", e.code, e.rea
 // checkPostgres asks the database what became of every accepted reference
 // and whether any slot went past its capacity. Read-only.
 func checkPostgres(ctx context.Context, db *pgxpool.Pool, t *Tallies) error {
-	var over, unlike, twice, missing int
-	err := db.QueryRow(ctx, `
-		SELECT (SELECT count(*) FROM slots WHERE booked > capacity),
-		       (SELECT count(*) FROM slots s WHERE s.booked <> (SELECT count(*) FROM bookings b WHERE b.slot_id = s.id AND b.status = 'confirmed')),
-		       (SELECT count(*) FROM (SELECT id_number FROM bookings WHERE status = 'confirmed' GROUP BY id_number HAVING count(*) > 1) x),
-		       (SELECT count(*) FROM unnest($1::text[]) r(ref) WHERE NOT EXISTS (SELECT 1 FROM bookings b WHERE b.reference = r.ref))`,
-		t.AcceptedRefs).Scan(&over, &unlike, &twice, &missing)
+	inv, err := postgres.CheckInvariants(ctx, db, t.AcceptedRefs)
 	if err != nil {
-		return fmt.Errorf("check postgres tallies: %w", err)
+		return err
 	}
-	t.SlotsOverCapacity, t.CountersUnlikeBookings, t.PeopleBookedTwice, t.MissingFromPostgres = &over, &unlike, &twice, &missing
+	t.SlotsOverCapacity, t.CountersUnlikeBookings, t.PeopleBookedTwice, t.MissingFromPostgres =
+		&inv.SlotsOverCapacity, &inv.CountersUnlikeBookings, &inv.PeopleBookedTwice, &inv.Missing
 	return nil
 }

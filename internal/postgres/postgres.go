@@ -55,6 +55,12 @@ type Beginner interface {
 	Begin(ctx context.Context) (pgx.Tx, error)
 }
 
+// RowQuerier is what a one-row read needs: a pool, a connection or a
+// transaction.
+type RowQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
 // InTx runs fn in a transaction: it commits when fn returns nil and rolls back
 // otherwise, reporting both errors if the rollback fails too.
 func InTx(ctx context.Context, db Beginner, fn func(pgx.Tx) error) error {
