@@ -1,4 +1,6 @@
-// Package seed loads vaccination centres and slots into PostgreSQL.
+// Package seed reads and checks the seed CSV of states, vaccination centres
+// and slots, makes demo data in the same form, and loads either through
+// internal/postgres.
 //
 // The seed CSV is the source of truth for states, centres and slots; the
 // booked counters belong to the worker and are never written here.

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/seed"
 	"github.com/vaxbook/vaxbook/internal/testenv"
 )
@@ -46,7 +47,7 @@ func takeSnapshot(t *testing.T, db *pgxpool.Pool) snapshot {
 	}
 }
 
-func mustLoad(t *testing.T, db *pgxpool.Pool, rows []seed.Row) seed.Result {
+func mustLoad(t *testing.T, db *pgxpool.Pool, rows []seed.Row) postgres.SeedResult {
 	t.Helper()
 	res, err := seed.Load(context.Background(), db, rows)
 	if err != nil {
@@ -83,7 +84,7 @@ func TestLoad_DemoLoadsEverything(t *testing.T) {
 	got := mustLoad(t, db, rows)
 	t.Logf("loaded %d rows in %v", len(rows), time.Since(start))
 
-	if want := (seed.Result{States: 16, Centers: 48, Slots: 48 * 28}); got != want {
+	if want := (postgres.SeedResult{States: 16, Centers: 48, Slots: 48 * 28}); got != want {
 		t.Errorf("Load = %+v, want %+v", got, want)
 	}
 	var r seed.Row
@@ -109,7 +110,7 @@ func TestLoad_SameRowsAgainChangeNothing(t *testing.T) {
 	setBooked(t, db, rows[0].SlotID, 7)
 	before := takeSnapshot(t, db)
 
-	if got := mustLoad(t, db, rows); got != (seed.Result{}) {
+	if got := mustLoad(t, db, rows); got != (postgres.SeedResult{}) {
 		t.Errorf("second Load = %+v, want all zeros", got)
 	}
 	if after := takeSnapshot(t, db); !reflect.DeepEqual(before, after) {
@@ -122,7 +123,7 @@ func TestLoad_UpdatesWhatChangedOnly(t *testing.T) {
 	tests := []struct {
 		name   string
 		change func(rows []seed.Row) []seed.Row
-		want   seed.Result
+		want   postgres.SeedResult
 		check  string // a query that must return true after the load
 	}{
 		{
@@ -131,7 +132,7 @@ func TestLoad_UpdatesWhatChangedOnly(t *testing.T) {
 				rows[5].Capacity = 999
 				return rows
 			},
-			want:  seed.Result{Slots: 1},
+			want:  postgres.SeedResult{Slots: 1},
 			check: `SELECT capacity = 999 AND booked = 3 FROM slots WHERE id = 'jhr-001-2026-11-26-pm'`,
 		},
 		{
@@ -140,7 +141,7 @@ func TestLoad_UpdatesWhatChangedOnly(t *testing.T) {
 				rows[5].Capacity = 3
 				return rows
 			},
-			want:  seed.Result{Slots: 1},
+			want:  postgres.SeedResult{Slots: 1},
 			check: `SELECT capacity = 3 AND booked = 3 FROM slots WHERE id = 'jhr-001-2026-11-26-pm'`,
 		},
 		{
@@ -153,7 +154,7 @@ func TestLoad_UpdatesWhatChangedOnly(t *testing.T) {
 				}
 				return rows
 			},
-			want:  seed.Result{Centers: 1},
+			want:  postgres.SeedResult{Centers: 1},
 			check: `SELECT name = 'Stadium Malawati (Dewan B)' FROM centers WHERE id = 'sel-002'`,
 		},
 		{
@@ -166,7 +167,7 @@ func TestLoad_UpdatesWhatChangedOnly(t *testing.T) {
 				}
 				return rows
 			},
-			want:  seed.Result{States: 1},
+			want:  postgres.SeedResult{States: 1},
 			check: `SELECT name = 'Wilayah Persekutuan Kuala Lumpur' FROM states WHERE code = 'kuala-lumpur'`,
 		},
 		{
@@ -177,7 +178,7 @@ func TestLoad_UpdatesWhatChangedOnly(t *testing.T) {
 				extra.SlotID, extra.Time, extra.Line = "jhr-001-extra", "19:00-21:00", 0
 				return append(rows, extra)
 			},
-			want: seed.Result{Slots: 2},
+			want: postgres.SeedResult{Slots: 2},
 			check: `SELECT (SELECT time_range FROM slots WHERE id = 'jhr-001-2026-11-26-pm') = '14:30-18:30'
 				AND EXISTS (SELECT 1 FROM slots WHERE id = 'jhr-001-extra' AND time_range = '19:00-21:00' AND booked = 0)`,
 		},
@@ -303,7 +304,7 @@ func TestLoad_FailsAndChangesNothing(t *testing.T) {
 			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
 				t.Fatalf("Load error = %v\nwant one starting %s", err, tt.want)
 			}
-			if res != (seed.Result{}) {
+			if res != (postgres.SeedResult{}) {
 				t.Errorf("failed Load = %+v, want zeros", res)
 			}
 			if after := takeSnapshot(t, db); !reflect.DeepEqual(before, after) {
@@ -333,7 +334,7 @@ func TestLoad_BadRowLoadsNothingIntoEmptyDatabase(t *testing.T) {
 func TestLoad_NoRowsIsNoOp(t *testing.T) {
 	t.Parallel()
 	db := testenv.NewPool(t)
-	if got := mustLoad(t, db, nil); got != (seed.Result{}) {
+	if got := mustLoad(t, db, nil); got != (postgres.SeedResult{}) {
 		t.Errorf("Load(nil) = %+v, want zeros", got)
 	}
 }
@@ -355,7 +356,7 @@ func TestLoad_TwiceInOneTransaction(t *testing.T) {
 	if err != nil {
 		t.Fatalf("second Load in the same transaction: %v", err)
 	}
-	if want := (seed.Result{States: 15, Centers: 47, Slots: len(rows) - 10}); got != want {
+	if want := (postgres.SeedResult{States: 15, Centers: 47, Slots: len(rows) - 10}); got != want {
 		t.Errorf("second Load = %+v, want %+v", got, want)
 	}
 }
