@@ -19,7 +19,6 @@ import (
 	"github.com/vaxbook/vaxbook/cachefill"
 	"github.com/vaxbook/vaxbook/internal/listing"
 	"github.com/vaxbook/vaxbook/internal/redis"
-	"github.com/vaxbook/vaxbook/internal/seed"
 	"github.com/vaxbook/vaxbook/internal/testenv"
 )
 
@@ -44,20 +43,14 @@ func newFixture(t *testing.T) fixture {
 	t.Helper()
 	f := fixture{dbURL: testenv.DatabaseURL(t), rdb: testenv.NewRedis(t)}
 	f.pool = f.openPool(t)
-	rows := []seed.Row{
-		{State: "johor", StateName: "Johor", CenterID: "jhr-001", CenterName: "Dewan J", Address: "Jalan J", SlotID: "jhr-001-2026-12-01-am", Date: "2026-12-01", Time: "08:00-13:00", Capacity: 40},
-		{State: "selangor", StateName: "Selangor", CenterID: "sel-001", CenterName: "Dewan A", Address: "Jalan 1, Shah Alam", SlotID: "sel-001-2026-12-01-am", Date: "2026-12-01", Time: "08:00-13:00", Capacity: 300},
-		{State: "selangor", StateName: "Selangor", CenterID: "sel-001", CenterName: "Dewan A", Address: "Jalan 1, Shah Alam", SlotID: "sel-001-2026-12-01-pm", Date: "2026-12-01", Time: "14:00-18:00", Capacity: 100},
-		{State: "selangor", StateName: "Selangor", CenterID: "sel-002", CenterName: "Dewan B", Address: "Jalan 2, Klang", SlotID: "sel-002-2026-12-02-am", Date: "2026-12-02", Time: "08:00-13:00", Capacity: 5},
-	}
-	ctx := context.Background()
-	if _, err := seed.Load(ctx, f.pool, rows); err != nil {
-		t.Fatalf("seed: %v", err)
-	}
+	testenv.MustSeed(t, f.pool,
+		listing.SlotRow{StateCode: "johor", CenterID: "jhr-001", CenterName: "Dewan J", CenterAddress: "Jalan J", SlotID: "jhr-001-2026-12-01-am", Capacity: 40},
+		listing.SlotRow{CenterName: "Dewan A", CenterAddress: "Jalan 1, Shah Alam", SlotID: "sel-001-2026-12-01-am", Capacity: 300, Booked: 288},
+		listing.SlotRow{CenterName: "Dewan A", CenterAddress: "Jalan 1, Shah Alam", SlotID: "sel-001-2026-12-01-pm", Time: "14:00-18:00", Capacity: 100, Booked: 100},
+		listing.SlotRow{CenterID: "sel-002", CenterName: "Dewan B", CenterAddress: "Jalan 2, Klang", SlotID: "sel-002-2026-12-02-am", Date: "2026-12-02", Capacity: 5},
+	)
 	// The seed format has no way to say "a state with no centres yet".
 	f.exec(t, `INSERT INTO states (code, name) VALUES ('perlis', 'Perlis')`)
-	f.exec(t, `UPDATE slots SET booked = 288 WHERE id = 'sel-001-2026-12-01-am'`)
-	f.exec(t, `UPDATE slots SET booked = 100 WHERE id = 'sel-001-2026-12-01-pm'`)
 	return f
 }
 

@@ -38,30 +38,6 @@ type options struct {
 // cleanup before checking err does not crash.
 func noop() {}
 
-// dockerReachable reports whether a Docker engine answers. With none,
-// testcontainers fails fast ("rootless Docker not found"), so asking costs
-// little on a machine without one.
-func dockerReachable(ctx context.Context) (ok bool, err error) {
-	// Some provider code paths panic rather than return when no engine is
-	// configured; that is still just "no Docker".
-	defer func() {
-		if r := recover(); r != nil {
-			ok, err = false, fmt.Errorf("docker provider panicked: %v", r)
-		}
-	}()
-	provider, err := testcontainers.ProviderDefault.GetProvider()
-	if err != nil {
-		return false, err
-	}
-	defer provider.Close()
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := provider.Health(ctx); err != nil {
-		return false, err
-	}
-	return true, nil
-}
-
 // containerCleanup terminates ctr on the first of cleanup or ctx's end;
 // testcontainers' reaper removes it if the process dies before either.
 func containerCleanup(ctx context.Context, ctr testcontainers.Container) func() {

@@ -18,6 +18,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	tcpostgres "github.com/testcontainers/testcontainers-go/modules/postgres"
+
+	"github.com/vaxbook/vaxbook/internal/docker"
 )
 
 const (
@@ -45,7 +47,7 @@ func postgresWith(ctx context.Context, o options) (string, string, func(), error
 	var tried []string
 
 	if !o.noDocker {
-		ok, err := dockerReachable(ctx)
+		ok, err := docker.Reachable(ctx)
 		if ok {
 			dbURL, cleanup, err := postgresContainer(ctx)
 			if err == nil {

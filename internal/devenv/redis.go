@@ -12,6 +12,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	tcredis "github.com/testcontainers/testcontainers-go/modules/redis"
+
+	"github.com/vaxbook/vaxbook/internal/docker"
 )
 
 const (
@@ -36,7 +38,7 @@ func redisWith(ctx context.Context, o options) (string, string, func(), error) {
 	var tried []string
 
 	if !o.noDocker {
-		ok, err := dockerReachable(ctx)
+		ok, err := docker.Reachable(ctx)
 		if ok {
 			u, cleanup, err := redisContainer(ctx)
 			if err == nil {

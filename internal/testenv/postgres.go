@@ -211,7 +211,7 @@ func discoverPostgres() (string, *pgxpool.Pool, error) {
 	}
 
 	tried := []string{envDatabaseURL + " (unset)"}
-	if ok, err := docker(); ok {
+	if ok, err := dockerReachable(); ok {
 		u, err := startPostgresContainer(ctx)
 		if err == nil {
 			pool, perr := openAdmin(ctx, u)

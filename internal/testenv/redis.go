@@ -235,7 +235,7 @@ func discoverRedis() (string, *redis.Client, error) {
 	}
 
 	tried := []string{envRedisURL + " (unset)"}
-	if ok, err := docker(); ok {
+	if ok, err := dockerReachable(); ok {
 		u, err := startRedisContainer(ctx)
 		if err == nil {
 			c, cerr := openRedisAdmin(ctx, u)

@@ -14,13 +14,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"os"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/vaxbook/vaxbook/internal/docker"
 )
 
 // fixHint ends every "no server" failure, so the reader learns the one
@@ -74,32 +74,11 @@ func (s *containerSet) terminate() {
 	}
 }
 
-// docker reports, once per process, whether a Docker engine answers, so that
+// dockerReachable reports, once per process, whether a Docker engine answers, so that
 // neither Postgres nor Redis discovery pays for the check twice.
-var docker = sync.OnceValues(func() (bool, error) {
-	return dockerReachable()
+var dockerReachable = sync.OnceValues(func() (bool, error) {
+	return docker.Reachable(context.Background())
 })
-
-func dockerReachable() (ok bool, err error) {
-	// Some provider code paths panic rather than return when no engine is
-	// configured; that is still just "no Docker".
-	defer func() {
-		if r := recover(); r != nil {
-			ok, err = false, fmt.Errorf("docker provider panicked: %v", r)
-		}
-	}()
-	provider, err := testcontainers.ProviderDefault.GetProvider()
-	if err != nil {
-		return false, err
-	}
-	defer provider.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := provider.Health(ctx); err != nil {
-		return false, err
-	}
-	return true, nil
-}
 
 // randomHex names per-test databases and lease tokens; collisions across
 // concurrently running processes must be practically impossible.

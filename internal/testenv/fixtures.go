@@ -1,0 +1,63 @@
+package testenv
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/vaxbook/vaxbook/internal/listing"
+	"github.com/vaxbook/vaxbook/internal/postgres"
+)
+
+// MustSeed loads slots, with their states and centres, into db through the
+// seed's own upsert, then sets each slot's booked counter as the worker
+// would have left it; the test fails on any error. A field left empty is
+// filled so a test names only what it is about: StateCode "selangor",
+// StateName the code capitalised, CenterID the code's first three letters
+// and "-001", CenterName "Dewan " and CenterAddress "Jalan " followed by the
+// centre id, Date "2026-12-01", Time "08:00-13:00". It returns the rows as
+// loaded, for a test that loads them again or asserts against them.
+func MustSeed(t testing.TB, db *pgxpool.Pool, slots ...listing.SlotRow) []listing.SlotRow {
+	t.Helper()
+	rows := make([]listing.SlotRow, len(slots))
+	var booked []string
+	var counts []int
+	for i, r := range slots {
+		rows[i] = withDefaults(r)
+		if r.Booked > 0 {
+			booked, counts = append(booked, r.SlotID), append(counts, r.Booked)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := postgres.UpsertSeed(ctx, db, rows); err != nil {
+		t.Fatalf("testenv: seed %d slots: %v", len(rows), err)
+	}
+	if len(booked) > 0 {
+		_, err := db.Exec(ctx, `UPDATE slots s SET booked = v.booked FROM unnest($1::text[], $2::int[]) v (id, booked) WHERE s.id = v.id`,
+			booked, counts)
+		if err != nil {
+			t.Fatalf("testenv: set booked counters: %v", err)
+		}
+	}
+	return rows
+}
+
+func withDefaults(r listing.SlotRow) listing.SlotRow {
+	def := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	def(&r.StateCode, "selangor")
+	def(&r.StateName, strings.ToUpper(r.StateCode[:1])+r.StateCode[1:])
+	def(&r.CenterID, r.StateCode[:min(3, len(r.StateCode))]+"-001")
+	def(&r.CenterName, "Dewan "+r.CenterID)
+	def(&r.CenterAddress, "Jalan "+r.CenterID)
+	def(&r.Date, "2026-12-01")
+	def(&r.Time, "08:00-13:00")
+	return r
+}
