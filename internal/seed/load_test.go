@@ -64,17 +64,6 @@ func setBooked(t *testing.T, db *pgxpool.Pool, slotID string, booked int) {
 	}
 }
 
-func indexOf(t *testing.T, rows []seed.Row, slotID string) int {
-	t.Helper()
-	for i, r := range rows {
-		if r.SlotID == slotID {
-			return i
-		}
-	}
-	t.Fatalf("slot %s not in rows", slotID)
-	return -1
-}
-
 func TestLoad_DemoLoadsEverything(t *testing.T) {
 	t.Parallel()
 	db := testenv.NewPool(t)
@@ -336,67 +325,5 @@ func TestLoad_NoRowsIsNoOp(t *testing.T) {
 	db := testenv.NewPool(t)
 	if got := mustLoad(t, db, nil); got != (postgres.SeedResult{}) {
 		t.Errorf("Load(nil) = %+v, want zeros", got)
-	}
-}
-
-func TestLoad_TwiceInOneTransaction(t *testing.T) {
-	t.Parallel()
-	db := testenv.NewPool(t)
-	ctx := context.Background()
-	tx, err := db.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	rows := seed.Demo(day)
-	if _, err := seed.Load(ctx, tx, rows[:10]); err != nil {
-		t.Fatalf("first Load: %v", err)
-	}
-	got, err := seed.Load(ctx, tx, rows)
-	if err != nil {
-		t.Fatalf("second Load in the same transaction: %v", err)
-	}
-	if want := (postgres.SeedResult{States: 15, Centers: 47, Slots: len(rows) - 10}); got != want {
-		t.Errorf("second Load = %+v, want %+v", got, want)
-	}
-}
-
-func TestLoad_WaitsForBookingBeforeCheckingCapacity(t *testing.T) {
-	t.Parallel()
-	db := testenv.NewPool(t)
-	ctx := context.Background()
-	rows := seed.Demo(day)[:2]
-	rows[0].Capacity = 10
-	mustLoad(t, db, rows)
-	setBooked(t, db, rows[0].SlotID, 4)
-
-	// A booking in flight holds the slot row, as the worker's transaction does.
-	worker, err := db.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer worker.Rollback(ctx)
-	if _, err := worker.Exec(ctx, `UPDATE slots SET booked = booked + 1 WHERE id = $1`, rows[0].SlotID); err != nil {
-		t.Fatal(err)
-	}
-
-	rows[0].Capacity = 4
-	done := make(chan error, 1)
-	go func() {
-		_, err := seed.Load(ctx, db, rows)
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		t.Fatalf("Load finished (%v) while a booking held the slot", err)
-	case <-time.After(200 * time.Millisecond):
-	}
-	if err := worker.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	err = <-done
-	want := "line 2: capacity: 4 is below the 5 places already booked for slot " + rows[0].SlotID
-	if err == nil || err.Error() != want {
-		t.Errorf("Load error = %v, want %q", err, want)
 	}
 }

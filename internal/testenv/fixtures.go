@@ -22,11 +22,10 @@ import (
 // loaded, for a test that loads them again or asserts against them.
 func MustSeed(t testing.TB, db *pgxpool.Pool, slots ...listing.SlotRow) []listing.SlotRow {
 	t.Helper()
-	rows := make([]listing.SlotRow, len(slots))
+	rows := SeedRows(slots...)
 	var booked []string
 	var counts []int
-	for i, r := range slots {
-		rows[i] = withDefaults(r)
+	for _, r := range rows {
 		if r.Booked > 0 {
 			booked, counts = append(booked, r.SlotID), append(counts, r.Booked)
 		}
@@ -42,6 +41,16 @@ func MustSeed(t testing.TB, db *pgxpool.Pool, slots ...listing.SlotRow) []listin
 		if err != nil {
 			t.Fatalf("testenv: set booked counters: %v", err)
 		}
+	}
+	return rows
+}
+
+// SeedRows fills the empty fields of slots as MustSeed does, for a test
+// that loads them itself.
+func SeedRows(slots ...listing.SlotRow) []listing.SlotRow {
+	rows := make([]listing.SlotRow, len(slots))
+	for i, r := range slots {
+		rows[i] = withDefaults(r)
 	}
 	return rows
 }
