@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/vaxbook/vaxbook/internal/postgres"
+	"github.com/vaxbook/vaxbook/internal/testenv"
 )
 
 func TestCheckInvariants_HoldAfterBookings(t *testing.T) {
@@ -15,7 +16,7 @@ func TestCheckInvariants_HoldAfterBookings(t *testing.T) {
 		person int
 		prefs  []string
 	}{{1, []string{"sel-001-am"}}, {2, []string{"sel-001-am", "sel-001-pm"}}, {3, []string{"sel-001-pm"}}, {1, []string{"sel-001-pm"}}} {
-		r := request(req.person, req.prefs...)
+		r := testenv.NewRequest(req.person, req.prefs...)
 		if _, err := b.Decide(t.Context(), r, "m-"+r.Reference); err != nil {
 			t.Fatalf("Decide: %v", err)
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -29,20 +28,6 @@ func seedTwoSlots(t *testing.T, am, pm int) *pgxpool.Pool {
 		listing.SlotRow{SlotID: "sel-001-pm", Time: "14:00-18:00", Capacity: pm},
 	)
 	return pool
-}
-
-func request(person int, prefs ...string) booking.Request {
-	return booking.Request{
-		Reference:   booking.NewReference(),
-		State:       "selangor",
-		Name:        fmt.Sprintf("Person %d", person),
-		IDNumber:    fmt.Sprintf("9001011%05d", person),
-		Phone:       "+60123456789",
-		Email:       "p@example.com",
-		Preferences: prefs,
-		Lang:        "ms",
-		SubmittedAt: time.Now().UTC().Truncate(time.Microsecond),
-	}
 }
 
 func queryInt(t *testing.T, db *pgxpool.Pool, sql string, args ...any) int {
@@ -105,18 +90,18 @@ func TestDecide(t *testing.T) {
 	}{
 		{
 			name: "first preference with room is confirmed", am: 0, pm: 5,
-			req:        request(1, "sel-001-am", "sel-001-pm"),
+			req:        testenv.NewRequest(1, "sel-001-am", "sel-001-pm"),
 			wantStatus: booking.StatusConfirmed, wantSlot: &pmSlot, wantBooked: [2]int{0, 1},
 		},
 		{
 			name: "every preference full", am: 0, pm: 0,
-			req:        request(1, "sel-001-pm", "sel-001-am"),
+			req:        testenv.NewRequest(1, "sel-001-pm", "sel-001-am"),
 			wantStatus: booking.StatusFull, wantTaken: []booking.SlotInfo{pmSlot, amSlot},
 		},
 		{
 			name: "person already confirmed is a duplicate", am: 5, pm: 5,
-			before:     []booking.Request{request(1, "sel-001-am")},
-			req:        request(1, "sel-001-pm"),
+			before:     []booking.Request{testenv.NewRequest(1, "sel-001-am")},
+			req:        testenv.NewRequest(1, "sel-001-pm"),
 			wantStatus: booking.StatusDuplicate, wantBooked: [2]int{1, 0},
 		},
 	}
@@ -169,7 +154,7 @@ func TestDecide_RedeliveryGivesTheSameOutcomeAndBooksOnce(t *testing.T) {
 			t.Parallel()
 			pool := seedTwoSlots(t, tt.am, tt.pm)
 			b := postgres.NewBookings(pool)
-			req := request(1, "sel-001-am", "sel-001-pm")
+			req := testenv.NewRequest(1, "sel-001-am", "sel-001-pm")
 			first, err := b.Decide(t.Context(), req, "m1")
 			if err != nil {
 				t.Fatalf("first Decide: %v", err)

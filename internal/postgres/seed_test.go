@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vaxbook/vaxbook/internal/listing"
@@ -14,75 +13,51 @@ import (
 	"github.com/vaxbook/vaxbook/internal/testenv"
 )
 
-// threeStates is two centres in selangor and one each in johor and kedah.
+// threeStates is two centres in selangor and one each in johor and kedah,
+// with one slot partly booked.
 var threeStates = []listing.SlotRow{
 	{SlotID: "sel-001-am", Capacity: 10},
 	{SlotID: "sel-001-pm", Time: "14:00-18:00", Capacity: 10},
-	{CenterID: "sel-002", SlotID: "sel-002-am", Capacity: 5},
+	{CenterID: "sel-002", SlotID: "sel-002-am", Capacity: 5, Booked: 4},
 	{StateCode: "johor", SlotID: "jhr-001-am", Capacity: 7},
 	{StateCode: "kedah", SlotID: "kdh-001-am", Date: "2026-12-02", Capacity: 3},
 }
 
-// versions lists every seeded row with its xmin, which changes whenever a
-// row is rewritten, even with the same values.
-func versions(t *testing.T, db *pgxpool.Pool) []string {
+// seeded gives a test its own database holding threeStates, the rows as
+// loaded, and their versions before the test's own load.
+func seeded(t *testing.T) (*pgxpool.Pool, []listing.SlotRow, []string) {
 	t.Helper()
-	rows, err := db.Query(t.Context(), `
-SELECT concat_ws('|', 'state', code, name, xmin) FROM states
-UNION ALL SELECT concat_ws('|', 'centre', id, state_code, name, address, xmin) FROM centers
-UNION ALL SELECT concat_ws('|', 'slot', id, center_id, slot_date, time_range, capacity, booked, xmin) FROM slots
-ORDER BY 1`)
-	if err != nil {
-		t.Fatalf("read row versions: %v", err)
-	}
-	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatalf("read row versions: %v", err)
-	}
-	return got
+	pool := testenv.NewPool(t)
+	rows := testenv.MustSeed(t, pool, threeStates...)
+	return pool, rows, testenv.RowVersions(t, pool)
 }
 
 func TestUpsertSeed_SameRowsAgainWriteNothing(t *testing.T) {
 	t.Parallel()
-	pool := testenv.NewPool(t)
-	rows := testenv.MustSeed(t, pool, threeStates...)
-	if _, err := pool.Exec(t.Context(), `UPDATE slots SET booked = 4 WHERE id = 'sel-001-am'`); err != nil {
-		t.Fatal(err)
-	}
-	before := versions(t, pool)
-
+	pool, rows, before := seeded(t)
 	got, err := postgres.UpsertSeed(t.Context(), pool, rows)
 	if err != nil || got != (postgres.SeedResult{}) {
 		t.Fatalf("second UpsertSeed = %+v, %v; want all zeros", got, err)
 	}
-	if after := versions(t, pool); !slices.Equal(before, after) {
+	if after := testenv.RowVersions(t, pool); !slices.Equal(before, after) {
 		t.Errorf("second UpsertSeed rewrote rows:\nbefore %q\n after %q", before, after)
 	}
 }
 
 func TestUpsertSeed_CapacityBelowBookedFailsAndChangesNothing(t *testing.T) {
 	t.Parallel()
-	pool := testenv.NewPool(t)
-	rows := testenv.MustSeed(t, pool, threeStates...)
-	if _, err := pool.Exec(t.Context(), `UPDATE slots SET booked = 4 WHERE id = 'sel-002-am'`); err != nil {
-		t.Fatal(err)
-	}
-	before := versions(t, pool)
-
+	pool, rows, before := seeded(t)
 	rows[0].Capacity = 99 // would change, but the load fails
 	rows[2].Capacity = 3
 	res, err := postgres.UpsertSeed(t.Context(), pool, rows)
 	var ce *postgres.CapacityBelowBookedError
-	if !errors.As(err, &ce) {
-		t.Fatalf("UpsertSeed error = %v, want a *CapacityBelowBookedError", err)
+	if !errors.As(err, &ce) || res != (postgres.SeedResult{}) {
+		t.Fatalf("UpsertSeed = %+v, %v; want zeros and a *CapacityBelowBookedError", res, err)
 	}
 	if want := (postgres.CapacityBelowBookedError{Row: 2, SlotID: "sel-002-am", Capacity: 3, Booked: 4}); *ce != want {
 		t.Errorf("error = %+v, want %+v", *ce, want)
 	}
-	if res != (postgres.SeedResult{}) {
-		t.Errorf("failed UpsertSeed = %+v, want zeros", res)
-	}
-	if after := versions(t, pool); !slices.Equal(before, after) {
+	if after := testenv.RowVersions(t, pool); !slices.Equal(before, after) {
 		t.Errorf("failed UpsertSeed changed the database")
 	}
 }

@@ -2,12 +2,11 @@ package seed_test
 
 import (
 	"context"
-	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vaxbook/vaxbook/internal/postgres"
@@ -19,33 +18,6 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 // day fixes the demo's dates so failures are reproducible.
 var day = time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
-
-// snapshot is everything a load can write, with each row's xmin so a test
-// can tell an untouched row from one rewritten with the same values.
-type snapshot struct {
-	States, Centers, Slots []string
-}
-
-func takeSnapshot(t *testing.T, db *pgxpool.Pool) snapshot {
-	t.Helper()
-	q := func(sql string) []string {
-		t.Helper()
-		rows, err := db.Query(context.Background(), sql)
-		if err != nil {
-			t.Fatalf("snapshot: %v", err)
-		}
-		got, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatalf("snapshot: %v", err)
-		}
-		return got
-	}
-	return snapshot{
-		States:  q(`SELECT concat_ws('|', code, name, xmin) FROM states ORDER BY code`),
-		Centers: q(`SELECT concat_ws('|', id, state_code, name, address, xmin) FROM centers ORDER BY id`),
-		Slots:   q(`SELECT concat_ws('|', id, center_id, slot_date, time_range, capacity, booked, xmin) FROM slots ORDER BY id`),
-	}
-}
 
 func mustLoad(t *testing.T, db *pgxpool.Pool, rows []seed.Row) postgres.SeedResult {
 	t.Helper()
@@ -97,12 +69,12 @@ func TestLoad_SameRowsAgainChangeNothing(t *testing.T) {
 	rows := seed.Demo(day)
 	mustLoad(t, db, rows)
 	setBooked(t, db, rows[0].SlotID, 7)
-	before := takeSnapshot(t, db)
+	before := testenv.RowVersions(t, db)
 
 	if got := mustLoad(t, db, rows); got != (postgres.SeedResult{}) {
 		t.Errorf("second Load = %+v, want all zeros", got)
 	}
-	if after := takeSnapshot(t, db); !reflect.DeepEqual(before, after) {
+	if after := testenv.RowVersions(t, db); !slices.Equal(before, after) {
 		t.Errorf("second Load rewrote rows (xmin or values changed)")
 	}
 }
@@ -182,7 +154,7 @@ func TestLoad_UpdatesWhatChangedOnly(t *testing.T) {
 			}
 			mustLoad(t, db, rows)
 			setBooked(t, db, rows[5].SlotID, 3)
-			before := takeSnapshot(t, db)
+			before := testenv.RowVersions(t, db)
 
 			if got := mustLoad(t, db, tt.change(seed.Demo(day))); got != tt.want {
 				t.Errorf("Load = %+v, want %+v", got, tt.want)
@@ -191,8 +163,8 @@ func TestLoad_UpdatesWhatChangedOnly(t *testing.T) {
 			if err := db.QueryRow(context.Background(), tt.check).Scan(&ok); err != nil || !ok {
 				t.Errorf("after Load, %s: got %v, %v; want true", tt.check, ok, err)
 			}
-			after := takeSnapshot(t, db)
-			rewritten := countChanged(before.States, after.States) + countChanged(before.Centers, after.Centers) + countChanged(before.Slots, after.Slots)
+			after := testenv.RowVersions(t, db)
+			rewritten := countChanged(before, after)
 			if want := tt.want.States + tt.want.Centers + tt.want.Slots; rewritten != want {
 				t.Errorf("%d rows inserted or rewritten, want %d", rewritten, want)
 			}
@@ -280,7 +252,7 @@ func TestLoad_FailsAndChangesNothing(t *testing.T) {
 			rows := seed.Demo(day)
 			mustLoad(t, db, rows[:len(rows)/2])
 			setBooked(t, db, "jhr-001-2026-11-26-pm", 3)
-			before := takeSnapshot(t, db)
+			before := testenv.RowVersions(t, db)
 
 			next := tt.change(seed.Demo(day))
 			next[1].Capacity++
@@ -296,7 +268,7 @@ func TestLoad_FailsAndChangesNothing(t *testing.T) {
 			if res != (postgres.SeedResult{}) {
 				t.Errorf("failed Load = %+v, want zeros", res)
 			}
-			if after := takeSnapshot(t, db); !reflect.DeepEqual(before, after) {
+			if after := testenv.RowVersions(t, db); !slices.Equal(before, after) {
 				t.Errorf("failed Load changed the database")
 			}
 		})

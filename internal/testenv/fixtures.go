@@ -2,12 +2,15 @@ package testenv
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/listing"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 )
@@ -69,4 +72,42 @@ func withDefaults(r listing.SlotRow) listing.SlotRow {
 	def(&r.Date, "2026-12-01")
 	def(&r.Time, "08:00-13:00")
 	return r
+}
+
+// RowVersions lists every state, centre and slot with its xmin, which
+// changes whenever a row is rewritten even with the same values: comparing
+// two lists tells a row left alone from one written again.
+func RowVersions(t testing.TB, db *pgxpool.Pool) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rows, err := db.Query(ctx, `
+SELECT concat_ws('|', 'state', code, name, xmin) FROM states
+UNION ALL SELECT concat_ws('|', 'centre', id, state_code, name, address, xmin) FROM centers
+UNION ALL SELECT concat_ws('|', 'slot', id, center_id, slot_date, time_range, capacity, booked, xmin) FROM slots
+ORDER BY 1`)
+	if err != nil {
+		t.Fatalf("testenv: read row versions: %v", err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatalf("testenv: read row versions: %v", err)
+	}
+	return got
+}
+
+// NewRequest is a well-formed booking request from person n (the same n,
+// the same IC number) for the slots in prefs, under a fresh reference.
+func NewRequest(n int, prefs ...string) booking.Request {
+	return booking.Request{
+		Reference:   booking.NewReference(),
+		State:       "selangor",
+		Name:        fmt.Sprintf("Person %d", n),
+		IDNumber:    fmt.Sprintf("9001011%05d", n),
+		Phone:       "+60123456789",
+		Email:       "p@example.com",
+		Preferences: prefs,
+		Lang:        "ms",
+		SubmittedAt: time.Now().UTC(),
+	}
 }
