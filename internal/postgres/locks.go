@@ -17,10 +17,16 @@ type LeaseKey int64
 // listings; a standby waits for it.
 const CacheFillLease LeaseKey = 7_2021_0001
 
+// InviteLease is held by the one invitation loop allowed to invite
+// (docs/queue.md); two writers could hold one place for two people.
+const InviteLease LeaseKey = 7_2021_0002
+
 func (k LeaseKey) String() string {
 	switch k {
 	case CacheFillLease:
 		return "cache-fill lease"
+	case InviteLease:
+		return "invitation lease"
 	}
 	return fmt.Sprintf("lease %d", int64(k))
 }
