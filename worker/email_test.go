@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -54,8 +55,8 @@ func emailRequest(kind notify.Kind) email.Request {
 		r.Slot = &booking.SlotInfo{ID: "sel-001-am", CenterID: "sel-001", CenterName: "Dewan A", Address: "Jalan 1", Date: "2026-12-01", Time: "08:00-13:00"}
 	case notify.KindFull:
 		r.Taken = []booking.SlotInfo{{ID: "sel-001-am", CenterName: "Dewan A", Address: "Jalan 1", Date: "2026-12-01", Time: "08:00-13:00"}}
-	case notify.KindDuplicate:
-		r.ExistingReference = booking.NewReference()
+	case notify.KindAttempt:
+		r.Name, r.State = "", ""
 	}
 	return r
 }
@@ -64,7 +65,7 @@ func TestEmailPush_RedeliveredAndConcurrentDuplicatesSendOnce(t *testing.T) {
 	t.Parallel()
 	pool := testenv.NewPool(t)
 	h, srv := emailHandler(t, pool)
-	reqs := []email.Request{emailRequest(notify.KindConfirmed), emailRequest(notify.KindFull), emailRequest(notify.KindDuplicate)}
+	reqs := []email.Request{emailRequest(notify.KindConfirmed), emailRequest(notify.KindFull), emailRequest(notify.KindDuplicate), emailRequest(notify.KindAttempt)}
 
 	// Each request arrives eight times at once (redeliveries of one message
 	// and republished copies under new ids); a push answered 503 (another
@@ -281,37 +282,41 @@ func TestPush_EveryFinalBookingGetsExactlyOneEmailUnderRedelivery(t *testing.T) 
 	}
 
 	requests := drain(t, psc, sub)
-	if len(requests) != 6 {
-		t.Errorf("e-mail requests published: got %d, want 6 (each delivery asks again)", len(requests))
+	if len(requests) != 8 {
+		t.Errorf("e-mail requests published: got %d, want 8 (each delivery asks again, a duplicate for two)", len(requests))
 	}
-	byRef := map[string]email.Request{}
+	byKey := map[string]email.Request{} // reference/kind
 	for _, rm := range requests {
 		var r email.Request
 		if err := json.Unmarshal(rm.GetMessage().GetData(), &r); err != nil {
 			t.Fatal(err)
 		}
-		if prev, ok := byRef[r.Reference]; ok {
+		key := r.Reference + "/" + string(r.Kind)
+		if prev, ok := byKey[key]; ok {
 			a, _ := json.Marshal(prev)
 			b, _ := json.Marshal(r)
 			if string(a) != string(b) {
 				t.Errorf("a redelivery asked for a different e-mail:\n%s\n%s", a, b)
 			}
 		}
-		byRef[r.Reference] = r
+		byKey[key] = r
 		for _, id := range []string{confirmed.IDNumber, full.IDNumber} {
 			if bytes.Contains(rm.GetMessage().GetData(), []byte(id)) {
 				t.Errorf("e-mail request carries an id_number: %s", rm.GetMessage().GetData())
 			}
 		}
 	}
-	if r := byRef[confirmed.Reference]; r.Kind != notify.KindConfirmed || r.Slot == nil || r.Slot.ID != "sel-001-am" || r.Email != confirmed.Email {
+	if r := byKey[confirmed.Reference+"/confirmed"]; r.Kind != notify.KindConfirmed || r.Slot == nil || r.Slot.ID != "sel-001-am" || r.Email != confirmed.Email {
 		t.Errorf("confirmed request: got %+v", r)
 	}
-	if r := byRef[full.Reference]; r.Kind != notify.KindFull || len(r.Taken) != 2 || r.Taken[0].ID != "sel-001-am" || r.Taken[1].CenterName != "Dewan A" {
+	if r := byKey[full.Reference+"/full"]; r.Kind != notify.KindFull || len(r.Taken) != 2 || r.Taken[0].ID != "sel-001-am" || r.Taken[1].CenterName != "Dewan A" {
 		t.Errorf("full request: got %+v", r)
 	}
-	if r := byRef[duplicate.Reference]; r.Kind != notify.KindDuplicate || r.ExistingReference != confirmed.Reference {
+	if r := byKey[duplicate.Reference+"/duplicate"]; r.Kind != notify.KindDuplicate || r.Email != duplicate.Email {
 		t.Errorf("duplicate request: got %+v", r)
+	}
+	if r := byKey[confirmed.Reference+"/attempt"]; r.Kind != notify.KindAttempt || r.Email != confirmed.Email || r.Lang != confirmed.Lang {
+		t.Errorf("attempt request to the holder: got %+v", r)
 	}
 
 	// Every request is pushed to /push/email, twice and concurrently.
@@ -332,15 +337,168 @@ func TestPush_EveryFinalBookingGetsExactlyOneEmailUnderRedelivery(t *testing.T) 
 	wg.Wait()
 	got := map[string]int{}
 	for _, m := range srv.Accepted() {
-		got[m.CustomArgs["reference"]]++
+		got[m.CustomArgs["reference"]+"/"+m.CustomArgs["kind"]]++
 	}
-	for _, ref := range []string{confirmed.Reference, full.Reference, duplicate.Reference} {
-		if got[ref] != 1 {
-			t.Errorf("e-mails sent for %s: got %d, want 1", ref, got[ref])
+	for _, key := range []string{confirmed.Reference + "/confirmed", full.Reference + "/full", duplicate.Reference + "/duplicate", confirmed.Reference + "/attempt"} {
+		if got[key] != 1 {
+			t.Errorf("e-mails sent for %s: got %d, want 1", key, got[key])
 		}
 	}
-	if len(srv.Accepted()) != 3 {
-		t.Errorf("e-mails sent: got %d, want 3", len(srv.Accepted()))
+	if len(srv.Accepted()) != 4 {
+		t.Errorf("e-mails sent: got %d, want 4", len(srv.Accepted()))
+	}
+}
+
+// TestPush_DuplicateTellsTheHolderOnceADayAndTheSubmitterNothingOfTheirBooking
+// is the duplicate half of issue 11: someone who knows a person's IC
+// submits it, again and again. Each submitter hears only that the ID holds
+// a booking; the holder is told at their own address, once a day however
+// many attempts and redeliveries there are, and hears nothing of who tried.
+func TestPush_DuplicateTellsTheHolderOnceADayAndTheSubmitterNothingOfTheirBooking(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 5, 5)
+	_, psc := testenv.NewPubSub(t, "test")
+	sub := emailTopic(t, psc)
+	h := bookingWithEmail(t, f, psc)
+
+	holder := newRequest(9, "sel-001-am")
+	holder.Name, holder.Email, holder.Lang = "Pemegang Asal", "holder@example.org", "en"
+	if got := push(t, h, worker.PushPath, envelope(t, "h", holder)); got != http.StatusNoContent {
+		t.Fatalf("holder's booking: got %d", got)
+	}
+	drain(t, psc, sub) // the holder's confirmation
+
+	var tries []booking.Request
+	for i := range 3 {
+		try := newRequest(9, "sel-001-pm")
+		try.Name, try.Email, try.Phone = fmt.Sprintf("Penceroboh %d", i), fmt.Sprintf("intruder%d@example.net", i), "+60199999999"
+		tries = append(tries, try)
+		for d := range 2 {
+			if got := push(t, h, worker.PushPath, envelope(t, fmt.Sprintf("t%d", i), try)); got != http.StatusNoContent {
+				t.Fatalf("attempt %d delivery %d: got %d", i, d+1, got)
+			}
+		}
+	}
+
+	// What the holder's booking is, in every form a leak could take (the
+	// date as JSON and as an e-mail writes it; decided_at may fall on it).
+	holderBooking := []string{holder.Reference, holder.Email, holder.Name, "sel-001-am", "sel-001\"", "Dewan A", "Jalan 1",
+		`2026-12-01"`, "1 December 2026", "1 Disember 2026", "08:00-13:00"}
+	for _, try := range tries {
+		body, err := f.statuses.GetRaw(context.Background(), try.Reference)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(body, []byte(`"duplicate"`)) {
+			t.Errorf("status of %s: got %s, want duplicate", try.Reference, body)
+		}
+		for _, leak := range holderBooking {
+			if bytes.Contains(body, []byte(leak)) {
+				t.Errorf("the status shown to a submitter carries %q of the holder's booking: %s", leak, body)
+			}
+		}
+	}
+
+	requests := drain(t, psc, sub)
+	if len(requests) != 12 {
+		t.Errorf("e-mail requests: got %d, want 12 (two per delivery of each of 3 attempts)", len(requests))
+	}
+	for _, rm := range requests {
+		data := rm.GetMessage().GetData()
+		var r email.Request
+		if err := json.Unmarshal(data, &r); err != nil {
+			t.Fatal(err)
+		}
+		switch r.Kind {
+		case notify.KindDuplicate:
+			for _, leak := range holderBooking {
+				if bytes.Contains(data, []byte(leak)) {
+					t.Errorf("the duplicate e-mail request to the submitter carries %q: %s", leak, data)
+				}
+			}
+		case notify.KindAttempt:
+			if r.Reference != holder.Reference || r.Email != holder.Email || r.Lang != holder.Lang {
+				t.Errorf("attempt request: got %s, want it to the holder %s at %s in %s", data, holder.Reference, holder.Email, holder.Lang)
+			}
+			for _, try := range tries {
+				for _, leak := range []string{try.Reference, try.Name, try.Email, try.Phone, try.IDNumber, "sel-001-pm", "14:00"} {
+					if bytes.Contains(data, []byte(leak)) {
+						t.Errorf("the attempt request to the holder carries the submitter's %q: %s", leak, data)
+					}
+				}
+			}
+		default:
+			t.Errorf("a duplicate asked for a %s e-mail: %s", r.Kind, data)
+		}
+	}
+
+	// Every request is pushed twice, concurrently, then the holder's
+	// attempt again as decided a day later: one more e-mail, not three.
+	eh, srv := emailHandler(t, f.pool)
+	var bodies [][]byte
+	for _, rm := range requests {
+		body, _ := json.Marshal(pubsub.Envelope(rm, sub))
+		bodies = append(bodies, body, body)
+	}
+	var wg sync.WaitGroup
+	for _, body := range bodies {
+		wg.Go(func() {
+			for attempt := 0; push(t, eh, worker.EmailPushPath, body) != http.StatusNoContent; attempt++ {
+				if attempt > 200 {
+					t.Error("e-mail push never acknowledged")
+					return
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
+	}
+	wg.Wait()
+	attempts := func() (n int) {
+		for _, m := range srv.Accepted() {
+			if m.CustomArgs["kind"] == string(notify.KindAttempt) {
+				n++
+			}
+		}
+		return n
+	}
+	if n := attempts(); n != 1 {
+		t.Errorf("attempt e-mails to the holder: got %d, want 1 a day", n)
+	}
+	tomorrow := email.Request{Reference: holder.Reference, Kind: notify.KindAttempt, Lang: "en", Email: holder.Email, DecidedAt: time.Now().Add(24 * time.Hour)}
+	for i := range 3 {
+		if got := push(t, eh, worker.EmailPushPath, envelope(t, fmt.Sprintf("next-day-%d", i), tomorrow)); got != http.StatusNoContent {
+			t.Fatalf("next day's attempt: got %d", got)
+		}
+	}
+	if n := attempts(); n != 2 {
+		t.Errorf("attempt e-mails after a second day: got %d, want 2", n)
+	}
+
+	for _, m := range srv.Accepted() {
+		to := m.Personalizations[0].To[0]
+		all := m.Subject + "\n" + m.Content[0].Value + "\n" + m.Content[1].Value + "\n" + to.Name
+		switch m.CustomArgs["kind"] {
+		case string(notify.KindDuplicate):
+			for _, leak := range holderBooking {
+				if strings.Contains(all, leak) {
+					t.Errorf("the duplicate e-mail to %s carries %q of the holder's booking:\n%s", to.Email, leak, all)
+				}
+			}
+		case string(notify.KindAttempt):
+			if to.Email != holder.Email {
+				t.Errorf("attempt e-mail went to %s, want the holder %s", to.Email, holder.Email)
+			}
+			for _, try := range tries {
+				for _, leak := range []string{try.Reference, try.Name, try.Email, try.Phone, try.IDNumber, holder.Reference, "Dewan A"} {
+					if strings.Contains(all, leak) {
+						t.Errorf("the attempt e-mail carries %q:\n%s", leak, all)
+					}
+				}
+			}
+		}
+	}
+	if n := count(t, f.pool, `SELECT count(*) FROM sent_emails WHERE reference = $1 AND kind LIKE 'attempt/%'`, holder.Reference); n != 2 {
+		t.Errorf("attempt records: got %d, want one per day (2)", n)
 	}
 }
 

@@ -35,8 +35,8 @@ type StatusWriter interface {
 	Ping(ctx context.Context) error
 }
 
-// EmailRequests queues the e-mail that tells a person how their booking
-// ended, returning once the queue has it.
+// EmailRequests queues the e-mails about a decided booking, returning once
+// the queue has each.
 type EmailRequests interface {
 	Publish(ctx context.Context, req email.Request) error
 }
@@ -120,16 +120,20 @@ func handlePush(log *slog.Logger, books Booker, statuses StatusWriter, emails Em
 			respond.Unavailable(w, 0, "retry", "The status could not be published; deliver it again.")
 			return
 		}
-		// Acknowledging only after email-topic has the request is what
+		// Acknowledging only after email-topic has the requests is what
 		// makes e-mail at-least-once without an outbox table: until then
 		// this message is redelivered, and the redelivery finds the stored
 		// outcome and asks again. The e-mail handler sends each message
-		// (notify.Key) once, so asking twice is harmless.
+		// (notify.Key) once, so asking twice is harmless. A duplicate asks
+		// for two: one to the submitter, one to the existing booking's
+		// holder (email.RequestsFor).
 		if emails != nil && rec.Status.Final() {
-			if err := emails.Publish(ctx, email.RequestFor(outcome)); err != nil {
-				log.Error("request e-mail", "reference", rec.Reference, "error", err)
-				respond.Unavailable(w, 0, "retry", "The e-mail could not be requested; deliver it again.")
-				return
+			for _, er := range email.RequestsFor(outcome) {
+				if err := emails.Publish(ctx, er); err != nil {
+					log.Error("request e-mail", "reference", rec.Reference, "kind", string(er.Kind), "error", err)
+					respond.Unavailable(w, 0, "retry", "The e-mail could not be requested; deliver it again.")
+					return
+				}
 			}
 		}
 		log.Debug("booked", "reference", rec.Reference, "status", string(rec.Status))

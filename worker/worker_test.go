@@ -150,9 +150,19 @@ func TestPush_SecondBookingBySamePersonIsDuplicate(t *testing.T) {
 	push(t, f.handler, worker.PushPath, envelope(t, "m1", first))
 	push(t, f.handler, worker.PushPath, envelope(t, "m2", again))
 
-	got := f.status(t, again.Reference)
-	if got.Status != booking.StatusDuplicate || got.ExistingReference != first.Reference {
-		t.Errorf("status: got %+v, want duplicate of %s", got, first.Reference)
+	if got := f.status(t, again.Reference); got.Status != booking.StatusDuplicate {
+		t.Errorf("status: got %+v, want duplicate", got)
+	}
+	// GET /status serves these bytes as they are: knowing someone's IC must
+	// not reveal their booking's reference, centre, date or time.
+	body, err := f.statuses.GetRaw(context.Background(), again.Reference)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, other := range []string{first.Reference, "sel-001", "Dewan A", "Jalan 1", `2026-12-01"`, "08:00", "existing"} {
+		if bytes.Contains(body, []byte(other)) {
+			t.Errorf("the duplicate's status names the other booking (%q): %s", other, body)
+		}
 	}
 	if n := f.booked(t, "sel-001-pm"); n != 0 {
 		t.Errorf("a duplicate took a place: booked %d, want 0", n)

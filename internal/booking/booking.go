@@ -65,12 +65,13 @@ type SlotInfo struct {
 }
 
 // StatusRecord is the body of GET /status/{reference}, stored in Redis.
+// Whoever knows a reference may read it, so for a duplicate it names nothing
+// of the booking collided with: knowing someone's ID number must not reveal
+// their appointment.
 type StatusRecord struct {
 	Reference string    `json:"reference"`
 	Status    Status    `json:"status"`
 	Slot      *SlotInfo `json:"slot,omitempty"`
-	// ExistingReference names the booking a duplicate collided with.
-	ExistingReference string `json:"existing_reference,omitempty"`
 	// Lang is kept so later notifications speak the person's language.
 	Lang string `json:"lang,omitempty"`
 }
@@ -84,8 +85,20 @@ type Outcome struct {
 	State  string
 	// Taken is, for full, the person's choices as they stand, most wanted
 	// first.
-	Taken     []SlotInfo
+	Taken []SlotInfo
+	// Holder is, for duplicate, who already holds a booking under the
+	// same id_number, so they can be told of the attempt at their own
+	// contact. Nothing of it is ever shown or sent to the submitter.
+	Holder    *Holder
 	DecidedAt time.Time
+}
+
+// Holder is the holder of an existing booking, as much as telling them that
+// someone else tried to book with their ID number needs.
+type Holder struct {
+	Reference string
+	Email     string
+	Lang      string
 }
 
 // Contact is where a person asked messages about their booking to go.

@@ -86,7 +86,12 @@ func (c *Composer) Compose(r Request) (Message, error) {
 	}
 	t := texts[r.Lang]
 	kind := string(r.Kind)
-	v := view{R: r, T: t, Greeting: fmt.Sprintf(t["greeting"], r.Name), Link: c.link(r)}
+	v := view{R: r, T: t, Link: c.link(r)}
+	if r.Name != "" {
+		v.Greeting = fmt.Sprintf(t["greeting"], r.Name)
+	} else {
+		v.Greeting = t["greeting_anonymous"]
+	}
 	m := Message{
 		Reference: r.Reference, Kind: r.Kind, From: c.from,
 		To: Address{Name: r.Name, Email: r.Email},
@@ -107,8 +112,11 @@ func (c *Composer) Compose(r Request) (Message, error) {
 			v.Taken = append(v.Taken, choice{SlotInfo: s, When: longDate(r.Lang, s.Date)})
 		}
 	case notify.KindDuplicate:
-		v.Subject = fmt.Sprintf(t["duplicate_subject"], r.ExistingReference)
+		v.Subject = fmt.Sprintf(t["duplicate_subject"], r.Reference)
 		v.Intro = fmt.Sprintf(t["duplicate_intro"], r.Reference)
+	case notify.KindAttempt:
+		v.Subject = t["attempt_subject"]
+		v.Intro = t["attempt_intro"]
 	}
 	m.Subject = v.Subject
 

@@ -38,6 +38,9 @@ var (
 	slotPM = booking.SlotInfo{ID: "sel-002-2026-12-02-pm", CenterID: "sel-002", CenterName: "Stadium Melawati",
 		Address: "Persiaran Sukan, Shah Alam", Date: "2026-12-02", Time: "14:00-18:00"}
 	decided = time.Date(2026, 11, 23, 7, 30, 5, 0, time.UTC)
+	// holder holds the booking a duplicate by the person above collides
+	// with: nothing of it may reach the person, who only typed an IC.
+	holder = booking.Holder{Reference: "ZYXWVUTSRQ765432", Email: "holder@example.org"}
 )
 
 // outcome is what the worker hands over for a booking by the person with
@@ -55,17 +58,36 @@ func outcome(kind booking.Status, lang string) booking.Outcome {
 	case booking.StatusFull:
 		o.Taken = []booking.SlotInfo{slotAM, slotPM}
 	case booking.StatusDuplicate:
-		o.Record.ExistingReference = "ZYXWVUTSRQ765432"
+		h := holder
+		h.Lang = lang
+		o.Holder = &h
 	}
 	return o
 }
 
+// request is the e-mail request of kind the worker asks for about the
+// person's booking; an attempt is the one a duplicate asks for, to the
+// holder of the existing booking.
+func request(t *testing.T, kind notify.Kind, lang string) email.Request {
+	t.Helper()
+	if kind != notify.KindAttempt {
+		return email.RequestFor(outcome(booking.Status(kind), lang))
+	}
+	reqs := email.RequestsFor(outcome(booking.StatusDuplicate, lang))
+	if len(reqs) != 2 || reqs[1].Kind != notify.KindAttempt {
+		t.Fatalf("a duplicate's requests: got %+v, want the person's and an attempt", reqs)
+	}
+	return reqs[1]
+}
+
+var kinds = []notify.Kind{notify.KindConfirmed, notify.KindFull, notify.KindDuplicate, notify.KindAttempt}
+
 func TestCompose_MatchesGoldenFilesForEveryKindAndLanguage(t *testing.T) {
 	c := composer(t)
-	for _, kind := range []booking.Status{booking.StatusConfirmed, booking.StatusFull, booking.StatusDuplicate} {
+	for _, kind := range kinds {
 		for _, lang := range []string{"ms", "en"} {
 			t.Run(string(kind)+"_"+lang, func(t *testing.T) {
-				req := email.RequestFor(outcome(kind, lang))
+				req := request(t, kind, lang)
 				m, err := c.Compose(req)
 				if err != nil {
 					t.Fatal(err)
@@ -74,7 +96,7 @@ func TestCompose_MatchesGoldenFilesForEveryKindAndLanguage(t *testing.T) {
 				golden(t, name+".txt", []byte("Subject: "+m.Subject+"\n\n"+m.Text))
 				golden(t, name+".html", []byte(m.HTML))
 				wantAttachments := 0
-				if kind == booking.StatusConfirmed {
+				if kind == notify.KindConfirmed {
 					wantAttachments = 1
 				}
 				if len(m.Attachments) != wantAttachments {
@@ -83,7 +105,11 @@ func TestCompose_MatchesGoldenFilesForEveryKindAndLanguage(t *testing.T) {
 				for _, a := range m.Attachments {
 					golden(t, name+".ics", a.Content)
 				}
-				if m.To.Email != "siti@example.com" || m.From.Email != "no-reply@vaxbook.example.my" {
+				to := "siti@example.com"
+				if kind == notify.KindAttempt {
+					to = holder.Email
+				}
+				if m.To.Email != to || m.From.Email != "no-reply@vaxbook.example.my" {
 					t.Errorf("addresses: got from %+v to %+v", m.From, m.To)
 				}
 
@@ -125,19 +151,21 @@ func golden(t *testing.T, name string, got []byte) {
 func TestCompose_ContentEachKindPromises(t *testing.T) {
 	c := composer(t)
 	cases := []struct {
-		kind booking.Status
+		kind notify.Kind
 		lang string
 		want []string
 	}{
-		{booking.StatusConfirmed, "en", []string{"ABCDEFGHJK234567", "Dewan Orang Ramai, Seksyen 7", "Jalan Plumbum", "Tuesday, 1 December 2026", "08:00-13:00", "MyKad", "15 minutes before"}},
-		{booking.StatusConfirmed, "ms", []string{"ABCDEFGHJK234567", "Selasa, 1 Disember 2026", "MyKad", "15 minit sebelum"}},
-		{booking.StatusFull, "en", []string{"Dewan Orang Ramai", "Stadium Melawati", "Wednesday, 2 December 2026", "https://vaxbook.example.my/?lang=en&state=selangor"}},
-		{booking.StatusFull, "ms", []string{"Stadium Melawati", "Rabu, 2 Disember 2026", "https://vaxbook.example.my/?lang=ms&state=selangor"}},
-		{booking.StatusDuplicate, "en", []string{"ZYXWVUTSRQ765432", "ABCDEFGHJK234567"}},
-		{booking.StatusDuplicate, "ms", []string{"ZYXWVUTSRQ765432", "sudah mempunyai janji temu"}},
+		{notify.KindConfirmed, "en", []string{"ABCDEFGHJK234567", "Dewan Orang Ramai, Seksyen 7", "Jalan Plumbum", "Tuesday, 1 December 2026", "08:00-13:00", "MyKad", "15 minutes before"}},
+		{notify.KindConfirmed, "ms", []string{"ABCDEFGHJK234567", "Selasa, 1 Disember 2026", "MyKad", "15 minit sebelum"}},
+		{notify.KindFull, "en", []string{"Dewan Orang Ramai", "Stadium Melawati", "Wednesday, 2 December 2026", "https://vaxbook.example.my/?lang=en&state=selangor"}},
+		{notify.KindFull, "ms", []string{"Stadium Melawati", "Rabu, 2 Disember 2026", "https://vaxbook.example.my/?lang=ms&state=selangor"}},
+		{notify.KindDuplicate, "en", []string{"ABCDEFGHJK234567", "one booking only", "holder of that booking has been told"}},
+		{notify.KindDuplicate, "ms", []string{"ABCDEFGHJK234567", "satu tempahan", "telah dimaklumkan"}},
+		{notify.KindAttempt, "en", []string{"Hello,", "with the ID number of your booking", "unchanged", "1-800-888-828", "once a day"}},
+		{notify.KindAttempt, "ms", []string{"Salam sejahtera,", "nombor ID tempahan anda", "tidak berubah", "1-800-888-828", "sekali sehari"}},
 	}
 	for _, tc := range cases {
-		m, err := c.Compose(email.RequestFor(outcome(tc.kind, tc.lang)))
+		m, err := c.Compose(request(t, tc.kind, tc.lang))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -209,13 +237,18 @@ func TestCompose_CalendarLeftOutWhenTheSlotTimeIsUnreadable(t *testing.T) {
 func TestRequest_ValidateRefusesWhatCannotBeSent(t *testing.T) {
 	good := email.RequestFor(outcome(booking.StatusConfirmed, "en"))
 	cases := map[string]func(*email.Request){
-		"bad reference":           func(r *email.Request) { r.Reference = "x" },
-		"pending":                 func(r *email.Request) { r.Kind = notify.Kind(booking.StatusPending) },
-		"unknown lang":            func(r *email.Request) { r.Lang = "fr" },
-		"no name":                 func(r *email.Request) { r.Name = "" },
-		"bad address":             func(r *email.Request) { r.Email = "siti" },
-		"confirmed without slot":  func(r *email.Request) { r.Slot = nil },
-		"duplicate without other": func(r *email.Request) { r.Kind = notify.KindDuplicate },
+		"bad reference":          func(r *email.Request) { r.Reference = "x" },
+		"pending":                func(r *email.Request) { r.Kind = notify.Kind(booking.StatusPending) },
+		"unknown lang":           func(r *email.Request) { r.Lang = "fr" },
+		"no name":                func(r *email.Request) { r.Name = "" },
+		"bad address":            func(r *email.Request) { r.Email = "siti" },
+		"confirmed without slot": func(r *email.Request) { r.Slot = nil },
+		"attempt with a name":    func(r *email.Request) { r.Kind, r.Slot, r.State = notify.KindAttempt, nil, "" },
+		"attempt with a state":   func(r *email.Request) { r.Kind, r.Slot, r.Name = notify.KindAttempt, nil, "" },
+		"attempt with a slot":    func(r *email.Request) { r.Kind, r.Name, r.State = notify.KindAttempt, "", "" },
+		"attempt without a day": func(r *email.Request) {
+			r.Kind, r.Slot, r.Name, r.State, r.DecidedAt = notify.KindAttempt, nil, "", "", time.Time{}
+		},
 	}
 	if err := good.Validate(); err != nil {
 		t.Fatalf("good request: %v", err)
@@ -244,5 +277,81 @@ func TestCompose_HTMLEscapesWhatThePersonTyped(t *testing.T) {
 	}
 	if !strings.Contains(m.Text, o.Name) {
 		t.Errorf("the text part should carry the name as typed")
+	}
+}
+
+// TestCompose_DuplicateNamesNothingOfTheOtherBooking: knowing someone's IC
+// must not reveal their appointment, and the holder told of the attempt
+// learns nothing of whoever made it. Checked on every byte of every
+// request a duplicate asks for and of what it renders to.
+func TestCompose_DuplicateNamesNothingOfTheOtherBooking(t *testing.T) {
+	c := composer(t)
+	for _, lang := range []string{"ms", "en"} {
+		o := outcome(booking.StatusDuplicate, lang)
+		reqs := email.RequestsFor(o)
+		if len(reqs) != 2 {
+			t.Fatalf("%s: got %d requests, want the person's and the holder's", lang, len(reqs))
+		}
+		for _, r := range reqs {
+			m, err := c.Compose(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wire, _ := json.Marshal(r)
+			rendered := map[string]string{"subject": m.Subject, "text": m.Text, "html": m.HTML, "to": m.To.Name + " " + m.To.Email}
+			var forbidden []string
+			switch r.Kind {
+			case notify.KindDuplicate:
+				if m.To.Email != o.Email {
+					t.Errorf("%s duplicate: sent to %s, want the person %s", lang, m.To.Email, o.Email)
+				}
+				forbidden = []string{holder.Reference, holder.Email}
+				rendered["request"] = string(wire)
+			case notify.KindAttempt:
+				if m.To.Email != holder.Email || r.Reference != holder.Reference {
+					t.Errorf("%s attempt: sent to %s about %s, want the holder %s about %s", lang, m.To.Email, r.Reference, holder.Email, holder.Reference)
+				}
+				// The request names the holder's booking only as its
+				// send-once key; it carries nothing of the person's.
+				forbidden = []string{o.Record.Reference, o.Name, "Siti", o.Email, "+60123456789", "0123456789", o.State}
+				rendered["request"] = string(wire)
+				forbidden = append(forbidden, icForms...)
+				// What the holder reads does not repeat even their own
+				// reference: the address may not be theirs.
+				for part, b := range map[string]string{"subject": m.Subject, "text": m.Text, "html": m.HTML} {
+					if strings.Contains(b, holder.Reference) {
+						t.Errorf("%s attempt %s carries a booking reference: %s", lang, part, b)
+					}
+				}
+			default:
+				t.Fatalf("a duplicate asked for a %s e-mail", r.Kind)
+			}
+			for part, b := range rendered {
+				for _, f := range forbidden {
+					if strings.Contains(b, f) {
+						t.Errorf("%s %s e-mail: %s carries %q:\n%s", lang, r.Kind, part, f, b)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestRequest_AttemptIsSentOncePerHolderPerMalaysianDay(t *testing.T) {
+	o := outcome(booking.StatusDuplicate, "en")
+	first := email.RequestsFor(o)[1].Key()
+	o.Record.Reference = "BCDEFGHJKM345678" // another duplicate later that day
+	o.DecidedAt = time.Date(2026, 11, 23, 15, 59, 0, 0, time.UTC)
+	again := email.RequestsFor(o)[1].Key()
+	o.DecidedAt = time.Date(2026, 11, 23, 16, 0, 0, 0, time.UTC) // midnight in Malaysia
+	tomorrow := email.RequestsFor(o)[1].Key()
+	if first != again || first.Reference != holder.Reference {
+		t.Errorf("two attempts on one day: keys %v and %v, want one key on the holder's reference", first, again)
+	}
+	if tomorrow == first {
+		t.Errorf("an attempt the next day has the same key %v", tomorrow)
+	}
+	if d := email.RequestFor(o).Key(); d.Kind != notify.KindDuplicate || d.Reference != o.Record.Reference {
+		t.Errorf("the person's duplicate e-mail: key %v", d)
 	}
 }

@@ -16,27 +16,42 @@ import (
 
 // Request is the message on email-topic: everything the e-mail says, so the
 // e-mail push handler needs no read of the booking. It never carries the
-// person's id_number: what is not in the message cannot leak into an e-mail.
+// person's id_number, nor, for a duplicate, anything of the booking it
+// collided with: what is not in the message cannot leak into an e-mail.
 type Request struct {
 	Reference string      `json:"reference"`
 	Kind      notify.Kind `json:"kind"`
 	Lang      string      `json:"lang"`
-	Name      string      `json:"name"`
-	Email     string      `json:"email"`
-	State     string      `json:"state,omitempty"`
+	// Name is empty for attempt, which greets no one by name: it goes to
+	// the holder of another booking and carries nothing the submitter typed.
+	Name  string `json:"name,omitempty"`
+	Email string `json:"email"`
+	State string `json:"state,omitempty"`
 	// Slot is the place given, for confirmed.
 	Slot *booking.SlotInfo `json:"slot,omitempty"`
 	// Taken is the person's choices, most wanted first, for full.
 	Taken []booking.SlotInfo `json:"taken,omitempty"`
-	// ExistingReference is the booking the person already holds, for
-	// duplicate.
-	ExistingReference string `json:"existing_reference,omitempty"`
 	// DecidedAt is when the worker committed the outcome; the calendar
 	// file's DTSTAMP, so every rendering of one request is the same.
 	DecidedAt time.Time `json:"decided_at"`
 }
 
-// RequestFor builds the e-mail request for a decided booking.
+// RequestsFor builds the e-mail requests for a decided booking: the one to
+// the person, and for a duplicate with a known holder the attempt to the
+// holder.
+func RequestsFor(o booking.Outcome) []Request {
+	reqs := []Request{RequestFor(o)}
+	if o.Record.Status == booking.StatusDuplicate && o.Holder != nil {
+		reqs = append(reqs, Request{
+			Reference: o.Holder.Reference, Kind: notify.KindAttempt, Lang: o.Holder.Lang,
+			Email: o.Holder.Email, DecidedAt: o.DecidedAt.UTC(),
+		})
+	}
+	return reqs
+}
+
+// RequestFor builds the e-mail request to the person whose booking was
+// decided.
 func RequestFor(o booking.Outcome) Request {
 	r := Request{
 		Reference: o.Record.Reference, Kind: notify.Kind(o.Record.Status), Lang: o.Record.Lang,
@@ -47,15 +62,19 @@ func RequestFor(o booking.Outcome) Request {
 		r.Slot = o.Record.Slot
 	case booking.StatusFull:
 		r.Taken = o.Taken
-	case booking.StatusDuplicate:
-		r.ExistingReference = o.Record.ExistingReference
 	}
 	return r
 }
 
-// Key is the e-mail r asks for.
+// Key is the e-mail r asks for. An attempt is keyed by the holder's booking
+// and the day it was decided, so however many duplicates of one person
+// arrive, and however often each is delivered, the holder gets one a day.
 func (r Request) Key() notify.Key {
-	return notify.Key{Reference: r.Reference, Kind: r.Kind, Channel: notify.ChannelEmail}
+	k := notify.Key{Reference: r.Reference, Kind: r.Kind, Channel: notify.ChannelEmail}
+	if r.Kind == notify.KindAttempt {
+		return k.Daily(r.DecidedAt)
+	}
+	return k
 }
 
 // Validate reports what makes a request unusable; such a request is
@@ -68,14 +87,16 @@ func (r Request) Validate() error {
 		return fmt.Errorf("kind %q is not one vaxbook sends", r.Kind)
 	case texts[r.Lang] == nil:
 		return fmt.Errorf("lang %q is not %s or %s", r.Lang, booking.LangMalay, booking.LangEnglish)
-	case r.Name == "":
+	case r.Kind == notify.KindAttempt && (r.Name != "" || r.State != "" || r.Slot != nil || len(r.Taken) > 0):
+		return errors.New("attempt carrying more than the holder's address and language")
+	case r.Kind == notify.KindAttempt && r.DecidedAt.IsZero():
+		return errors.New("attempt without decided_at, which its once-a-day key needs")
+	case r.Name == "" && r.Kind != notify.KindAttempt:
 		return errors.New("name missing")
 	case !booking.ValidEmail(r.Email):
 		return errors.New("email missing or malformed")
 	case r.Kind == notify.KindConfirmed && r.Slot == nil:
 		return errors.New("confirmed without a slot")
-	case r.Kind == notify.KindDuplicate && !booking.ValidReference(r.ExistingReference):
-		return errors.New("duplicate without a well-formed existing_reference")
 	}
 	return nil
 }

@@ -24,12 +24,16 @@ const (
 	KindConfirmed = Kind(booking.StatusConfirmed)
 	KindFull      = Kind(booking.StatusFull)
 	KindDuplicate = Kind(booking.StatusDuplicate)
+	// KindAttempt tells the holder of a booking that someone submitted a
+	// booking with their ID number: the duplicate's other half, sent to
+	// the holder's own contact and never naming the submitter.
+	KindAttempt Kind = "attempt"
 )
 
 // Known reports whether vaxbook sends messages of kind k.
 func (k Kind) Known() bool {
 	switch k {
-	case KindConfirmed, KindFull, KindDuplicate:
+	case KindConfirmed, KindFull, KindDuplicate, KindAttempt:
 		return true
 	}
 	return false
@@ -52,6 +56,18 @@ type Key struct {
 }
 
 func (k Key) String() string { return fmt.Sprintf("%s/%s/%s", k.Reference, k.Kind, k.Channel) }
+
+// malaysia is the day a person lives by; fixed, as the container need not
+// carry a time zone database.
+var malaysia = time.FixedZone("MYT", 8*60*60)
+
+// Daily is k for a message sent at most once a day: the day of at, Malaysia
+// time, joins the kind ("attempt/2026-11-23"), so the record lets the first
+// request of each day through and finds every later one already sent.
+func (k Key) Daily(at time.Time) Key {
+	k.Kind += Kind("/" + at.In(malaysia).Format(time.DateOnly))
+	return k
+}
 
 // Delivery is the push delivery that asks for a message, recorded with what
 // came of it.

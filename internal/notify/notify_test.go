@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/vaxbook/vaxbook/internal/notify"
 )
@@ -36,5 +37,27 @@ func TestSend_TurnsTheSendersAnswerIntoWhatIsRecorded(t *testing.T) {
 				t.Errorf("got %+v, %v; want %+v, %v", got, err, tc.want, tc.wantErr)
 			}
 		})
+	}
+}
+
+func TestKeyDaily_OneKeyPerMalaysianDay(t *testing.T) {
+	t.Parallel()
+	k := notify.Key{Reference: "ABCDEFGHJK234567", Kind: notify.KindAttempt, Channel: notify.ChannelEmail}
+	day := func(s string) notify.Kind {
+		at, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k.Daily(at).Kind
+	}
+	// Malaysia is UTC+8: 15:59 UTC is still the 23rd there, 16:00 the 24th.
+	if a, b := day("2026-11-23T00:00:00+08:00"), day("2026-11-23T15:59:59Z"); a != b || a != "attempt/2026-11-23" {
+		t.Errorf("one Malaysian day: got %q and %q, want both attempt/2026-11-23", a, b)
+	}
+	if got := day("2026-11-23T16:00:00Z"); got != "attempt/2026-11-24" {
+		t.Errorf("next Malaysian day: got %q", got)
+	}
+	if got := k.Daily(time.Now()); got.Reference != k.Reference || got.Channel != k.Channel {
+		t.Errorf("Daily changed more than the kind: %+v", got)
 	}
 }

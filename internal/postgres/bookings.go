@@ -26,7 +26,9 @@ func NewBookings(pool *pgxpool.Pool) *Bookings { return &Bookings{pool: pool} }
 const lockPerson = `SELECT pg_advisory_xact_lock(hashtextextended($1, ` + personLockSeed + `))`
 
 // One read answers both questions: has this reference been decided already
-// (a redelivery), and does this person already hold a confirmed place?
+// (a redelivery), and does this person already hold a confirmed place? The
+// existing_reference a duplicate stores stays in Postgres: it says whom the
+// attempt was told to, and is never shown or sent to the submitter.
 const findPrior = `
 SELECT b.reference, b.status, COALESCE(b.existing_reference, ''),
        COALESCE(s.id, ''), COALESCE(c.id, ''), COALESCE(c.name, ''), COALESCE(c.address, ''),
@@ -70,8 +72,9 @@ func (b *Bookings) Book(ctx context.Context, req booking.Request, messageID stri
 }
 
 // Decide is Book returning, besides the status record, what the e-mail to
-// the person needs. A reference decided before returns what was stored for
-// it, so a redelivery can ask for the same e-mail again.
+// the person needs and, for a duplicate, the holder to tell. A reference
+// decided before returns what was stored for it, so a redelivery can ask for
+// the same e-mails again.
 func (b *Bookings) Decide(ctx context.Context, req booking.Request, messageID string) (booking.Outcome, error) {
 	var o booking.Outcome
 	err := InTx(ctx, b.pool, func(tx pgx.Tx) error {
@@ -102,15 +105,24 @@ func book(ctx context.Context, tx pgx.Tx, req booking.Request, messageID string)
 		br.Close()
 		return out, fmt.Errorf("find prior bookings: %w", err)
 	}
-	var existing string
+	// Both rows may come back, in either order: this reference's, when it
+	// was decided before, and the person's confirmed booking, whose holder
+	// a duplicate tells of the attempt.
+	var (
+		prior      *booking.Outcome
+		priorPrefs []string
+		priorOther string // the existing_reference stored with prior
+		holder     *booking.Holder
+	)
 	for rows.Next() {
 		var r booking.StatusRecord
 		var s booking.SlotInfo
-		var prior booking.Outcome
+		var o booking.Outcome
+		var other string
 		var prefs []string
-		if err := rows.Scan(&r.Reference, &r.Status, &r.ExistingReference,
+		if err := rows.Scan(&r.Reference, &r.Status, &other,
 			&s.ID, &s.CenterID, &s.CenterName, &s.Address, &s.Date, &s.Time, &r.Lang,
-			&prior.Name, &prior.Email, &prior.State, &prefs, &prior.DecidedAt); err != nil {
+			&o.Name, &o.Email, &o.State, &prefs, &o.DecidedAt); err != nil {
 			rows.Close()
 			br.Close()
 			return out, fmt.Errorf("scan prior booking: %w", err)
@@ -118,26 +130,32 @@ func book(ctx context.Context, tx pgx.Tx, req booking.Request, messageID string)
 		if s.ID != "" {
 			r.Slot = &s
 		}
+		o.Record = r
 		if r.Reference == req.Reference {
-			rows.Close()
-			if err := br.Close(); err != nil {
-				return out, fmt.Errorf("find prior bookings: %w", err)
-			}
-			prior.Record = r
-			return withChoices(ctx, tx, prior, prefs)
+			prior, priorPrefs, priorOther = &o, prefs, other
+			continue
 		}
-		existing = r.Reference
+		holder = &booking.Holder{Reference: r.Reference, Email: o.Email, Lang: r.Lang}
 	}
 	rows.Close()
 	if err := br.Close(); err != nil {
 		return out, fmt.Errorf("find prior bookings: %w", err)
 	}
+	if prior != nil {
+		// A redelivery tells the same holder again; the send-once record
+		// keeps it to one message.
+		if prior.Record.Status == booking.StatusDuplicate && holder != nil && holder.Reference == priorOther {
+			prior.Holder = holder
+		}
+		return withChoices(ctx, tx, *prior, priorPrefs)
+	}
 
-	switch {
-	case existing != "":
+	existing := ""
+	if holder != nil {
 		rec.Status = booking.StatusDuplicate
-		rec.ExistingReference = existing
-	default:
+		existing = holder.Reference
+		out.Holder = holder
+	} else {
 		rec.Status = booking.StatusFull
 		for _, slotID := range req.Preferences {
 			var s booking.SlotInfo
@@ -159,7 +177,7 @@ func book(ctx context.Context, tx pgx.Tx, req booking.Request, messageID string)
 		slotID = rec.Slot.ID
 	}
 	err = tx.QueryRow(ctx, insertBooking, req.Reference, req.IDNumber, string(rec.Status), slotID,
-		rec.ExistingReference, req.State, req.Name, req.Phone, req.Email, req.Lang,
+		existing, req.State, req.Name, req.Phone, req.Email, req.Lang,
 		req.Preferences, messageID, req.SubmittedAt).Scan(&out.DecidedAt)
 	if err != nil {
 		return out, fmt.Errorf("insert booking: %w", err)
