@@ -437,7 +437,9 @@ function renderResult() {
       box.replaceChildren(el('p', { class: 'alert' }, t('fullResult')));
       break;
     case 'duplicate':
-      box.replaceChildren(el('p', { class: 'alert' }, t('duplicate', { ref: res.existing_reference || res.reference })));
+      // Names nothing of the booking already held under this ID: knowing
+      // someone's IC must not reveal their appointment.
+      box.replaceChildren(el('p', { class: 'alert' }, t('duplicate')));
       break;
     default:
       box.replaceChildren(el('p', {}, t(res.gaveUp ? 'willEmail' : 'pending')));

@@ -18,6 +18,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/email"
 	"github.com/vaxbook/vaxbook/internal/listing"
+	"github.com/vaxbook/vaxbook/internal/notify"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/pubsub"
 	"github.com/vaxbook/vaxbook/internal/seed"
@@ -311,6 +312,7 @@ func TestEndToEnd_SurgeNeverOverbooksOrLoses(t *testing.T) {
 	// Every final booking gets exactly one e-mail of its kind, though every
 	// booking message was delivered twice.
 	mailed := map[string]booking.Status{}
+	told := map[string]bool{}
 	for {
 		var box struct {
 			Messages []struct {
@@ -319,7 +321,17 @@ func TestEndToEnd_SurgeNeverOverbooksOrLoses(t *testing.T) {
 		}
 		getJSON(t, base+"/dev/mail.json", &box)
 		clear(mailed)
+		clear(told)
 		for _, m := range box.Messages {
+			// A duplicate also tells the holder of the booking it hit,
+			// under the holder's reference, at most once a day.
+			if m.Message.Kind == notify.KindAttempt {
+				if told[m.Message.Reference] {
+					t.Fatalf("two attempt e-mails for %s", m.Message.Reference)
+				}
+				told[m.Message.Reference] = true
+				continue
+			}
 			if _, twice := mailed[m.Message.Reference]; twice {
 				t.Fatalf("two e-mails for %s", m.Message.Reference)
 			}
@@ -336,6 +348,11 @@ func TestEndToEnd_SurgeNeverOverbooksOrLoses(t *testing.T) {
 	for ref, st := range final {
 		if mailed[ref] != st {
 			t.Errorf("e-mail for %s: got kind %q, want %q", ref, mailed[ref], st)
+		}
+	}
+	for ref := range told {
+		if final[ref] != booking.StatusConfirmed {
+			t.Errorf("attempt e-mail about %s, which is %q, not a booking held", ref, final[ref])
 		}
 	}
 
