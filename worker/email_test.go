@@ -252,6 +252,28 @@ func drain(t *testing.T, psc *gpubsub.Client, sub string) []*pubsubpb.ReceivedMe
 	}
 }
 
+// pushEmails pushes every pulled request copies times to h's
+// /push/email, all at once, delivering again after a 503 as Pub/Sub would.
+func pushEmails(t *testing.T, h http.Handler, sub string, requests []*pubsubpb.ReceivedMessage, copies int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for _, rm := range requests {
+		body, _ := json.Marshal(pubsub.Envelope(rm, sub))
+		for range copies {
+			wg.Go(func() {
+				for attempt := 0; push(t, h, worker.EmailPushPath, body) != http.StatusNoContent; attempt++ {
+					if attempt > 200 {
+						t.Error("e-mail push never acknowledged")
+						return
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+			})
+		}
+	}
+	wg.Wait()
+}
+
 // bookingWithEmail is the booking push with e-mail requests on psc's
 // email-topic.
 func bookingWithEmail(t *testing.T, f fixture, psc *gpubsub.Client) http.Handler {
@@ -321,20 +343,7 @@ func TestPush_EveryFinalBookingGetsExactlyOneEmailUnderRedelivery(t *testing.T) 
 
 	// Every request is pushed to /push/email, twice and concurrently.
 	eh, srv := emailHandler(t, f.pool)
-	var wg sync.WaitGroup
-	for _, rm := range requests {
-		body, _ := json.Marshal(pubsub.Envelope(rm, sub))
-		wg.Go(func() {
-			for attempt := 0; push(t, eh, worker.EmailPushPath, body) != http.StatusNoContent; attempt++ {
-				if attempt > 200 {
-					t.Error("e-mail push never acknowledged")
-					return
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
-		})
-	}
-	wg.Wait()
+	pushEmails(t, eh, sub, requests, 1)
 	got := map[string]int{}
 	for _, m := range srv.Accepted() {
 		got[m.CustomArgs["reference"]+"/"+m.CustomArgs["kind"]]++
@@ -435,24 +444,7 @@ func TestPush_DuplicateTellsTheHolderOnceADayAndTheSubmitterNothingOfTheirBookin
 	// Every request is pushed twice, concurrently, then the holder's
 	// attempt again as decided a day later: one more e-mail, not three.
 	eh, srv := emailHandler(t, f.pool)
-	var bodies [][]byte
-	for _, rm := range requests {
-		body, _ := json.Marshal(pubsub.Envelope(rm, sub))
-		bodies = append(bodies, body, body)
-	}
-	var wg sync.WaitGroup
-	for _, body := range bodies {
-		wg.Go(func() {
-			for attempt := 0; push(t, eh, worker.EmailPushPath, body) != http.StatusNoContent; attempt++ {
-				if attempt > 200 {
-					t.Error("e-mail push never acknowledged")
-					return
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
-		})
-	}
-	wg.Wait()
+	pushEmails(t, eh, sub, requests, 2)
 	attempts := func() (n int) {
 		for _, m := range srv.Accepted() {
 			if m.CustomArgs["kind"] == string(notify.KindAttempt) {
