@@ -129,8 +129,13 @@ func TestDecide(t *testing.T) {
 			if !reflect.DeepEqual(got.Taken, tt.wantTaken) {
 				t.Errorf("taken: got %+v, want %+v", got.Taken, tt.wantTaken)
 			}
-			if tt.wantStatus == booking.StatusDuplicate && got.Record.ExistingReference != tt.before[0].Reference {
-				t.Errorf("existing reference: got %q, want %q", got.Record.ExistingReference, tt.before[0].Reference)
+			var wantHolder *booking.Holder
+			if tt.wantStatus == booking.StatusDuplicate {
+				h := tt.before[0]
+				wantHolder = &booking.Holder{Reference: h.Reference, Email: h.Email, Lang: h.Lang}
+			}
+			if !reflect.DeepEqual(got.Holder, wantHolder) {
+				t.Errorf("holder to tell: got %+v, want %+v", got.Holder, wantHolder)
 			}
 			if got.Name != tt.req.Name || got.Email != tt.req.Email || got.State != tt.req.State || got.DecidedAt.IsZero() {
 				t.Errorf("outcome: got name %q email %q state %q decided %v, want the request's and a time", got.Name, got.Email, got.State, got.DecidedAt)
@@ -141,6 +146,32 @@ func TestDecide(t *testing.T) {
 				t.Errorf("booked am, pm: got %d, %d; want %v", am, pm, tt.wantBooked)
 			}
 		})
+	}
+}
+
+func TestDecide_RedeliveredDuplicateTellsTheSameHolder(t *testing.T) {
+	t.Parallel()
+	pool := seedTwoSlots(t, 5, 5)
+	b := postgres.NewBookings(pool)
+	held := testenv.NewRequest(1, "sel-001-am")
+	held.Email, held.Lang = "holder@example.org", "en"
+	if _, err := b.Decide(t.Context(), held, "m0"); err != nil {
+		t.Fatal(err)
+	}
+	dup := testenv.NewRequest(1, "sel-001-pm")
+	want := &booking.Holder{Reference: held.Reference, Email: held.Email, Lang: held.Lang}
+	for _, id := range []string{"m1", "m1-redelivered"} {
+		got, err := b.Decide(t.Context(), dup, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Record.Status != booking.StatusDuplicate || !reflect.DeepEqual(got.Holder, want) || got.Email != dup.Email {
+			t.Errorf("%s: got %+v holder %+v, want duplicate to the submitter telling %+v", id, got.Record, got.Holder, want)
+		}
+	}
+	// The holder is whom to tell, and so is kept; it is never in the record.
+	if n := queryInt(t, pool, `SELECT count(*) FROM bookings WHERE reference = $1 AND existing_reference = $2`, dup.Reference, held.Reference); n != 1 {
+		t.Errorf("duplicate rows naming the holder: got %d, want 1", n)
 	}
 }
 

@@ -1,4 +1,4 @@
 DELETE FROM sent_emails WHERE kind LIKE 'attempt/%';
 ALTER TABLE sent_emails DROP CONSTRAINT sent_emails_kind_check;
 ALTER TABLE sent_emails ADD CONSTRAINT sent_emails_kind_check
-    CHECK (kind IN ('confirmed', 'full', 'duplicate'));
+    CHECK (kind IN ('confirmed', 'full', 'duplicate', 'invitation', 'expired'));
