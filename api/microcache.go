@@ -42,7 +42,7 @@ type entry struct {
 	lenPlain   []string
 	lenGzip    []string
 	avail      listing.Availability // state documents
-	stateCodes map[string]bool      // the states document
+	states     map[string]listing.State // the states document, by code
 }
 
 func newMicroCache(src Listings, ttl time.Duration) *microCache {
@@ -97,7 +97,7 @@ func (c *microCache) fill(ctx context.Context, key string) *entry {
 	e.lenPlain = []string{strconv.Itoa(len(r.Body))}
 	e.lenGzip = []string{strconv.Itoa(len(r.Gzip))}
 	if key == statesKey {
-		e.stateCodes, e.err = listing.ParseStateCodes(r.Body)
+		e.states, e.err = listing.ParseStates(r.Body)
 	} else {
 		e.avail, e.err = listing.ParseAvailability(r.Body)
 	}
