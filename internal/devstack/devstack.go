@@ -105,31 +105,13 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 		}
 	}()
 
-	dbURL := cfg.DatabaseURL
-	if dbURL == "" {
-		// Detached: the servers must outlive the HTTP drain; the cleanup
-		// stops them last.
-		url, how, cleanup, err := devenv.Postgres(context.WithoutCancel(ctx))
-		if err != nil {
-			return nil, err
-		}
-		closers = append(closers, cleanup)
-		dbURL = url
-		log.Info(how)
-	} else {
-		log.Info("postgres: DATABASE_URL")
+	dbURL, err := given(ctx, log, cfg.DatabaseURL, "postgres: DATABASE_URL", devenv.Postgres, &closers)
+	if err != nil {
+		return nil, err
 	}
-	redisURL := cfg.RedisURL
-	if redisURL == "" {
-		url, how, cleanup, err := devenv.Redis(context.WithoutCancel(ctx))
-		if err != nil {
-			return nil, err
-		}
-		closers = append(closers, cleanup)
-		redisURL = url
-		log.Info(how)
-	} else {
-		log.Info("redis: REDIS_URL")
+	redisURL, err := given(ctx, log, cfg.RedisURL, "redis: REDIS_URL", devenv.Redis, &closers)
+	if err != nil {
+		return nil, err
 	}
 
 	if err := migrations.Up(dbURL); err != nil {
@@ -222,6 +204,24 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 		close(s.done)
 	}()
 	return s, nil
+}
+
+// given returns url, or when it is empty what find finds or starts, whose
+// cleanup joins closers; either way it logs which.
+func given(ctx context.Context, log *slog.Logger, url, setting string, find func(context.Context) (string, string, func(), error), closers *[]func()) (string, error) {
+	if url != "" {
+		log.Info(setting)
+		return url, nil
+	}
+	// Detached: the server must outlive the HTTP drain; its cleanup runs
+	// last.
+	url, how, cleanup, err := find(context.WithoutCancel(ctx))
+	if err != nil {
+		return "", err
+	}
+	*closers = append(*closers, cleanup)
+	log.Info(how)
+	return url, nil
 }
 
 // mountPage serves the booking page at / and its files by name.
