@@ -38,11 +38,11 @@ type entry struct {
 	at  time.Time
 	err error // cached too, so an unfilled cache or a Redis outage is not hammered
 
-	etag       []string // header values, built once so a hit allocates nothing
-	lenPlain   []string
-	lenGzip    []string
-	avail      listing.Availability // state documents
-	states     map[string]listing.State // the states document, by code
+	etag     []string // header values, built once so a hit allocates nothing
+	lenPlain []string
+	lenGzip  []string
+	avail    listing.Availability     // state documents
+	states   map[string]listing.State // the states document, by code
 }
 
 func newMicroCache(src Listings, ttl time.Duration) *microCache {
