@@ -4,7 +4,7 @@
 // invitation (?invite=) books with the ID number and the times alone. Plain
 // DOM, no framework: the page must load fast on a cheap phone over 3G, and
 // every byte here is paid a million times.
-import { t, setLang, lang, tables } from './i18n.js?v=0b85cd9f6d';
+import { t, setLang, lang, tables } from './i18n.js?v=859c49d8bc';
 import * as api from './api.js?v=caf14ea1be';
 import { validate } from './validate.js?v=82308de9b9';
 
@@ -210,8 +210,17 @@ async function loadStates() {
   // the person, so a mailing cannot start a surge by itself.
   const wanted = new URLSearchParams(location.search).get('state');
   if (ui.states.some((s) => s.code === wanted)) sel.value = wanted;
+  showLabel();
   $('list-error').hidden = true;
   setListBusy(false);
+}
+
+// showLabel names where the state's button leads: the times, or the
+// registration of a state that books by invitation.
+function showLabel() {
+  const b = $('show');
+  b.dataset.t = stateOf($('state').value)?.mode === 'queue' && !ui.invite ? 'toRegister' : 'showSlots';
+  b.textContent = t(b.dataset.t);
 }
 
 async function showList() {
@@ -478,6 +487,7 @@ async function reloadState(mode) {
 function toRegister() {
   ui.invite = null;
   ui.key = api.newKey();
+  showLabel();
   $('invite-note').hidden = true;
   const u = new URL(location.href);
   u.searchParams.delete('invite');
@@ -650,7 +660,10 @@ function start() {
     e.preventDefault();
     showList();
   });
-  $('state').addEventListener('change', () => clearError('state'));
+  $('state').addEventListener('change', () => {
+    clearError('state');
+    showLabel();
+  });
   $('retry').addEventListener('click', showList);
   $('centres').addEventListener('change', onSlotChange);
   $('book-form').addEventListener('submit', onSubmit);

@@ -254,15 +254,7 @@ type axeViolation struct {
 // as it stands and fails on any serious or critical violation.
 func (p *page) checkA11y(screen string) {
 	p.t.Helper()
-	src, err := os.ReadFile(axePath)
-	if err != nil {
-		p.t.Fatalf("axe-core is not installed: run `npm ci` in frontend/test (bash .ci/test does): %v", err)
-	}
-	if !eval[bool](p, `typeof window.axe === 'object'`) {
-		eval[chromedp.Void](p, string(src)+"\n;undefined")
-	}
-	vs := eval[[]axeViolation](p, `axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}})
-		.then(r => r.violations.map(v => ({id: v.id, impact: v.impact || '', help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))})))`)
+	vs := p.axe()
 	for _, v := range vs {
 		if v.Impact == "serious" || v.Impact == "critical" {
 			p.t.Errorf("axe on %s: %s %s: %s at %v", screen, v.Impact, v.ID, v.Help, v.Nodes)
@@ -271,6 +263,29 @@ func (p *page) checkA11y(screen string) {
 		}
 	}
 	p.t.Logf("axe on %s: %d violations, none serious or critical unless reported above", screen, len(vs))
+}
+
+// checkNoA11yViolations holds a screen to axe-core's zero: any violation,
+// whatever its impact, fails.
+func (p *page) checkNoA11yViolations(screen string) {
+	p.t.Helper()
+	for _, v := range p.axe() {
+		p.t.Errorf("axe on %s: %s %s: %s at %v", screen, v.Impact, v.ID, v.Help, v.Nodes)
+	}
+}
+
+// axe runs axe-core on the page as it stands.
+func (p *page) axe() []axeViolation {
+	p.t.Helper()
+	src, err := os.ReadFile(axePath)
+	if err != nil {
+		p.t.Fatalf("axe-core is not installed: run `npm ci` in frontend/test (bash .ci/test does): %v", err)
+	}
+	if !eval[bool](p, `typeof window.axe === 'object'`) {
+		eval[chromedp.Void](p, string(src)+"\n;undefined")
+	}
+	return eval[[]axeViolation](p, `axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}})
+		.then(r => r.violations.map(v => ({id: v.id, impact: v.impact || '', help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))})))`)
 }
 
 // seedBrowserData loads two states; sel-001-pm is at capacity, so it shows
