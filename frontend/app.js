@@ -544,7 +544,7 @@ function renderRegistration(res, box) {
   const n = res.ahead;
   switch (res.status) {
     case 'queued':
-      box.replaceChildren(p(n == null ? 'queuedEarly' : n > 1 ? 'queuedN' : 'queued' + n, { n }), p('waitNote'));
+      box.replaceChildren(p(n == null ? 'queuedEarly' : n > 1 ? 'queuedN' : 'queued' + n, { n: n?.toLocaleString(locale()) }), p('waitNote'));
       break;
     case 'invited':
       box.replaceChildren(el('div', { class: 'ok' }, p('invited', { t: res.expires_at ? fmtStamp(res.expires_at) : '' })));

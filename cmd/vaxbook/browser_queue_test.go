@@ -24,6 +24,7 @@ import (
 
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/chromedp"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/queue"
@@ -53,15 +54,20 @@ func needsQueueBackend(t *testing.T) {
 // does; the cache fill carries it to GET /states.
 func setStateMode(t *testing.T, dbURL, state, mode string, opensAt *time.Time) {
 	t.Helper()
-	ctx := context.Background()
-	pool, err := postgres.Open(ctx, postgres.Config{URL: dbURL, MaxConns: 1})
+	if _, err := poolFor(t, dbURL).Exec(context.Background(), `UPDATE states SET mode = $2, opens_at = $3 WHERE code = $1`, state, mode, opensAt); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// poolFor opens a pool on the test's database, closed when the test ends.
+func poolFor(t *testing.T, dbURL string) *pgxpool.Pool {
+	t.Helper()
+	pool, err := postgres.Open(context.Background(), postgres.Config{URL: dbURL, MaxConns: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pool.Close()
-	if _, err := pool.Exec(ctx, `UPDATE states SET mode = $2, opens_at = $3 WHERE code = $1`, state, mode, opensAt); err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(pool.Close)
+	return pool
 }
 
 // waitStateMode waits until GET /states shows the mode, so the page reads it.
@@ -91,6 +97,21 @@ func (p *page) chooseQueueState(code string) {
 	p.t.Helper()
 	p.do(chromedp.SetValue(chromedp.ID("state"), code), chromedp.Click(chromedp.ID("show")))
 	p.waitFor(`!document.getElementById('details').hidden && !document.getElementById('contact-box').hidden && document.getElementById('slots').hidden`)
+}
+
+// chooseInvitationState chooses the state on a page opened from an
+// invitation's link, and checks that the form asks only for the ID number.
+func (p *page) chooseInvitationState(code string) {
+	p.t.Helper()
+	if !p.visible("invite-note") {
+		p.t.Error("the invitation's note is not shown")
+	}
+	p.chooseState(code)
+	for _, f := range []string{"name", "phone", "email"} {
+		if p.visible(f) {
+			p.t.Errorf("%s is asked for with an invitation; the registration holds it", f)
+		}
+	}
 }
 
 // visible reports whether the element with id is shown (it and every
@@ -166,11 +187,7 @@ func TestBrowser_QueueRegisterInviteBook(t *testing.T) {
 	invitePath := "/?" + u.RawQuery + "&lang=en"
 
 	t.Run("a link opened with another IC", func(t *testing.T) {
-		q := openPage(t, browser, base, invitePath)
-		q.chooseState("johor")
-		q.do(chromedp.Click(chromedp.ID("s-jhr-001-am")))
-		q.fill(map[string]string{"id_number": otherIC})
-		q.do(chromedp.Click(chromedp.ID("submit")))
+		q := bookWithInvitation(t, browser, base, invitePath, otherIC)
 		q.waitFor(`document.getElementById('id_number-err').textContent !== ''`)
 		if got := q.text("#id_number-err"); !strings.Contains(got, "sent for another ID number") {
 			t.Errorf("another IC: got %q", got)
@@ -182,21 +199,7 @@ func TestBrowser_QueueRegisterInviteBook(t *testing.T) {
 	})
 
 	t.Run("the invitation books", func(t *testing.T) {
-		q := openPage(t, browser, base, invitePath)
-		if !q.visible("invite-note") {
-			t.Error("the invitation's note is not shown")
-		}
-		q.chooseState("johor")
-		for _, f := range []string{"name", "phone", "email"} {
-			if q.visible(f) {
-				t.Errorf("%s is asked for with an invitation; the registration holds it", f)
-			}
-		}
-		q.screenshot("q3-invitation-booking-form")
-		q.checkNoA11yViolations("the booking form of an invitation")
-		q.do(chromedp.Click(chromedp.ID("s-jhr-001-am")))
-		q.fill(map[string]string{"id_number": ic})
-		q.do(chromedp.Click(chromedp.ID("submit")))
+		q := bookWithInvitation(t, browser, base, invitePath, ic)
 		q.waitFor(`document.querySelector('#status .ok') !== null`)
 		if got := q.text("#status"); !strings.Contains(got, "Your booking is confirmed.") || !strings.Contains(got, "Dewan Skudai") {
 			t.Errorf("confirmed: got %q", got)
@@ -209,11 +212,7 @@ func TestBrowser_QueueRegisterInviteBook(t *testing.T) {
 
 	t.Run("a used link", func(t *testing.T) {
 		waitRegistration(t, base, regRef, "booked")
-		q := openPage(t, browser, base, invitePath)
-		q.chooseState("johor")
-		q.do(chromedp.Click(chromedp.ID("s-jhr-001-am")))
-		q.fill(map[string]string{"id_number": ic})
-		q.do(chromedp.Click(chromedp.ID("submit")))
+		q := bookWithInvitation(t, browser, base, invitePath, ic)
 		q.waitFor(`!document.getElementById('form-msg').hidden`)
 		if got := q.text("#form-msg"); !strings.Contains(got, "already been used") {
 			t.Errorf("used link: got %q", got)
@@ -232,11 +231,7 @@ func TestBrowser_QueueRegisterInviteBook(t *testing.T) {
 			t.Fatal(err)
 		}
 		tok := signer.Sign(regRef, "johor", icDigits, time.Now().Add(-time.Hour))
-		q := openPage(t, browser, base, "/?invite="+tok+"&lang=ms")
-		q.chooseState("johor")
-		q.do(chromedp.Click(chromedp.ID("s-jhr-001-am")))
-		q.fill(map[string]string{"id_number": ic})
-		q.do(chromedp.Click(chromedp.ID("submit")))
+		q := bookWithInvitation(t, browser, base, "/?invite="+tok+"&lang=ms", ic)
 		q.waitFor(`!document.getElementById('form-msg').hidden`)
 		if got := q.text("#form-msg"); !strings.Contains(got, "telah tamat tempoh") || !q.visible("to-register") {
 			t.Errorf("expired link: got %q, want the sentence and the way to register again", got)
@@ -260,16 +255,25 @@ func TestBrowser_QueueRegisterInviteBook(t *testing.T) {
 	})
 }
 
+// bookWithInvitation opens an invitation's link in a new tab and books
+// Johor's morning with the ID number, as the invitee would.
+func bookWithInvitation(t *testing.T, browser context.Context, base, path, idNumber string) *page {
+	t.Helper()
+	p := openPage(t, browser, base, path)
+	p.chooseInvitationState("johor")
+	p.checkNoA11yViolations("the booking form of an invitation")
+	p.do(chromedp.Click(chromedp.ID("s-jhr-001-am")))
+	p.fill(map[string]string{"id_number": idNumber})
+	p.do(chromedp.Click(chromedp.ID("submit")))
+	return p
+}
+
 // seedFullQueueState adds Kedah, whose one slot is taken: a queue there
 // waits, since the loop has no place to invite anyone into.
 func seedFullQueueState(t *testing.T, dbURL string) {
 	t.Helper()
 	ctx := context.Background()
-	pool, err := postgres.Open(ctx, postgres.Config{URL: dbURL, MaxConns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := poolFor(t, dbURL)
 	day := time.Now().AddDate(0, 0, 7).Format(time.DateOnly)
 	if _, err := seed.Load(ctx, pool, []seed.Row{{State: "kedah", StateName: "Kedah", CenterID: "kdh-001", CenterName: "Dewan Alor Setar",
 		Address: "Jalan Dewan, Kedah", SlotID: "kdh-001-am", Date: day, Time: "08:00-13:00", Capacity: 1}}); err != nil {
@@ -398,37 +402,15 @@ func (s *standIn) answer(e *fetch.EventRequestPaused) cannedAnswer {
 func (p *page) standIn(paths ...string) *standIn {
 	p.t.Helper()
 	s := &standIn{answers: map[string]cannedAnswer{}}
-	var patterns []*fetch.RequestPattern
+	var patterns []string
 	for _, path := range paths {
 		s.answers[path] = cannedAnswer{http.StatusServiceUnavailable, `{"error":{"code":"unavailable","message":"no answer set"}}`}
-		patterns = append(patterns, &fetch.RequestPattern{URLPattern: p.base + path + "*"})
+		patterns = append(patterns, p.base+path+"*")
 	}
-	paused := make(chan *fetch.EventRequestPaused, 16)
-	if err := chromedp.Listen(p.ctx, func(ev any) {
-		if e, ok := ev.(*fetch.EventRequestPaused); ok {
-			paused <- e
-		}
-	}); err != nil {
-		p.t.Fatal(err)
-	}
-	if _, err := chromedp.Call(p.ctx, fetch.Enable, fetch.EnableParams{Patterns: patterns}); err != nil {
-		p.t.Fatal(err)
-	}
-	go func() {
-		for {
-			select {
-			case <-p.ctx.Done():
-				return
-			case e := <-paused:
-				a := s.answer(e)
-				_, _ = chromedp.Call(p.ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{
-					RequestID: e.RequestID, ResponseCode: int64(a.status),
-					ResponseHeaders: []*fetch.HeaderEntry{{Name: "Content-Type", Value: "application/json; charset=utf-8"}},
-					Body:            []byte(a.body),
-				})
-			}
-		}
-	}()
+	p.intercept(patterns, func(e *fetch.EventRequestPaused) (int, string, string) {
+		a := s.answer(e)
+		return a.status, "application/json; charset=utf-8", a.body
+	})
 	return s
 }
 
@@ -475,10 +457,9 @@ func TestBrowser_QueuePageAnswers(t *testing.T) {
 		p.checkNoA11yViolations("the registration form")
 		p.do(chromedp.Click(chromedp.ID("submit")))
 		p.waitFor(`document.getElementById('name-err').textContent !== ''`)
-		for _, f := range []string{"name", "id_number", "phone", "email"} {
-			if p.text("#"+f+"-err") == "" || eval[string](p, fmt.Sprintf(`document.getElementById(%q).getAttribute('aria-invalid') || ''`, f)) != "true" {
-				t.Errorf("%s: no error shown for an empty field", f)
-			}
+		if n := eval[int](p, `['name', 'id_number', 'phone', 'email'].filter(f =>
+				document.getElementById(f).getAttribute('aria-invalid') === 'true' && document.getElementById(f + '-err').textContent).length`); n != 4 {
+			t.Errorf("errors shown and linked for %d of the 4 empty fields", n)
 		}
 		if got := eval[string](p, `document.activeElement.id`); got != "name" {
 			t.Errorf("focus after the errors: %q, want the first field at fault", got)
@@ -525,7 +506,7 @@ func TestBrowser_QueuePageAnswers(t *testing.T) {
 
 		steps := []struct{ answer, want string }{
 			{registration("queued", ""), "Your place will be drawn at random"},
-			{registration("queued", `,"ahead":1234`), "About 1234 people are ahead of you."},
+			{registration("queued", `,"ahead":1234`), "About 1,234 people are ahead of you."},
 			{registration("queued", `,"ahead":1`), "About 1 person is ahead of you."},
 			{registration("queued", `,"ahead":0`), "you are next"},
 			{registration("invited", `,"expires_at":"2026-12-03T08:00:00Z"`), "(Malaysia time)"},
@@ -601,15 +582,7 @@ func TestBrowser_QueuePageAnswers(t *testing.T) {
 		const token = "AbC-123_token"
 		p := openPage(t, browser, base, "/?invite="+token+"&lang=en")
 		api := p.standIn("/submit", "/status/")
-		if !p.visible("invite-note") {
-			t.Error("the invitation's note is not shown")
-		}
-		p.chooseState("johor")
-		for _, f := range []string{"name", "phone", "email"} {
-			if p.visible(f) {
-				t.Errorf("%s is asked for with an invitation", f)
-			}
-		}
+		p.chooseInvitationState("johor")
 		p.checkNoA11yViolations("the booking form of an invitation")
 		p.lang("ms")
 		p.checkNoA11yViolations("the booking form of an invitation in Malay")
