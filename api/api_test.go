@@ -303,7 +303,7 @@ func TestStates_ListsCodesAndNames(t *testing.T) {
 	if err := json.Unmarshal(w.Body.Bytes(), &doc); err != nil || w.Code != 200 {
 		t.Fatalf("got %d %s (%v)", w.Code, w.Body, err)
 	}
-	want := []listing.State{{Code: "perlis", Name: "Perlis"}, {Code: "selangor", Name: "Selangor"}}
+	want := []listing.State{{Code: "perlis", Name: "Perlis", Mode: "open"}, {Code: "selangor", Name: "Selangor", Mode: "open"}}
 	if len(doc.States) != 2 || doc.States[0] != want[0] || doc.States[1] != want[1] {
 		t.Errorf("states: got %+v, want %+v", doc.States, want)
 	}

@@ -22,7 +22,7 @@ func handleListPPV(log *slog.Logger, cache *microCache) http.Handler {
 			fail(w, r, log, cacheError(states.err))
 			return
 		}
-		if !states.stateCodes[code] {
+		if _, known := states.states[code]; !known {
 			fail(w, r, log, errUnknownState)
 			return
 		}

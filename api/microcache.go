@@ -38,11 +38,11 @@ type entry struct {
 	at  time.Time
 	err error // cached too, so an unfilled cache or a Redis outage is not hammered
 
-	etag       []string // header values, built once so a hit allocates nothing
-	lenPlain   []string
-	lenGzip    []string
-	avail      listing.Availability // state documents
-	stateCodes map[string]bool      // the states document
+	etag     []string // header values, built once so a hit allocates nothing
+	lenPlain []string
+	lenGzip  []string
+	avail    listing.Availability     // state documents
+	states   map[string]listing.State // the states document, by code
 }
 
 func newMicroCache(src Listings, ttl time.Duration) *microCache {
@@ -97,7 +97,7 @@ func (c *microCache) fill(ctx context.Context, key string) *entry {
 	e.lenPlain = []string{strconv.Itoa(len(r.Body))}
 	e.lenGzip = []string{strconv.Itoa(len(r.Gzip))}
 	if key == statesKey {
-		e.stateCodes, e.err = listing.ParseStateCodes(r.Body)
+		e.states, e.err = listing.ParseStates(r.Body)
 	} else {
 		e.avail, e.err = listing.ParseAvailability(r.Body)
 	}

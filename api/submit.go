@@ -107,7 +107,7 @@ func checkAgainstListing(ctx context.Context, cache *microCache, req booking.Req
 	if states.err != nil {
 		return cacheError(states.err)
 	}
-	if !states.stateCodes[req.State] {
+	if _, known := states.states[req.State]; !known {
 		return errSubmittedUnknownState
 	}
 	doc := cache.get(ctx, req.State)

@@ -285,7 +285,7 @@ func TestPass_WritesEveryStateTheStatesListAndTheHeartbeat(t *testing.T) {
 	if err := json.Unmarshal(f.statesList(t).Body, &states); err != nil {
 		t.Fatal(err)
 	}
-	wantStates := []listing.State{{Code: "johor", Name: "Johor"}, {Code: "perlis", Name: "Perlis"}, {Code: "selangor", Name: "Selangor"}}
+	wantStates := []listing.State{{Code: "johor", Name: "Johor", Mode: "open"}, {Code: "perlis", Name: "Perlis", Mode: "open"}, {Code: "selangor", Name: "Selangor", Mode: "open"}}
 	if !reflect.DeepEqual(states.States, wantStates) {
 		t.Errorf("states: got %+v, want %+v", states.States, wantStates)
 	}
@@ -302,6 +302,26 @@ func TestPass_WritesEveryStateTheStatesListAndTheHeartbeat(t *testing.T) {
 	}
 	if ok, leader, _ := l.Healthy(); !ok || !leader {
 		t.Errorf("Healthy: got ok %v leader %v, want true, true", ok, leader)
+	}
+}
+
+func TestPass_ModeChangeReachesTheStatesListAtTheNextPass(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	l, _ := f.newLoop(t, f.pool, never)
+	pass(t, l)
+	before := f.statesList(t)
+	if !bytes.Contains(before.Body, []byte(`{"code":"perlis","name":"Perlis","mode":"open"}`)) {
+		t.Fatalf("before: states list %s, want perlis open with no opens_at", before.Body)
+	}
+	f.exec(t, `UPDATE states SET mode = 'queue', opens_at = '2026-12-01T09:00:00+08:00' WHERE code = 'perlis'`)
+	pass(t, l)
+	after := f.statesList(t)
+	if !bytes.Contains(after.Body, []byte(`{"code":"perlis","name":"Perlis","mode":"queue","opens_at":"2026-12-01T01:00:00Z"}`)) {
+		t.Errorf("after: states list %s, want perlis in queue mode opening 2026-12-01T01:00:00Z", after.Body)
+	}
+	if after.ETag == before.ETag {
+		t.Errorf("ETag stayed %s although the list changed", after.ETag)
 	}
 }
 

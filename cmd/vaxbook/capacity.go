@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,7 +18,7 @@ type resultFiles []string
 func (r *resultFiles) String() string     { return strings.Join(*r, ",") }
 func (r *resultFiles) Set(v string) error { *r = append(*r, v); return nil }
 
-func runCapacity(args []string, stdout io.Writer) error {
+func runCapacity(_ context.Context, args []string, _ func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("capacity", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	var results resultFiles

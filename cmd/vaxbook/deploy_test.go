@@ -27,23 +27,28 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/vaxbook/vaxbook/internal/config"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/pubsub"
 	"github.com/vaxbook/vaxbook/internal/testenv"
 	"github.com/vaxbook/vaxbook/worker"
 )
 
-// deployedRoles ties each role to its deploy file and the configuration
-// struct its command loads (see roles.go).
-var deployedRoles = []struct {
-	role, file string
-	cfg        reflect.Type
-	args       []string
-}{
-	{"api", "deploy/api.yaml", reflect.TypeFor[apiConfig](), []string{"api"}},
-	{"worker", "deploy/worker.yaml", reflect.TypeFor[workerConfig](), []string{"worker"}},
-	{"cachefill", "deploy/cachefill.yaml", reflect.TypeFor[cacheFillConfig](), []string{"cachefill"}},
-	{"migrate", "deploy/migrate-job.yaml", reflect.TypeFor[migrateConfig](), []string{"migrate", "up"}},
+// deployedRoles are the roles Cloud Run runs, as main.go's commands table
+// declares them.
+var deployedRoles = func() []deployedRole {
+	var out []deployedRole
+	for _, c := range commands {
+		if c.deploy != nil {
+			out = append(out, deployedRole{c.name, *c.deploy})
+		}
+	}
+	return out
+}()
+
+type deployedRole struct {
+	role string
+	deployment
 }
 
 // leftUnset lists the variables a role reads that its deploy file leaves
@@ -370,7 +375,7 @@ func TestDeploy_EveryVariableARoleReadsIsSetAndEverySetOneIsRead(t *testing.T) {
 			set[e.Name] = e
 		}
 		reads := map[string]envVar{}
-		for _, v := range envVarsOf(r.cfg) {
+		for _, v := range envVarsOf(r.config) {
 			reads[v.name] = v
 		}
 		for _, name := range sortedKeys(reads) {
@@ -429,8 +434,8 @@ func TestDeploy_RenderedValuesPassTheRolesOwnConfigurationChecks(t *testing.T) {
 			env[e.Name] = e.Value
 		}
 		// Load exactly as the role does: a malformed value fails here.
-		cfg := reflect.New(r.cfg).Interface()
-		if err := loadConfig(context.Background(), envFunc(env), cfg); err != nil {
+		cfg := reflect.New(r.config).Interface()
+		if err := config.Load(context.Background(), envFunc(env), cfg); err != nil {
 			t.Errorf("%s: role %s rejects its deployed environment: %v", r.file, r.role, err)
 		}
 		if err := run(context.Background(), append([]string{"vaxbook"}, r.args...), envFunc(nil), &bytes.Buffer{}); err == nil || strings.Contains(err.Error(), "unknown command") {
@@ -456,9 +461,9 @@ func localSecret(t *testing.T, name, databaseURL, redisURL string) string {
 
 func TestDeploy_ServicesMatchTheCodesPortsProbesAndNames(t *testing.T) {
 	t.Parallel()
-	port, ok := envVarNamed(reflect.TypeFor[BaseConfig](), "PORT")
+	port, ok := envVarNamed(reflect.TypeFor[config.Base](), "PORT")
 	if !ok || !port.hasDefault {
-		t.Fatal("BaseConfig has no PORT default")
+		t.Fatal("config.Base has no PORT default")
 	}
 	boot := loadBootstrap(t)
 	for _, r := range deployedRoles {
@@ -1206,7 +1211,7 @@ func TestDeploy_DockerfileBuildsAStaticStampedBinaryUnder30MB(t *testing.T) {
 	if d.user == "" || strings.HasPrefix(d.user, "root") || strings.HasPrefix(d.user, "0") {
 		t.Errorf("Dockerfile: USER %q: want a non-root user", d.user)
 	}
-	if port, _ := envVarNamed(reflect.TypeFor[BaseConfig](), "PORT"); d.env["PORT"] != port.def {
+	if port, _ := envVarNamed(reflect.TypeFor[config.Base](), "PORT"); d.env["PORT"] != port.def {
 		t.Errorf("Dockerfile: ENV PORT %q, the binary's default %q", d.env["PORT"], port.def)
 	}
 	checkGoVersion(t, dockerBuildImage(t))

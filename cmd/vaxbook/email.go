@@ -1,18 +1,11 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"time"
-
-	gpubsub "cloud.google.com/go/pubsub/v2"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vaxbook/vaxbook/internal/email"
-	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/pubsub"
 	"github.com/vaxbook/vaxbook/internal/sendgrid"
 	"github.com/vaxbook/vaxbook/worker"
@@ -41,12 +34,12 @@ func workerEmail(ctx context.Context, log *slog.Logger, cfg workerConfig) (func(
 		sender   email.Sender
 		composer worker.Composer
 	)
-	if cfg.Email.SendGrid.APIKey != "" {
-		comp, err := cfg.Email.composer()
+	if cfg.SendGrid.APIKey != "" {
+		comp, err := cfg.Email.Composer()
 		if err != nil {
 			return nil, nil, err
 		}
-		sg, err := sendgrid.New(cfg.Email.SendGrid)
+		sg, err := sendgrid.New(cfg.SendGrid)
 		if err != nil {
 			return nil, nil, fmt.Errorf("configuration: %w", err)
 		}
@@ -74,46 +67,4 @@ func workerEmail(ctx context.Context, log *slog.Logger, cfg workerConfig) (func(
 		return append(push(sent), worker.WithEmailRequests(pub))
 	}
 	return opts, func() { pub.Stop(); _ = psc.Close() }, nil
-}
-
-// devMailSubscription stands in for email-push in `vaxbook dev`.
-const devMailSubscription = "email-dev-relay"
-
-// devMail is `vaxbook dev`'s e-mail: email-topic in the in-process Pub/Sub,
-// relayed to /push/email, which "sends" into an outbox shown at /dev/mail.
-type devMail struct {
-	pub    *pubsub.Publisher[email.Request]
-	sub    string
-	outbox *email.Outbox
-}
-
-func newDevMail(ctx context.Context, psc *gpubsub.Client, topic string) (*devMail, error) {
-	if err := pubsub.EnsureTopic(ctx, psc, topic); err != nil {
-		return nil, err
-	}
-	sub, err := pubsub.EnsurePullSubscription(ctx, psc, topic, devMailSubscription, 60*time.Second)
-	if err != nil {
-		return nil, err
-	}
-	return &devMail{pub: pubsub.NewRequestPublisher[email.Request](psc, topic), sub: sub, outbox: email.NewOutbox(200)}, nil
-}
-
-// mount adds /push/email and the outbox pages; base is the page's own
-// address, the e-mails' link unless PUBLIC_BASE_URL says otherwise.
-func (d *devMail) mount(mux *http.ServeMux, log *slog.Logger, pool *pgxpool.Pool, cfg devConfig, base string) error {
-	ec := EmailConfig{From: cfg.EmailFrom, PublicBaseURL: cmp.Or(cfg.PublicBaseURL, base)}
-	comp, err := ec.composer()
-	if err != nil {
-		return err
-	}
-	mux.Handle("POST "+worker.EmailPushPath, worker.HandleEmail(log, postgres.NewEmails(pool), comp, d.outbox))
-	for _, p := range []string{"GET /dev/mail", "GET /dev/mail.json", "GET /dev/mail/"} {
-		mux.Handle(p, d.outbox)
-	}
-	return nil
-}
-
-// relay pushes email-topic to /push/email on base until ctx ends.
-func (d *devMail) relay(ctx context.Context, log *slog.Logger, psc *gpubsub.Client, base string) error {
-	return pubsub.Relay(ctx, log, psc, d.sub, base+worker.EmailPushPath, pubsub.NewRelayClient())
 }

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -15,17 +14,15 @@ import (
 	"strings"
 	"time"
 
-	"cloud.google.com/go/pubsub/v2/pstest"
 	"github.com/jackc/pgx/v5/pgxpool"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 	"github.com/tsenart/vegeta/v12/lib/plot"
-	"golang.org/x/sync/errgroup"
 
-	"github.com/vaxbook/vaxbook/internal/devenv"
+	"github.com/vaxbook/vaxbook/internal/config"
+	"github.com/vaxbook/vaxbook/internal/devstack"
 	"github.com/vaxbook/vaxbook/internal/loadtest"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/pubsub"
-	"github.com/vaxbook/vaxbook/migrations"
 )
 
 const loadtestUsage = `usage: vaxbook loadtest listppv|submit|surge [flags]`
@@ -140,12 +137,12 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	}
 	// The Pub/Sub names default exactly as `vaxbook dev`'s, which the
 	// baseline publishes beside.
-	var dc devConfig
-	if err := loadConfig(ctx, getenv, &dc); err != nil {
+	var dc devstack.Config
+	if err := config.Load(ctx, devstack.Lookup(getenv), &dc); err != nil {
 		return err
 	}
 	env := loadtestEnv{base: strings.TrimRight(f.url, "/"), dbURL: f.databaseURL,
-		psHost: dc.EmulatorHost, project: dc.Project, topic: dc.Topic}
+		psHost: dc.PubSub.EmulatorHost, project: dc.PubSub.Project, topic: dc.PubSub.Topic}
 	if f.dev {
 		stop, err := startDevStack(ctx, getenv, &env, f.apiOnly, progress)
 		if err != nil {
@@ -371,143 +368,43 @@ func loadSurge(ctx context.Context, f loadtestFlags, env loadtestEnv, client *ht
 }
 
 // startDevStack runs `vaxbook dev` inside this process on a free loopback
-// port, with a Pub/Sub server this process owns, so the submit baseline
-// publishes to the very server the API does. It fills env with where
-// everything is; the returned func stops the stack.
+// port, with a Pub/Sub server of its own, so the submit baseline publishes to
+// the very server the API does. It fills env with where everything is; the
+// returned func stops the stack.
 func startDevStack(ctx context.Context, getenv func(string) string, env *loadtestEnv, apiOnly bool, progress io.Writer) (func(), error) {
-	var cleanups []func()
-	stop := func() {
-		for i := len(cleanups) - 1; i >= 0; i-- {
-			cleanups[i]()
-		}
-	}
-	say := func(format string, a ...any) {
-		if progress != nil {
-			fmt.Fprintf(progress, "loadtest --dev: "+format+"\n", a...)
-		}
-	}
-	vars := map[string]string{}
+	// Only these of the caller's settings reach the stack; it is quiet
+	// unless LOG_LEVEL says otherwise.
+	vars := map[string]string{"PORT": "0", "LOG_LEVEL": "error"}
 	for _, k := range []string{"DATABASE_URL", "REDIS_URL", "CACHEFILL_INTERVAL", "LISTPPV_MICROCACHE_TTL", "GOOGLE_CLOUD_PROJECT", "APPOINTMENTS_TOPIC", "LOG_LEVEL"} {
-		vars[k] = getenv(k)
+		if v := getenv(k); v != "" {
+			vars[k] = v
+		}
 	}
 	if env.dbURL != "" {
 		vars["DATABASE_URL"] = env.dbURL
 	}
-	// Found here rather than by dev, so the surge's read-only checks can ask
-	// the same database.
-	if vars["DATABASE_URL"] == "" {
-		u, how, cleanup, err := devenv.Postgres(context.WithoutCancel(ctx))
-		if err != nil {
-			return nil, err
-		}
-		cleanups = append(cleanups, cleanup)
-		vars["DATABASE_URL"] = u
-		say("%s", how)
-	}
-	if vars["REDIS_URL"] == "" {
-		u, how, cleanup, err := devenv.Redis(context.WithoutCancel(ctx))
-		if err != nil {
-			stop()
-			return nil, err
-		}
-		cleanups = append(cleanups, cleanup)
-		vars["REDIS_URL"] = u
-		say("%s", how)
-	}
-	pss := pstest.NewServer()
-	cleanups = append(cleanups, func() { _ = pss.Close() })
-	port, err := freeLoopbackPort()
+	var cfg devstack.Config
+	log, err := configure(ctx, devstack.Lookup(func(k string) string { return vars[k] }), os.Stderr, &cfg)
 	if err != nil {
+		return nil, err
+	}
+	cfg.APIOnly = apiOnly
+
+	devCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s, err := devstack.Start(devCtx, log, cfg)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("loadtest --dev: %w", err)
+	}
+	stop := func() { cancel(); _ = s.Wait() }
+	if err := s.WaitReady(ctx, 90*time.Second); err != nil {
 		stop()
 		return nil, fmt.Errorf("loadtest --dev: %w", err)
 	}
-	vars["PORT"], vars["PUBSUB_EMULATOR_HOST"] = port, pss.Addr
-	if vars["LOG_LEVEL"] == "" {
-		vars["LOG_LEVEL"] = "error"
+	// The surge's read-only checks ask the database the stack books into.
+	env.base, env.dbURL, env.psHost = s.URL(), s.DatabaseURL(), s.PubSubHost()
+	if progress != nil {
+		fmt.Fprintf(progress, "loadtest --dev: vaxbook dev is ready at %s\n", env.base)
 	}
-
-	devCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan error, 1)
-	getVar := func(k string) string { return vars[k] }
-	if apiOnly {
-		go func() { done <- runAPIStack(devCtx, vars, pss.Addr, env.project, env.topic, os.Stderr) }()
-	} else {
-		go func() { done <- runDev(devCtx, getVar, os.Stderr) }()
-	}
-	cleanups = append(cleanups, func() { cancel(); <-done })
-
-	env.base = "http://127.0.0.1:" + port
-	env.dbURL, env.psHost = vars["DATABASE_URL"], pss.Addr
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		select {
-		case err := <-done:
-			done <- err // for the cleanup
-			stop()
-			return nil, fmt.Errorf("loadtest --dev: vaxbook dev stopped: %w", err)
-		default:
-		}
-		if resp, err := http.Get(env.base + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				say("vaxbook dev is ready at %s", env.base)
-				return stop, nil
-			}
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			stop()
-			return nil, errors.New("loadtest --dev: vaxbook dev was not ready within 90 s")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// runAPIStack is `vaxbook api` plus the cache-fill loop that feeds it, the
-// way one Cloud Run api instance runs, on vars' PORT; the topic exists on
-// the Pub/Sub server at psHost but nothing subscribes, so neither the API
-// nor the bare-publish ceiling pays for a worker on the same cores.
-func runAPIStack(ctx context.Context, vars map[string]string, psHost, project, topic string, logOut io.Writer) error {
-	dbURL := vars["DATABASE_URL"]
-	if err := migrations.Up(dbURL); err != nil {
-		return err
-	}
-	pool, err := postgres.Open(ctx, postgres.Config{URL: dbURL, MaxConns: 2})
-	if err != nil {
-		return err
-	}
-	err = seedDemoIfEmpty(ctx, pool, func(string, ...any) {})
-	pool.Close()
-	if err != nil {
-		return err
-	}
-	psc, err := pubsub.NewClient(ctx, project, psHost)
-	if err != nil {
-		return err
-	}
-	err = pubsub.EnsureTopic(ctx, psc, topic)
-	psc.Close()
-	if err != nil {
-		return err
-	}
-	fillPort, err := freeLoopbackPort()
-	if err != nil {
-		return err
-	}
-	apiVars := maps.Clone(vars)
-	apiVars["GOOGLE_CLOUD_PROJECT"] = project
-	fillVars := maps.Clone(vars)
-	fillVars["PORT"] = fillPort
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return runCacheFill(gctx, func(k string) string { return fillVars[k] }, logOut) })
-	g.Go(func() error { return runAPI(gctx, func(k string) string { return apiVars[k] }, logOut) })
-	return g.Wait()
-}
-
-func freeLoopbackPort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("free port: %w", err)
-	}
-	defer ln.Close()
-	return fmt.Sprint(ln.Addr().(*net.TCPAddr).Port), nil
+	return stop, nil
 }

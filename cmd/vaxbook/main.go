@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"reflect"
+	"strings"
 	"syscall"
 )
 
@@ -24,49 +26,78 @@ func main() {
 	}
 }
 
-const usage = `usage: vaxbook <command>
+// command is one subcommand of the binary.
+type command struct {
+	name  string
+	args  string // its synopsis after the name, if it takes arguments
+	about string // one line of help, if the synopsis does not say enough
+	run   func(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error
+	// deploy is set for a role Cloud Run runs; the deploy tests compare it
+	// with its file.
+	deploy *deployment
+}
 
-commands:
-  api                    the public HTTP API (Redis, Pub/Sub)
-  worker                 the Pub/Sub push endpoint that books (Postgres, Redis)
-  cachefill              the loop that renders availability into Redis
-  migrate up|down N|version
-  seed --csv FILE | --demo
-  dev                    everything in one process, for a laptop
-  loadtest listppv|submit|surge [--dev] [--baseline] [--rate N] ...
-  capacity --result FILE --peak-rps N --peak-bookings N
-  version                print the build version`
+// deployment is how Cloud Run runs a role.
+type deployment struct {
+	file   string       // its service or job, from the repository's root
+	args   []string     // the container's args
+	config reflect.Type // the configuration struct the role loads
+}
+
+// commands drives dispatch, the usage text and the deploy tests.
+var commands = []command{
+	{name: "api", about: "the public HTTP API (Redis, Pub/Sub)", run: runAPI,
+		deploy: &deployment{"deploy/api.yaml", []string{"api"}, reflect.TypeFor[apiConfig]()}},
+	{name: "worker", about: "the Pub/Sub push endpoint that books (Postgres, Redis)", run: runWorker,
+		deploy: &deployment{"deploy/worker.yaml", []string{"worker"}, reflect.TypeFor[workerConfig]()}},
+	{name: "cachefill", about: "the loop that renders availability into Redis", run: runCacheFill,
+		deploy: &deployment{"deploy/cachefill.yaml", []string{"cachefill"}, reflect.TypeFor[cacheFillConfig]()}},
+	{name: "migrate", args: "up|down N|version", run: runMigrate,
+		deploy: &deployment{"deploy/migrate-job.yaml", []string{"migrate", "up"}, reflect.TypeFor[migrateConfig]()}},
+	{name: "seed", args: "--csv FILE | --demo", run: runSeed},
+	{name: "dev", about: "everything in one process, for a laptop", run: runDev},
+	{name: "loadtest", args: "listppv|submit|surge [--dev] [--baseline] [--rate N] ...", run: runLoadtest},
+	{name: "capacity", args: "--result FILE --peak-rps N --peak-bookings N", run: runCapacity},
+	{name: "version", about: "print the build version", run: runVersion},
+}
+
+// usage is the help text, one line per command.
+func usage() string {
+	var b strings.Builder
+	b.WriteString("usage: vaxbook <command>\n\ncommands:")
+	for _, c := range commands {
+		line := strings.TrimSpace(c.name + " " + c.args)
+		if c.about != "" {
+			line = fmt.Sprintf("%-22s %s", line, c.about)
+		}
+		b.WriteString("\n  " + line)
+	}
+	return b.String()
+}
 
 // run is main without the process: tests call it with their own arguments,
 // environment and output.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) < 2 {
-		return fmt.Errorf("no command given\n%s", usage)
+		return fmt.Errorf("no command given\n%s", usage())
 	}
-	cmd, rest := args[1], args[2:]
-	switch cmd {
-	case "api":
-		return runAPI(ctx, getenv, stdout)
-	case "worker":
-		return runWorker(ctx, getenv, stdout)
-	case "cachefill":
-		return runCacheFill(ctx, getenv, stdout)
-	case "migrate":
-		return runMigrate(ctx, rest, getenv, stdout)
-	case "seed":
-		return runSeed(ctx, rest, getenv, stdout)
-	case "dev":
-		return runDev(ctx, getenv, stdout)
-	case "loadtest":
-		return runLoadtest(ctx, rest, getenv, stdout)
-	case "capacity":
-		return runCapacity(rest, stdout)
-	case "version", "--version":
-		fmt.Fprintln(stdout, "vaxbook", version)
-		return nil
+	name, rest := args[1], args[2:]
+	switch name {
 	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, usage)
+		fmt.Fprintln(stdout, usage())
 		return nil
+	case "--version":
+		name = "version"
 	}
-	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+	for _, c := range commands {
+		if c.name == name {
+			return c.run(ctx, rest, getenv, stdout)
+		}
+	}
+	return fmt.Errorf("unknown command %q\n%s", name, usage())
+}
+
+func runVersion(_ context.Context, _ []string, _ func(string) string, stdout io.Writer) error {
+	fmt.Fprintln(stdout, "vaxbook", version)
+	return nil
 }

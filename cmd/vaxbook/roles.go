@@ -20,6 +20,7 @@ import (
 
 	"github.com/vaxbook/vaxbook/api"
 	"github.com/vaxbook/vaxbook/cachefill"
+	"github.com/vaxbook/vaxbook/internal/config"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/pubsub"
 	"github.com/vaxbook/vaxbook/internal/redis"
@@ -30,13 +31,13 @@ import (
 	"github.com/vaxbook/vaxbook/worker"
 )
 
-func runAPI(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+func runAPI(ctx context.Context, _ []string, getenv func(string) string, stdout io.Writer) error {
 	var cfg apiConfig
 	log, err := configure(ctx, getenv, stdout, &cfg)
 	if err != nil {
 		return err
 	}
-	opts, err := cfg.options(cfg.PubSub.Project)
+	opts, err := cfg.API.Options(cfg.PubSub.Project)
 	if err != nil {
 		return err
 	}
@@ -55,7 +56,7 @@ func runAPI(ctx context.Context, getenv func(string) string, stdout io.Writer) e
 	pub := pubsub.NewPublisher(psc, cfg.PubSub.Topic)
 	defer pub.Stop()
 
-	h := api.NewServer(log, redis.NewListings(rdb), pub, redis.NewStatuses(rdb, cfg.StatusTTL), opts)
+	h := api.NewServer(log, redis.NewListings(rdb), pub, redis.NewStatuses(rdb, cfg.API.StatusTTL), opts)
 	ln, err := serve.Listen(cfg.Port)
 	if err != nil {
 		return err
@@ -63,7 +64,7 @@ func runAPI(ctx context.Context, getenv func(string) string, stdout io.Writer) e
 	return serve.Serve(ctx, log, ln, h)
 }
 
-func runWorker(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+func runWorker(ctx context.Context, _ []string, getenv func(string) string, stdout io.Writer) error {
 	var cfg workerConfig
 	log, err := configure(ctx, getenv, stdout, &cfg)
 	if err != nil {
@@ -96,13 +97,13 @@ func runWorker(ctx context.Context, getenv func(string) string, stdout io.Writer
 	return serve.Serve(ctx, log, ln, h)
 }
 
-func runCacheFill(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+func runCacheFill(ctx context.Context, _ []string, getenv func(string) string, stdout io.Writer) error {
 	var cfg cacheFillConfig
 	log, err := configure(ctx, getenv, stdout, &cfg)
 	if err != nil {
 		return err
 	}
-	if err := positive("CACHEFILL_INTERVAL", cfg.Interval); err != nil {
+	if err := cfg.CacheFill.Check(); err != nil {
 		return err
 	}
 	cfg.Database.MaxConns = cacheFillMaxConns
@@ -112,7 +113,7 @@ func runCacheFill(ctx context.Context, getenv func(string) string, stdout io.Wri
 	}
 	defer closeStores()
 
-	loop := cachefill.New(log, pool, redis.NewListings(rdb), cfg.Interval)
+	loop := cachefill.New(log, pool, redis.NewListings(rdb), cfg.CacheFill.Interval)
 	ln, err := serve.Listen(cfg.Port)
 	if err != nil {
 		return err
@@ -177,7 +178,7 @@ func cacheFillHandler(loop *cachefill.Loop) http.Handler {
 
 func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	var cfg migrateConfig
-	if err := loadConfig(ctx, getenv, &cfg); err != nil {
+	if err := config.Load(ctx, getenv, &cfg); err != nil {
 		return err
 	}
 	if len(args) == 0 {
@@ -229,7 +230,7 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 		return errors.New("usage: vaxbook seed --csv FILE | --demo")
 	}
 	var cfg migrateConfig
-	if err := loadConfig(ctx, getenv, &cfg); err != nil {
+	if err := config.Load(ctx, getenv, &cfg); err != nil {
 		return err
 	}
 	var rows []seed.Row

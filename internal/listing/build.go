@@ -11,6 +11,8 @@ import (
 // centre with no slots, with empty slot fields.
 type SlotRow struct {
 	StateCode, StateName                string
+	StateMode                           string    // "" reads as open
+	StateOpensAt                        time.Time // zero: not set
 	CenterID, CenterName, CenterAddress string
 	SlotID, Date, Time                  string
 	Capacity, Booked                    int
@@ -37,7 +39,7 @@ func Build(rows []SlotRow, at time.Time) ([]Built, StatesDocument) {
 			}
 			h = newDigest()
 			out = append(out, Built{Doc: Document{State: r.StateCode, GeneratedAt: at, Centers: []Center{}}})
-			states.States = append(states.States, State{Code: r.StateCode, Name: r.StateName})
+			states.States = append(states.States, stateOf(r))
 		}
 		doc := &out[len(out)-1].Doc
 		if r.CenterID == "" {
@@ -65,6 +67,23 @@ func Build(rows []SlotRow, at time.Time) ([]Built, StatesDocument) {
 	}
 	return out, states
 }
+
+// stateOf is a row's state as GET /states lists it.
+func stateOf(r SlotRow) State {
+	s := State{Code: r.StateCode, Name: r.StateName, Mode: r.StateMode}
+	if s.Mode == "" {
+		s.Mode = modeOpen
+	}
+	if !r.StateOpensAt.IsZero() {
+		at := r.StateOpensAt.UTC().Truncate(time.Second)
+		s.OpensAt = &at
+	}
+	return s
+}
+
+// modeOpen is queue.ModeOpen, spelled here so the document's package does
+// not depend on the queue's.
+const modeOpen = "open"
 
 type digest struct {
 	h interface {

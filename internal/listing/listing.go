@@ -37,10 +37,14 @@ type Slot struct {
 	Open      bool   `json:"open"`
 }
 
-// State is one entry of GET /states.
+// State is one entry of GET /states. Mode is how the state gives out its
+// places (queue.Mode's values; "open" when the database says nothing), and
+// OpensAt when a queue state starts inviting, if set.
 type State struct {
-	Code string `json:"code"`
-	Name string `json:"name"`
+	Code    string     `json:"code"`
+	Name    string     `json:"name"`
+	Mode    string     `json:"mode"`
+	OpensAt *time.Time `json:"opens_at,omitempty"`
 }
 
 // StatesDocument is the GET /states answer.

@@ -13,7 +13,10 @@ import (
 	"github.com/vaxbook/vaxbook/internal/listing"
 )
 
-var at = time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
+var (
+	at      = time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
+	opensAt = time.Date(2026, 12, 1, 0, 0, 0, 0, time.FixedZone("MYT", 8*3600))
+)
 
 // rows is what the cache-fill query returns for: johor with two centres,
 // perlis with no centres, and selangor with a centre that has no slots yet.
@@ -22,7 +25,7 @@ func rows() []listing.SlotRow {
 		{StateCode: "johor", StateName: "Johor", CenterID: "jhr-001", CenterName: "Dewan A", CenterAddress: "Jalan 1", SlotID: "jhr-001-am", Date: "2026-12-01", Time: "08:00-13:00", Capacity: 300, Booked: 288},
 		{StateCode: "johor", StateName: "Johor", CenterID: "jhr-001", CenterName: "Dewan A", CenterAddress: "Jalan 1", SlotID: "jhr-001-pm", Date: "2026-12-01", Time: "14:00-18:00", Capacity: 100, Booked: 100},
 		{StateCode: "johor", StateName: "Johor", CenterID: "jhr-002", CenterName: "Dewan B", CenterAddress: "Jalan 2", SlotID: "jhr-002-am", Date: "2026-12-02", Time: "08:00-13:00", Capacity: 50, Booked: 0},
-		{StateCode: "perlis", StateName: "Perlis"},
+		{StateCode: "perlis", StateName: "Perlis", StateMode: "queue", StateOpensAt: opensAt},
 		{StateCode: "selangor", StateName: "Selangor", CenterID: "sel-001", CenterName: "Dewan C", CenterAddress: "Jalan 3"},
 	}
 }
@@ -31,7 +34,12 @@ func TestBuild_GroupsRowsByStateAndCentreInOrder(t *testing.T) {
 	t.Parallel()
 	built, states := listing.Build(rows(), at)
 
-	wantStates := []listing.State{{Code: "johor", Name: "Johor"}, {Code: "perlis", Name: "Perlis"}, {Code: "selangor", Name: "Selangor"}}
+	opensUTC := opensAt.UTC()
+	wantStates := []listing.State{
+		{Code: "johor", Name: "Johor", Mode: "open"},
+		{Code: "perlis", Name: "Perlis", Mode: "queue", OpensAt: &opensUTC},
+		{Code: "selangor", Name: "Selangor", Mode: "open"},
+	}
 	if !reflect.DeepEqual(states.States, wantStates) {
 		t.Errorf("states: got %+v, want %+v", states.States, wantStates)
 	}
@@ -242,22 +250,28 @@ func TestParseAvailability_RoundTripsARenderedDocument(t *testing.T) {
 	}
 }
 
-func TestParseStateCodes_RoundTripsARenderedStatesDocument(t *testing.T) {
+func TestParseStates_RoundTripsARenderedStatesDocument(t *testing.T) {
 	t.Parallel()
 	_, states := listing.Build(rows(), at)
 	r, err := listing.Render(states)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := listing.ParseStateCodes(r.Body)
+	if !bytes.Contains(r.Body, []byte(`{"code":"perlis","name":"Perlis","mode":"queue","opens_at":"2026-11-30T16:00:00Z"}`)) {
+		t.Errorf("states document %s does not give perlis's mode and opening time in RFC 3339", r.Body)
+	}
+	got, err := listing.ParseStates(r.Body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{"johor": true, "perlis": true, "selangor": true}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("codes: got %v, want %v", got, want)
+	want := map[string]listing.State{}
+	for _, s := range states.States {
+		want[s.Code] = s
 	}
-	if _, err := listing.ParseStateCodes([]byte(`{"states":`)); err == nil {
+	if !reflect.DeepEqual(got, want) || len(got) != 3 {
+		t.Errorf("states: got %v, want %v", got, want)
+	}
+	if _, err := listing.ParseStates([]byte(`{"states":`)); err == nil {
 		t.Error("truncated: got nil error")
 	}
 }

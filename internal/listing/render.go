@@ -104,16 +104,16 @@ func ParseAvailability(body []byte) (Availability, error) {
 	return av, nil
 }
 
-// ParseStateCodes reads the set of state codes out of a rendered /states
+// ParseStates reads the states, by code, out of a rendered /states
 // document.
-func ParseStateCodes(body []byte) (map[string]bool, error) {
+func ParseStates(body []byte) (map[string]State, error) {
 	var doc StatesDocument
 	if err := json.Unmarshal(body, &doc); err != nil {
 		return nil, fmt.Errorf("decode states: %w", err)
 	}
-	codes := make(map[string]bool, len(doc.States))
+	states := make(map[string]State, len(doc.States))
 	for _, s := range doc.States {
-		codes[s.Code] = true
+		states[s.Code] = s
 	}
-	return codes, nil
+	return states, nil
 }

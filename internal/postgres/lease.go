@@ -48,7 +48,7 @@ func (l *Lease) Release() {
 }
 
 const readSlots = `
-SELECT st.code, st.name,
+SELECT st.code, st.name, st.mode, st.opens_at,
        COALESCE(c.id, ''), COALESCE(c.name, ''), COALESCE(c.address, ''),
        COALESCE(s.id, ''), COALESCE(to_char(s.slot_date, 'YYYY-MM-DD'), ''), COALESCE(s.time_range, ''),
        COALESCE(s.capacity, 0), COALESCE(s.booked, 0)
@@ -67,10 +67,16 @@ func (l *Lease) Snapshot(ctx context.Context) ([]listing.SlotRow, error) {
 	defer rows.Close()
 	var out []listing.SlotRow
 	for rows.Next() {
-		var r listing.SlotRow
-		if err := rows.Scan(&r.StateCode, &r.StateName, &r.CenterID, &r.CenterName, &r.CenterAddress,
+		var (
+			r     listing.SlotRow
+			opens *time.Time
+		)
+		if err := rows.Scan(&r.StateCode, &r.StateName, &r.StateMode, &opens, &r.CenterID, &r.CenterName, &r.CenterAddress,
 			&r.SlotID, &r.Date, &r.Time, &r.Capacity, &r.Booked); err != nil {
 			return nil, fmt.Errorf("scan slot: %w", err)
+		}
+		if opens != nil {
+			r.StateOpensAt = *opens
 		}
 		out = append(out, r)
 	}

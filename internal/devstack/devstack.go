@@ -1,0 +1,305 @@
+// Package devstack is the whole of vaxbook in one process, on one port: the
+// booking page, the API, the worker with its e-mail outbox, the cache-fill
+// loop and an in-process Pub/Sub whose push subscriptions are relayed, over
+// a Postgres and a Redis it is given or finds (internal/devenv), migrated
+// and seeded. `vaxbook dev`, `vaxbook loadtest --dev` and the tests that
+// need the real system run it; no deployment does.
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"cloud.google.com/go/pubsub/v2/pstest"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/vaxbook/vaxbook/api"
+	"github.com/vaxbook/vaxbook/cachefill"
+	"github.com/vaxbook/vaxbook/frontend"
+	"github.com/vaxbook/vaxbook/internal/config"
+	"github.com/vaxbook/vaxbook/internal/devenv"
+	"github.com/vaxbook/vaxbook/internal/postgres"
+	"github.com/vaxbook/vaxbook/internal/pubsub"
+	"github.com/vaxbook/vaxbook/internal/redis"
+	"github.com/vaxbook/vaxbook/internal/seed"
+	"github.com/vaxbook/vaxbook/internal/serve"
+	"github.com/vaxbook/vaxbook/migrations"
+	"github.com/vaxbook/vaxbook/worker"
+)
+
+// Config is what `vaxbook dev` reads: the roles' own settings, with the
+// stores optional. Load it through Lookup, which supplies the defaults a
+// deployment has to state but a laptop may assume.
+type Config struct {
+	config.Base
+	API       api.Config
+	CacheFill cachefill.Config
+	// PubSub.EmulatorHost, when set, replaces the in-process pstest server
+	// (an emulator of the developer's, or a test's own pstest).
+	PubSub pubsub.Config
+	// E-mail always goes to the local outbox at /dev/mail; PUBLIC_BASE_URL
+	// defaults to the stack's own address.
+	Email worker.EmailConfig
+	// Empty: found or started by internal/devenv.
+	DatabaseURL string `env:"DATABASE_URL" json:"-"`
+	RedisURL    string `env:"REDIS_URL" json:"-"`
+
+	// APIOnly (not read from the environment) runs the API and the
+	// cache-fill loop alone, as one Cloud Run api instance does: the topic
+	// exists but nothing subscribes, so nothing drains it on the same cores.
+	APIOnly bool
+}
+
+// defaults are dev's answers where a deployment must say.
+var defaults = map[string]string{
+	"GOOGLE_CLOUD_PROJECT": "vaxbook-dev",
+	"EMAIL_TOPIC":          "email-topic",
+	"EMAIL_FROM":           "vaxbook dev <no-reply@vaxbook.localhost>",
+}
+
+// Lookup is getenv with dev's defaults for what getenv leaves unset.
+func Lookup(getenv func(string) string) func(string) string {
+	return config.WithDefaults(getenv, defaults)
+}
+
+// relaySubscription is the pull subscription that stands in for the push
+// subscription pstest cannot deliver.
+const relaySubscription = "appointments-dev-relay"
+
+// Stack is a running whole system.
+type Stack struct {
+	url, dbURL, psHost string
+
+	done chan struct{}
+	err  error // set before done closes
+}
+
+// Start checks cfg, finds or starts what is missing, migrates, loads the
+// demo data into an empty database, listens, and serves in the background
+// until ctx ends; Wait then returns once everything has stopped.
+func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err error) {
+	if err := cfg.CacheFill.Check(); err != nil {
+		return nil, err
+	}
+	opts, err := cfg.API.Options(cfg.PubSub.Project)
+	if err != nil {
+		return nil, err
+	}
+	// Released last first, once serving has drained, or at once on failure.
+	var closers []func()
+	closeAll := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			closeAll()
+		}
+	}()
+
+	dbURL, err := given(ctx, log, cfg.DatabaseURL, "postgres: DATABASE_URL", devenv.Postgres, &closers)
+	if err != nil {
+		return nil, err
+	}
+	redisURL, err := given(ctx, log, cfg.RedisURL, "redis: REDIS_URL", devenv.Redis, &closers)
+	if err != nil {
+		return nil, err
+	}
+
+	if err := migrations.Up(dbURL); err != nil {
+		return nil, err
+	}
+	pool, err := postgres.Open(ctx, postgres.Config{URL: dbURL, MaxConns: 16})
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, pool.Close)
+	if err := seedDemoIfEmpty(ctx, pool, log.Info); err != nil {
+		return nil, err
+	}
+	rdb, err := redis.Open(ctx, redisURL)
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, func() { _ = rdb.Close() })
+
+	psHost, psHow := cfg.PubSub.EmulatorHost, "emulator at PUBSUB_EMULATOR_HOST"
+	if psHost == "" {
+		pss := pstest.NewServer()
+		closers = append(closers, func() { _ = pss.Close() })
+		psHost, psHow = pss.Addr, "in-process pstest server"
+	}
+	psc, err := pubsub.NewClient(ctx, cfg.PubSub.Project, psHost)
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, func() { _ = psc.Close() })
+	topic := cfg.PubSub.Topic
+	if err := pubsub.EnsureTopic(ctx, psc, topic); err != nil {
+		return nil, err
+	}
+	pub := pubsub.NewPublisher(psc, topic)
+	closers = append(closers, pub.Stop)
+
+	listings := redis.NewListings(rdb)
+	statuses := redis.NewStatuses(rdb, cfg.API.StatusTTL)
+	apiHandler := api.NewServer(log, listings, pub, statuses, opts)
+	ln, err := serve.Listen(cfg.Port)
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, func() { _ = ln.Close() })
+	base := "http://" + loopback(ln.Addr())
+	loop := cachefill.New(log, pool, listings, cfg.CacheFill.Interval)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return loop.Run(gctx) })
+
+	if cfg.APIOnly {
+		log.Info("pubsub: "+psHow+", nothing subscribed", "topic", topic)
+		g.Go(func() error { return serve.Serve(gctx, log, ln, apiHandler) })
+	} else {
+		subName, err := pubsub.EnsurePullSubscription(ctx, psc, topic, relaySubscription, 60*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		log.Info("pubsub: "+psHow+" with a push relay", "topic", topic)
+		mail, err := newDevMail(ctx, psc, cfg.Email.Topic)
+		if err != nil {
+			return nil, err
+		}
+		closers = append(closers, mail.pub.Stop)
+
+		mux := http.NewServeMux()
+		mux.Handle("POST "+worker.PushPath, worker.HandlePush(log, postgres.NewBookings(pool), statuses, worker.WithEmailRequests(mail.pub)))
+		if err := mail.mount(mux, log, pool, cfg.Email, base); err != nil {
+			return nil, err
+		}
+		if err := mountPage(mux); err != nil {
+			return nil, err
+		}
+		// The API answers everything else, its own 404s included, so its
+		// routes are listed in one place: api/routes.go.
+		mux.Handle("/", apiHandler)
+		log.Info("vaxbook dev is up", "url", base+"/", "outbox", base+"/dev/mail")
+
+		g.Go(func() error {
+			return pubsub.Relay(gctx, log, psc, subName, base+worker.PushPath, pubsub.NewRelayClient())
+		})
+		g.Go(func() error { return mail.relay(gctx, log, psc, base) })
+		g.Go(func() error { return serve.Serve(gctx, log, ln, mux) })
+	}
+
+	s := &Stack{url: base, dbURL: dbURL, psHost: psHost, done: make(chan struct{})}
+	go func() {
+		s.err = g.Wait()
+		closeAll()
+		close(s.done)
+	}()
+	return s, nil
+}
+
+// given returns url, or when it is empty what find finds or starts, whose
+// cleanup joins closers; either way it logs which.
+func given(ctx context.Context, log *slog.Logger, url, setting string, find func(context.Context) (string, string, func(), error), closers *[]func()) (string, error) {
+	if url != "" {
+		log.Info(setting)
+		return url, nil
+	}
+	// Detached: the server must outlive the HTTP drain; its cleanup runs
+	// last.
+	url, how, cleanup, err := find(context.WithoutCancel(ctx))
+	if err != nil {
+		return "", err
+	}
+	*closers = append(*closers, cleanup)
+	log.Info(how)
+	return url, nil
+}
+
+// mountPage serves the booking page at / and its files by name.
+func mountPage(mux *http.ServeMux) error {
+	files, err := fs.ReadDir(frontend.Files, ".")
+	if err != nil {
+		return fmt.Errorf("booking page: %w", err)
+	}
+	page := frontend.Handler()
+	mux.Handle("/{$}", page)
+	for _, f := range files {
+		mux.Handle("/"+f.Name(), page)
+	}
+	return nil
+}
+
+// Wait returns once the stack has stopped and released everything, with
+// the error that stopped it (nil when its context ended).
+func (s *Stack) Wait() error {
+	<-s.done
+	return s.err
+}
+
+// WaitReady waits until /readyz answers 200, which it does once the first
+// cache fill is in Redis.
+func (s *Stack) WaitReady(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		select {
+		case <-s.done:
+			return fmt.Errorf("vaxbook dev stopped: %w", s.err)
+		default:
+		}
+		if resp, err := http.Get(s.url + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return errors.New("vaxbook dev was not ready within " + timeout.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// URL is the stack's own base address, http://127.0.0.1:PORT.
+func (s *Stack) URL() string { return s.url }
+
+// DatabaseURL is the database the stack books into, found or given.
+func (s *Stack) DatabaseURL() string { return s.dbURL }
+
+// PubSubHost is the Pub/Sub server the API publishes to.
+func (s *Stack) PubSubHost() string { return s.psHost }
+
+// seedDemoIfEmpty loads the demo centres into a database with no slots, so
+// a first `vaxbook dev` shows something to book.
+func seedDemoIfEmpty(ctx context.Context, pool *pgxpool.Pool, info func(string, ...any)) error {
+	n, err := postgres.CountSlots(ctx, pool)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	res, err := seed.Load(ctx, pool, seed.Demo(time.Now()))
+	if err != nil {
+		return fmt.Errorf("seed demo data: %w", err)
+	}
+	info("empty database: loaded the demo data", "states", res.States, "centres", res.Centers, "slots", res.Slots)
+	return nil
+}
+
+// loopback turns a listener's address into one a local client can dial.
+func loopback(a net.Addr) string {
+	_, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	return fmt.Sprintf("127.0.0.1:%s", port)
+}

@@ -1,0 +1,43 @@
+package worker
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/vaxbook/vaxbook/internal/email"
+)
+
+// Config is what the worker role reads besides its stores' and SendGrid's
+// settings, which their adapters own.
+type Config struct {
+	Project   string        `env:"GOOGLE_CLOUD_PROJECT"`
+	StatusTTL time.Duration `env:"STATUS_TTL, default=720h"`
+	// EmulatorHost matters only when EMAIL_TOPIC is set: the worker then
+	// publishes, as the API does.
+	EmulatorHost string `env:"PUBSUB_EMULATOR_HOST"`
+	Email        EmailConfig
+}
+
+// EmailConfig is the worker's e-mail: the topic it asks on (empty: it asks
+// for none) and, for /push/email, what the messages say.
+type EmailConfig struct {
+	Topic         string `env:"EMAIL_TOPIC"`
+	From          string `env:"EMAIL_FROM"`
+	PublicBaseURL string `env:"PUBLIC_BASE_URL"`
+}
+
+// Composer checks EMAIL_FROM and PUBLIC_BASE_URL, which sending needs.
+func (c EmailConfig) Composer() (*email.Composer, error) {
+	if c.From == "" {
+		return nil, fmt.Errorf("configuration: EMAIL_FROM: required to send e-mail")
+	}
+	from, err := email.ParseAddress(c.From)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: EMAIL_FROM: %w", err)
+	}
+	comp, err := email.NewComposer(from, c.PublicBaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: PUBLIC_BASE_URL: %w", err)
+	}
+	return comp, nil
+}
