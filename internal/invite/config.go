@@ -27,6 +27,9 @@ type Config struct {
 	// EmailTopic is where the invitation and expired messages are asked
 	// for (email-topic).
 	EmailTopic string `env:"EMAIL_TOPIC, required"`
+	// RecordTTL is how long Redis keeps a registration's record, as
+	// STATUS_TTL does a booking's status.
+	RecordTTL time.Duration `env:"STATUS_TTL, default=720h"`
 }
 
 // Check returns the token signer, or one line naming the variable at
@@ -39,6 +42,8 @@ func (c Config) Check() (*queue.Signer, error) {
 		return nil, fmt.Errorf("configuration: INVITE_TTL: must be at least 1m, got %s", c.TTL)
 	case c.Batch <= 0:
 		return nil, fmt.Errorf("configuration: INVITE_BATCH: must be positive, got %d", c.Batch)
+	case c.RecordTTL <= 0:
+		return nil, fmt.Errorf("configuration: STATUS_TTL: must be a positive duration, got %s", c.RecordTTL)
 	case c.RoundMax < 0:
 		return nil, fmt.Errorf("configuration: INVITE_ROUND_MAX: must be 0 (no cap) or positive, got %d", c.RoundMax)
 	}

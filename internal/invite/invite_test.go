@@ -597,7 +597,7 @@ func TestRound_LateEarlyRegistrationIsKeyedAfterTheShuffledBatch(t *testing.T) {
 
 func TestConfig_CheckNamesTheVariable(t *testing.T) {
 	t.Parallel()
-	good := invite.Config{Interval: time.Minute, TTL: 48 * time.Hour, Secret: secret, Batch: 500, EmailTopic: topic}
+	good := invite.Config{Interval: time.Minute, TTL: 48 * time.Hour, Secret: secret, Batch: 500, EmailTopic: topic, RecordTTL: time.Hour}
 	if _, err := good.Check(); err != nil {
 		t.Fatalf("good config: %v", err)
 	}
@@ -607,6 +607,7 @@ func TestConfig_CheckNamesTheVariable(t *testing.T) {
 		"INVITATION_SECRET": func(c *invite.Config) { c.Secret = "short" },
 		"INVITE_BATCH":      func(c *invite.Config) { c.Batch = 0 },
 		"INVITE_ROUND_MAX":  func(c *invite.Config) { c.RoundMax = -1 },
+		"STATUS_TTL":        func(c *invite.Config) { c.RecordTTL = 0 },
 	}
 	for name, spoil := range cases {
 		c := good
