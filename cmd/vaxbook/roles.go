@@ -115,15 +115,7 @@ func runCacheFill(ctx context.Context, _ []string, getenv func(string) string, s
 	}
 	defer closeStores()
 
-	loop := cachefill.New(log, pool, redis.NewListings(rdb), cfg.CacheFill.Interval)
-	ln, err := serve.Listen(cfg.Port)
-	if err != nil {
-		return err
-	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return loop.Run(gctx) })
-	g.Go(func() error { return serve.Serve(gctx, log, ln, loopHandler(loop)) })
-	return g.Wait()
+	return runLoop(ctx, log, cfg.Port, cachefill.New(log, pool, redis.NewListings(rdb), cfg.CacheFill.Interval))
 }
 
 func runInvite(ctx context.Context, _ []string, getenv func(string) string, stdout io.Writer) error {
@@ -150,14 +142,24 @@ func runInvite(ctx context.Context, _ []string, getenv func(string) string, stdo
 	pub := pubsub.NewRequestPublisher[email.Request](psc, cfg.Invite.EmailTopic)
 	defer pub.Stop()
 
-	loop := invite.New(log, pool, redis.NewRegistrations(rdb, cfg.Invite.RecordTTL), pub, signer, cfg.Invite)
-	ln, err := serve.Listen(cfg.Port)
+	return runLoop(ctx, log, cfg.Port, invite.New(log, pool, redis.NewRegistrations(rdb, cfg.Invite.RecordTTL), pub, signer, cfg.Invite))
+}
+
+// loop is a role that works on a timer and answers only probes.
+type loop interface {
+	Run(ctx context.Context) error
+	Healthy() (ok, leader bool, last time.Time)
+}
+
+// runLoop runs a loop beside the probes Cloud Run needs, until ctx ends.
+func runLoop(ctx context.Context, log *slog.Logger, port string, l loop) error {
+	ln, err := serve.Listen(port)
 	if err != nil {
 		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return loop.Run(gctx) })
-	g.Go(func() error { return serve.Serve(gctx, log, ln, loopHandler(loop)) })
+	g.Go(func() error { return l.Run(gctx) })
+	g.Go(func() error { return serve.Serve(gctx, log, ln, loopHandler(l)) })
 	return g.Wait()
 }
 
@@ -200,9 +202,7 @@ func warnIfDown(ctx context.Context, log *slog.Logger, name string, ping func(co
 
 // loopHandler gives a loop's service (cachefill, invite) the probes Cloud
 // Run needs.
-func loopHandler(loop interface {
-	Healthy() (ok, leader bool, last time.Time)
-}) http.Handler {
+func loopHandler(loop loop) http.Handler {
 	r := chi.NewRouter()
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		respond.JSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -192,12 +192,9 @@ func (l *Loop) invite(ctx context.Context, state string, now time.Time) (int, er
 // invitation not yet told, then marks those that went. The send-once
 // record of the e-mail makes a repeat after a crash harmless.
 func (l *Loop) tellInvited(ctx context.Context, state string, now time.Time) error {
-	for {
-		page, err := l.lease.Unnotified(ctx, state, now, l.cfg.Batch)
-		if err != nil || len(page) == 0 {
-			return err
-		}
-		done, err := each(ctx, page, func(ctx context.Context, v postgres.Invitee) (string, error) {
+	return tell(ctx, "invited",
+		func() ([]postgres.Invitee, error) { return l.lease.Unnotified(ctx, state, now, l.cfg.Batch) },
+		func(ctx context.Context, v postgres.Invitee) (string, error) {
 			exp := v.ExpiresAt.UTC()
 			rec := queue.Record{Reference: v.Reference, State: state, Status: queue.StatusInvited, ExpiresAt: &exp, Place: v.Place}
 			if err := l.records.Set(ctx, rec); err != nil {
@@ -208,27 +205,16 @@ func (l *Loop) tellInvited(ctx context.Context, state string, now time.Time) err
 				State: state, Contact: v.Contact, DecidedAt: now.UTC(),
 				Token: l.signer.Sign(v.Reference, state, v.IDNumber, exp), ExpiresAt: &exp,
 			})
-		})
-		if len(done) > 0 {
-			if merr := l.lease.MarkNotified(ctx, done, l.now()); merr != nil {
-				return errors.Join(err, merr)
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("tell %d of %d invited: %w", len(page)-len(done), len(page), err)
-		}
-	}
+		},
+		func(done []string) error { return l.lease.MarkNotified(ctx, done, l.now()) })
 }
 
 // tellExpired does for expired registrations what tellInvited does for
 // invited ones.
 func (l *Loop) tellExpired(ctx context.Context, state string, now time.Time) error {
-	for {
-		page, err := l.lease.UntoldExpired(ctx, state, l.cfg.Batch)
-		if err != nil || len(page) == 0 {
-			return err
-		}
-		done, err := each(ctx, page, func(ctx context.Context, v postgres.Expiree) (string, error) {
+	return tell(ctx, "expired",
+		func() ([]postgres.Expiree, error) { return l.lease.UntoldExpired(ctx, state, l.cfg.Batch) },
+		func(ctx context.Context, v postgres.Expiree) (string, error) {
 			if err := l.records.Set(ctx, queue.Record{Reference: v.Reference, State: state, Status: queue.StatusExpired}); err != nil {
 				return "", err
 			}
@@ -236,14 +222,28 @@ func (l *Loop) tellExpired(ctx context.Context, state string, now time.Time) err
 				Reference: v.Reference, Kind: notify.KindExpired, Lang: v.Lang, Name: v.Name, Email: v.Email,
 				State: state, Contact: v.Contact, DecidedAt: now.UTC(),
 			})
-		})
+		},
+		func(done []string) error { return l.lease.MarkExpiredTold(ctx, done, l.now()) })
+}
+
+// tell takes page after page of untold registrations, tells each (one
+// returns its reference), and marks those told, until none is left or one
+// could not be told: that one stays untold for the next round.
+func tell[T any](ctx context.Context, what string, page func() ([]T, error),
+	one func(context.Context, T) (string, error), mark func([]string) error) error {
+	for {
+		items, err := page()
+		if err != nil || len(items) == 0 {
+			return err
+		}
+		done, err := each(ctx, items, one)
 		if len(done) > 0 {
-			if merr := l.lease.MarkExpiredTold(ctx, done, l.now()); merr != nil {
+			if merr := mark(done); merr != nil {
 				return errors.Join(err, merr)
 			}
 		}
 		if err != nil {
-			return fmt.Errorf("tell %d of %d expired: %w", len(page)-len(done), len(page), err)
+			return fmt.Errorf("tell %d of %d %s: %w", len(items)-len(done), len(items), what, err)
 		}
 	}
 }

@@ -55,14 +55,10 @@ ORDER BY code`
 
 // QueueStates lists the queue states the loop works on at now.
 func (l *Lease) QueueStates(ctx context.Context, now time.Time) ([]QueueState, error) {
-	rows, err := l.conn.Query(ctx, readQueueStates, now)
-	if err != nil {
-		return nil, fmt.Errorf("read queue states: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (QueueState, error) {
+	out, err := queryAll(ctx, l, func(r pgx.CollectableRow) (QueueState, error) {
 		var s QueueState
 		return s, r.Scan(&s.Code, &s.OpensAt, &s.Opened)
-	})
+	}, readQueueStates, now)
 	if err != nil {
 		return nil, fmt.Errorf("read queue states: %w", err)
 	}
@@ -276,14 +272,10 @@ LIMIT $3`
 // Unnotified returns up to limit invited registrations of state whose
 // message was not queued yet, in queue order.
 func (l *Lease) Unnotified(ctx context.Context, state string, now time.Time, limit int) ([]Invitee, error) {
-	rows, err := l.conn.Query(ctx, readUnnotified, state, now, limit)
-	if err != nil {
-		return nil, fmt.Errorf("read unnotified invitations of %s: %w", state, err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Invitee, error) {
+	out, err := queryAll(ctx, l, func(r pgx.CollectableRow) (Invitee, error) {
 		v := Invitee{State: state}
 		return v, r.Scan(&v.Reference, &v.Name, &v.Email, &v.Lang, &v.Contact, &v.IDNumber, &v.Place, &v.ExpiresAt)
-	})
+	}, readUnnotified, state, now, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read unnotified invitations of %s: %w", state, err)
 	}
@@ -310,14 +302,10 @@ LIMIT $2`
 // UntoldExpired returns up to limit expired registrations of state whose
 // message was not queued yet.
 func (l *Lease) UntoldExpired(ctx context.Context, state string, limit int) ([]Expiree, error) {
-	rows, err := l.conn.Query(ctx, readUntoldExpired, state, limit)
-	if err != nil {
-		return nil, fmt.Errorf("read untold expired registrations of %s: %w", state, err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Expiree, error) {
+	out, err := queryAll(ctx, l, func(r pgx.CollectableRow) (Expiree, error) {
 		v := Expiree{State: state}
 		return v, r.Scan(&v.Reference, &v.Name, &v.Email, &v.Lang, &v.Contact)
-	})
+	}, readUntoldExpired, state, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read untold expired registrations of %s: %w", state, err)
 	}
@@ -348,6 +336,15 @@ func (l *Lease) InvitedThrough(ctx context.Context, state string) (int64, error)
 		return 0, fmt.Errorf("read invited-through mark of %s: %w", state, err)
 	}
 	return n, nil
+}
+
+// queryAll runs sql over the lease's connection and scans every row.
+func queryAll[T any](ctx context.Context, l *Lease, scan pgx.RowToFunc[T], sql string, args ...any) ([]T, error) {
+	rows, err := l.conn.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, scan)
 }
 
 // Lost reports whether the lease's connection is gone, and the lock with
