@@ -17,3 +17,9 @@ func keyState(code string) string { return "listppv:state:" + code }
 
 // keyStatus is the string holding one reference's status record.
 func keyStatus(reference string) string { return "status:" + reference }
+
+// keyRegistration is the string holding one registration's record.
+func keyRegistration(reference string) string { return "registration:" + reference }
+
+// keyInvitedMark is the string holding a state's invited-through mark.
+func keyInvitedMark(state string) string { return "registration-mark:" + state }
