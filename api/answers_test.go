@@ -18,6 +18,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/captcha"
 	"github.com/vaxbook/vaxbook/internal/listing"
+	"github.com/vaxbook/vaxbook/internal/queue"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/errors.golden from the answers given now")
@@ -78,6 +79,35 @@ type stubStatuses struct{ err error }
 func (s stubStatuses) SetPending(context.Context, string) error { return nil }
 func (s stubStatuses) GetRaw(context.Context, string) ([]byte, error) {
 	return nil, s.err
+}
+
+// stubQueue is the registration queue's publisher and records: it publishes
+// with pubErr and reads with getErr (default: unknown reference).
+type stubQueue struct{ pubErr, getErr error }
+
+func (q stubQueue) Publish(context.Context, queue.Registration) error { return q.pubErr }
+func (q stubQueue) Set(context.Context, queue.Record) error           { return nil }
+func (q stubQueue) Mark(context.Context, string) (int64, error)       { return 0, nil }
+func (q stubQueue) Get(context.Context, string) (queue.Record, error) {
+	if q.getErr == nil {
+		return queue.Record{}, booking.ErrUnknownReference
+	}
+	return queue.Record{}, q.getErr
+}
+
+func withQueue(q stubQueue) api.Options {
+	return api.Options{Queue: api.Queue{Publisher: q, Records: q}}
+}
+
+// perlisQueues puts perlis in queue mode in the stub's listings.
+func perlisQueues(s *stubListings) {
+	rows := slotRows()
+	rows[0].StateMode = "queue"
+	docs, err := listing.RenderAll(rows, time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC), listing.Documents{})
+	if err != nil {
+		panic(err)
+	}
+	s.docs = docs
 }
 
 type stubVerifier struct{ err error }
@@ -150,6 +180,12 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 		{name: "submit captcha token too long", method: "POST", target: "/submit", body: set("captcha_token", strings.Repeat("t", 5000)), setup: setup{opts: api.Options{Captcha: api.Captcha{Provider: captcha.Turnstile, Verifier: stubVerifier{}}}}},
 		{name: "submit captcha rejected", method: "POST", target: "/submit", body: set("captcha_token", "robot"), setup: setup{opts: api.Options{Captcha: api.Captcha{Provider: captcha.Turnstile, Verifier: stubVerifier{captcha.ErrRejected}}}}},
 		{name: "submit captcha provider down", method: "POST", target: "/submit", body: set("captcha_token", "human"), setup: setup{opts: api.Options{Captcha: api.Captcha{Provider: captcha.Turnstile, Verifier: stubVerifier{fmt.Errorf("siteverify: %w", captcha.ErrUnavailable)}}}}},
+
+		{name: "register open state", method: "POST", target: "/register", body: registration(nil), setup: setup{opts: withQueue(stubQueue{})}},
+		{name: "register queue down", method: "POST", target: "/register", body: registration(func(m map[string]any) { m["state"] = "perlis" }), setup: setup{listings: perlisQueues, opts: withQueue(stubQueue{pubErr: errDown})}},
+		{name: "registration malformed", method: "GET", target: "/registration/nope", setup: setup{opts: withQueue(stubQueue{})}},
+		{name: "registration unknown", method: "GET", target: "/registration/" + ref, setup: setup{opts: withQueue(stubQueue{})}},
+		{name: "registration redis down", method: "GET", target: "/registration/" + ref, setup: setup{opts: withQueue(stubQueue{getErr: errDown})}},
 	}
 
 	var got strings.Builder

@@ -19,6 +19,9 @@ type Config struct {
 	SubmitRate  float64 `env:"SUBMIT_RATE_PER_IP, default=0"`
 	SubmitBurst int     `env:"SUBMIT_BURST_PER_IP, default=20"`
 	Captcha     CaptchaConfig
+	// RegistrationsTopic is where POST /register queues registrations for
+	// the worker's /push/registrations.
+	RegistrationsTopic string `env:"REGISTRATIONS_TOPIC, default=registrations-topic"`
 }
 
 // CaptchaConfig is the optional human check on POST /submit. An empty

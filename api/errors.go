@@ -100,6 +100,13 @@ var (
 	errCaptchaFailed         = answer(http.StatusBadRequest, "captcha_failed", "captcha_token", "captcha_token was not accepted: complete the human check again and submit.", 0)
 	errCaptchaUnavailable    = answer(http.StatusServiceUnavailable, "captcha_unavailable", "", "The human check cannot be verified right now; nothing was saved. Please try again shortly.", retrySoon)
 	errQueueUnavailable      = answer(http.StatusServiceUnavailable, "queue_unavailable", "", "Your booking could not be queued; nothing was saved. Please try again shortly.", retrySoon)
+
+	// The registration queue (docs/queue.md).
+	errNotQueueMode             = answer(http.StatusConflict, "not_queue_mode", "state", "This state books first come, first served: book with POST /submit.", 0)
+	errRegistrationUnqueued     = answer(http.StatusServiceUnavailable, errQueueUnavailable.code, "", "Your registration could not be queued; nothing was saved. Please try again shortly.", retrySoon)
+	errBadRegistrationReference = answer(http.StatusBadRequest, booking.CodeInvalid, "reference", "reference is not a vaxbook registration reference.", 0)
+	errUnknownRegistration      = answer(http.StatusNotFound, errUnknownReference.code, "reference", "No registration is known under this reference.", 0)
+	errRegistrationUnavailable  = answer(http.StatusServiceUnavailable, errStatusUnavailable.code, "", "The registration status cannot be read right now; please try again shortly.", retryCache)
 )
 
 // fail answers err: a submission's field errors with their own codes, a

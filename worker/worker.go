@@ -45,8 +45,9 @@ type EmailRequests interface {
 type Option func(*options)
 
 type options struct {
-	emails    EmailRequests
-	emailPush http.Handler
+	emails            EmailRequests
+	emailPush         http.Handler
+	registrationsPush http.Handler
 }
 
 // WithEmailRequests makes the booking push ask for an e-mail for every final
@@ -56,6 +57,10 @@ func WithEmailRequests(p EmailRequests) Option { return func(o *options) { o.ema
 
 // WithEmailPush serves h (see HandleEmail) at EmailPushPath.
 func WithEmailPush(h http.Handler) Option { return func(o *options) { o.emailPush = h } }
+
+// WithRegistrationsPush serves h (see HandleRegistrations) at
+// RegistrationsPushPath.
+func WithRegistrationsPush(h http.Handler) Option { return func(o *options) { o.registrationsPush = h } }
 
 func collect(opts []Option) options {
 	var o options
@@ -73,6 +78,9 @@ func NewHandler(log *slog.Logger, project string, books Booker, statuses StatusW
 	r.Method(http.MethodPost, PushPath, handlePush(log, books, statuses, o.emails))
 	if o.emailPush != nil {
 		r.Method(http.MethodPost, EmailPushPath, o.emailPush)
+	}
+	if o.registrationsPush != nil {
+		r.Method(http.MethodPost, RegistrationsPushPath, o.registrationsPush)
 	}
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		respond.JSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -57,6 +57,9 @@ func runAPI(ctx context.Context, _ []string, getenv func(string) string, stdout 
 	defer psc.Close()
 	pub := pubsub.NewPublisher(psc, cfg.PubSub.Topic)
 	defer pub.Stop()
+	regs := pubsub.NewRegistrationPublisher(psc, cfg.API.RegistrationsTopic)
+	defer regs.Stop()
+	opts.Queue = api.Queue{Publisher: regs, Records: redis.NewRegistrations(rdb, cfg.API.StatusTTL)}
 
 	h := api.NewServer(log, redis.NewListings(rdb), pub, redis.NewStatuses(rdb, cfg.API.StatusTTL), opts)
 	ln, err := serve.Listen(cfg.Port)
@@ -90,8 +93,9 @@ func runWorker(ctx context.Context, _ []string, getenv func(string) string, stdo
 	}
 	defer mailPool.Close()
 
+	registrations := worker.HandleRegistrations(log, postgres.NewRegistrar(pool), redis.NewRegistrations(rdb, cfg.StatusTTL))
 	h := worker.NewHandler(log, cfg.Project, postgres.NewBookings(pool), redis.NewStatuses(rdb, cfg.StatusTTL),
-		emailOpts(postgres.NewEmails(mailPool))...)
+		append(emailOpts(postgres.NewEmails(mailPool)), worker.WithRegistrationsPush(registrations))...)
 	ln, err := serve.Listen(cfg.Port)
 	if err != nil {
 		return err

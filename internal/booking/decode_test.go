@@ -140,3 +140,46 @@ func TestDecodeSubmission_WrapsReadFailures(t *testing.T) {
 type failingReader struct{ err error }
 
 func (r *failingReader) Read([]byte) (int, error) { return 0, r.err }
+
+func TestDecodeRegistration_ReadsExactlyTheRegistrationFields(t *testing.T) {
+	t.Parallel()
+	body := `{"state":"perlis","name":"Siti","id_number":"900101-14-5678","phone":"0123456789",
+ "email":"siti@example.com","lang":"en","contact":"sms","captcha_token":"tok"}`
+	got, err := booking.DecodeRegistration(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("DecodeRegistration() error = %v, want nil", err)
+	}
+	want := booking.RegistrationForm{State: "perlis", Name: "Siti", IDNumber: "900101-14-5678", Phone: "0123456789",
+		Email: "siti@example.com", Lang: "en", Contact: "sms", CaptchaToken: "tok"}
+	if got != want {
+		t.Errorf("DecodeRegistration() = %+v, want %+v", got, want)
+	}
+}
+
+func TestDecodeRegistration_IsAsStrictAsASubmission(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, body, wantField, wantCode string
+	}{
+		{"preferences are not a registration's", `{"state":"perlis","preferences":["a"]}`, "preferences", booking.CodeUnknownField},
+		{"field name in another case", `{"Name":"Siti"}`, "Name", booking.CodeUnknownField},
+		{"field repeated", `{"contact":"sms","contact":"email"}`, "contact", booking.CodeDuplicate},
+		{"wrong type", `{"contact":1}`, "contact", booking.CodeInvalidType},
+		{"trailing garbage", `{"state":"perlis"} x`, "", booking.CodeInvalidJSON},
+		{"empty body", ``, "", booking.CodeInvalidJSON},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := booking.DecodeRegistration(strings.NewReader(tt.body))
+			fe := fieldError(t, err)
+			if fe.Field != tt.wantField || fe.Code != tt.wantCode {
+				t.Errorf("DecodeRegistration(%q) error = {%q %q}, want {%q %q}", tt.body, fe.Field, fe.Code, tt.wantField, tt.wantCode)
+			}
+		})
+	}
+	r := http.MaxBytesReader(nil, io.NopCloser(strings.NewReader(`{"name":"`+strings.Repeat("a", 100)+`"}`)), 40)
+	if _, err := booking.DecodeRegistration(r); !errors.As(err, new(*http.MaxBytesError)) {
+		t.Errorf("DecodeRegistration() over the limit: error = %v, want *http.MaxBytesError", err)
+	}
+}
