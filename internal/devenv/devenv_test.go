@@ -96,7 +96,7 @@ func TestPostgres_UsesLocalServer(t *testing.T) {
 func TestPostgres_NothingFoundSaysWhatToInstall(t *testing.T) {
 	t.Parallel()
 	o := forceBinaries
-	o.findPostgres = func() (string, error) { return "", errors.New("initdb not found") }
+	o.findBinaries = func() (string, error) { return "", errors.New("initdb not found") }
 	_, _, cleanup, err := postgresWith(t.Context(), o)
 	cleanup()
 	if err == nil {
@@ -167,7 +167,7 @@ func TestRedis_UsesLocalServer(t *testing.T) {
 func TestRedis_NothingFoundSaysWhatToInstall(t *testing.T) {
 	t.Parallel()
 	o := forceBinaries
-	o.findRedis = func() (string, error) { return "", errors.New("redis-server not found") }
+	o.findBinaries = func() (string, error) { return "", errors.New("redis-server not found") }
 	_, _, cleanup, err := redisWith(t.Context(), o)
 	cleanup()
 	if err == nil {
