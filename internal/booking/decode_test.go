@@ -2,6 +2,7 @@ package booking_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"reflect"
@@ -90,16 +91,7 @@ func TestDecodeSubmission_RejectsWhatIsNotOneSubmissionObject(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			got, err := booking.DecodeSubmission(strings.NewReader(tt.body))
-			if err == nil {
-				t.Fatalf("DecodeSubmission(%q) = %+v, nil; want error %q", tt.body, got, tt.wantCode)
-			}
-			fe := fieldError(t, err)
-			if fe.Field != tt.wantField || fe.Code != tt.wantCode {
-				t.Errorf("DecodeSubmission(%q) error = {%q %q}, want {%q %q}", tt.body, fe.Field, fe.Code, tt.wantField, tt.wantCode)
-			}
-			if fe.Message == "" {
-				t.Errorf("DecodeSubmission(%q) error has no message", tt.body)
-			}
+			checkFieldError(t, fmt.Sprintf("DecodeSubmission(%q)", tt.body), got, err, tt.wantField, tt.wantCode)
 			if !reflect.DeepEqual(got, booking.Submission{}) {
 				t.Errorf("DecodeSubmission(%q) = %+v with an error, want the zero Submission", tt.body, got)
 			}
