@@ -163,11 +163,8 @@ func TestDecodeRegistration_IsAsStrictAsASubmission(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := booking.DecodeRegistration(strings.NewReader(tt.body))
-			fe := fieldError(t, err)
-			if fe.Field != tt.wantField || fe.Code != tt.wantCode {
-				t.Errorf("DecodeRegistration(%q) error = {%q %q}, want {%q %q}", tt.body, fe.Field, fe.Code, tt.wantField, tt.wantCode)
-			}
+			got, err := booking.DecodeRegistration(strings.NewReader(tt.body))
+			checkFieldError(t, fmt.Sprintf("DecodeRegistration(%q)", tt.body), got, err, tt.wantField, tt.wantCode)
 		})
 	}
 	r := http.MaxBytesReader(nil, io.NopCloser(strings.NewReader(`{"name":"`+strings.Repeat("a", 100)+`"}`)), 40)
