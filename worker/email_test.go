@@ -281,7 +281,7 @@ func bookingWithEmail(t *testing.T, f fixture, psc *gpubsub.Client) http.Handler
 	pub := pubsub.NewRequestPublisher[email.Request](psc, "email-topic")
 	t.Cleanup(pub.Stop)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return worker.NewHandler(log, "test", postgres.NewBookings(f.pool), f.statuses, worker.WithEmailRequests(pub))
+	return worker.NewHandler(log, "test", postgres.NewBookings(f.pool), f.statuses, worker.WithEmailRequests(pub), worker.WithoutPushAuth())
 }
 
 func TestPush_EveryFinalBookingGetsExactlyOneEmailUnderRedelivery(t *testing.T) {
