@@ -75,6 +75,10 @@ func runWorker(ctx context.Context, _ []string, getenv func(string) string, stdo
 		return err
 	}
 	defer closeEmail()
+	authOpt, err := workerPushAuth(ctx, log, cfg.Push)
+	if err != nil {
+		return err
+	}
 	pool, rdb, closeStores, err := openStores(ctx, log, cfg.Database, cfg.Redis)
 	if err != nil {
 		return err
@@ -89,7 +93,7 @@ func runWorker(ctx context.Context, _ []string, getenv func(string) string, stdo
 	defer mailPool.Close()
 
 	h := worker.NewHandler(log, cfg.Project, postgres.NewBookings(pool), redis.NewStatuses(rdb, cfg.StatusTTL),
-		emailOpts(postgres.NewEmails(mailPool))...)
+		append(emailOpts(postgres.NewEmails(mailPool)), authOpt)...)
 	ln, err := serve.Listen(cfg.Port)
 	if err != nil {
 		return err
