@@ -3,6 +3,7 @@ package postgres
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"unicode/utf8"
 )
@@ -40,7 +41,7 @@ func excerpt(data []byte) []byte {
 	switch err := json.Unmarshal(data, &obj); {
 	case err == nil:
 		fields := map[string]any{}
-		for _, k := range sortedKeys(obj) {
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
 			if len(fields) == maxExcerptFields {
 				out["more_fields"] = len(obj) - maxExcerptFields
 				break
@@ -108,7 +109,7 @@ func jsonType(raw []byte) string {
 // attributes and the value of reference alone.
 func redactAttributes(attrs map[string]string) map[string]string {
 	out := map[string]string{}
-	for _, k := range sortedKeys(attrs) {
+	for _, k := range slices.Sorted(maps.Keys(attrs)) {
 		if len(out) == maxRejectedAttributes {
 			break
 		}
@@ -119,15 +120,6 @@ func redactAttributes(attrs map[string]string) map[string]string {
 		out[clip(k, maxExcerptKeyLen)] = clip(v, maxExcerptValueLen)
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // clip cuts s to at most n bytes on a rune boundary (TEXT must stay UTF-8).
