@@ -209,3 +209,52 @@ func TestFirebaseJSON_RewritesTheAPIAndSetsCacheHeaders(t *testing.T) {
 		t.Errorf("Cache-Control by source: got %v, want scripts and styles %q and the page %q", cc, frontend.CacheVersioned, frontend.CacheRevalidate)
 	}
 }
+
+// The page's security headers are the same whoever serves it: Firebase
+// Hosting in production (firebase.json), Handler in `vaxbook dev`.
+func TestSecurityHeaders_FirebaseAndHandlerAgree(t *testing.T) {
+	want := map[string]string{
+		"Content-Security-Policy": frontend.ContentSecurityPolicy,
+		"Referrer-Policy":         frontend.ReferrerPolicy,
+		"X-Content-Type-Options":  frontend.NoSniff,
+	}
+	if !strings.Contains(frontend.ContentSecurityPolicy, "frame-ancestors 'none'") || strings.Contains(frontend.ContentSecurityPolicy, "unsafe-") {
+		t.Errorf("policy %q: want frame-ancestors 'none' and nothing unsafe", frontend.ContentSecurityPolicy)
+	}
+	b, err := os.ReadFile("firebase.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg firebaseConfig
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		t.Fatalf("firebase.json: %v", err)
+	}
+	got := map[string]string{}
+	for _, hd := range cfg.Hosting.Headers {
+		if hd.Source != "**" {
+			continue
+		}
+		for _, kv := range hd.Headers {
+			got[kv.Key] = kv.Value
+		}
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("firebase.json ** %s: got %q, want %q", k, got[k], v)
+		}
+	}
+	srv := httptest.NewServer(frontend.Handler())
+	defer srv.Close()
+	for _, path := range []string{"/", "/app.js?v=abc"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		for k, v := range want {
+			if resp.Header.Get(k) != v {
+				t.Errorf("GET %s %s: got %q, want %q", path, k, resp.Header.Get(k), v)
+			}
+		}
+	}
+}

@@ -62,6 +62,11 @@ var defaults = map[string]string{
 	"GOOGLE_CLOUD_PROJECT": "vaxbook-dev",
 	"EMAIL_TOPIC":          "email-topic",
 	"EMAIL_FROM":           "vaxbook dev <no-reply@vaxbook.localhost>",
+	// The abuse limits are on, as deployed, so the page is tried with
+	// them; the key is fixed and public because a laptop's counters hide
+	// nothing. Load tests from one host turn RATE_LIMIT off.
+	"RATE_LIMIT":     "on",
+	"RATE_LIMIT_KEY": "vaxbook-dev-rate-limit-key-not-secret",
 }
 
 // Lookup is getenv with dev's defaults for what getenv leaves unset.
@@ -130,6 +135,9 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 		return nil, err
 	}
 	closers = append(closers, func() { _ = rdb.Close() })
+	if opts.Abuse.Store, err = cfg.API.AbuseStore(rdb); err != nil {
+		return nil, err
+	}
 
 	psHost, psHow := cfg.PubSub.EmulatorHost, "emulator at PUBSUB_EMULATOR_HOST"
 	if psHost == "" {

@@ -32,26 +32,31 @@ type ClientIP struct {
 	Hops int
 }
 
-// Of returns the client's address for keying: an IPv4 address, or for IPv6
-// the /64 prefix a single subscriber is given (one person holds 2^64
-// addresses, so keying on one would be no limit). It returns "" only when
-// neither the header nor the peer address holds an address.
+// Of returns the client's address for keying (see Key), or "" when neither
+// the header nor the peer address holds an address.
 func (c ClientIP) Of(r *http.Request) string {
+	a, ok := c.Addr(r)
+	if !ok {
+		return ""
+	}
+	return Key(a)
+}
+
+// Addr returns the client's address: the configured entry of the header,
+// or the connection's peer when the header holds no address.
+func (c ClientIP) Addr(r *http.Request) (netip.Addr, bool) {
 	header := c.Header
 	if header == "" {
 		header = "X-Forwarded-For"
 	}
 	if a, ok := Pick(r.Header.Values(header), c.Hops); ok {
-		return Key(a)
+		return a, true
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
-	if a, err := netip.ParseAddr(host); err == nil {
-		return Key(a)
-	}
-	return ""
+	return parseEntry(host)
 }
 
 // Pick returns the entry hops places from the right of the comma-separated
@@ -93,7 +98,9 @@ func parseEntry(s string) (netip.Addr, bool) {
 	return a.WithZone("").Unmap(), true
 }
 
-// Key is the form an address is counted under: IPv4 as is, IPv6 by /64.
+// Key is the form an address is counted under: IPv4 as is, IPv6 by the /64
+// prefix one subscriber is given (one person holds 2^64 addresses, so
+// counting each would be no limit).
 func Key(a netip.Addr) string {
 	a = a.Unmap()
 	if a.Is6() {
