@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -154,6 +155,12 @@ type CaptchaConfig struct {
 	SiteKey   string `env:"CAPTCHA_SITE_KEY"`
 	Secret    string `env:"CAPTCHA_SECRET" json:"-"`
 	VerifyURL string `env:"CAPTCHA_VERIFY_URL"`
+	// The site's hostnames, comma-separated: a token solved elsewhere is
+	// refused. Empty: not checked.
+	Hostnames []string `env:"CAPTCHA_HOSTNAMES"`
+	// The action the page renders the widget with (Turnstile): a token
+	// from another widget is refused. Empty: not checked.
+	Action string `env:"CAPTCHA_ACTION"`
 }
 
 // Options checks the settings and turns them into NewServer's options; an
@@ -203,5 +210,12 @@ func (c CaptchaConfig) captcha() (Captcha, error) {
 		}
 		verifyURL = c.VerifyURL
 	}
-	return Captcha{Provider: c.Provider, SiteKey: c.SiteKey, Verifier: captcha.New(verifyURL, c.Secret, nil)}, nil
+	var hosts []string
+	for _, h := range c.Hostnames {
+		if h = strings.TrimSpace(h); h != "" {
+			hosts = append(hosts, h)
+		}
+	}
+	v := captcha.New(verifyURL, c.Secret, nil).Expect(hosts, c.Action)
+	return Captcha{Provider: c.Provider, SiteKey: c.SiteKey, Verifier: v}, nil
 }
