@@ -152,7 +152,9 @@ func (c Config) AbuseStore(rdb goredis.UniversalClient) (AbuseStore, error) {
 // provider (the default, and what `vaxbook dev` wants) turns it off.
 type CaptchaConfig struct {
 	Provider  string `env:"CAPTCHA_PROVIDER"`
-	SiteKey   string `env:"CAPTCHA_SITE_KEY"`
+	// Public (the page shows it), but kept in Secret Manager beside the
+	// secret so the two are rotated together.
+	SiteKey   string `env:"CAPTCHA_SITE_KEY" json:"-"`
 	Secret    string `env:"CAPTCHA_SECRET" json:"-"`
 	VerifyURL string `env:"CAPTCHA_VERIFY_URL"`
 	// The site's hostnames, comma-separated: a token solved elsewhere is

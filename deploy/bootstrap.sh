@@ -154,9 +154,17 @@ if ! secret_has_version redis-url; then
   redis_auth=$(gc redis instances get-auth-string "$REDIS_INSTANCE" --region="$REGION" --format='value(authString)')
   ensure_secret redis-url "redis://:$redis_auth@$redis_host:$redis_port/0"
 fi
-# For the e-mail (worker) and captcha (api) features.
+# For the e-mail (worker) and captcha (api) features: the runbook says where
+# the captcha's two keys come from.
 ensure_secret sendgrid-api-key "${SENDGRID_API_KEY:-}"
 ensure_secret captcha-secret "${CAPTCHA_SECRET:-}"
+ensure_secret captcha-site-key "${CAPTCHA_SITE_KEY:-}"
+# The HMAC key the api's abuse counters name addresses and contacts by:
+# made here, read only by the api.
+if ! secret_has_version rate-limit-key; then
+  log "creating secret rate-limit-key"
+  ensure_secret rate-limit-key "$(openssl rand -hex 32)"
+fi
 
 # --- service accounts --------------------------------------------------------
 for role in api worker cachefill migrate push deploy; do
@@ -177,6 +185,8 @@ grant_secret database-url worker cachefill migrate
 grant_secret redis-url api worker cachefill
 grant_secret sendgrid-api-key worker
 grant_secret captcha-secret api
+grant_secret captcha-site-key api
+grant_secret rate-limit-key api
 
 # The deployer (Cloud Build) deploys services and jobs running as the role
 # accounts, pushes the image and publishes the site.
@@ -257,7 +267,7 @@ if gc run services describe worker --region="$REGION" >/dev/null 2>&1; then
 fi
 
 # --- what is left to a person ---------------------------------------------------
-for secret in sendgrid-api-key captcha-secret; do
+for secret in sendgrid-api-key captcha-secret captcha-site-key; do
   if ! secret_has_version "$secret"; then
     log "TODO: secret $secret has no value yet; add one before deploying a service that reads it:"
     log "  printf %s \"\$VALUE\" | gcloud secrets versions add $secret --data-file=- --project=$PROJECT_ID"
