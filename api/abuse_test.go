@@ -57,11 +57,21 @@ func stubServer(t *testing.T, pub api.Publisher, a api.Abuse) http.Handler {
 	return api.NewServer(log, newStubListings(t), pub, stubStatuses{err: booking.ErrUnknownReference}, api.Options{Abuse: a})
 }
 
+// get and postSubmit send one request from the client chain xff.
 func get(h http.Handler, target, xff string) *httptest.ResponseRecorder {
-	r := httptest.NewRequest(http.MethodGet, target, nil)
-	if xff != "" {
-		r.Header.Set("X-Forwarded-For", xff)
+	return send(h, http.MethodGet, target, "", xff)
+}
+
+func postSubmit(h http.Handler, body, xff string) *httptest.ResponseRecorder {
+	return send(h, http.MethodPost, "/submit", body, xff)
+}
+
+func send(h http.Handler, method, target, body, xff string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(method, target, strings.NewReader(body))
+	if body != "" {
+		r.Header.Set("Content-Type", "application/json")
 	}
+	r.Header.Set("X-Forwarded-For", xff)
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
 	return w
@@ -157,15 +167,6 @@ func TestRateLimit_RedisDownFailsOpen(t *testing.T) {
 			t.Errorf("submit #%d: got %d %s, want 202 (through)", i, w.Code, w.Body)
 		}
 	}
-}
-
-func postSubmit(h http.Handler, body, xff string) *httptest.ResponseRecorder {
-	r := httptest.NewRequest(http.MethodPost, "/submit", strings.NewReader(body))
-	r.Header.Set("Content-Type", "application/json")
-	r.Header.Set("X-Forwarded-For", xff)
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	return w
 }
 
 // One e-mail address or phone number books at most the cap a day,

@@ -17,8 +17,8 @@ import (
 	"github.com/vaxbook/vaxbook/api"
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/captcha"
-	"github.com/vaxbook/vaxbook/internal/ratelimit"
 	"github.com/vaxbook/vaxbook/internal/listing"
+	"github.com/vaxbook/vaxbook/internal/ratelimit"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/errors.golden from the answers given now")
@@ -98,7 +98,7 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 		pub      error
 		statuses error
 		opts     api.Options
-		abuse    bool // a shared limit of one submission an hour per address
+		abuse    bool   // a shared limit of one submission an hour per address
 		caps     string // "email" or "phone": one accepted booking per that contact
 	}
 	body := submission(nil)

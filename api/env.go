@@ -151,7 +151,7 @@ func (c Config) AbuseStore(rdb goredis.UniversalClient) (AbuseStore, error) {
 // CaptchaConfig is the optional human check on POST /submit. An empty
 // provider (the default, and what `vaxbook dev` wants) turns it off.
 type CaptchaConfig struct {
-	Provider  string `env:"CAPTCHA_PROVIDER"`
+	Provider string `env:"CAPTCHA_PROVIDER"`
 	// Public (the page shows it), but kept in Secret Manager beside the
 	// secret so the two are rotated together.
 	SiteKey   string `env:"CAPTCHA_SITE_KEY" json:"-"`

@@ -167,7 +167,8 @@ type firebaseConfig struct {
 	} `json:"hosting"`
 }
 
-func TestFirebaseJSON_RewritesTheAPIAndSetsCacheHeaders(t *testing.T) {
+func loadFirebaseConfig(t *testing.T) firebaseConfig {
+	t.Helper()
 	b, err := os.ReadFile("firebase.json")
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +177,11 @@ func TestFirebaseJSON_RewritesTheAPIAndSetsCacheHeaders(t *testing.T) {
 	if err := json.Unmarshal(b, &cfg); err != nil {
 		t.Fatalf("firebase.json: %v", err)
 	}
-	h := cfg.Hosting
+	return cfg
+}
+
+func TestFirebaseJSON_RewritesTheAPIAndSetsCacheHeaders(t *testing.T) {
+	h := loadFirebaseConfig(t).Hosting
 	if h.Public != "." {
 		t.Errorf("public: got %q, want the frontend folder itself", h.Public)
 	}
@@ -221,14 +226,7 @@ func TestSecurityHeaders_FirebaseAndHandlerAgree(t *testing.T) {
 	if !strings.Contains(frontend.ContentSecurityPolicy, "frame-ancestors 'none'") || strings.Contains(frontend.ContentSecurityPolicy, "unsafe-") {
 		t.Errorf("policy %q: want frame-ancestors 'none' and nothing unsafe", frontend.ContentSecurityPolicy)
 	}
-	b, err := os.ReadFile("firebase.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg firebaseConfig
-	if err := json.Unmarshal(b, &cfg); err != nil {
-		t.Fatalf("firebase.json: %v", err)
-	}
+	cfg := loadFirebaseConfig(t)
 	got := map[string]string{}
 	for _, hd := range cfg.Hosting.Headers {
 		if hd.Source != "**" {
