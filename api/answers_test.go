@@ -98,7 +98,7 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 		pub      error
 		statuses error
 		opts     api.Options
-		abuse    bool   // a shared limit of one submission an hour per address
+		abuse    bool   // a shared limit of one submission a minute per address
 		caps     string // "email" or "phone": one accepted booking per that contact
 	}
 	body := submission(nil)
