@@ -19,6 +19,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/captcha"
 	"github.com/vaxbook/vaxbook/internal/listing"
 	"github.com/vaxbook/vaxbook/internal/queue"
+	"github.com/vaxbook/vaxbook/internal/ratelimit"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/errors.golden from the answers given now")
@@ -127,6 +128,8 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 		pub      error
 		statuses error
 		opts     api.Options
+		abuse    bool   // a shared limit of one submission a minute per address
+		caps     string // "email" or "phone": one accepted booking per that contact
 	}
 	body := submission(nil)
 	ref := booking.ReferenceFor("key", "900101145678")
@@ -159,7 +162,9 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 		{name: "status unknown", method: "GET", target: "/status/" + ref, setup: setup{statuses: booking.ErrUnknownReference}},
 		{name: "status redis down", method: "GET", target: "/status/" + ref, setup: setup{statuses: errDown}},
 
-		{name: "submit rate limited", method: "POST", target: "/submit", body: body, times: 2, setup: setup{opts: api.Options{SubmitRate: 0.001, SubmitBurst: 1}}},
+		{name: "submit rate limited", method: "POST", target: "/submit", body: body, times: 2, setup: setup{abuse: true}},
+		{name: "submit contact limit", method: "POST", target: "/submit", body: body, times: 2, setup: setup{abuse: true, caps: "email"}},
+		{name: "submit contact limit on phone", method: "POST", target: "/submit", body: body, times: 2, setup: setup{abuse: true, caps: "phone"}},
 		{name: "submit not json", method: "POST", target: "/submit", body: body, contentType: "text/plain"},
 		{name: "submit no content type", method: "POST", target: "/submit", body: body, contentType: "-"},
 		{name: "submit bad idempotency key", method: "POST", target: "/submit", body: body, header: map[string]string{"Idempotency-Key": strings.Repeat("k", 300)}},
@@ -199,6 +204,16 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 			statuses.err = booking.ErrUnknownReference
 		}
 		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		if tc.setup.abuse {
+			limit := "1/m"
+			if tc.setup.caps != "" {
+				limit = "off"
+			}
+			tc.setup.opts.Abuse = testAbuse(t, limit, tc.setup.caps != "")
+			if tc.setup.caps == "phone" {
+				tc.setup.opts.Abuse.EmailCap = ratelimit.Cap{}
+			}
+		}
 		h := api.NewServer(log, listings, stubPublisher{tc.setup.pub}, statuses, tc.setup.opts)
 
 		var w *httptest.ResponseRecorder
@@ -223,6 +238,11 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 		}
 		fmt.Fprintf(&got, "## %s: %s %s\n%d Retry-After=%q Content-Type=%q\n%s\n\n",
 			tc.name, tc.method, tc.target[:min(len(tc.target), 40)], w.Code, w.Header().Get("Retry-After"), w.Header().Get("Content-Type"), w.Body)
+		for k, v := range securityHeaders {
+			if w.Header().Get(k) != v {
+				t.Errorf("%s: %s: got %q, want %q", tc.name, k, w.Header().Get(k), v)
+			}
+		}
 	}
 
 	const golden = "testdata/errors.golden"

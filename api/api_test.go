@@ -88,7 +88,7 @@ func newEnv(t *testing.T, filled bool, opts ...option) *env {
 	}
 	pub := pubsub.NewPublisher(psc, topic)
 	t.Cleanup(pub.Stop)
-	o := api.Options{Project: "test", SubmitRate: 0}
+	o := api.Options{Project: "test"}
 	for _, f := range opts {
 		f(&o)
 	}

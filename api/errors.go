@@ -47,6 +47,14 @@ func (e *apiError) because(err error) *apiError {
 	return &c
 }
 
+// after is the answer with its Retry-After set to d, rounded up to whole
+// seconds (at least one).
+func (e *apiError) after(d time.Duration) *apiError {
+	c := *e
+	c.retry = time.Duration(max(1, ceilSeconds(d))) * time.Second
+	return &c
+}
+
 // errorTable is every declared answer, so a test can hold it against the
 // contract.
 var errorTable []*apiError
@@ -66,7 +74,9 @@ const retryCache = 5 * time.Second
 // provider) cannot answer.
 const retrySoon = 5 * time.Second
 
-// The API's error answers. The same code may have two rows where the contract
+// The API's error answers. The 429s' Retry-After is the limit's own (after);
+// the one declared is what testdata/errors.golden records for a limit of
+// one a minute and a cap window of an hour. The same code may have two rows where the contract
 // gives it two statuses: a state code unknown in the address of /listppv is a
 // 404 (there is no such document), in the body of /submit a 400 (one bad
 // field among others).
@@ -88,7 +98,9 @@ var (
 	errUnknownReference  = answer(http.StatusNotFound, "not_found", "reference", "No booking is known under this reference.", 0)
 	errStatusUnavailable = answer(http.StatusServiceUnavailable, "status_unavailable", "", "The booking status cannot be read right now; please try again shortly.", retryCache)
 
-	errRateLimited           = answer(http.StatusTooManyRequests, "rate_limited", "", "Too many submissions from this address; please wait a moment and try again.", time.Second)
+	errRateLimited           = answer(http.StatusTooManyRequests, "rate_limited", "", "Too many requests from this address; please wait a moment and try again.", time.Minute)
+	errContactLimitEmail     = answer(http.StatusTooManyRequests, "contact_limit", "email", "This e-mail address has been used for as many bookings as allowed for now; please try again later or use another address.", time.Hour)
+	errContactLimitPhone     = answer(http.StatusTooManyRequests, "contact_limit", "phone", "This phone number has been used for as many bookings as allowed for now; please try again later or use another number.", time.Hour)
 	errNotJSON               = answer(http.StatusUnsupportedMediaType, "unsupported_media_type", "", "Send the submission as application/json.", 0)
 	errBadIdempotencyKey     = answer(http.StatusBadRequest, booking.CodeInvalid, "Idempotency-Key", "Idempotency-Key must be 1 to 255 printable ASCII characters.", 0)
 	errTooLarge              = answer(http.StatusRequestEntityTooLarge, "too_large", "", fmt.Sprintf("The submission is larger than %d bytes.", maxSubmitBody), 0)

@@ -22,12 +22,12 @@ type registerAnswer struct {
 // handleSubmit accepts a booking: the same checks in the same order, the
 // same body limit, and 202 only once Pub/Sub has the message
 // (docs/queue.md, "Registering").
-func handleRegister(log *slog.Logger, cache *microCache, q Queue, limiter *ipLimiter, human Captcha, publishTimeout time.Duration) http.Handler {
+func handleRegister(log *slog.Logger, cache *microCache, q Queue, abuse Abuse, human Captcha, publishTimeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		log := logging.FromContext(ctx, log)
 
-		key, err := admitForm(r, limiter)
+		key, err := admitForm(r)
 		if err != nil {
 			fail(w, r, log, err)
 			return
@@ -59,10 +59,16 @@ func handleRegister(log *slog.Logger, cache *microCache, q Queue, limiter *ipLim
 			return
 		}
 		if human.on() {
-			if err := checkCaptcha(ctx, human.Verifier, form.CaptchaToken, clientIP(r)); err != nil {
+			if err := checkCaptcha(ctx, human.Verifier, form.CaptchaToken, remoteIP(abuse.ClientIP, r)); err != nil {
 				fail(w, r, log, err)
 				return
 			}
+		}
+
+		release, err := takeContacts(ctx, log, abuse, "register", person.Email, person.Phone)
+		if err != nil {
+			fail(w, r, log, err)
+			return
 		}
 
 		reg := queue.Registration{
@@ -73,6 +79,7 @@ func handleRegister(log *slog.Logger, cache *microCache, q Queue, limiter *ipLim
 		pctx, cancel := context.WithTimeout(ctx, publishTimeout)
 		defer cancel()
 		if err := q.Publisher.Publish(pctx, reg); err != nil {
+			release()
 			fail(w, r, log, errRegistrationUnqueued.because(fmt.Errorf("queue registration %s: %w", ref, err)))
 			return
 		}

@@ -64,10 +64,9 @@ type Options struct {
 	MicroCacheTTL  time.Duration // at most 1s
 	MaxCacheAge    time.Duration // /readyz fails when the heartbeat is older
 	PublishTimeout time.Duration
-	SubmitRate     float64 // per client IP per second; 0 disables
-	SubmitBurst    int
 	Captcha        Captcha // zero: no human check
 	Queue          Queue   // zero: no registration queue
+	Abuse          Abuse   // zero: no shared limits or caps
 }
 
 func (o Options) withDefaults() Options {
@@ -80,15 +79,15 @@ func (o Options) withDefaults() Options {
 	if o.PublishTimeout <= 0 {
 		o.PublishTimeout = 10 * time.Second
 	}
-	if o.SubmitBurst <= 0 {
-		o.SubmitBurst = 1
-	}
 	return o
 }
 
 // NewServer builds the API's routes.
 func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Statuses, opts Options) http.Handler {
 	opts = opts.withDefaults()
+	if opts.Abuse.needsStore && opts.Abuse.Store == nil {
+		panic("api: the configuration turns RATE_LIMIT on but Options.Abuse has no Store (Config.AbuseStore builds it)")
+	}
 	cache := newMicroCache(listings, opts.MicroCacheTTL)
 
 	r := chi.NewRouter()
@@ -106,12 +105,12 @@ func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Stat
 
 	r.Group(func(r chi.Router) {
 		r.Use(logging.Middleware(log, opts.Project))
-		// One bucket per address for both forms: a client's budget of
-		// writes is not doubled by alternating between them.
-		forms := newIPLimiter(opts.SubmitRate, opts.SubmitBurst)
-		r.Method(http.MethodPost, "/submit", handleSubmit(log, cache, pub, statuses, forms, opts.Captcha, opts.PublishTimeout))
+		// Per-client limits on the paths opts.Abuse.Routes lists, before
+		// any handler work: a refused request costs one Redis call.
+		r.Use(func(next http.Handler) http.Handler { return limitRoutes(log, opts.Abuse, next) })
+		r.Method(http.MethodPost, "/submit", handleSubmit(log, cache, pub, statuses, opts.Abuse, opts.Captcha, opts.PublishTimeout))
 		if opts.Queue.on() {
-			r.Method(http.MethodPost, "/register", handleRegister(log, cache, opts.Queue, forms, opts.Captcha, opts.PublishTimeout))
+			r.Method(http.MethodPost, "/register", handleRegister(log, cache, opts.Queue, opts.Abuse, opts.Captcha, opts.PublishTimeout))
 			r.Method(http.MethodGet, "/registration/{reference}", handleRegistration(log, opts.Queue.Records))
 		}
 		r.Method(http.MethodGet, "/status/{reference}", handleStatus(log, statuses))
@@ -120,7 +119,10 @@ func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Stat
 
 	// The surge endpoint also bypasses the router: chi copies every request
 	// to carry its route context, the only allocation left on a cached hit.
+	// It has no per-client limit either: the CDN absorbs its bursts
+	// (Cache-Control), and a Redis call per hit would cost more than the hit.
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		setSecurityHeaders(w.Header())
 		if req.URL.Path == "/listppv" && (req.Method == http.MethodGet || req.Method == http.MethodHead) {
 			listPPV.ServeHTTP(w, req)
 			return

@@ -13,6 +13,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/captcha"
 	"github.com/vaxbook/vaxbook/internal/logging"
+	"github.com/vaxbook/vaxbook/internal/ratelimit"
 	"github.com/vaxbook/vaxbook/internal/respond"
 )
 
@@ -25,12 +26,12 @@ type submitAnswer struct {
 	Status    booking.Status `json:"status"`
 }
 
-func handleSubmit(log *slog.Logger, cache *microCache, pub Publisher, statuses Statuses, limiter *ipLimiter, human Captcha, publishTimeout time.Duration) http.Handler {
+func handleSubmit(log *slog.Logger, cache *microCache, pub Publisher, statuses Statuses, abuse Abuse, human Captcha, publishTimeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		log := logging.FromContext(ctx, log)
 
-		key, err := admitForm(r, limiter)
+		key, err := admitForm(r)
 		if err != nil {
 			fail(w, r, log, err)
 			return
@@ -70,16 +71,24 @@ func handleSubmit(log *slog.Logger, cache *microCache, pub Publisher, statuses S
 		// submission refused above keeps its token for the corrected retry,
 		// and an accepted one's retry is answered above without asking again.
 		if human.on() {
-			if err := checkCaptcha(ctx, human.Verifier, sub.CaptchaToken, clientIP(r)); err != nil {
+			if err := checkCaptcha(ctx, human.Verifier, sub.CaptchaToken, remoteIP(abuse.ClientIP, r)); err != nil {
 				fail(w, r, log, err)
 				return
 			}
+		}
+		// Counted only once everything else has passed, and given back if
+		// the booking cannot be queued: the cap is on accepted bookings.
+		release, err := takeContacts(ctx, log, abuse, "submit", req.Email, req.Phone)
+		if err != nil {
+			fail(w, r, log, err)
+			return
 		}
 
 		req.Reference, req.SubmittedAt = ref, time.Now().UTC()
 		pctx, cancel := context.WithTimeout(ctx, publishTimeout)
 		defer cancel()
 		if err := pub.Publish(pctx, req); err != nil {
+			release()
 			fail(w, r, log, errQueueUnavailable.because(fmt.Errorf("queue booking %s: %w", ref, err)))
 			return
 		}
@@ -93,12 +102,9 @@ func handleSubmit(log *slog.Logger, cache *microCache, pub Publisher, statuses S
 }
 
 // admitForm is what POST /submit and POST /register check before reading
-// the body: the client's rate, the media type, and the Idempotency-Key,
-// which it returns ("" when none was sent).
-func admitForm(r *http.Request, limiter *ipLimiter) (string, error) {
-	if !limiter.allow(clientIP(r)) {
-		return "", errRateLimited
-	}
+// the body (the client's rate is limitRoutes's): the media type, and the
+// Idempotency-Key, which it returns ("" when none was sent).
+func admitForm(r *http.Request) (string, error) {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		return "", errNotJSON
 	}
@@ -135,6 +141,15 @@ func checkAgainstListing(ctx context.Context, cache *microCache, req booking.Req
 		return errSlotsFull
 	}
 	return nil
+}
+
+// remoteIP is the client's address as the captcha provider wants it: the
+// address itself, not the /64 the limits count IPv6 by.
+func remoteIP(c ratelimit.ClientIP, r *http.Request) string {
+	if a, ok := c.Addr(r); ok {
+		return a.String()
+	}
+	return ""
 }
 
 // maxCaptchaToken is above both providers' token sizes (Turnstile documents

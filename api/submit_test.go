@@ -227,21 +227,6 @@ func TestSubmit_PublishFailureIs503AndNothingIsRecorded(t *testing.T) {
 	}
 }
 
-func TestSubmit_RateLimitedPerClientIs429(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, true, func(o *api.Options) { o.SubmitRate, o.SubmitBurst = 0.001, 2 })
-	var codes []int
-	for range 3 {
-		codes = append(codes, e.do(t, http.MethodPost, "/submit", submission(nil), map[string]string{"X-Forwarded-For": "203.0.113.9"}).Code)
-	}
-	if codes[0] != 202 || codes[1] != 202 || codes[2] != 429 {
-		t.Errorf("codes: got %v, want [202 202 429]", codes)
-	}
-	if w := e.do(t, http.MethodPost, "/submit", submission(nil), map[string]string{"X-Forwarded-For": "203.0.113.10"}); w.Code != 202 {
-		t.Errorf("another client: got %d, want 202", w.Code)
-	}
-}
-
 func TestStatus_AnswersByContract(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, true)

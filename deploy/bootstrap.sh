@@ -154,7 +154,8 @@ if ! secret_has_version redis-url; then
   redis_auth=$(gc redis instances get-auth-string "$REDIS_INSTANCE" --region="$REGION" --format='value(authString)')
   ensure_secret redis-url "redis://:$redis_auth@$redis_host:$redis_port/0"
 fi
-# For the e-mail (worker) and captcha (api) features.
+# For the e-mail (worker) and captcha (api) features: the runbook says where
+# the captcha's two keys come from.
 ensure_secret sendgrid-api-key "${SENDGRID_API_KEY:-}"
 ensure_secret captcha-secret "${CAPTCHA_SECRET:-}"
 # The registration queue's HMAC key for invitation tokens: made here, read
@@ -162,6 +163,13 @@ ensure_secret captcha-secret "${CAPTCHA_SECRET:-}"
 if ! secret_has_version invitation-secret; then
   log "creating secret invitation-secret"
   ensure_secret invitation-secret "$(openssl rand -hex 32)"
+fi
+ensure_secret captcha-site-key "${CAPTCHA_SITE_KEY:-}"
+# The HMAC key the api's abuse counters name addresses and contacts by:
+# made here, read only by the api.
+if ! secret_has_version rate-limit-key; then
+  log "creating secret rate-limit-key"
+  ensure_secret rate-limit-key "$(openssl rand -hex 32)"
 fi
 
 # --- service accounts --------------------------------------------------------
@@ -184,6 +192,8 @@ grant_secret redis-url api worker cachefill invite
 grant_secret invitation-secret api worker invite
 grant_secret sendgrid-api-key worker
 grant_secret captcha-secret api
+grant_secret captcha-site-key api
+grant_secret rate-limit-key api
 
 # The deployer (Cloud Build) deploys services and jobs running as the role
 # accounts, pushes the image and publishes the site.
@@ -271,7 +281,7 @@ if gc run services describe worker --region="$REGION" >/dev/null 2>&1; then
 fi
 
 # --- what is left to a person ---------------------------------------------------
-for secret in sendgrid-api-key captcha-secret; do
+for secret in sendgrid-api-key captcha-secret captcha-site-key; do
   if ! secret_has_version "$secret"; then
     log "TODO: secret $secret has no value yet; add one before deploying a service that reads it:"
     log "  printf %s \"\$VALUE\" | gcloud secrets versions add $secret --data-file=- --project=$PROJECT_ID"

@@ -167,7 +167,8 @@ type firebaseConfig struct {
 	} `json:"hosting"`
 }
 
-func TestFirebaseJSON_RewritesTheAPIAndSetsCacheHeaders(t *testing.T) {
+func loadFirebaseConfig(t *testing.T) firebaseConfig {
+	t.Helper()
 	b, err := os.ReadFile("firebase.json")
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +177,11 @@ func TestFirebaseJSON_RewritesTheAPIAndSetsCacheHeaders(t *testing.T) {
 	if err := json.Unmarshal(b, &cfg); err != nil {
 		t.Fatalf("firebase.json: %v", err)
 	}
-	h := cfg.Hosting
+	return cfg
+}
+
+func TestFirebaseJSON_RewritesTheAPIAndSetsCacheHeaders(t *testing.T) {
+	h := loadFirebaseConfig(t).Hosting
 	if h.Public != "." {
 		t.Errorf("public: got %q, want the frontend folder itself", h.Public)
 	}
@@ -207,5 +212,47 @@ func TestFirebaseJSON_RewritesTheAPIAndSetsCacheHeaders(t *testing.T) {
 	}
 	if cc["**/*.@(js|css)"] != frontend.CacheVersioned || cc["/index.html"] != frontend.CacheRevalidate || cc["/"] != frontend.CacheRevalidate {
 		t.Errorf("Cache-Control by source: got %v, want scripts and styles %q and the page %q", cc, frontend.CacheVersioned, frontend.CacheRevalidate)
+	}
+}
+
+// The page's security headers are the same whoever serves it: Firebase
+// Hosting in production (firebase.json), Handler in `vaxbook dev`.
+func TestSecurityHeaders_FirebaseAndHandlerAgree(t *testing.T) {
+	want := map[string]string{
+		"Content-Security-Policy": frontend.ContentSecurityPolicy,
+		"Referrer-Policy":         frontend.ReferrerPolicy,
+		"X-Content-Type-Options":  frontend.NoSniff,
+	}
+	if !strings.Contains(frontend.ContentSecurityPolicy, "frame-ancestors 'none'") || strings.Contains(frontend.ContentSecurityPolicy, "unsafe-") {
+		t.Errorf("policy %q: want frame-ancestors 'none' and nothing unsafe", frontend.ContentSecurityPolicy)
+	}
+	cfg := loadFirebaseConfig(t)
+	got := map[string]string{}
+	for _, hd := range cfg.Hosting.Headers {
+		if hd.Source != "**" {
+			continue
+		}
+		for _, kv := range hd.Headers {
+			got[kv.Key] = kv.Value
+		}
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("firebase.json ** %s: got %q, want %q", k, got[k], v)
+		}
+	}
+	srv := httptest.NewServer(frontend.Handler())
+	defer srv.Close()
+	for _, path := range []string{"/", "/app.js?v=abc"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		for k, v := range want {
+			if resp.Header.Get(k) != v {
+				t.Errorf("GET %s %s: got %q, want %q", path, k, resp.Header.Get(k), v)
+			}
+		}
 	}
 }

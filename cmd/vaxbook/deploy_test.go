@@ -57,10 +57,10 @@ type deployedRole struct {
 var leftUnset = map[string]map[string]string{
 	"api": {
 		"PUBSUB_EMULATOR_HOST": "emulator only: never in production",
-		"CAPTCHA_PROVIDER":     "off until a provider's site is registered: the runbook's 'Turning on the captcha' sets all three",
-		"CAPTCHA_SITE_KEY":     "set with CAPTCHA_PROVIDER (runbook)",
-		"CAPTCHA_SECRET":       "set with CAPTCHA_PROVIDER, from secret captcha-secret (runbook)",
 		"CAPTCHA_VERIFY_URL":   "the provider's own siteverify URL is the default",
+		"CAPTCHA_ACTION":       "the page renders the widget without an action yet; set it with the page's (runbook, 'Captcha keys')",
+		"SUBMIT_RATE_PER_IP":   "deprecated alias of RATE_LIMIT_SUBMIT, which is set",
+		"SUBMIT_BURST_PER_IP":  "deprecated alias of RATE_LIMIT_SUBMIT's burst",
 	},
 	"worker": {
 		"PUBSUB_EMULATOR_HOST": "emulator only: never in production",
@@ -456,10 +456,12 @@ func localSecret(t *testing.T, name, databaseURL, redisURL string) string {
 		return databaseURL
 	case "redis-url":
 		return redisURL
-	case "sendgrid-api-key", "captcha-secret":
+	case "sendgrid-api-key", "captcha-secret", "captcha-site-key":
 		return "test-" + name
 	case "invitation-secret":
 		return "test-invitation-secret-of-at-least-32-bytes"
+	case "rate-limit-key":
+		return "test-rate-limit-key-0123456789"
 	}
 	t.Fatalf("secret %s: deploy_test.go's localSecret has no local stand-in for it; add one", name)
 	return ""
@@ -835,7 +837,7 @@ func loadBootstrap(t *testing.T) bootstrap {
 func TestDeploy_BootstrapCreatesTheSecretsAndAccountsTheTeamNamed(t *testing.T) {
 	t.Parallel()
 	boot := loadBootstrap(t)
-	for _, s := range []string{"database-url", "redis-url", "sendgrid-api-key", "captcha-secret"} {
+	for _, s := range []string{"database-url", "redis-url", "sendgrid-api-key", "captcha-secret", "captcha-site-key", "rate-limit-key"} {
 		if !slices.Contains(boot.secrets, s) {
 			t.Errorf("deploy/bootstrap.sh: does not create secret %s", s)
 		}
@@ -1440,4 +1442,51 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// TestDeploy_APIAbuseControlsAreOn: the deployed api limits clients through
+// the shared store, asks for the captcha with its hostnames checked, and
+// reads the client's address one hop left of Google's, as Firebase
+// Hosting's rewrites (frontend/firebase.json) deliver it.
+func TestDeploy_APIAbuseControlsAreOn(t *testing.T) {
+	t.Parallel()
+	d := loadDeployed(t, "deploy/api.yaml", true)
+	env := map[string]string{}
+	for _, e := range d.container(t).Env {
+		if e.secret() != "" {
+			env[e.Name] = localSecret(t, e.secret(), "postgres://u@127.0.0.1:1/x", "redis://127.0.0.1:1/0")
+			continue
+		}
+		env[e.Name] = e.Value
+	}
+	var cfg apiConfig
+	if err := config.Load(context.Background(), envFunc(env), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	a := cfg.API
+	if a.Abuse.RateLimit != "on" {
+		t.Errorf("deploy/api.yaml: RATE_LIMIT %q, want on", a.Abuse.RateLimit)
+	}
+	for name, v := range map[string]string{"RATE_LIMIT_SUBMIT": a.Abuse.Submit, "RATE_LIMIT_STATUS": a.Abuse.Status,
+		"RATE_LIMIT_REGISTER": a.Abuse.Register, "RATE_LIMIT_REGISTRATION": a.Abuse.Registration} {
+		if v == "" || v == "off" || v == "0" {
+			t.Errorf("deploy/api.yaml: %s %q, want a limit", name, v)
+		}
+	}
+	if a.Abuse.EmailCap < 1 || a.Abuse.PhoneCap < 1 {
+		t.Errorf("deploy/api.yaml: contact caps %d/%d, want both on", a.Abuse.EmailCap, a.Abuse.PhoneCap)
+	}
+	if a.Abuse.ClientIPHeader != "X-Forwarded-For" || a.Abuse.TrustedProxyHops != 1 {
+		t.Errorf("deploy/api.yaml: client address from %s hop %d, want X-Forwarded-For one hop left of Google's (Firebase Hosting's CDN)", a.Abuse.ClientIPHeader, a.Abuse.TrustedProxyHops)
+	}
+	if a.Captcha.Provider == "" || a.Captcha.SiteKey == "" || a.Captcha.Secret == "" {
+		t.Errorf("deploy/api.yaml: captcha %q: want it on with both keys", a.Captcha.Provider)
+	}
+	project := renderEnv(t)["PROJECT_ID"]
+	if !slices.Contains(a.Captcha.Hostnames, project+".web.app") || !slices.Contains(a.Captcha.Hostnames, project+".firebaseapp.com") {
+		t.Errorf("deploy/api.yaml: CAPTCHA_HOSTNAMES %q, want Firebase Hosting's two default domains", a.Captcha.Hostnames)
+	}
+	if _, err := a.Options(project); err != nil {
+		t.Error(err)
+	}
 }

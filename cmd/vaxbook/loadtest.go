@@ -374,7 +374,8 @@ func loadSurge(ctx context.Context, f loadtestFlags, env loadtestEnv, client *ht
 func startDevStack(ctx context.Context, getenv func(string) string, env *loadtestEnv, apiOnly bool, progress io.Writer) (func(), error) {
 	// Only these of the caller's settings reach the stack; it is quiet
 	// unless LOG_LEVEL says otherwise.
-	vars := map[string]string{"PORT": "0", "LOG_LEVEL": "error"}
+	// RATE_LIMIT off: every request comes from this one host.
+	vars := map[string]string{"PORT": "0", "LOG_LEVEL": "error", "RATE_LIMIT": "off"}
 	for _, k := range []string{"DATABASE_URL", "REDIS_URL", "CACHEFILL_INTERVAL", "LISTPPV_MICROCACHE_TTL", "GOOGLE_CLOUD_PROJECT", "APPOINTMENTS_TOPIC", "LOG_LEVEL"} {
 		if v := getenv(k); v != "" {
 			vars[k] = v

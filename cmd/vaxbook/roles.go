@@ -50,6 +50,9 @@ func runAPI(ctx context.Context, _ []string, getenv func(string) string, stdout 
 	}
 	defer rdb.Close()
 	warnIfDown(ctx, log, "redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
+	if opts.Abuse.Store, err = cfg.API.AbuseStore(rdb); err != nil {
+		return err
+	}
 	psc, err := pubsub.NewClient(ctx, cfg.PubSub.Project, cfg.PubSub.EmulatorHost)
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -47,6 +48,21 @@ type Verifier struct {
 	verifyURL string
 	secret    string
 	client    *http.Client
+
+	// A token solved on another site (a copy of the page, a solving farm's
+	// page with our site key) or for another widget is refused; empty
+	// checks nothing.
+	hostnames []string
+	action    string
+}
+
+// Expect makes v refuse a token unless the provider reports it was solved
+// on one of hostnames (compared without case) and, when action is not
+// empty, by the widget rendered with that action. Turnstile reports both;
+// reCAPTCHA v2 reports only the hostname, so leave action empty for it.
+func (v *Verifier) Expect(hostnames []string, action string) *Verifier {
+	v.hostnames, v.action = hostnames, action
+	return v
 }
 
 // New returns a Verifier that posts to verifyURL. A nil client gets one
@@ -62,6 +78,8 @@ func New(verifyURL, secret string, client *http.Client) *Verifier {
 type answer struct {
 	Success    bool     `json:"success"`
 	ErrorCodes []string `json:"error-codes"`
+	Hostname   string   `json:"hostname"`
+	Action     string   `json:"action"`
 }
 
 // Verify posts the token, the secret and the person's address form-encoded,
@@ -95,7 +113,7 @@ func (v *Verifier) Verify(ctx context.Context, token, remoteIP string) error {
 		return fmt.Errorf("%w: answer is not JSON: %v", ErrUnavailable, err)
 	}
 	if a.Success {
-		return nil
+		return v.expected(a)
 	}
 	// Turnstile says "internal-error" when it, not the token, is at fault;
 	// a wrong secret is ours too, and refusing people for it would blame them.
@@ -108,4 +126,15 @@ func (v *Verifier) Verify(ctx context.Context, token, remoteIP string) error {
 		return fmt.Errorf("%w: no reason given", ErrRejected)
 	}
 	return fmt.Errorf("%w: %s", ErrRejected, strings.Join(a.ErrorCodes, ", "))
+}
+
+// expected holds a successful answer to the hostnames and action v expects.
+func (v *Verifier) expected(a answer) error {
+	if len(v.hostnames) > 0 && !slices.ContainsFunc(v.hostnames, func(h string) bool { return strings.EqualFold(h, a.Hostname) }) {
+		return fmt.Errorf("%w: solved on %q, not on this site", ErrRejected, a.Hostname)
+	}
+	if v.action != "" && a.Action != v.action {
+		return fmt.Errorf("%w: solved for action %q, want %q", ErrRejected, a.Action, v.action)
+	}
+	return nil
 }

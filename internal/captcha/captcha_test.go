@@ -91,3 +91,44 @@ func TestVerify_EndpointDownIsUnavailable(t *testing.T) {
 		t.Errorf("got %v, want ErrUnavailable", err)
 	}
 }
+
+// The answers are the providers' documented shapes: Turnstile's carries
+// hostname and action, reCAPTCHA v2's hostname only.
+func TestVerify_RefusesATokenSolvedElsewhereOrForAnotherAction(t *testing.T) {
+	t.Parallel()
+	srv := fakeSiteverify(t, func(token string) (int, string) {
+		switch token {
+		case "turnstile-here":
+			return 200, `{"success":true,"challenge_ts":"2026-11-23T07:00:00.000Z","hostname":"vaxbook.web.app","error-codes":[],"action":"submit","cdata":"","metadata":{"ephemeral_id":"x:1"}}`
+		case "turnstile-other-site":
+			return 200, `{"success":true,"challenge_ts":"2026-11-23T07:00:00.000Z","hostname":"solver.example","error-codes":[],"action":"submit","cdata":""}`
+		case "turnstile-other-action":
+			return 200, `{"success":true,"challenge_ts":"2026-11-23T07:00:00.000Z","hostname":"vaxbook.web.app","error-codes":[],"action":"login","cdata":""}`
+		case "recaptcha-here":
+			return 200, `{"success":true,"challenge_ts":"2026-11-23T07:00:00Z","hostname":"VAXBOOK.web.app"}`
+		}
+		return 200, `{"success":false,"error-codes":["invalid-input-response"]}`
+	})
+	hosts := []string{"vaxbook.web.app", "vaxbook.firebaseapp.com"}
+	turnstile := captcha.New(srv.URL, secret, nil).Expect(hosts, "submit")
+	recaptcha := captcha.New(srv.URL, secret, nil).Expect(hosts, "")
+	unchecked := captcha.New(srv.URL, secret, nil)
+	for _, tc := range []struct {
+		v     *captcha.Verifier
+		token string
+		want  error
+	}{
+		{turnstile, "turnstile-here", nil},
+		{turnstile, "turnstile-other-site", captcha.ErrRejected},
+		{turnstile, "turnstile-other-action", captcha.ErrRejected},
+		{turnstile, "recaptcha-here", captcha.ErrRejected}, // no action
+		{recaptcha, "recaptcha-here", nil},
+		{recaptcha, "turnstile-other-site", captcha.ErrRejected},
+		{unchecked, "turnstile-other-site", nil},
+	} {
+		err := tc.v.Verify(context.Background(), tc.token, "203.0.113.9")
+		if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
+			t.Errorf("token %q: got %v, want %v", tc.token, err, tc.want)
+		}
+	}
+}

@@ -76,6 +76,20 @@ var defaults = map[string]string{
 	// A fixed key, so links in /dev/mail survive a restart; never deployed
 	// (deploy/ takes the secret from Secret Manager).
 	"INVITATION_SECRET": "vaxbook-dev-invitation-secret-not-for-production",
+	// The abuse limits are on, as deployed, so the page and its headers
+	// are tried with them; the key is fixed and public because a laptop's
+	// counters hide nothing. On a laptop every client is one address and
+	// a tester books many people with one mailbox, so the limits and caps
+	// are wide enough never to stand in a test's way: deploy/api.yaml sets
+	// the real ones. Load tests from one host turn RATE_LIMIT off.
+	"RATE_LIMIT":              "on",
+	"RATE_LIMIT_KEY":          "vaxbook-dev-rate-limit-key-not-secret",
+	"RATE_LIMIT_SUBMIT":       "100000/m:10000",
+	"RATE_LIMIT_REGISTER":     "100000/m:10000",
+	"RATE_LIMIT_STATUS":       "1000000/m:100000",
+	"RATE_LIMIT_REGISTRATION": "1000000/m:100000",
+	"CONTACT_CAP_EMAIL":       "0",
+	"CONTACT_CAP_PHONE":       "0",
 }
 
 // Lookup is getenv with dev's defaults for what getenv leaves unset.
@@ -157,6 +171,9 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 		return nil, err
 	}
 	closers = append(closers, func() { _ = rdb.Close() })
+	if opts.Abuse.Store, err = cfg.API.AbuseStore(rdb); err != nil {
+		return nil, err
+	}
 
 	psHost, psHow := cfg.PubSub.EmulatorHost, "emulator at PUBSUB_EMULATOR_HOST"
 	if psHost == "" {
