@@ -29,7 +29,9 @@ const (
 // a Request, with Reference and SubmittedAt left for the API to set. When any
 // field is wrong the error is a *ValidationError listing all of them, in the
 // order state, name, id_number, phone, email, preferences, lang, contact, so that a
-// form can show every mistake at once.
+// form can show every mistake at once. With an invitation, name, phone and
+// email may be blank (the Request's are then empty); the token itself is
+// judged by the API, which holds the secret.
 func (s Submission) Validate() (Request, error) {
 	return s.validateAt(time.Now())
 }
@@ -45,17 +47,29 @@ func (s Submission) validateAt(now time.Time) (Request, error) {
 		}
 	}
 
+	// With an invitation the registration already holds the person's
+	// name and contact, so a field left blank is the worker's to fill;
+	// one that is given is held to the usual rule.
+	req.Invitation = strings.TrimSpace(s.Invitation)
+	given := func(v string) bool { return req.Invitation == "" || strings.TrimSpace(v) != "" }
+
 	var fe *FieldError
 	req.State, fe = validateState(s.State)
 	check(fe)
-	req.Name, fe = normalizeName(s.Name)
-	check(fe)
+	if given(s.Name) {
+		req.Name, fe = normalizeName(s.Name)
+		check(fe)
+	}
 	req.IDNumber, fe = normalizeIDNumberAt(s.IDNumber, now)
 	check(fe)
-	req.Phone, fe = normalizePhone(s.Phone)
-	check(fe)
-	req.Email, fe = validateEmail(s.Email)
-	check(fe)
+	if given(s.Phone) {
+		req.Phone, fe = normalizePhone(s.Phone)
+		check(fe)
+	}
+	if given(s.Email) {
+		req.Email, fe = validateEmail(s.Email)
+		check(fe)
+	}
 	req.Preferences, fe = validatePreferences(s.Preferences)
 	check(fe)
 	req.Lang, fe = validateLang(s.Lang)
