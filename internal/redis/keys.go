@@ -17,3 +17,6 @@ func keyState(code string) string { return "listppv:state:" + code }
 
 // keyStatus is the string holding one reference's status record.
 func keyStatus(reference string) string { return "status:" + reference }
+
+// keyRegistration is the string holding one registration's record.
+func keyRegistration(reference string) string { return "registration:" + reference }
