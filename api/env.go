@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vaxbook/vaxbook/internal/captcha"
+	"github.com/vaxbook/vaxbook/internal/queue"
 )
 
 // Config is how the API behaves, read from the environment by both `api`
@@ -19,6 +20,10 @@ type Config struct {
 	SubmitRate  float64 `env:"SUBMIT_RATE_PER_IP, default=0"`
 	SubmitBurst int     `env:"SUBMIT_BURST_PER_IP, default=20"`
 	Captcha     CaptchaConfig
+	// Optional at start: a state's mode changes at run time, and an
+	// open-only deployment needs no secret. Unset, a submission in a queue
+	// state is answered 503 invitations_unavailable and logged once.
+	InvitationSecret string `env:"INVITATION_SECRET" json:"-"`
 }
 
 // CaptchaConfig is the optional human check on POST /submit. An empty
@@ -43,8 +48,15 @@ func (c Config) Options(project string) (Options, error) {
 	if err != nil {
 		return Options{}, err
 	}
+	var invitations Invitations
+	if c.InvitationSecret != "" {
+		if invitations.Signer, err = queue.NewSigner(c.InvitationSecret); err != nil {
+			return Options{}, fmt.Errorf("configuration: INVITATION_SECRET: %w", err)
+		}
+	}
 	return Options{
 		Captcha:       human,
+		Invitations:   invitations,
 		Project:       project,
 		MicroCacheTTL: c.MicroCacheTTL,
 		MaxCacheAge:   c.MaxCacheAge,

@@ -43,6 +43,9 @@ type Options struct {
 	SubmitRate     float64 // per client IP per second; 0 disables
 	SubmitBurst    int
 	Captcha        Captcha // zero: no human check
+	// Invitations checks the invitations of queue states; zero: a
+	// submission in a queue state is answered 503.
+	Invitations Invitations
 }
 
 func (o Options) withDefaults() Options {
@@ -81,7 +84,7 @@ func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Stat
 
 	r.Group(func(r chi.Router) {
 		r.Use(logging.Middleware(log, opts.Project))
-		r.Method(http.MethodPost, "/submit", handleSubmit(log, cache, pub, statuses, newIPLimiter(opts.SubmitRate, opts.SubmitBurst), opts.Captcha, opts.PublishTimeout))
+		r.Method(http.MethodPost, "/submit", handleSubmit(log, cache, pub, statuses, newIPLimiter(opts.SubmitRate, opts.SubmitBurst), opts.Captcha, newInvitationCheck(log, opts.Invitations), opts.PublishTimeout))
 		r.Method(http.MethodGet, "/status/{reference}", handleStatus(log, statuses))
 		r.Method(http.MethodGet, "/readyz", handleReadyz(log, listings, opts.MaxCacheAge))
 	})

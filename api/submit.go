@@ -12,6 +12,7 @@ import (
 
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/captcha"
+	"github.com/vaxbook/vaxbook/internal/listing"
 	"github.com/vaxbook/vaxbook/internal/logging"
 	"github.com/vaxbook/vaxbook/internal/respond"
 )
@@ -25,7 +26,12 @@ type submitAnswer struct {
 	Status    booking.Status `json:"status"`
 }
 
-func handleSubmit(log *slog.Logger, cache *microCache, pub Publisher, statuses Statuses, limiter *ipLimiter, human Captcha, publishTimeout time.Duration) http.Handler {
+// handleSubmit checks a submission in this order: the request (rate,
+// media type, Idempotency-Key, body), the fields, a retry of an accepted
+// submission (answered as before), the state and its mode, the invitation
+// a queue state needs, the choices against the listing, the captcha; then
+// it queues the booking.
+func handleSubmit(log *slog.Logger, cache *microCache, pub Publisher, statuses Statuses, limiter *ipLimiter, human Captcha, invitations *invitationCheck, publishTimeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		log := logging.FromContext(ctx, log)
@@ -70,6 +76,17 @@ func handleSubmit(log *slog.Logger, cache *microCache, pub Publisher, statuses S
 			}
 		}
 
+		st, err := submittedState(ctx, cache, req.State)
+		if err != nil {
+			fail(w, r, log, err)
+			return
+		}
+		// Before the listing: a person without a good invitation learns
+		// that first, whatever is left in the slots.
+		if req, err = invitations.check(ctx, log, st, sub, req); err != nil {
+			fail(w, r, log, err)
+			return
+		}
 		if err := checkAgainstListing(ctx, cache, req); err != nil {
 			fail(w, r, log, err)
 			return
@@ -100,16 +117,23 @@ func handleSubmit(log *slog.Logger, cache *microCache, pub Publisher, statuses S
 	})
 }
 
+// submittedState is the /states entry of the state a submission names,
+// which carries its mode.
+func submittedState(ctx context.Context, cache *microCache, code string) (listing.State, error) {
+	states := cache.get(ctx, statesKey)
+	if states.err != nil {
+		return listing.State{}, cacheError(states.err)
+	}
+	st, known := states.states[code]
+	if !known {
+		return listing.State{}, errSubmittedUnknownState
+	}
+	return st, nil
+}
+
 // checkAgainstListing holds preferences to the state's current listing and
 // refuses, before queuing, a submission whose every choice shows no room.
 func checkAgainstListing(ctx context.Context, cache *microCache, req booking.Request) error {
-	states := cache.get(ctx, statesKey)
-	if states.err != nil {
-		return cacheError(states.err)
-	}
-	if _, known := states.states[req.State]; !known {
-		return errSubmittedUnknownState
-	}
 	doc := cache.get(ctx, req.State)
 	if doc.err != nil {
 		return cacheError(doc.err)

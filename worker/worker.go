@@ -16,6 +16,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/email"
 	"github.com/vaxbook/vaxbook/internal/logging"
 	"github.com/vaxbook/vaxbook/internal/postgres"
+	"github.com/vaxbook/vaxbook/internal/queue"
 	"github.com/vaxbook/vaxbook/internal/respond"
 )
 
@@ -44,9 +45,23 @@ type EmailRequests interface {
 // Option adds an optional part to the worker.
 type Option func(*options)
 
+// RegistrationWriter publishes a registration's record for
+// GET /registration.
+type RegistrationWriter interface {
+	Set(ctx context.Context, rec queue.Record) error
+}
+
 type options struct {
-	emails    EmailRequests
-	emailPush http.Handler
+	emails        EmailRequests
+	emailPush     http.Handler
+	registrations RegistrationWriter
+}
+
+// WithRegistrations makes the booking push write, before it acknowledges,
+// the booked record of the registration whose invitation a booking used.
+// Without it that record is left to whoever rebuilds it from Postgres.
+func WithRegistrations(w RegistrationWriter) Option {
+	return func(o *options) { o.registrations = w }
 }
 
 // WithEmailRequests makes the booking push ask for an e-mail for every final
@@ -70,7 +85,7 @@ func NewHandler(log *slog.Logger, project string, books Booker, statuses StatusW
 	o := collect(opts)
 	r := chi.NewRouter()
 	r.Use(logging.Middleware(log, project))
-	r.Method(http.MethodPost, PushPath, handlePush(log, books, statuses, o.emails))
+	r.Method(http.MethodPost, PushPath, handlePush(log, books, statuses, o))
 	if o.emailPush != nil {
 		r.Method(http.MethodPost, EmailPushPath, o.emailPush)
 	}
@@ -95,16 +110,23 @@ func NewHandler(log *slog.Logger, project string, books Booker, statuses StatusW
 }
 
 // HandlePush is the push handler alone, for mounting in `vaxbook dev`.
-// Only WithEmailRequests applies.
+// WithEmailRequests and WithRegistrations apply.
 func HandlePush(log *slog.Logger, books Booker, statuses StatusWriter, opts ...Option) http.Handler {
-	return handlePush(log, books, statuses, collect(opts).emails)
+	return handlePush(log, books, statuses, collect(opts))
 }
 
-func handlePush(log *slog.Logger, books Booker, statuses StatusWriter, emails EmailRequests) http.Handler {
+func handlePush(log *slog.Logger, books Booker, statuses StatusWriter, o options) http.Handler {
+	emails := o.emails
 	return pushHandler(log, books, decodeJSON("a booking request", check), func(w http.ResponseWriter, r *http.Request, log *slog.Logger, p pushed[booking.Request]) {
 		ctx, req, id := r.Context(), p.msg, p.env.Message.ID()
 		outcome, err := books.Decide(ctx, req, id)
 		rec := outcome.Record
+		if errors.Is(err, postgres.ErrUnusableInvitation) {
+			// The API refuses such a token; this message is not as it
+			// published it, and would be refused the same way forever.
+			rejectMalformed(ctx, w, log, books, p.raw, p.env, err.Error())
+			return
+		}
 		if err != nil {
 			// Everything left here is transient (connection, serialisation,
 			// deadlock, shutdown): a non-2xx makes Pub/Sub redeliver, and
@@ -119,6 +141,15 @@ func handlePush(log *slog.Logger, books Booker, statuses StatusWriter, emails Em
 			log.Error("write status", "reference", req.Reference, "error", err)
 			respond.Unavailable(w, 0, "retry", "The status could not be published; deliver it again.")
 			return
+		}
+		if outcome.Registration != "" && o.registrations != nil {
+			reg := queue.Record{Reference: outcome.Registration, State: outcome.State, Status: queue.StatusBooked, BookingReference: rec.Reference}
+			if err := o.registrations.Set(ctx, reg); err != nil {
+				// Committed; redelivery finds the booking and writes again.
+				log.Error("write registration", "registration", reg.Reference, "reference", rec.Reference, "error", err)
+				respond.Unavailable(w, 0, "retry", "The registration could not be published; deliver it again.")
+				return
+			}
 		}
 		// Acknowledging only after email-topic has the requests is what
 		// makes e-mail at-least-once without an outbox table: until then

@@ -61,6 +61,7 @@ var leftUnset = map[string]map[string]string{
 		"CAPTCHA_SITE_KEY":     "set with CAPTCHA_PROVIDER (runbook)",
 		"CAPTCHA_SECRET":       "set with CAPTCHA_PROVIDER, from secret captcha-secret (runbook)",
 		"CAPTCHA_VERIFY_URL":   "the provider's own siteverify URL is the default",
+		"INVITATION_SECRET":    "queue states only: set from secret invitation-secret with the queue's deployment (issue 10)",
 	},
 	"worker": {
 		"PUBSUB_EMULATOR_HOST": "emulator only: never in production",

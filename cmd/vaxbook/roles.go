@@ -56,6 +56,7 @@ func runAPI(ctx context.Context, _ []string, getenv func(string) string, stdout 
 	pub := pubsub.NewPublisher(psc, cfg.PubSub.Topic)
 	defer pub.Stop()
 
+	opts.Invitations.Records = redis.NewRegistrations(rdb, cfg.API.StatusTTL)
 	h := api.NewServer(log, redis.NewListings(rdb), pub, redis.NewStatuses(rdb, cfg.API.StatusTTL), opts)
 	ln, err := serve.Listen(cfg.Port)
 	if err != nil {
@@ -89,7 +90,7 @@ func runWorker(ctx context.Context, _ []string, getenv func(string) string, stdo
 	defer mailPool.Close()
 
 	h := worker.NewHandler(log, cfg.Project, postgres.NewBookings(pool), redis.NewStatuses(rdb, cfg.StatusTTL),
-		emailOpts(postgres.NewEmails(mailPool))...)
+		append(emailOpts(postgres.NewEmails(mailPool)), worker.WithRegistrations(redis.NewRegistrations(rdb, cfg.StatusTTL)))...)
 	ln, err := serve.Listen(cfg.Port)
 	if err != nil {
 		return err

@@ -62,6 +62,8 @@ var defaults = map[string]string{
 	"GOOGLE_CLOUD_PROJECT": "vaxbook-dev",
 	"EMAIL_TOPIC":          "email-topic",
 	"EMAIL_FROM":           "vaxbook dev <no-reply@vaxbook.localhost>",
+	// Known to anyone who reads this line, so good for a laptop only.
+	"INVITATION_SECRET": "vaxbook-dev-invitation-secret-not-for-production",
 }
 
 // Lookup is getenv with dev's defaults for what getenv leaves unset.
@@ -151,6 +153,8 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 
 	listings := redis.NewListings(rdb)
 	statuses := redis.NewStatuses(rdb, cfg.API.StatusTTL)
+	registrations := redis.NewRegistrations(rdb, cfg.API.StatusTTL)
+	opts.Invitations.Records = registrations
 	apiHandler := api.NewServer(log, listings, pub, statuses, opts)
 	ln, err := serve.Listen(cfg.Port)
 	if err != nil {
@@ -178,7 +182,7 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 		closers = append(closers, mail.pub.Stop)
 
 		mux := http.NewServeMux()
-		mux.Handle("POST "+worker.PushPath, worker.HandlePush(log, postgres.NewBookings(pool), statuses, worker.WithEmailRequests(mail.pub)))
+		mux.Handle("POST "+worker.PushPath, worker.HandlePush(log, postgres.NewBookings(pool), statuses, worker.WithEmailRequests(mail.pub), worker.WithRegistrations(registrations)))
 		if err := mail.mount(mux, log, pool, cfg.Email, base); err != nil {
 			return nil, err
 		}
