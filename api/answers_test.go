@@ -18,6 +18,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/captcha"
 	"github.com/vaxbook/vaxbook/internal/listing"
+	"github.com/vaxbook/vaxbook/internal/queue"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/errors.golden from the answers given now")
@@ -80,6 +81,11 @@ func (s stubStatuses) GetRaw(context.Context, string) ([]byte, error) {
 	return nil, s.err
 }
 
+// stubRecords answers every registration with rec.
+type stubRecords struct{ rec queue.Record }
+
+func (s stubRecords) Get(context.Context, string) (queue.Record, error) { return s.rec, nil }
+
 type stubVerifier struct{ err error }
 
 func (v stubVerifier) Verify(context.Context, string, string) error { return v.err }
@@ -101,6 +107,23 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 	body := submission(nil)
 	ref := booking.ReferenceFor("key", "900101145678")
 	set := func(k string, v any) string { return submission(func(m map[string]any) { m[k] = v }) }
+	// Kedah books by invitation (queueRows).
+	withQueue := func(s *stubListings) {
+		docs, err := listing.RenderAll(append(slotRows(), queueRows()...), time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC), listing.Documents{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.docs = docs
+	}
+	signer := mustSigner(t, invitationSecret)
+	invitations := func(rec queue.Record) api.Options {
+		return api.Options{Invitations: api.Invitations{Signer: signer, Records: stubRecords{rec}}}
+	}
+	invited, booked := invitations(queue.Record{Status: queue.StatusInvited}), invitations(queue.Record{Status: queue.StatusBooked})
+	token := func(state string, expiresAt time.Time) string {
+		return signer.Sign("ABCDEFGHJKMNPQRS", state, inviteeIC, expiresAt)
+	}
+	later := time.Now().Add(time.Hour)
 	cases := []struct {
 		name, method, target, body, contentType string
 		header                                  map[string]string
@@ -150,6 +173,14 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 		{name: "submit captcha token too long", method: "POST", target: "/submit", body: set("captcha_token", strings.Repeat("t", 5000)), setup: setup{opts: api.Options{Captcha: api.Captcha{Provider: captcha.Turnstile, Verifier: stubVerifier{}}}}},
 		{name: "submit captcha rejected", method: "POST", target: "/submit", body: set("captcha_token", "robot"), setup: setup{opts: api.Options{Captcha: api.Captcha{Provider: captcha.Turnstile, Verifier: stubVerifier{captcha.ErrRejected}}}}},
 		{name: "submit captcha provider down", method: "POST", target: "/submit", body: set("captcha_token", "human"), setup: setup{opts: api.Options{Captcha: api.Captcha{Provider: captcha.Turnstile, Verifier: stubVerifier{fmt.Errorf("siteverify: %w", captcha.ErrUnavailable)}}}}},
+
+		{name: "submit queue state without invitation", method: "POST", target: "/submit", body: kedahSubmission(nil, kedahRoom), setup: setup{listings: withQueue, opts: invited}},
+		{name: "submit forged invitation", method: "POST", target: "/submit", body: invitationBody("forged"), setup: setup{listings: withQueue, opts: invited}},
+		{name: "submit invitation of another state", method: "POST", target: "/submit", body: invitationBody(token("johor", later)), setup: setup{listings: withQueue, opts: invited}},
+		{name: "submit invitation not yours", method: "POST", target: "/submit", body: strings.Replace(invitationBody(token("kedah", later)), "900101-14-5678", "A1234567", 1), setup: setup{listings: withQueue, opts: invited}},
+		{name: "submit invitation expired", method: "POST", target: "/submit", body: invitationBody(token("kedah", time.Now().Add(-time.Minute))), setup: setup{listings: withQueue, opts: invited}},
+		{name: "submit invitation used", method: "POST", target: "/submit", body: invitationBody(token("kedah", later)), setup: setup{listings: withQueue, opts: booked}},
+		{name: "submit invitation without a secret", method: "POST", target: "/submit", body: invitationBody(token("kedah", later)), setup: setup{listings: withQueue}},
 	}
 
 	var got strings.Builder

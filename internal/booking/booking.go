@@ -58,8 +58,8 @@ type Request struct {
 	SubmittedAt time.Time `json:"submitted_at"`
 	// Invitation is the token the API verified for a queue state, which
 	// the worker consumes in the booking's transaction; empty for an open
-	// state. With it, Name, Phone and Email may be empty: the worker fills
-	// them from the registration.
+	// state. With it, Name, Phone, Email, Lang and Contact may be empty: the
+	// worker fills them from the registration.
 	Invitation string `json:"invitation,omitempty"`
 }
 

@@ -29,9 +29,9 @@ const (
 // a Request, with Reference and SubmittedAt left for the API to set. When any
 // field is wrong the error is a *ValidationError listing all of them, in the
 // order state, name, id_number, phone, email, preferences, lang, contact, so that a
-// form can show every mistake at once. With an invitation, name, phone and
-// email may be blank (the Request's are then empty); the token itself is
-// judged by the API, which holds the secret.
+// form can show every mistake at once. With an invitation, name, phone,
+// email, lang and contact may be blank (the Request's are then empty); the
+// token itself is judged by the API, which holds the secret.
 func (s Submission) Validate() (Request, error) {
 	return s.validateAt(time.Now())
 }
@@ -48,8 +48,9 @@ func (s Submission) validateAt(now time.Time) (Request, error) {
 	}
 
 	// With an invitation the registration already holds the person's
-	// name and contact, so a field left blank is the worker's to fill;
-	// one that is given is held to the usual rule.
+	// name, contact and language, so a field left blank is the worker's to
+	// fill (no default applies); one that is given is held to the usual
+	// rule.
 	req.Invitation = strings.TrimSpace(s.Invitation)
 	given := func(v string) bool { return req.Invitation == "" || strings.TrimSpace(v) != "" }
 
@@ -72,10 +73,14 @@ func (s Submission) validateAt(now time.Time) (Request, error) {
 	}
 	req.Preferences, fe = validatePreferences(s.Preferences)
 	check(fe)
-	req.Lang, fe = validateLang(s.Lang)
-	check(fe)
-	req.Contact, fe = validateContact(s.Contact)
-	check(fe)
+	if given(s.Lang) {
+		req.Lang, fe = validateLang(s.Lang)
+		check(fe)
+	}
+	if given(s.Contact) {
+		req.Contact, fe = validateContact(s.Contact)
+		check(fe)
+	}
 
 	if len(errs) > 0 {
 		return Request{}, &ValidationError{Fields: errs}

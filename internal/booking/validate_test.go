@@ -67,7 +67,7 @@ func TestValidate_DefaultsLangToMalay(t *testing.T) {
 	}
 }
 
-func TestValidate_WithAnInvitationNameAndContactMayBeLeftOut(t *testing.T) {
+func TestValidate_WithAnInvitationNameContactAndLangMayBeLeftOut(t *testing.T) {
 	t.Parallel()
 	sub := booking.Submission{
 		State: "selangor", IDNumber: "900101-14-5678", Preferences: []string{"sel-001"},
@@ -79,7 +79,7 @@ func TestValidate_WithAnInvitationNameAndContactMayBeLeftOut(t *testing.T) {
 	}
 	want := booking.Request{
 		State: "selangor", IDNumber: "900101145678", Preferences: []string{"sel-001"},
-		Lang: "ms", Contact: booking.ContactEmail, Invitation: "tok",
+		Invitation: "tok",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Validate() =\n%+v\nwant\n%+v", got, want)
@@ -111,6 +111,13 @@ func TestValidate_WithAnInvitationGivenFieldsKeepTheirRules(t *testing.T) {
 	ve, ok := errors.AsType[*booking.ValidationError](err)
 	if !ok || len(ve.Fields) != 2 || ve.Fields[0].Field != "id_number" || ve.Fields[1].Field != "email" {
 		t.Fatalf("Validate() error = %v, want id_number then email at fault", err)
+	}
+
+	sub = goodSubmission()
+	sub.Invitation, sub.Lang = "tok", "fr"
+	_, err = sub.Validate()
+	if ve, ok := errors.AsType[*booking.ValidationError](err); !ok || len(ve.Fields) != 1 || ve.Fields[0].Field != "lang" {
+		t.Fatalf("Validate() error = %v, want lang at fault", err)
 	}
 
 	sub = goodSubmission()

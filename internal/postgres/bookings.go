@@ -157,7 +157,7 @@ func book(ctx context.Context, tx pgx.Tx, req booking.Request, messageID string)
 	}
 
 	// A queue state's booking holds its invitation locked until commit and
-	// takes the person's name and contact from its registration.
+	// takes what the person was not asked again from its registration.
 	var inv *invitation
 	if req.Invitation != "" {
 		i, err := lockInvitationOf(ctx, tx, req)
@@ -165,7 +165,7 @@ func book(ctx context.Context, tx pgx.Tx, req booking.Request, messageID string)
 			return out, err
 		}
 		inv, req = &i, i.fill(req)
-		out.Name, out.Email = req.Name, req.Email
+		out.Name, out.Email, rec.Lang = req.Name, req.Email, req.Lang
 	}
 
 	existing := ""

@@ -24,7 +24,7 @@ var ErrUnusableInvitation = errors.New("invitation unknown, or issued to another
 // unused.
 const lockInvitation = `
 SELECT i.registration, i.state_code, i.id_number, i.expires_at, i.used_at IS NOT NULL,
-       COALESCE(i.booking_reference, ''), r.name, r.phone, r.email
+       COALESCE(i.booking_reference, ''), r.name, r.phone, r.email, r.lang, r.contact
 FROM invitations i
 JOIN registrations r ON r.reference = i.registration
 WHERE i.token_hash = $1
@@ -52,7 +52,8 @@ type invitation struct {
 	used         bool
 	bookedAs     string // the booking it made, once used
 	name, phone  string
-	email        string
+	email, lang  string
+	contact      booking.Contact
 }
 
 // lockInvitationOf locks the invitation req carries and checks it was
@@ -63,7 +64,7 @@ func lockInvitationOf(ctx context.Context, tx pgx.Tx, req booking.Request) (invi
 		state, idNumber string
 	)
 	err := tx.QueryRow(ctx, lockInvitation, queue.TokenHash(req.Invitation)).Scan(&inv.registration, &state, &idNumber,
-		&inv.expiresAt, &inv.used, &inv.bookedAs, &inv.name, &inv.phone, &inv.email)
+		&inv.expiresAt, &inv.used, &inv.bookedAs, &inv.name, &inv.phone, &inv.email, &inv.lang, &inv.contact)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return inv, ErrUnusableInvitation
 	}
@@ -76,8 +77,8 @@ func lockInvitationOf(ctx context.Context, tx pgx.Tx, req booking.Request) (invi
 	return inv, nil
 }
 
-// fill gives req the registration's name and contact where the submission
-// left them out.
+// fill gives req the registration's name, contact and language where the
+// submission left them out.
 func (inv invitation) fill(req booking.Request) booking.Request {
 	if req.Name == "" {
 		req.Name = inv.name
@@ -87,6 +88,12 @@ func (inv invitation) fill(req booking.Request) booking.Request {
 	}
 	if req.Email == "" {
 		req.Email = inv.email
+	}
+	if req.Lang == "" {
+		req.Lang = inv.lang
+	}
+	if req.Contact == "" {
+		req.Contact = inv.contact
 	}
 	return req
 }

@@ -33,7 +33,7 @@ func invitedRequest(t *testing.T, pool *pgxpool.Pool, n int, expiresAt time.Time
 	t.Helper()
 	inv := testenv.MustInvite(t, pool, testSigner(t), "selangor", n, expiresAt)
 	req := testenv.NewRequest(n, prefs...)
-	req.Name, req.Phone, req.Email, req.Invitation = "", "", "", inv.Token
+	req.Name, req.Phone, req.Email, req.Lang, req.Invitation = "", "", "", "", inv.Token
 	return req, inv
 }
 
@@ -65,11 +65,11 @@ func TestDecide_InvitationIsConsumedByTheBookingItConfirms(t *testing.T) {
 		t.Fatalf("Decide() = %s for registration %q, want confirmed for %s", first.Record.Status, first.Registration, inv.Registration)
 	}
 	// The person was asked for none of it: it comes from the registration.
-	if first.Name != "Registrant 1" || first.Email != "reg1@example.com" {
-		t.Errorf("outcome to %q <%s>, want the registration's Registrant 1 <reg1@example.com>", first.Name, first.Email)
+	if first.Name != "Registrant 1" || first.Email != "reg1@example.com" || first.Record.Lang != "en" {
+		t.Errorf("outcome to %q <%s> in %q, want the registration's Registrant 1 <reg1@example.com> in en", first.Name, first.Email, first.Record.Lang)
 	}
-	if n := queryInt(t, pool, `SELECT count(*) FROM bookings WHERE name = 'Registrant 1' AND phone = '+60198765432' AND email = 'reg1@example.com'`); n != 1 {
-		t.Errorf("bookings with the registration's name and contact: got %d, want 1", n)
+	if n := queryInt(t, pool, `SELECT count(*) FROM bookings WHERE name = 'Registrant 1' AND phone = '+60198765432' AND email = 'reg1@example.com' AND lang = 'en'`); n != 1 {
+		t.Errorf("bookings with the registration's name, contact and lang: got %d, want 1", n)
 	}
 	if usedBy, status := invitationState(t, pool, inv); usedBy != req.Reference || status != "booked" {
 		t.Errorf("invitation used by %q, registration %s; want %s, booked", usedBy, status, req.Reference)

@@ -25,7 +25,8 @@ type Invited struct {
 // state and invited, as the invitation loop leaves them: a registration
 // row with status invited and its invitations row, whose token signer
 // signs. The registration's name is "Registrant n", its e-mail
-// regN@example.com and its phone +60198765432. The state must exist.
+// regN@example.com, its phone +60198765432, its lang en and its contact
+// both (none of them NewRequest's). The state must exist.
 func MustInvite(t testing.TB, db *pgxpool.Pool, signer *queue.Signer, state string, n int, expiresAt time.Time) Invited {
 	t.Helper()
 	inv := Invited{
@@ -41,7 +42,7 @@ func MustInvite(t testing.TB, db *pgxpool.Pool, signer *queue.Signer, state stri
 WITH reg AS (
     INSERT INTO registrations (reference, state_code, id_number, status, name, phone, email, lang, contact,
                                received_at, queue_key, place, message_id)
-    VALUES ($1, $2, $3, 'invited', $4, '+60198765432', $5, 'ms', 'email', now(), $6, $6, $7)
+    VALUES ($1, $2, $3, 'invited', $4, '+60198765432', $5, 'en', 'both', now(), $6, $6, $7)
     RETURNING reference
 )
 INSERT INTO invitations (token_hash, registration, state_code, id_number, expires_at)
