@@ -43,6 +43,7 @@ func TestRun_BadConfigurationStopsWithOneLineNamingTheVariable(t *testing.T) {
 		{"malformed sender", []string{"worker"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "SENDGRID_API_KEY": "k", "EMAIL_FROM": "not an address", "PUBLIC_BASE_URL": "https://x.my"}, "EMAIL_FROM"},
 		{"SendGrid key without page", []string{"worker"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "SENDGRID_API_KEY": "k", "EMAIL_FROM": "a@x.my"}, "PUBLIC_BASE_URL"},
 		{"malformed SendGrid URL", []string{"worker"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "SENDGRID_API_KEY": "k", "EMAIL_FROM": "a@x.my", "PUBLIC_BASE_URL": "https://x.my", "SENDGRID_BASE_URL": "sendgrid"}, "SENDGRID_BASE_URL"},
+		{"short invitation secret", []string{"api"}, map[string]string{"REDIS_URL": "redis://x", "GOOGLE_CLOUD_PROJECT": "p", "INVITATION_SECRET": "short"}, "INVITATION_SECRET"},
 		{"migrate without DATABASE_URL", []string{"migrate", "up"}, nil, "DATABASE_URL"},
 		{"unknown command", []string{"serve"}, nil, "unknown command"},
 	}
