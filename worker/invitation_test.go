@@ -16,20 +16,11 @@ import (
 	"github.com/vaxbook/vaxbook/worker"
 )
 
-func testSigner(t *testing.T) *queue.Signer {
-	t.Helper()
-	s, err := queue.NewSigner("worker-tests-invitation-secret-32by")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // invitedRequest invites person n and returns the request the API queues
 // for them: the token, and no name or contact.
 func (f fixture) invitedRequest(t *testing.T, n int, prefs ...string) (booking.Request, testenv.Invited) {
 	t.Helper()
-	inv := testenv.MustInvite(t, f.pool, testSigner(t), "selangor", n, time.Now().Add(time.Hour))
+	inv := testenv.MustInvite(t, f.pool, testenv.InvitationSigner(t), "selangor", n, time.Now().Add(time.Hour))
 	req := newRequest(n, prefs...)
 	req.Name, req.Phone, req.Email, req.Lang, req.Invitation = "", "", "", "", inv.Token
 	return req, inv

@@ -52,40 +52,40 @@ func (s Submission) validateAt(now time.Time) (Request, error) {
 	// fill (no default applies); one that is given is held to the usual
 	// rule.
 	req.Invitation = strings.TrimSpace(s.Invitation)
-	given := func(v string) bool { return req.Invitation == "" || strings.TrimSpace(v) != "" }
+	invited := req.Invitation != ""
 
 	var fe *FieldError
 	req.State, fe = validateState(s.State)
 	check(fe)
-	if given(s.Name) {
-		req.Name, fe = normalizeName(s.Name)
-		check(fe)
-	}
+	req.Name, fe = unlessLeftOut(invited, s.Name, normalizeName)
+	check(fe)
 	req.IDNumber, fe = normalizeIDNumberAt(s.IDNumber, now)
 	check(fe)
-	if given(s.Phone) {
-		req.Phone, fe = normalizePhone(s.Phone)
-		check(fe)
-	}
-	if given(s.Email) {
-		req.Email, fe = validateEmail(s.Email)
-		check(fe)
-	}
+	req.Phone, fe = unlessLeftOut(invited, s.Phone, normalizePhone)
+	check(fe)
+	req.Email, fe = unlessLeftOut(invited, s.Email, validateEmail)
+	check(fe)
 	req.Preferences, fe = validatePreferences(s.Preferences)
 	check(fe)
-	if given(s.Lang) {
-		req.Lang, fe = validateLang(s.Lang)
-		check(fe)
-	}
-	if given(s.Contact) {
-		req.Contact, fe = validateContact(s.Contact)
-		check(fe)
-	}
+	req.Lang, fe = unlessLeftOut(invited, s.Lang, validateLang)
+	check(fe)
+	req.Contact, fe = unlessLeftOut(invited, s.Contact, validateContact)
+	check(fe)
 
 	if len(errs) > 0 {
 		return Request{}, &ValidationError{Fields: errs}
 	}
 	return req, nil
+}
+
+// unlessLeftOut applies rule to v, except that a blank v is left empty when
+// the submission is invited (the registration fills it).
+func unlessLeftOut[T any](invited bool, v string, rule func(string) (T, *FieldError)) (T, *FieldError) {
+	if invited && strings.TrimSpace(v) == "" {
+		var zero T
+		return zero, nil
+	}
+	return rule(v)
 }
 
 // validateState keeps state codes to the shape the listing keys use, so a

@@ -13,28 +13,25 @@ import (
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/listing"
 	"github.com/vaxbook/vaxbook/internal/postgres"
-	"github.com/vaxbook/vaxbook/internal/queue"
 	"github.com/vaxbook/vaxbook/internal/testenv"
 )
-
-func testSigner(t *testing.T) *queue.Signer {
-	t.Helper()
-	s, err := queue.NewSigner("postgres-tests-invitation-secret-32b")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 // invitedRequest invites person n in selangor and returns the booking
 // request the API would queue for them: their invitation, no name or
 // contact.
 func invitedRequest(t *testing.T, pool *pgxpool.Pool, n int, expiresAt time.Time, prefs ...string) (booking.Request, testenv.Invited) {
 	t.Helper()
-	inv := testenv.MustInvite(t, pool, testSigner(t), "selangor", n, expiresAt)
+	inv := testenv.MustInvite(t, pool, testenv.InvitationSigner(t), "selangor", n, expiresAt)
 	req := testenv.NewRequest(n, prefs...)
 	req.Name, req.Phone, req.Email, req.Lang, req.Invitation = "", "", "", "", inv.Token
 	return req, inv
+}
+
+func wantPlacesBooked(t *testing.T, pool *pgxpool.Pool, want int) {
+	t.Helper()
+	if n := queryInt(t, pool, `SELECT sum(booked) FROM slots`); n != want {
+		t.Errorf("places booked: got %d, want %d", n, want)
+	}
 }
 
 // invitationState is the invitation's booking reference ("" while unused)
@@ -82,9 +79,7 @@ func TestDecide_InvitationIsConsumedByTheBookingItConfirms(t *testing.T) {
 	if !reflect.DeepEqual(again.Record, first.Record) || again.Registration != inv.Registration {
 		t.Errorf("redelivery = %+v for %q, want %+v for %s", again.Record, again.Registration, first.Record, inv.Registration)
 	}
-	if n := queryInt(t, pool, `SELECT sum(booked) FROM slots`); n != 1 {
-		t.Errorf("places booked: got %d, want 1", n)
-	}
+	wantPlacesBooked(t, pool, 1)
 }
 
 func TestDecide_FullLeavesTheInvitationForAnotherChoice(t *testing.T) {
@@ -140,9 +135,7 @@ func TestDecide_InvitationCountsAsOfTheAPIsAcceptance(t *testing.T) {
 			t.Errorf("accepted late: invitation used by %q, registration %s; want unused, invited", usedBy, status)
 		}
 	}
-	if n := queryInt(t, pool, `SELECT sum(booked) FROM slots`); n != 1 {
-		t.Errorf("places booked: got %d, want 1", n)
-	}
+	wantPlacesBooked(t, pool, 1)
 }
 
 func TestDecide_OneTokenBooksOnceWhateverTheSubmissions(t *testing.T) {
@@ -180,9 +173,7 @@ func TestDecide_OneTokenBooksOnceWhateverTheSubmissions(t *testing.T) {
 	if usedBy, _ := invitationState(t, pool, inv); usedBy == "" || usedBy != confirmed {
 		t.Errorf("invitation used by %q, want the one confirmed booking %q", usedBy, confirmed)
 	}
-	if n := queryInt(t, pool, `SELECT sum(booked) FROM slots`); n != 1 {
-		t.Errorf("places booked: got %d, want 1", n)
-	}
+	wantPlacesBooked(t, pool, 1)
 }
 
 func TestDecide_RefusesAnInvitationTheAPIWouldHaveRefused(t *testing.T) {
@@ -194,7 +185,7 @@ func TestDecide_RefusesAnInvitationTheAPIWouldHaveRefused(t *testing.T) {
 	exp := time.Now().Add(time.Hour)
 
 	unknown := testenv.NewRequest(1, "sel-001-am")
-	unknown.Invitation = testSigner(t).Sign(booking.NewReference(), "selangor", unknown.IDNumber, exp)
+	unknown.Invitation = testenv.InvitationSigner(t).Sign(booking.NewReference(), "selangor", unknown.IDNumber, exp)
 
 	_, inv := invitedRequest(t, pool, 2, exp, "sel-001-am")
 	another := testenv.NewRequest(3, "sel-001-am")

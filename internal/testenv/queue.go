@@ -12,6 +12,19 @@ import (
 	"github.com/vaxbook/vaxbook/internal/queue"
 )
 
+// InvitationSecret is the INVITATION_SECRET of tests that need no other.
+const InvitationSecret = "testenv-invitation-secret-32-bytes"
+
+// InvitationSigner signs and checks tokens with InvitationSecret.
+func InvitationSigner(t testing.TB) *queue.Signer {
+	t.Helper()
+	s, err := queue.NewSigner(InvitationSecret)
+	if err != nil {
+		t.Fatalf("testenv: invitation signer: %v", err)
+	}
+	return s
+}
+
 // Invited is a registration the invitation loop has invited, with its token.
 type Invited struct {
 	Registration string
