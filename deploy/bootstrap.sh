@@ -37,8 +37,8 @@ SQL_INSTANCE=vaxbook-db
 SQL_TIER=db-custom-4-16384
 # Declared, not left to the tier's default, because deploy/worker.yaml's
 # connection budget is checked against it: worker 10 instances x (8 booking
-# + 4 e-mail conns) x 2 (revision overlap) + cachefill 2 x 2 + migrate 2
-# + 3 reserved = 249 < 300. A 16 GB instance's default would be higher;
+# + 4 e-mail conns) x 2 (revision overlap) + cachefill 2 x 2 + invite 2 x 2
+# + migrate 2 + 3 reserved = 253 < 300. A 16 GB instance's default would be higher;
 # declaring it keeps the arithmetic and the server in step.
 SQL_MAX_CONNECTIONS=300
 DB_NAME=vaxbook
@@ -157,9 +157,15 @@ fi
 # For the e-mail (worker) and captcha (api) features.
 ensure_secret sendgrid-api-key "${SENDGRID_API_KEY:-}"
 ensure_secret captcha-secret "${CAPTCHA_SECRET:-}"
+# The registration queue's HMAC key for invitation tokens: made here, read
+# by the api (checks), the worker (consumes) and invite (signs).
+if ! secret_has_version invitation-secret; then
+  log "creating secret invitation-secret"
+  ensure_secret invitation-secret "$(openssl rand -hex 32)"
+fi
 
 # --- service accounts --------------------------------------------------------
-for role in api worker cachefill migrate push deploy; do
+for role in api worker cachefill invite migrate push deploy; do
   if ! gc iam service-accounts describe "$(sa "$role")" >/dev/null 2>&1; then
     log "creating service account $(sa "$role")"
     gc iam service-accounts create "vaxbook-$role" --display-name="vaxbook $role"
@@ -173,8 +179,9 @@ grant_secret() { # secret role...
       --role=roles/secretmanager.secretAccessor >/dev/null
   done
 }
-grant_secret database-url worker cachefill migrate
-grant_secret redis-url api worker cachefill
+grant_secret database-url worker cachefill invite migrate
+grant_secret redis-url api worker cachefill invite
+grant_secret invitation-secret api worker invite
 grant_secret sendgrid-api-key worker
 grant_secret captcha-secret api
 
@@ -186,7 +193,7 @@ for role in roles/run.admin roles/logging.logWriter roles/firebasehosting.admin;
 done
 gc artifacts repositories add-iam-policy-binding "$AR_REPO" --location="$REGION" \
   --member="serviceAccount:$(sa deploy)" --role=roles/artifactregistry.writer >/dev/null
-for role in api worker cachefill migrate; do
+for role in api worker cachefill invite migrate; do
   gc iam service-accounts add-iam-policy-binding "$(sa "$role")" \
     --member="serviceAccount:$(sa deploy)" --role=roles/iam.serviceAccountUser >/dev/null
 done
@@ -201,17 +208,21 @@ ensure_topic() {
     gc pubsub topics create "$1"
   fi
 }
-for topic in appointments-topic email-topic appointments-dead-letter email-dead-letter; do
+for topic in appointments-topic email-topic registrations-topic appointments-dead-letter email-dead-letter registrations-dead-letter; do
   ensure_topic "$topic"
 done
 gc pubsub topics add-iam-policy-binding appointments-topic \
   --member="serviceAccount:$(sa api)" --role=roles/pubsub.publisher >/dev/null
 gc pubsub topics add-iam-policy-binding email-topic \
   --member="serviceAccount:$(sa worker)" --role=roles/pubsub.publisher >/dev/null
+gc pubsub topics add-iam-policy-binding email-topic \
+  --member="serviceAccount:$(sa invite)" --role=roles/pubsub.publisher >/dev/null
+gc pubsub topics add-iam-policy-binding registrations-topic \
+  --member="serviceAccount:$(sa api)" --role=roles/pubsub.publisher >/dev/null
 
 # A dead-letter topic keeps nothing by itself: each gets a pull subscription
 # that holds what failed for a week, for an operator to read and replay.
-for dl in appointments-dead-letter email-dead-letter; do
+for dl in appointments-dead-letter email-dead-letter registrations-dead-letter; do
   if ! gc pubsub subscriptions describe "$dl-sub" >/dev/null 2>&1; then
     gc pubsub subscriptions create "$dl-sub" --topic="$dl" \
       --message-retention-duration=7d --expiration-period=never
@@ -248,6 +259,8 @@ push_subscription() {
 # waits on SendGrid: longer deadline, gentler retries.
 push_subscription appointments-push appointments-topic /push/appointments appointments-dead-letter 30 1s 60s 10
 push_subscription email-push email-topic /push/email email-dead-letter 60 10s 600s 10
+# Recording a registration is a booking-sized transaction.
+push_subscription registrations-push registrations-topic /push/registrations registrations-dead-letter 30 1s 60s 10
 
 # The push identity may invoke the worker and nothing else. The binding
 # needs the service, so cloudbuild.yaml also makes it after each deploy.

@@ -28,9 +28,11 @@ export const getConfig = () => request('/config');
 export const getStates = () => request('/states');
 export const getListing = (state) => request('/listppv?state=' + encodeURIComponent(state));
 export const getStatus = (ref) => request('/status/' + encodeURIComponent(ref), { cache: 'no-store' });
+export const getRegistration = (ref) => request('/registration/' + encodeURIComponent(ref), { cache: 'no-store' });
 
-export function submit(body, idempotencyKey) {
-  return request('/submit', {
+// post sends a booking (/submit) or a registration (/register).
+export function post(path, body, idempotencyKey) {
+  return request(path, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', 'Idempotency-Key': idempotencyKey },
     body: JSON.stringify(body),

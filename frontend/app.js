@@ -1,9 +1,12 @@
 // The booking page: state → centres and times → up to three preferences →
-// details → reference → status. Plain DOM, no framework: the page must load
-// fast on a cheap phone over 3G, and every byte here is paid a million times.
-import { t, setLang, lang, tables } from './i18n.js?v=81058cffd1';
-import * as api from './api.js?v=e5e9fc3f2a';
-import { validate } from './validate.js?v=7491b6db85';
+// details → reference → status. A state in `queue` mode shows a registration
+// form instead of the times, then the registration's place; the link of an
+// invitation (?invite=) books with the ID number and the times alone. Plain
+// DOM, no framework: the page must load fast on a cheap phone over 3G, and
+// every byte here is paid a million times.
+import { t, setLang, lang, tables } from './i18n.js?v=859c49d8bc';
+import * as api from './api.js?v=caf14ea1be';
+import { validate } from './validate.js?v=82308de9b9';
 
 const $ = (id) => document.getElementById(id);
 
@@ -14,9 +17,15 @@ const MAX_PREFS = 3;
 // Seconds between status checks: about a minute in all, then we stop asking
 // and promise an e-mail, so a stuck queue is not hammered by every tab.
 const POLL_DELAYS = [1, 2, 3, 5, 8, 13, 21];
+// A registration waits for hours or days: after the first minute, ask ever
+// more rarely (about 25 minutes in all), then leave it to "check again" and
+// the invitation message.
+const REG_DELAYS = [...POLL_DELAYS, 34, 55, 89, 144, 233, 377, 610];
+// Statuses of a registration that may still change while the page watches.
+const REG_WAITING = ['received', 'queued'];
 const FIELDS = ['name', 'id_number', 'phone', 'email'];
 // In page order, so focus goes to the first one a person would meet.
-const ERROR_SLOTS = ['state', 'captcha_token', 'preferences', ...FIELDS];
+const ERROR_SLOTS = ['state', 'captcha_token', 'preferences', ...FIELDS, 'contact'];
 
 const PROVIDERS = {
   turnstile: { src: 'https://challenges.cloudflare.com/turnstile/v0/api.js?render=explicit&onload=vaxbookCaptcha', lib: () => window.turnstile },
@@ -24,12 +33,15 @@ const PROVIDERS = {
 };
 
 const ui = {
-  states: null, // [{code, name}] once /states answered
+  states: null, // [{code, name, mode, opens_at}] once /states answered
+  st: null, // the state the form below is for
+  mode: 'book', // the form: 'book', 'invite' (with ui.invite) or 'register'
+  invite: new URLSearchParams(location.search).get('invite'), // the token from an invitation's link
   doc: null, // the /listppv document shown
   prefs: [], // chosen slot ids, most wanted first
   key: api.newKey(), // Idempotency-Key of the form being filled in
   sending: false,
-  result: null, // the /submit or /status answer, plus gaveUp
+  result: null, // the /submit, /register, /status or /registration answer, plus reg and gaveUp
   captcha: null, // {provider, siteKey, widget, token} when configured
   errors: {}, // field -> {code, message}
 };
@@ -57,11 +69,17 @@ function el(tag, props = {}, ...kids) {
 
 // --- language ------------------------------------------------------------
 
+function texts() {
+  for (const e of document.querySelectorAll('[data-t]')) e.textContent = t(e.dataset.t);
+  const at = ui.st?.opens_at;
+  $('opens').textContent = at && Date.parse(at) > Date.now() ? t('opensAt', { t: fmtStamp(at) }) : '';
+}
+
 function applyLang(l) {
   l = setLang(l);
   document.documentElement.lang = l;
   document.title = t('title');
-  for (const e of document.querySelectorAll('[data-t]')) e.textContent = t(e.dataset.t);
+  texts();
   for (const b of document.querySelectorAll('[data-lang]')) b.setAttribute('aria-pressed', String(b.dataset.lang === l));
   try {
     localStorage.setItem('lang', l);
@@ -99,6 +117,7 @@ function fmtStamp(iso) {
 }
 
 const isOpen = (s) => s.open && s.available > 0;
+const stateOf = (code) => ui.states?.find((s) => s.code === code);
 
 function findSlot(id) {
   for (const c of ui.doc?.centers ?? []) {
@@ -133,10 +152,33 @@ function clearError(f) {
   renderErrors();
 }
 
-function formMessage(msg) {
+// formMessage shows a sentence above the form's button; withRegister adds
+// the way out of an invitation that can no longer book.
+function formMessage(msg, withRegister = false) {
   const m = $('form-msg');
-  m.textContent = msg || '';
+  m.firstChild.textContent = msg || '';
   m.hidden = !msg;
+  $('to-register').hidden = !withRegister;
+}
+
+const act = () => (ui.mode === 'register' ? 'registerBtn' : 'submit');
+
+// setMode shapes the details form. A booking asks for everything; one with
+// an invitation only the ID number, since the registration holds the rest;
+// a registration has no times, and asks where the invitation should go.
+function setMode(m) {
+  ui.mode = m;
+  const reg = m === 'register';
+  $('slots').hidden = reg;
+  $('reg-help').hidden = !reg;
+  $('contact-box').hidden = !reg;
+  for (const f of ['name', 'phone', 'email']) $(f).closest('.field').hidden = m === 'invite';
+  $('h-details').dataset.t = reg ? 'regStep' : 'step3';
+  $('email-hint').dataset.t = reg ? 'emailHintReg' : 'emailHint';
+  $('submit').dataset.t = act();
+  texts();
+  setErrors({});
+  formMessage('');
 }
 
 // --- states and the list call --------------------------------------------
@@ -168,8 +210,17 @@ async function loadStates() {
   // the person, so a mailing cannot start a surge by itself.
   const wanted = new URLSearchParams(location.search).get('state');
   if (ui.states.some((s) => s.code === wanted)) sel.value = wanted;
+  showLabel();
   $('list-error').hidden = true;
   setListBusy(false);
+}
+
+// showLabel names where the state's button leads: the times, or the
+// registration of a state that books by invitation.
+function showLabel() {
+  const b = $('show');
+  b.dataset.t = stateOf($('state').value)?.mode === 'queue' && !ui.invite ? 'toRegister' : 'showSlots';
+  b.textContent = t(b.dataset.t);
 }
 
 async function showList() {
@@ -191,6 +242,15 @@ async function showList() {
     return;
   }
   $('list-error').hidden = true;
+  ui.st = stateOf(code);
+  const queue = ui.st?.mode === 'queue';
+  if (queue && !ui.invite) {
+    setListBusy(false);
+    setMode('register');
+    $('details').hidden = false;
+    $('h-details').focus();
+    return;
+  }
   const r = await api.getListing(code).catch(() => null);
   if (r?.status !== 200 || !Array.isArray(r.body?.centers)) return listFailed();
   const sameState = ui.doc?.state === r.body.state;
@@ -198,6 +258,7 @@ async function showList() {
   // Keep choices that still have room; a new state starts afresh.
   ui.prefs = sameState ? ui.prefs.filter((id) => { const f = findSlot(id); return f && isOpen(f.slot); }) : [];
   setListBusy(false);
+  setMode(queue ? 'invite' : 'book');
   $('slots').hidden = false;
   $('details').hidden = false;
   renderList();
@@ -296,8 +357,8 @@ function onSlotChange(e) {
 // --- submit --------------------------------------------------------------
 
 function readForm() {
-  const v = Object.fromEntries(FIELDS.map((f) => [f, $(f).value]));
-  return { ...v, preferences: [...ui.prefs] };
+  const v = Object.fromEntries((ui.mode === 'invite' ? ['id_number'] : FIELDS).map((f) => [f, $(f).value]));
+  return ui.mode === 'register' ? v : { ...v, preferences: [...ui.prefs] };
 }
 
 function showFieldErrors(errs) {
@@ -311,8 +372,8 @@ function releaseSubmit(afterMs = 0) {
   setTimeout(() => {
     ui.sending = false;
     $('submit').disabled = false;
-    $('submit').dataset.t = 'submit';
-    $('submit').textContent = t('submit');
+    $('submit').dataset.t = act();
+    $('submit').textContent = t(act());
   }, afterMs);
 }
 
@@ -337,23 +398,49 @@ async function onSubmit(e) {
   btn.dataset.t = 'sending';
   btn.textContent = t('sending');
 
-  const body = { state: ui.doc.state, ...form, lang: lang() };
+  const reg = ui.mode === 'register';
+  const body = { state: ui.st.code, ...form, lang: lang() };
+  if (reg) body.contact = new FormData($('book-form')).get('contact');
+  // Sent whenever the page has one: in a state the API sees as open it is
+  // ignored, and the page's /states may be older than the API's.
+  else if (ui.invite) body.invitation = ui.invite;
   if (ui.captcha) body.captcha_token = ui.captcha.token;
-  const r = await api.submit(body, ui.key).catch(() => null);
+  const r = await api.post(reg ? '/register' : '/submit', body, ui.key).catch(() => null);
   if (!r) {
     formMessage(t('network'));
     return releaseSubmit(COOLDOWN_MS);
   }
   const err = r.body?.error ?? {};
+  const code = err.code;
+  switch (code) {
+    case 'invitation_not_yours':
+      formMessage(t('fixFields'));
+      showFieldErrors({ id_number: { code } });
+      return releaseSubmit();
+    case 'invitation_invalid':
+    case 'invitation_used':
+    case 'invitation_expired':
+      formMessage(t('inv.' + code), code === 'invitation_expired');
+      return releaseSubmit();
+    case 'invitation_required':
+    case 'not_queue_mode':
+      releaseSubmit();
+      await reloadState(code === 'not_queue_mode' ? 'open' : 'queue');
+      formMessage(t('inv.' + code));
+      return;
+  }
   switch (r.status) {
     case 202:
       releaseSubmit();
-      return accepted(r.body);
+      return accepted(r.body, reg);
     case 400: {
       const list = err.fields?.length ? err.fields : [err];
       const mapped = {};
       for (const fe of list) if (ERROR_SLOTS.includes(fe.field)) mapped[fe.field] = fe;
       if (mapped.captcha_token) resetCaptcha();
+      // The API took the state as open and wants what the invitation stood
+      // for: ask for it.
+      if (ui.mode === 'invite' && ['name', 'phone', 'email'].some((f) => mapped[f])) setMode('book');
       if (Object.keys(mapped).length) {
         formMessage(t('fixFields'));
         showFieldErrors(mapped);
@@ -382,8 +469,34 @@ async function onSubmit(e) {
   }
 }
 
-function accepted(ans) {
-  ui.result = { reference: ans.reference, status: ans.status };
+// reloadState reads /states again after the API answered that the state's
+// mode is not what the page showed, and shows the form of the mode the API
+// named: its answer is fresher than any cached /states.
+async function reloadState(mode) {
+  const code = ui.st.code;
+  await loadStates();
+  const s = stateOf(code);
+  if (!s) return;
+  s.mode = mode;
+  $('state').value = code;
+  await showList();
+}
+
+// toRegister leaves an expired invitation behind: the person registers
+// again in the same state.
+function toRegister() {
+  ui.invite = null;
+  ui.key = api.newKey();
+  showLabel();
+  $('invite-note').hidden = true;
+  const u = new URL(location.href);
+  u.searchParams.delete('invite');
+  history.replaceState(null, '', u);
+  showList();
+}
+
+function accepted(ans, reg) {
+  ui.result = { reference: ans.reference, status: ans.status, reg };
   for (const id of ['slots', 'details']) $(id).hidden = true;
   $('choose').hidden = true;
   $('result').hidden = false;
@@ -396,23 +509,56 @@ function accepted(ans) {
 
 function poll(i) {
   clearTimeout(pollTimer);
-  if (i >= POLL_DELAYS.length) {
+  const delays = ui.result.reg ? REG_DELAYS : POLL_DELAYS;
+  if (i >= delays.length) {
     ui.result.gaveUp = true;
     return renderResult();
   }
   pollTimer = setTimeout(async () => {
     const done = await checkStatus();
     if (!done) poll(i + 1);
-  }, POLL_DELAYS[i] * 1000);
+  }, delays[i] * 1000);
 }
 
-// checkStatus asks once and reports whether the booking reached an end.
+// checkStatus asks once and reports whether the booking or registration
+// reached a status the page need not watch.
 async function checkStatus() {
-  const r = await api.getStatus(ui.result.reference).catch(() => null);
-  if (r?.status !== 200 || !r.body?.status || r.body.status === 'pending') return false;
-  ui.result = r.body;
+  const { reference, reg } = ui.result;
+  const r = await (reg ? api.getRegistration : api.getStatus)(reference).catch(() => null);
+  const s = r?.status === 200 ? r.body?.status : '';
+  if (!ui.result) return true; // the person moved on to another form meanwhile
+  if (!s || s === 'pending') return false;
+  ui.result = { ...r.body, reg };
+  if (s === 'full' && ui.mode === 'invite') {
+    // The invitation was not used: the same link chooses again.
+    await chooseAgain();
+    showFieldErrors({ preferences: { code: 'full_invite' } });
+    return true;
+  }
   renderResult();
-  return true;
+  return !(reg && REG_WAITING.includes(s));
+}
+
+function renderRegistration(res, box) {
+  const p = (k, v) => el('p', {}, t(k, v));
+  const n = res.ahead;
+  switch (res.status) {
+    case 'queued':
+      box.replaceChildren(p(n == null ? 'queuedEarly' : n > 1 ? 'queuedN' : 'queued' + n, { n: n?.toLocaleString(locale()) }), p('waitNote'));
+      break;
+    case 'invited':
+      box.replaceChildren(el('div', { class: 'ok' }, p('invited', { t: res.expires_at ? fmtStamp(res.expires_at) : '' })));
+      break;
+    case 'booked':
+      box.replaceChildren(el('div', { class: 'ok' }, p('regBooked'), el('p', {}, t('bookingRef') + ': ', el('strong', { class: 'ref' }, res.booking_reference ?? ''))));
+      break;
+    case 'expired':
+    case 'duplicate':
+      box.replaceChildren(el('p', { class: 'alert' }, t('reg.' + res.status)));
+      break;
+    default:
+      box.replaceChildren(p('received'));
+  }
 }
 
 function renderResult() {
@@ -420,8 +566,14 @@ function renderResult() {
   if (!res) return;
   $('ref').textContent = res.reference;
   const box = $('status');
-  $('again').hidden = res.status !== 'full';
-  $('check').hidden = !(res.status === 'pending' && res.gaveUp);
+  const h = $('h-result');
+  h.dataset.t = res.reg ? 'regResult' : 'step4';
+  h.textContent = t(h.dataset.t);
+  $('again').hidden = res.status !== (res.reg ? 'expired' : 'full');
+  $('again').dataset.t = res.reg ? 'registerAgain' : 'chooseAgain';
+  $('again').textContent = t($('again').dataset.t);
+  $('check').hidden = !(res.reg ? REG_WAITING.includes(res.status) : res.status === 'pending' && res.gaveUp);
+  if (res.reg) return renderRegistration(res, box);
   switch (res.status) {
     case 'confirmed': {
       const s = res.slot ?? {};
@@ -446,8 +598,9 @@ function renderResult() {
   }
 }
 
-// chooseAgain starts a new form after a `full` answer: a new key, since the
-// old one's reference is settled as full for good.
+// chooseAgain starts a new form after a `full` answer, or a registration
+// after an `expired` one: a new key, since the old one's reference is
+// settled for good.
 function chooseAgain() {
   clearTimeout(pollTimer);
   ui.result = null;
@@ -456,8 +609,8 @@ function chooseAgain() {
   $('result').hidden = true;
   $('choose').hidden = false;
   resetCaptcha();
-  $('state').value = ui.doc.state;
-  showList();
+  $('state').value = ui.st.code;
+  return showList();
 }
 
 async function checkAgain() {
@@ -507,13 +660,18 @@ function start() {
     e.preventDefault();
     showList();
   });
-  $('state').addEventListener('change', () => clearError('state'));
+  $('state').addEventListener('change', () => {
+    clearError('state');
+    showLabel();
+  });
   $('retry').addEventListener('click', showList);
   $('centres').addEventListener('change', onSlotChange);
   $('book-form').addEventListener('submit', onSubmit);
   $('book-form').addEventListener('input', (e) => clearError(e.target.name));
   $('again').addEventListener('click', chooseAgain);
   $('check').addEventListener('click', checkAgain);
+  $('to-register').addEventListener('click', toRegister);
+  $('invite-note').hidden = !ui.invite;
   applyLang(initialLang());
   configReady = loadCaptcha();
   loadStates();

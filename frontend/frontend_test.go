@@ -192,7 +192,7 @@ func TestFirebaseJSON_RewritesTheAPIAndSetsCacheHeaders(t *testing.T) {
 		}
 		rewrites[r.Source] = true
 	}
-	for _, want := range []string{"/listppv", "/states", "/submit", "/status/**", "/config"} {
+	for _, want := range []string{"/listppv", "/states", "/submit", "/status/**", "/config", "/register", "/registration/**"} {
 		if !rewrites[want] {
 			t.Errorf("no rewrite of %s to the api service", want)
 		}

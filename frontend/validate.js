@@ -64,17 +64,17 @@ function email(v) {
   return new RegExp(`^${part}@${part}\\.${part}$`, 'u').test(s) && !/\.\.|^\.|\.@|@\.|\.$/.test(s) ? '' : 'invalid';
 }
 
+const rules = { name, id_number: idNumber, phone, email, preferences: (v) => (v.length ? '' : 'required') };
+
 // validate returns {field: code} for every field at fault, with the codes
-// the API uses; an empty object means the form may be sent.
+// the API uses; an empty object means the form may be sent. Only the fields
+// present are checked: a registration has no preferences, and a booking with
+// an invitation sends the ID number and the choices alone.
 export function validate(f, now = new Date()) {
   const errs = {};
-  const checks = {
-    name: name(f.name),
-    id_number: idNumber(f.id_number, now),
-    phone: phone(f.phone),
-    email: email(f.email),
-    preferences: f.preferences.length ? '' : 'required',
-  };
-  for (const [k, code] of Object.entries(checks)) if (code) errs[k] = code;
+  for (const [k, v] of Object.entries(f)) {
+    const code = rules[k]?.(v, now);
+    if (code) errs[k] = code;
+  }
   return errs;
 }

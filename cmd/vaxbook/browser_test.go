@@ -254,15 +254,7 @@ type axeViolation struct {
 // as it stands and fails on any serious or critical violation.
 func (p *page) checkA11y(screen string) {
 	p.t.Helper()
-	src, err := os.ReadFile(axePath)
-	if err != nil {
-		p.t.Fatalf("axe-core is not installed: run `npm ci` in frontend/test (bash .ci/test does): %v", err)
-	}
-	if !eval[bool](p, `typeof window.axe === 'object'`) {
-		eval[chromedp.Void](p, string(src)+"\n;undefined")
-	}
-	vs := eval[[]axeViolation](p, `axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}})
-		.then(r => r.violations.map(v => ({id: v.id, impact: v.impact || '', help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))})))`)
+	vs := p.axe()
 	for _, v := range vs {
 		if v.Impact == "serious" || v.Impact == "critical" {
 			p.t.Errorf("axe on %s: %s %s: %s at %v", screen, v.Impact, v.ID, v.Help, v.Nodes)
@@ -271,6 +263,29 @@ func (p *page) checkA11y(screen string) {
 		}
 	}
 	p.t.Logf("axe on %s: %d violations, none serious or critical unless reported above", screen, len(vs))
+}
+
+// checkNoA11yViolations holds a screen to axe-core's zero: any violation,
+// whatever its impact, fails.
+func (p *page) checkNoA11yViolations(screen string) {
+	p.t.Helper()
+	for _, v := range p.axe() {
+		p.t.Errorf("axe on %s: %s %s: %s at %v", screen, v.Impact, v.ID, v.Help, v.Nodes)
+	}
+}
+
+// axe runs axe-core on the page as it stands.
+func (p *page) axe() []axeViolation {
+	p.t.Helper()
+	src, err := os.ReadFile(axePath)
+	if err != nil {
+		p.t.Fatalf("axe-core is not installed: run `npm ci` in frontend/test (bash .ci/test does): %v", err)
+	}
+	if !eval[bool](p, `typeof window.axe === 'object'`) {
+		eval[chromedp.Void](p, string(src)+"\n;undefined")
+	}
+	return eval[[]axeViolation](p, `axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}})
+		.then(r => r.violations.map(v => ({id: v.id, impact: v.impact || '', help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))})))`)
 }
 
 // seedBrowserData loads two states; sel-001-pm is at capacity, so it shows
@@ -718,6 +733,43 @@ func TestBrowser_ListFailureShowsApologyAndCoolsDown(t *testing.T) {
 	}
 }
 
+// intercept answers the page's requests whose URL matches one of the
+// patterns with what answer returns (status, Content-Type, body), through
+// Chromium's Fetch domain: a stand-in for a third party, or for API paths.
+func (p *page) intercept(patterns []string, answer func(*fetch.EventRequestPaused) (int, string, string)) {
+	p.t.Helper()
+	paused := make(chan *fetch.EventRequestPaused, 16)
+	if err := chromedp.Listen(p.ctx, func(ev any) {
+		if e, ok := ev.(*fetch.EventRequestPaused); ok {
+			paused <- e
+		}
+	}); err != nil {
+		p.t.Fatal(err)
+	}
+	var ps []*fetch.RequestPattern
+	for _, pat := range patterns {
+		ps = append(ps, &fetch.RequestPattern{URLPattern: pat})
+	}
+	if _, err := chromedp.Call(p.ctx, fetch.Enable, fetch.EnableParams{Patterns: ps}); err != nil {
+		p.t.Fatal(err)
+	}
+	go func() {
+		for {
+			select {
+			case <-p.ctx.Done():
+				return
+			case e := <-paused:
+				status, contentType, body := answer(e)
+				_, _ = chromedp.Call(p.ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{
+					RequestID: e.RequestID, ResponseCode: int64(status),
+					ResponseHeaders: []*fetch.HeaderEntry{{Name: "Content-Type", Value: contentType}},
+					Body:            []byte(body),
+				})
+			}
+		}
+	}()
+}
+
 // turnstileStub stands in for Cloudflare's api.js, which this machine cannot
 // reach: like the real one it calls the function named by ?onload=, and its
 // widget hands the page a token, as Turnstile does once the person passes.
@@ -764,31 +816,9 @@ func TestBrowser_CaptchaTokenTravelsWithTheBooking(t *testing.T) {
 	const provider = "https://challenges.cloudflare.com/"
 	p := newPage(t, browser, base)
 	p.thirdParty = []string{provider}
-	paused := make(chan *fetch.EventRequestPaused, 4)
-	if err := chromedp.Listen(p.ctx, func(ev any) {
-		if e, ok := ev.(*fetch.EventRequestPaused); ok {
-			paused <- e
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Call(p.ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: provider + "*"}}}); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		for {
-			select {
-			case <-p.ctx.Done():
-				return
-			case e := <-paused:
-				_, _ = chromedp.Call(p.ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{
-					RequestID: e.RequestID, ResponseCode: 200,
-					ResponseHeaders: []*fetch.HeaderEntry{{Name: "Content-Type", Value: "text/javascript"}},
-					Body:            []byte(turnstileStub),
-				})
-			}
-		}
-	}()
+	p.intercept([]string{provider + "*"}, func(*fetch.EventRequestPaused) (int, string, string) {
+		return http.StatusOK, "text/javascript", turnstileStub
+	})
 
 	p.open("/?lang=en")
 	p.waitFor(`!document.getElementById('captcha-box').hidden && document.getElementById('captcha').textContent !== ''`)

@@ -8,6 +8,7 @@ import (
 	"github.com/vaxbook/vaxbook/api"
 	"github.com/vaxbook/vaxbook/cachefill"
 	"github.com/vaxbook/vaxbook/internal/config"
+	"github.com/vaxbook/vaxbook/internal/invite"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/pubsub"
 	"github.com/vaxbook/vaxbook/internal/redis"
@@ -38,6 +39,16 @@ type cacheFillConfig struct {
 	CacheFill cachefill.Config
 	Database  postgres.Config
 	Redis     redis.Config
+}
+
+type inviteConfig struct {
+	config.Base
+	Invite   invite.Config
+	Database postgres.Config
+	Redis    redis.Config
+	Project  string `env:"GOOGLE_CLOUD_PROJECT, required"`
+	// EmulatorHost is honoured as the client library does (dev and tests).
+	EmulatorHost string `env:"PUBSUB_EMULATOR_HOST"`
 }
 
 type migrateConfig struct {

@@ -61,13 +61,16 @@ var leftUnset = map[string]map[string]string{
 		"CAPTCHA_SITE_KEY":     "set with CAPTCHA_PROVIDER (runbook)",
 		"CAPTCHA_SECRET":       "set with CAPTCHA_PROVIDER, from secret captcha-secret (runbook)",
 		"CAPTCHA_VERIFY_URL":   "the provider's own siteverify URL is the default",
-		"INVITATION_SECRET":    "queue states only: set from secret invitation-secret with the queue's deployment (issue 10)",
 	},
 	"worker": {
 		"PUBSUB_EMULATOR_HOST": "emulator only: never in production",
 		"SENDGRID_BASE_URL":    "SendGrid's own API host is the default",
 	},
 	"cachefill": {"DATABASE_MAX_CONNS": "the role fixes its pool at cacheFillMaxConns"},
+	"invite": {
+		"DATABASE_MAX_CONNS":   "the role fixes its pool at inviteMaxConns",
+		"PUBSUB_EMULATOR_HOST": "emulator only: never in production",
+	},
 }
 
 // cloudRunReserved are set by Cloud Run itself and may not be set in a service
@@ -455,6 +458,8 @@ func localSecret(t *testing.T, name, databaseURL, redisURL string) string {
 		return redisURL
 	case "sendgrid-api-key", "captcha-secret":
 		return "test-" + name
+	case "invitation-secret":
+		return "test-invitation-secret-of-at-least-32-bytes"
 	}
 	t.Fatalf("secret %s: deploy_test.go's localSecret has no local stand-in for it; add one", name)
 	return ""
@@ -533,12 +538,16 @@ func TestDeploy_ServicesMatchTheCodesPortsProbesAndNames(t *testing.T) {
 		t.Errorf("deploy/api.yaml: APPOINTMENTS_TOPIC %q, code default %q, want both appointments-topic", v, topic.def)
 	}
 
-	cf := loadDeployed(t, "deploy/cachefill.yaml", false)
-	if cf.intAnnotation(t, "autoscaling.knative.dev/minScale") != 1 || cf.intAnnotation(t, "autoscaling.knative.dev/maxScale") != 1 {
-		t.Error("deploy/cachefill.yaml: want exactly one instance (minScale = maxScale = 1)")
-	}
-	if cf.annotations["run.googleapis.com/cpu-throttling"] != "false" {
-		t.Error(`deploy/cachefill.yaml: want CPU always allocated (run.googleapis.com/cpu-throttling: "false")`)
+	// The loops: one instance working between requests; a second during a
+	// rollout stands by under its lease.
+	for _, file := range []string{"deploy/cachefill.yaml", "deploy/invite.yaml"} {
+		loop := loadDeployed(t, file, false)
+		if loop.intAnnotation(t, "autoscaling.knative.dev/minScale") != 1 || loop.intAnnotation(t, "autoscaling.knative.dev/maxScale") != 1 {
+			t.Errorf("%s: want exactly one instance (minScale = maxScale = 1)", file)
+		}
+		if loop.annotations["run.googleapis.com/cpu-throttling"] != "false" {
+			t.Errorf(`%s: want CPU always allocated (run.googleapis.com/cpu-throttling: "false")`, file)
+		}
 	}
 
 	w := loadDeployed(t, "deploy/worker.yaml", false)
@@ -637,10 +646,14 @@ func TestDeploy_WorkerConnectionsStayUnderCloudSQLsLimit(t *testing.T) {
 	workerMax := w.intAnnotation(t, "autoscaling.knative.dev/maxScale")
 	cf := loadDeployed(t, "deploy/cachefill.yaml", false)
 	cfMax := cf.intAnnotation(t, "autoscaling.knative.dev/maxScale")
+	inv := loadDeployed(t, "deploy/invite.yaml", false)
+	invMax := inv.intAnnotation(t, "autoscaling.knative.dev/maxScale")
 
-	total := revisionOverlap*workerMax*(conns+emailMaxConns) + revisionOverlap*cfMax*cacheFillMaxConns + migrateConns + superuserReservedConn
-	t.Logf("connections: worker %d x %d x (%d + e-mail %d) + cachefill %d x %d x %d + migrate %d + reserved %d = %d of %d",
-		revisionOverlap, workerMax, conns, emailMaxConns, revisionOverlap, cfMax, cacheFillMaxConns, migrateConns, superuserReservedConn, total, limit)
+	total := revisionOverlap*workerMax*(conns+emailMaxConns) + revisionOverlap*cfMax*cacheFillMaxConns +
+		revisionOverlap*invMax*inviteMaxConns + migrateConns + superuserReservedConn
+	t.Logf("connections: worker %d x %d x (%d + e-mail %d) + cachefill %d x %d x %d + invite %d x %d x %d + migrate %d + reserved %d = %d of %d",
+		revisionOverlap, workerMax, conns, emailMaxConns, revisionOverlap, cfMax, cacheFillMaxConns,
+		revisionOverlap, invMax, inviteMaxConns, migrateConns, superuserReservedConn, total, limit)
 	if total >= limit {
 		t.Errorf("worker maxScale %d x (DATABASE_MAX_CONNS %d + e-mail pool %d) (x%d during a rollout) + cachefill + migrate + reserved = %d connections, not under Cloud SQL's max_connections %d in deploy/bootstrap.sh",
 			workerMax, conns, emailMaxConns, revisionOverlap, total, limit)
@@ -657,7 +670,8 @@ func TestDeploy_WorkerConnectionsStayUnderCloudSQLsLimit(t *testing.T) {
 func TestDeploy_PubSubTopicsAndPushSubscriptionsMatchTheWorker(t *testing.T) {
 	t.Parallel()
 	boot := loadBootstrap(t)
-	for _, topic := range []string{"appointments-topic", "email-topic", "appointments-dead-letter", "email-dead-letter"} {
+	for _, topic := range []string{"appointments-topic", "email-topic", "registrations-topic",
+		"appointments-dead-letter", "email-dead-letter", "registrations-dead-letter"} {
 		if !slices.Contains(boot.topics, topic) {
 			t.Errorf("deploy/bootstrap.sh: does not create topic %s", topic)
 		}
@@ -665,6 +679,9 @@ func TestDeploy_PubSubTopicsAndPushSubscriptionsMatchTheWorker(t *testing.T) {
 	want := map[string][3]string{
 		"appointments-push": {"appointments-topic", worker.PushPath, "appointments-dead-letter"},
 		"email-push":        {"email-topic", worker.EmailPushPath, "email-dead-letter"},
+		// The registration queue's route (docs/queue.md); the worker's
+		// constant for it comes with its handler.
+		"registrations-push": {"registrations-topic", "/push/registrations", "registrations-dead-letter"},
 	}
 	w := loadDeployed(t, "deploy/worker.yaml", false)
 	for name, sub := range boot.pushSubs {
@@ -734,7 +751,7 @@ func TestDeploy_RolesStartWithTheirDeployedEnvironment(t *testing.T) {
 			continue
 		}
 		env["PORT"] = freePort(t)
-		if r.role == "api" || r.role == "worker" {
+		if r.role == "api" || r.role == "worker" || r.role == "invite" {
 			env["PUBSUB_EMULATOR_HOST"] = srv.Addr
 		}
 		base := startRole(t, env, c.LivenessProbe.HTTPGet.Path, c.Args...)
@@ -823,14 +840,15 @@ func TestDeploy_BootstrapCreatesTheSecretsAndAccountsTheTeamNamed(t *testing.T) 
 			t.Errorf("deploy/bootstrap.sh: does not create secret %s", s)
 		}
 	}
-	for _, role := range []string{"api", "worker", "cachefill", "migrate", "push", "deploy"} {
+	for _, role := range []string{"api", "worker", "cachefill", "invite", "migrate", "push", "deploy"} {
 		if !slices.Contains(boot.serviceAccounts, role) {
 			t.Errorf("deploy/bootstrap.sh: does not create service account vaxbook-%s", role)
 		}
 	}
 	// Least privilege: a secret is granted only to the roles whose service
 	// reads it, except those granted ahead for features whose variables
-	// other work adds to the service files (e-mail, captcha).
+	// other work adds to the service files (e-mail, captcha, and the
+	// invitation secret the api and worker check tokens with).
 	reads := map[string][]string{}
 	for _, r := range deployedRoles {
 		for _, e := range loadDeployed(t, r.file, false).container(t).Env {
@@ -839,15 +857,16 @@ func TestDeploy_BootstrapCreatesTheSecretsAndAccountsTheTeamNamed(t *testing.T) 
 			}
 		}
 	}
-	grantedAhead := map[string]string{"sendgrid-api-key": "worker", "captcha-secret": "api"}
+	grantedAhead := map[string][]string{"sendgrid-api-key": {"worker"}, "captcha-secret": {"api"}, "invitation-secret": {"api", "worker"}}
 	for secret, roles := range boot.secretGrants {
 		for _, role := range roles {
-			if !slices.Contains(reads[secret], role) && grantedAhead[secret] != role {
+			if !slices.Contains(reads[secret], role) && !slices.Contains(grantedAhead[secret], role) {
 				t.Errorf("deploy/bootstrap.sh: grants secret %s to vaxbook-%s, whose service does not read it", secret, role)
 			}
 		}
 	}
-	for topic, role := range map[string]string{"appointments-topic": "api", "email-topic": "worker"} {
+	for _, p := range [][2]string{{"appointments-topic", "api"}, {"email-topic", "worker"}, {"email-topic", "invite"}, {"registrations-topic", "api"}} {
+		topic, role := p[0], p[1]
 		grant := regexp.MustCompile(`topics add-iam-policy-binding ` + topic + ` \\\n\s+--member="serviceAccount:\$\(sa ` + role + `\)" --role=roles/pubsub.publisher`)
 		if !grant.MatchString(boot.text) {
 			t.Errorf("deploy/bootstrap.sh: vaxbook-%s may not publish to %s", role, topic)
@@ -1047,8 +1066,8 @@ func TestDeploy_CloudBuildUsesWhatItDeclaresAndDeclaresWhatItUses(t *testing.T) 
 	}
 	deploy := strings.Join(cb.step(t, "deploy").Args, "\n")
 	m := regexp.MustCompile(`for service in ([a-z ]+); do`).FindStringSubmatch(deploy)
-	if m == nil || strings.Join(strings.Fields(m[1]), " ") != "cachefill worker api" {
-		t.Errorf("cloudbuild.yaml: deploy step must loop over cachefill worker api (cachefill first: the api's startup probe needs a filled cache), got %q", m)
+	if m == nil || strings.Join(strings.Fields(m[1]), " ") != "cachefill invite worker api" {
+		t.Errorf("cloudbuild.yaml: deploy step must loop over cachefill invite worker api (cachefill first: the api's startup probe needs a filled cache), got %q", m)
 	}
 	for _, r := range deployedRoles {
 		render(t, r.file, env) // fails naming a placeholder options.env lacks

@@ -52,6 +52,8 @@ var commands = []command{
 		deploy: &deployment{"deploy/worker.yaml", []string{"worker"}, reflect.TypeFor[workerConfig]()}},
 	{name: "cachefill", about: "the loop that renders availability into Redis", run: runCacheFill,
 		deploy: &deployment{"deploy/cachefill.yaml", []string{"cachefill"}, reflect.TypeFor[cacheFillConfig]()}},
+	{name: "invite", about: "the loop that invites registrants of queue states", run: runInvite,
+		deploy: &deployment{"deploy/invite.yaml", []string{"invite"}, reflect.TypeFor[inviteConfig]()}},
 	{name: "migrate", args: "up|down N|version", run: runMigrate,
 		deploy: &deployment{"deploy/migrate-job.yaml", []string{"migrate", "up"}, reflect.TypeFor[migrateConfig]()}},
 	{name: "seed", args: "--csv FILE | --demo", run: runSeed},

@@ -21,6 +21,8 @@ import (
 	"github.com/vaxbook/vaxbook/api"
 	"github.com/vaxbook/vaxbook/cachefill"
 	"github.com/vaxbook/vaxbook/internal/config"
+	"github.com/vaxbook/vaxbook/internal/email"
+	"github.com/vaxbook/vaxbook/internal/invite"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/pubsub"
 	"github.com/vaxbook/vaxbook/internal/redis"
@@ -114,16 +116,58 @@ func runCacheFill(ctx context.Context, _ []string, getenv func(string) string, s
 	}
 	defer closeStores()
 
-	loop := cachefill.New(log, pool, redis.NewListings(rdb), cfg.CacheFill.Interval)
-	ln, err := serve.Listen(cfg.Port)
+	return runLoop(ctx, log, cfg.Port, cachefill.New(log, pool, redis.NewListings(rdb), cfg.CacheFill.Interval))
+}
+
+func runInvite(ctx context.Context, _ []string, getenv func(string) string, stdout io.Writer) error {
+	var cfg inviteConfig
+	log, err := configure(ctx, getenv, stdout, &cfg)
+	if err != nil {
+		return err
+	}
+	signer, err := cfg.Invite.Check()
+	if err != nil {
+		return err
+	}
+	cfg.Database.MaxConns = inviteMaxConns
+	pool, rdb, closeStores, err := openStores(ctx, log, cfg.Database, cfg.Redis)
+	if err != nil {
+		return err
+	}
+	defer closeStores()
+	psc, err := pubsub.NewClient(ctx, cfg.Project, cfg.EmulatorHost)
+	if err != nil {
+		return err
+	}
+	defer psc.Close()
+	pub := pubsub.NewRequestPublisher[email.Request](psc, cfg.Invite.EmailTopic)
+	defer pub.Stop()
+
+	return runLoop(ctx, log, cfg.Port, invite.New(log, pool, redis.NewRegistrations(rdb, cfg.Invite.RecordTTL), pub, signer, cfg.Invite))
+}
+
+// loop is a role that works on a timer and answers only probes.
+type loop interface {
+	Run(ctx context.Context) error
+	Healthy() (ok, leader bool, last time.Time)
+}
+
+// runLoop runs a loop beside the probes Cloud Run needs, until ctx ends.
+func runLoop(ctx context.Context, log *slog.Logger, port string, l loop) error {
+	ln, err := serve.Listen(port)
 	if err != nil {
 		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return loop.Run(gctx) })
-	g.Go(func() error { return serve.Serve(gctx, log, ln, cacheFillHandler(loop)) })
+	g.Go(func() error { return l.Run(gctx) })
+	g.Go(func() error { return serve.Serve(gctx, log, ln, loopHandler(l)) })
 	return g.Wait()
 }
+
+// inviteMaxConns is the invitation loop's pool: it works over its lease's
+// connection alone; one spare. deploy/worker.yaml's Cloud SQL connection
+// budget counts it.
+const inviteMaxConns = 2
 
 // cacheFillMaxConns is the cache-fill pool: the lease's connection and a
 // spare. deploy/worker.yaml's Cloud SQL connection budget counts it.
@@ -157,8 +201,9 @@ func warnIfDown(ctx context.Context, log *slog.Logger, name string, ping func(co
 	}
 }
 
-// cacheFillHandler gives the cache-fill service the probes Cloud Run needs.
-func cacheFillHandler(loop *cachefill.Loop) http.Handler {
+// loopHandler gives a loop's service (cachefill, invite) the probes Cloud
+// Run needs.
+func loopHandler(loop loop) http.Handler {
 	r := chi.NewRouter()
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		respond.JSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -44,6 +44,9 @@ func TestRun_BadConfigurationStopsWithOneLineNamingTheVariable(t *testing.T) {
 		{"SendGrid key without page", []string{"worker"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "SENDGRID_API_KEY": "k", "EMAIL_FROM": "a@x.my"}, "PUBLIC_BASE_URL"},
 		{"malformed SendGrid URL", []string{"worker"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "SENDGRID_API_KEY": "k", "EMAIL_FROM": "a@x.my", "PUBLIC_BASE_URL": "https://x.my", "SENDGRID_BASE_URL": "sendgrid"}, "SENDGRID_BASE_URL"},
 		{"short invitation secret", []string{"api"}, map[string]string{"REDIS_URL": "redis://x", "GOOGLE_CLOUD_PROJECT": "p", "INVITATION_SECRET": "short"}, "INVITATION_SECRET"},
+		{"invite without secret", []string{"invite"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "GOOGLE_CLOUD_PROJECT": "p", "EMAIL_TOPIC": "email-topic"}, "INVITATION_SECRET"},
+		{"invite with a short secret", []string{"invite"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "GOOGLE_CLOUD_PROJECT": "p", "EMAIL_TOPIC": "email-topic", "INVITATION_SECRET": "short"}, "INVITATION_SECRET"},
+		{"invite without e-mail topic", []string{"invite"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "GOOGLE_CLOUD_PROJECT": "p", "INVITATION_SECRET": strings.Repeat("k", 32)}, "EMAIL_TOPIC"},
 		{"migrate without DATABASE_URL", []string{"migrate", "up"}, nil, "DATABASE_URL"},
 		{"unknown command", []string{"serve"}, nil, "unknown command"},
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/vaxbook/vaxbook/frontend"
 	"github.com/vaxbook/vaxbook/internal/config"
 	"github.com/vaxbook/vaxbook/internal/devenv"
+	"github.com/vaxbook/vaxbook/internal/invite"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/pubsub"
 	"github.com/vaxbook/vaxbook/internal/redis"
@@ -47,6 +48,8 @@ type Config struct {
 	// E-mail always goes to the local outbox at /dev/mail; PUBLIC_BASE_URL
 	// defaults to the stack's own address.
 	Email worker.EmailConfig
+	// The invitation loop, asking for its e-mails on Email.Topic.
+	Invite invite.Config
 	// Empty: found or started by internal/devenv.
 	DatabaseURL string `env:"DATABASE_URL" json:"-"`
 	RedisURL    string `env:"REDIS_URL" json:"-"`
@@ -62,7 +65,10 @@ var defaults = map[string]string{
 	"GOOGLE_CLOUD_PROJECT": "vaxbook-dev",
 	"EMAIL_TOPIC":          "email-topic",
 	"EMAIL_FROM":           "vaxbook dev <no-reply@vaxbook.localhost>",
-	// Known to anyone who reads this line, so good for a laptop only.
+	// Short, so a round follows a registration while one watches.
+	"INVITE_INTERVAL": "5s",
+	// A fixed key, so links in /dev/mail survive a restart; never deployed
+	// (deploy/ takes the secret from Secret Manager).
 	"INVITATION_SECRET": "vaxbook-dev-invitation-secret-not-for-production",
 }
 
@@ -91,6 +97,10 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 		return nil, err
 	}
 	opts, err := cfg.API.Options(cfg.PubSub.Project)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := cfg.Invite.Check()
 	if err != nil {
 		return nil, err
 	}
@@ -180,6 +190,8 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 			return nil, err
 		}
 		closers = append(closers, mail.pub.Stop)
+		inviter := invite.New(log, pool, redis.NewRegistrations(rdb, cfg.Invite.RecordTTL), mail.pub, signer, cfg.Invite)
+		g.Go(func() error { return inviter.Run(gctx) })
 
 		mux := http.NewServeMux()
 		mux.Handle("POST "+worker.PushPath, worker.HandlePush(log, postgres.NewBookings(pool), statuses, worker.WithEmailRequests(mail.pub), worker.WithRegistrations(registrations)))

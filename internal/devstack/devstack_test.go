@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/vaxbook/vaxbook/cachefill"
 	"github.com/vaxbook/vaxbook/internal/config"
 	"github.com/vaxbook/vaxbook/internal/devstack"
@@ -93,6 +95,42 @@ func TestStart_ServesPageAPIWorkerAndOutboxOnOnePort(t *testing.T) {
 		{"GET", "/push/appointments", http.StatusNotFound, ""},
 		{"GET", "/nothing-here", http.StatusNotFound, ""},
 	})
+}
+
+// TestStart_InvitesAQueueStatesRegistrantIntoTheOutbox: the invitation loop
+// runs in the stack, and its e-mail reaches /dev/mail with the link.
+func TestStart_InvitesAQueueStatesRegistrantIntoTheOutbox(t *testing.T) {
+	t.Parallel()
+	s := start(t, map[string]string{"CACHEFILL_INTERVAL": "200ms", "INVITE_INTERVAL": "200ms", "LOG_LEVEL": "error"}, false)
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, s.DatabaseURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if _, err := pool.Exec(ctx, `UPDATE states SET mode = 'queue', opens_at = now() - interval '1 hour' WHERE code = 'perlis'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `
+INSERT INTO registrations (reference, state_code, id_number, status, name, phone, email, lang, contact, received_at, queue_key, place, message_id)
+VALUES ('ABCDEFGHJK234567', 'perlis', '900101145678', 'queued', 'Siti', '+60123456789', 'siti@example.com', 'en', 'email', now(),
+        (extract(epoch FROM now()) * 1000000)::bigint, 1, 'm1')`); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(s.URL() + "/dev/mail.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(b), s.URL()+"/?invite=") {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Error("no invitation with a link to this stack reached /dev/mail")
 }
 
 func TestStart_APIOnlyServesTheAPIAlone(t *testing.T) {

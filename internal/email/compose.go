@@ -117,6 +117,14 @@ func (c *Composer) Compose(r Request) (Message, error) {
 	case notify.KindAttempt:
 		v.Subject = t["attempt_subject"]
 		v.Intro = t["attempt_intro"]
+	case notify.KindInvitation:
+		v.Subject = fmt.Sprintf(t["invitation_subject"], r.Reference)
+		v.Intro = t["invitation_intro"]
+		v.When = fmt.Sprintf(t["invitation_expires"], longDateTime(r.Lang, *r.ExpiresAt))
+		v.Link = c.base + "/?invite=" + url.QueryEscape(r.Token)
+	case notify.KindExpired:
+		v.Subject = fmt.Sprintf(t["expired_subject"], r.Reference)
+		v.Intro = fmt.Sprintf(t["expired_intro"], r.Reference)
 	}
 	m.Subject = v.Subject
 

@@ -70,7 +70,11 @@ func outcome(kind booking.Status, lang string) booking.Outcome {
 // holder of the existing booking.
 func request(t *testing.T, kind notify.Kind, lang string) email.Request {
 	t.Helper()
-	if kind != notify.KindAttempt {
+	switch kind {
+	case notify.KindInvitation, notify.KindExpired:
+		return queueRequest(kind, lang)
+	case notify.KindAttempt:
+	default:
 		return email.RequestFor(outcome(booking.Status(kind), lang))
 	}
 	reqs := email.RequestsFor(outcome(booking.StatusDuplicate, lang))
@@ -80,7 +84,24 @@ func request(t *testing.T, kind notify.Kind, lang string) email.Request {
 	return reqs[1]
 }
 
-var kinds = []notify.Kind{notify.KindConfirmed, notify.KindFull, notify.KindDuplicate, notify.KindAttempt}
+// invitationToken stands for a signed token: the composer only links it.
+const invitationToken = "AQ5BQkNERUZHSEpLMjM0NTY3CHNlbGFuZ29y-_x"
+
+// queueRequest is the request the invitation loop publishes for the
+// registration ABCDEFGHJK234567 of the person above.
+func queueRequest(kind notify.Kind, lang string) email.Request {
+	r := email.Request{Reference: "ABCDEFGHJK234567", Kind: kind, Lang: lang, Name: "Siti Aminah binti Abdullah",
+		Email: "siti@example.com", State: "selangor", Contact: booking.ContactBoth, DecidedAt: decided}
+	if kind == notify.KindInvitation {
+		// 08:00 UTC is 16:00 in Malaysia.
+		exp := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
+		r.Token, r.ExpiresAt = invitationToken, &exp
+	}
+	return r
+}
+
+var kinds = []notify.Kind{notify.KindConfirmed, notify.KindFull, notify.KindDuplicate, notify.KindAttempt,
+	notify.KindInvitation, notify.KindExpired}
 
 func TestCompose_MatchesGoldenFilesForEveryKindAndLanguage(t *testing.T) {
 	c := composer(t)
@@ -163,6 +184,10 @@ func TestCompose_ContentEachKindPromises(t *testing.T) {
 		{notify.KindDuplicate, "ms", []string{"ABCDEFGHJK234567", "satu tempahan", "telah dimaklumkan"}},
 		{notify.KindAttempt, "en", []string{"Hello,", "with the ID number of your booking", "unchanged", "1-800-888-828", "once a day"}},
 		{notify.KindAttempt, "ms", []string{"Salam sejahtera,", "nombor ID tempahan anda", "tidak berubah", "1-800-888-828", "sekali sehari"}},
+		{notify.KindInvitation, "en", []string{"https://vaxbook.example.my/?invite=" + invitationToken + "\n", "Wednesday, 25 November 2026, 16:00 (Malaysia time)", "MyKad", "passport", "ABCDEFGHJK234567", "once"}},
+		{notify.KindInvitation, "ms", []string{"https://vaxbook.example.my/?invite=" + invitationToken + "\n", "Rabu, 25 November 2026, 16:00 (waktu Malaysia)", "MyKad", "pasport", "sekali sahaja"}},
+		{notify.KindExpired, "en", []string{"ABCDEFGHJK234567", "expired", "register again", "https://vaxbook.example.my/?lang=en&state=selangor"}},
+		{notify.KindExpired, "ms", []string{"ABCDEFGHJK234567", "tamat tempoh", "daftar semula", "https://vaxbook.example.my/?lang=ms&state=selangor"}},
 	}
 	for _, tc := range cases {
 		m, err := c.Compose(request(t, tc.kind, tc.lang))
@@ -246,6 +271,19 @@ func TestRequest_ValidateRefusesWhatCannotBeSent(t *testing.T) {
 		"attempt with a name":    func(r *email.Request) { r.Kind, r.Slot, r.State = notify.KindAttempt, nil, "" },
 		"attempt with a state":   func(r *email.Request) { r.Kind, r.Slot, r.Name = notify.KindAttempt, nil, "" },
 		"attempt with a slot":    func(r *email.Request) { r.Kind, r.Name, r.State = notify.KindAttempt, "", "" },
+		"confirmed with a token": func(r *email.Request) { r.Token = invitationToken },
+		"invitation without a token": func(r *email.Request) {
+			*r = queueRequest(notify.KindInvitation, "en")
+			r.Token = ""
+		},
+		"invitation without expiry": func(r *email.Request) {
+			*r = queueRequest(notify.KindInvitation, "en")
+			r.ExpiresAt = nil
+		},
+		"expired without a state": func(r *email.Request) {
+			*r = queueRequest(notify.KindExpired, "en")
+			r.State = ""
+		},
 		"attempt without a day": func(r *email.Request) {
 			r.Kind, r.Slot, r.Name, r.State, r.DecidedAt = notify.KindAttempt, nil, "", "", time.Time{}
 		},

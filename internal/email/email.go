@@ -34,6 +34,16 @@ type Request struct {
 	// DecidedAt is when the worker committed the outcome; the calendar
 	// file's DTSTAMP, so every rendering of one request is the same.
 	DecidedAt time.Time `json:"decided_at"`
+	// Token is the invitation's token, for invitation: the link is the
+	// composer's PUBLIC_BASE_URL/?invite=TOKEN. It is a bearer credential
+	// bound to the registrant's id_number, which it does not reveal.
+	Token string `json:"token,omitempty"`
+	// ExpiresAt is when the invitation runs out, for invitation.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// Contact is the registrant's choice of channel (email, sms or both),
+	// for invitation and expired. Until an SMS channel exists, these go by
+	// e-mail whatever the choice: every registration carries an address.
+	Contact booking.Contact `json:"contact,omitempty"`
 }
 
 // RequestsFor builds the e-mail requests for a decided booking: the one to
@@ -97,6 +107,12 @@ func (r Request) Validate() error {
 		return errors.New("email missing or malformed")
 	case r.Kind == notify.KindConfirmed && r.Slot == nil:
 		return errors.New("confirmed without a slot")
+	case r.Kind == notify.KindInvitation && (r.Token == "" || r.ExpiresAt == nil || r.State == ""):
+		return errors.New("invitation without its token, expiry or state")
+	case r.Kind == notify.KindExpired && r.State == "":
+		return errors.New("expired without the state to register in again")
+	case r.Kind != notify.KindInvitation && (r.Token != "" || r.ExpiresAt != nil):
+		return fmt.Errorf("%s carrying an invitation", r.Kind)
 	}
 	return nil
 }

@@ -41,6 +41,14 @@ var texts = map[string]map[string]string{
 		"attempt_daily":      "We send this notice at most once a day.",
 		"ics_summary":        "Vaccination appointment",
 		"ics_filename":       "appointment.ics",
+		"invitation_subject": "You are invited to book your vaccination (%s)",
+		"invitation_intro":   "A vaccination place is now held for you. Book it with the link below: it works once, and only with the ID number you registered with.",
+		"invitation_book":    "Choose your centre and time",
+		"invitation_expires": "This invitation expires on %s (Malaysia time). After that, its place goes to the next person in the queue.",
+		"invitation_private": "Do not share this link: it books a place for you only.",
+		"expired_subject":    "Your vaccination invitation has expired (%s)",
+		"expired_intro":      "Your invitation to book a vaccination (registration %s) was not used before it expired, so its place has gone to the next person in the queue.",
+		"expired_again":      "To be invited again, please register again:",
 	},
 	booking.LangMalay: {
 		"greeting":           "%s yang dihormati,",
@@ -72,6 +80,14 @@ var texts = map[string]map[string]string{
 		"attempt_daily":      "Kami menghantar makluman ini sekali sehari sahaja.",
 		"ics_summary":        "Janji temu vaksinasi",
 		"ics_filename":       "janji-temu.ics",
+		"invitation_subject": "Anda dijemput untuk menempah vaksinasi (%s)",
+		"invitation_intro":   "Satu tempat vaksinasi kini dikhaskan untuk anda. Tempah melalui pautan di bawah: ia boleh digunakan sekali sahaja, dan hanya dengan nombor ID yang anda daftarkan.",
+		"invitation_book":    "Pilih pusat dan masa anda",
+		"invitation_expires": "Jemputan ini tamat tempoh pada %s (waktu Malaysia). Selepas itu, tempatnya diberikan kepada orang seterusnya dalam giliran.",
+		"invitation_private": "Jangan kongsi pautan ini: ia menempah tempat untuk anda sahaja.",
+		"expired_subject":    "Jemputan vaksinasi anda telah tamat tempoh (%s)",
+		"expired_intro":      "Jemputan anda untuk menempah vaksinasi (pendaftaran %s) tidak digunakan sebelum tamat tempoh, jadi tempatnya telah diberikan kepada orang seterusnya dalam giliran.",
+		"expired_again":      "Untuk dijemput semula, sila daftar semula:",
 	},
 }
 
@@ -85,6 +101,13 @@ var (
 		booking.LangMalay:   {"Januari", "Februari", "Mac", "April", "Mei", "Jun", "Julai", "Ogos", "September", "Oktober", "November", "Disember"},
 	}
 )
+
+// longDateTime writes an instant as a person in Malaysia reads it,
+// "Khamis, 3 Disember 2026, 16:00".
+func longDateTime(lang string, t time.Time) string {
+	t = t.In(myt)
+	return fmt.Sprintf("%s, %02d:%02d", longDate(lang, t.Format(time.DateOnly)), t.Hour(), t.Minute())
+}
 
 // longDate writes a slot's date (YYYY-MM-DD) as a person reads it, "Selasa,
 // 1 Disember 2026"; a date it cannot read is shown as it is.

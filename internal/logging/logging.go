@@ -85,14 +85,6 @@ func Middleware(log *slog.Logger, project string) func(http.Handler) http.Handle
 	}
 }
 
-// RequestID returns the id Middleware gave the request, for error bodies.
-func RequestID(w http.ResponseWriter) string {
-	if v := w.Header()["X-Request-Id"]; len(v) > 0 {
-		return v[0]
-	}
-	return ""
-}
-
 // X-Cloud-Trace-Context is "TRACE_ID/SPAN_ID;o=TRACE_TRUE".
 func traceID(h string) string {
 	if i := strings.IndexByte(h, '/'); i >= 0 {

@@ -28,12 +28,18 @@ const (
 	// booking with their ID number: the duplicate's other half, sent to
 	// the holder's own contact and never naming the submitter.
 	KindAttempt Kind = "attempt"
+	// KindInvitation invites a registrant of a queue state to book, with
+	// the link that carries their invitation (docs/queue.md).
+	KindInvitation Kind = "invitation"
+	// KindExpired tells a registrant their invitation ran out unused and
+	// they must register again.
+	KindExpired Kind = "expired"
 )
 
 // Known reports whether vaxbook sends messages of kind k.
 func (k Kind) Known() bool {
 	switch k {
-	case KindConfirmed, KindFull, KindDuplicate, KindAttempt:
+	case KindConfirmed, KindFull, KindDuplicate, KindAttempt, KindInvitation, KindExpired:
 		return true
 	}
 	return false

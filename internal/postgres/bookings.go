@@ -63,18 +63,11 @@ JOIN slots s ON s.id = p.slot_id
 JOIN centers c ON c.id = s.center_id
 ORDER BY p.n`
 
-// Book decides a booking request in one transaction and returns the status
-// record to show. A reference decided before returns its earlier outcome
-// unchanged.
-func (b *Bookings) Book(ctx context.Context, req booking.Request, messageID string) (booking.StatusRecord, error) {
-	o, err := b.Decide(ctx, req, messageID)
-	return o.Record, err
-}
-
-// Decide is Book returning, besides the status record, what the e-mail to
-// the person needs and, for a duplicate, the holder to tell. A reference
-// decided before returns what was stored for it, so a redelivery can ask for
-// the same e-mails again.
+// Decide decides a booking request in one transaction and returns the
+// status record to show, what the e-mail to the person needs and, for a
+// duplicate, the holder to tell. A reference decided before returns what was
+// stored for it unchanged, so a redelivery can ask for the same e-mails
+// again.
 func (b *Bookings) Decide(ctx context.Context, req booking.Request, messageID string) (booking.Outcome, error) {
 	var o booking.Outcome
 	err := InTx(ctx, b.pool, func(tx pgx.Tx) error {

@@ -18,5 +18,10 @@ func keyState(code string) string { return "listppv:state:" + code }
 // keyStatus is the string holding one reference's status record.
 func keyStatus(reference string) string { return "status:" + reference }
 
-// keyRegistration is the string holding one registration's record.
+// keyRegistration is the string holding one registration's record
+// (GET /registration/{reference}).
 func keyRegistration(reference string) string { return "registration:" + reference }
+
+// keyQueueMark is the string holding a queue state's invited-through mark:
+// the highest place invited so far.
+func keyQueueMark(state string) string { return "queue:mark:" + state }

@@ -11,73 +11,102 @@ import (
 	"github.com/vaxbook/vaxbook/internal/testenv"
 )
 
-func TestRegistrations_NeverGoBackToAnEarlierStatus(t *testing.T) {
+func TestRegistrations_SetNeverMovesARecordBack(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	r := NewRegistrations(testenv.NewRedis(t), time.Hour)
-	for from, fromRank := range statusRank {
-		for to, toRank := range statusRank {
-			ref := booking.NewReference()
-			if err := r.Set(ctx, queue.Record{Reference: ref, State: "selangor", Status: from}); err != nil {
-				t.Fatal(err)
-			}
-			if err := r.Set(ctx, queue.Record{Reference: ref, State: "selangor", Status: to, BookingReference: "B"}); err != nil {
-				t.Fatal(err)
-			}
-			got, err := r.Get(ctx, ref)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := to
-			if toRank < fromRank {
-				want = from
-			}
-			if got.Status != want {
-				t.Errorf("%s then %s: got %s, want %s", from, to, got.Status, want)
-			}
-			if got.Status == to && got.BookingReference != "B" {
-				t.Errorf("%s then %s: the later write's fields were not kept: %+v", from, to, got)
-			}
+	exp := time.Date(2026, 12, 3, 8, 0, 0, 0, time.UTC)
+	steps := []struct {
+		write queue.Record
+		want  queue.Status
+	}{
+		{queue.Record{Status: queue.StatusQueued, Place: 7}, queue.StatusQueued},
+		{queue.Record{Status: queue.StatusReceived}, queue.StatusQueued},         // the API's late write
+		{queue.Record{Status: queue.StatusQueued, Place: 3}, queue.StatusQueued}, // same status: new place
+		{queue.Record{Status: queue.StatusInvited, ExpiresAt: &exp}, queue.StatusInvited},
+		{queue.Record{Status: queue.StatusQueued, Place: 3}, queue.StatusInvited}, // a worker redelivery
+		{queue.Record{Status: queue.StatusBooked, BookingReference: "B"}, queue.StatusBooked},
+		{queue.Record{Status: queue.StatusExpired}, queue.StatusBooked}, // final stays final
+		{queue.Record{Status: queue.StatusInvited, ExpiresAt: &exp}, queue.StatusBooked},
+	}
+	for i, s := range steps {
+		s.write.Reference, s.write.State = "ABCDEFGHJK234567", "selangor"
+		if err := r.Set(ctx, s.write); err != nil {
+			t.Fatalf("step %d: Set: %v", i, err)
 		}
+		got, err := r.Get(ctx, s.write.Reference)
+		if err != nil {
+			t.Fatalf("step %d: Get: %v", i, err)
+		}
+		if got.Status != s.want {
+			t.Errorf("step %d: after writing %s, got %s, want %s", i, s.write.Status, got.Status, s.want)
+		}
+	}
+	got, _ := r.Get(ctx, "ABCDEFGHJK234567")
+	if got.BookingReference != "B" {
+		t.Errorf("booked record lost its booking reference: %+v", got)
+	}
+	if _, err := r.Get(ctx, "NOSUCHREFERENCE2"); !errors.Is(err, booking.ErrUnknownReference) {
+		t.Errorf("Get(unknown) error = %v, want ErrUnknownReference", err)
+	}
+	if err := r.Set(ctx, queue.Record{Reference: "X", Status: "pending"}); err == nil {
+		t.Error("Set(unknown status) error = nil")
 	}
 }
 
-func TestRegistrations_BookedIsNotUndoneByALateExpiry(t *testing.T) {
+func TestRegistrations_ALateBookingFollowsAnExpiry(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	rdb := testenv.NewRedis(t)
-	r := NewRegistrations(rdb, time.Hour)
-	ref := booking.NewReference()
-	booked := queue.Record{Reference: ref, State: "selangor", Status: queue.StatusBooked, BookingReference: booking.NewReference()}
-	for _, rec := range []queue.Record{booked, {Reference: ref, State: "selangor", Status: queue.StatusExpired}} {
+	r := NewRegistrations(testenv.NewRedis(t), time.Hour)
+	rec := queue.Record{Reference: "ABCDEFGHJK234567", State: "selangor"}
+	for _, s := range []queue.Status{queue.StatusInvited, queue.StatusExpired, queue.StatusBooked, queue.StatusExpired, queue.StatusDuplicate} {
+		rec.Status = s
 		if err := r.Set(ctx, rec); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got, err := r.Get(ctx, ref); err != nil || got != booked {
-		t.Errorf("Get() = %+v, %v; want %+v", got, err, booked)
-	}
-	if ttl, err := rdb.PTTL(ctx, keyRegistration(ref)).Result(); err != nil || ttl <= 0 || ttl > time.Hour {
-		t.Errorf("PTTL = %v, %v; want up to an hour", ttl, err)
+	if got, _ := r.Get(ctx, rec.Reference); got.Status != queue.StatusBooked {
+		t.Errorf("invited, expired, booked, expired, duplicate: got %s, want booked", got.Status)
 	}
 }
 
-func TestRegistrations_UnknownReferenceAndUnknownStatus(t *testing.T) {
+func TestRegistrations_QueuedPlaceUpdatesAndExpires(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	r := NewRegistrations(testenv.NewRedis(t), 0)
-	if _, err := r.Get(ctx, booking.NewReference()); !errors.Is(err, booking.ErrUnknownReference) {
-		t.Errorf("Get(unknown) error = %v, want ErrUnknownReference", err)
-	}
-	if err := r.Set(ctx, queue.Record{Reference: booking.NewReference(), Status: "lost"}); err == nil {
-		t.Error("Set(status lost) error = nil, want one")
-	}
-	// A ttl of 0 keeps the record.
-	ref := booking.NewReference()
-	if err := r.Set(ctx, queue.Record{Reference: ref, State: "johor", Status: queue.StatusQueued}); err != nil {
+	rdb := testenv.NewRedis(t)
+	r := NewRegistrations(rdb, time.Minute)
+	rec := queue.Record{Reference: "ABCDEFGHJK234567", State: "johor", Status: queue.StatusQueued, Place: 9}
+	if err := r.Set(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := r.Get(ctx, ref); err != nil || got.Status != queue.StatusQueued {
-		t.Errorf("Get() = %+v, %v; want queued", got, err)
+	rec.Place = 4
+	if err := r.Set(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := r.Get(ctx, rec.Reference); got.Place != 4 {
+		t.Errorf("place: got %d, want 4", got.Place)
+	}
+	if ttl := rdb.PTTL(ctx, keyRegistration(rec.Reference)).Val(); ttl <= 0 || ttl > time.Minute {
+		t.Errorf("TTL: got %s, want within 1m", ttl)
+	}
+}
+
+func TestRegistrations_MarkOnlyRises(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r := NewRegistrations(testenv.NewRedis(t), time.Hour)
+	if m, err := r.Mark(ctx, "selangor"); err != nil || m != 0 {
+		t.Fatalf("Mark before any: got %d, %v; want 0", m, err)
+	}
+	for _, p := range []int64{10, 25, 12} {
+		if err := r.SetMark(ctx, "selangor", p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m, _ := r.Mark(ctx, "selangor"); m != 25 {
+		t.Errorf("Mark after 10, 25, 12: got %d, want 25", m)
+	}
+	if m, _ := r.Mark(ctx, "johor"); m != 0 {
+		t.Errorf("another state's mark: got %d, want 0", m)
 	}
 }

@@ -1,0 +1,9 @@
+package invite
+
+import "time"
+
+// SetClock makes the loop read the time from now.
+func (l *Loop) SetClock(now func() time.Time) { l.now = now }
+
+// AfterBatch runs f after each committed batch of invitations but the last.
+func (l *Loop) AfterBatch(f func()) { l.afterBatch = f }

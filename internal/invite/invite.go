@@ -1,0 +1,320 @@
+// Package invite is the invitation loop of the registration queue
+// (docs/queue.md): every interval, for each queue state whose opening time
+// has come, it puts the early registrations in a random order once, expires
+// unused invitations, invites as many next registrants as there are free
+// places, and then asks for their messages and writes their Redis records.
+// Any number of copies may run; only the holder of the Postgres lease
+// invites.
+package invite
+
+import (
+	"context"
+	crand "crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/vaxbook/vaxbook/internal/email"
+	"github.com/vaxbook/vaxbook/internal/notify"
+	"github.com/vaxbook/vaxbook/internal/postgres"
+	"github.com/vaxbook/vaxbook/internal/queue"
+)
+
+// Records stores what GET /registration shows (redis.Registrations).
+type Records interface {
+	Set(ctx context.Context, rec queue.Record) error
+	SetMark(ctx context.Context, state string, place int64) error
+}
+
+// Publisher asks for an e-mail (pubsub.Publisher on email-topic). Every
+// registration gives an address, so until an SMS channel exists the
+// messages go by e-mail whatever the registrant's contact choice, which
+// the request carries for the channel that will honour it.
+type Publisher interface {
+	Publish(ctx context.Context, r email.Request) error
+}
+
+// publishers bounds the messages in flight at once: each Publish waits for
+// Pub/Sub's ack, so one at a time would make a round of 10,000 invitations
+// take minutes.
+const publishers = 64
+
+// Loop is the invitation loop.
+type Loop struct {
+	log     *slog.Logger
+	pool    *pgxpool.Pool
+	records Records
+	pub     Publisher
+	signer  *queue.Signer
+	cfg     Config
+	now     func() time.Time
+
+	lease *postgres.Lease
+	// afterBatch, when set (by tests), runs after each committed batch of
+	// invitations but the last.
+	afterBatch func()
+
+	lastPass atomic.Int64 // unix ms of the last pass that did its job, as leader or standby
+	leader   atomic.Bool
+}
+
+// New returns a loop that runs every cfg.Interval and signs with signer
+// (cfg.Check's).
+func New(log *slog.Logger, pool *pgxpool.Pool, records Records, pub Publisher, signer *queue.Signer, cfg Config) *Loop {
+	return &Loop{log: log, pool: pool, records: records, pub: pub, signer: signer, cfg: cfg, now: time.Now}
+}
+
+// Run passes once at once and then every interval until ctx is done; it
+// gives the lease up on return so a standby can take over at its next tick.
+func (l *Loop) Run(ctx context.Context) error {
+	defer l.dropLease()
+	t := time.NewTicker(l.cfg.Interval)
+	defer t.Stop()
+	for {
+		if err := l.Pass(ctx); err != nil && ctx.Err() == nil {
+			l.log.Error("invitation pass", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Pass takes the lease if free and, holding it, runs one round in every
+// queue state. A standby pass does nothing and is not an error.
+func (l *Loop) Pass(ctx context.Context) error {
+	// A hung connection must not hold the lease forever: cancelling the
+	// query closes the connection, which frees the lock for a standby.
+	ctx, cancel := context.WithTimeout(ctx, max(2*l.cfg.Interval, 30*time.Second))
+	defer cancel()
+	if l.lease == nil {
+		lease, err := postgres.TryLease(ctx, l.pool, postgres.InviteLease)
+		if err != nil {
+			return err
+		}
+		if lease == nil {
+			l.leader.Store(false)
+			l.lastPass.Store(l.now().UnixMilli())
+			l.log.Debug("invitation standby: another loop holds the lease")
+			return nil
+		}
+		l.log.Info("invitation lease taken: this loop invites")
+		l.lease = lease
+		l.leader.Store(true)
+	}
+	now := l.now()
+	states, err := l.lease.QueueStates(ctx, now)
+	if err != nil {
+		l.dropLease()
+		return err
+	}
+	var errs []error
+	for _, st := range states {
+		if err := l.round(ctx, st.Code, now); err != nil {
+			errs = append(errs, fmt.Errorf("queue state %s: %w", st.Code, err))
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if l.lease.Lost() {
+		l.dropLease()
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	l.lastPass.Store(now.UnixMilli())
+	return nil
+}
+
+// round is one state's turn: what changes Postgres first, each step in its
+// own transactions, then what is told about it. The telling steps run even
+// when inviting failed, and pick up whatever an earlier round committed but
+// did not tell, so a crash between commit and publish only delays messages.
+func (l *Loop) round(ctx context.Context, state string, now time.Time) error {
+	keyed, err := l.lease.Open(ctx, state, now, shuffle)
+	if err != nil {
+		return err
+	}
+	if keyed > 0 {
+		l.log.Info("queue opened: early registrations put in a random order", "state", state, "registrations", keyed)
+	}
+	expired, err := l.lease.Expire(ctx, state, now)
+	if err != nil {
+		return err
+	}
+	invited, inviteErr := l.invite(ctx, state, now)
+	if expired > 0 || invited > 0 {
+		l.log.Info("invitation round", "state", state, "invited", invited, "expired", expired)
+	}
+	return errors.Join(inviteErr, l.tellInvited(ctx, state, now), l.tellExpired(ctx, state, now), l.mark(ctx, state))
+}
+
+// invite issues invitations batch by batch until the free places, the
+// queue or the round's cap run out.
+func (l *Loop) invite(ctx context.Context, state string, now time.Time) (int, error) {
+	// The token carries its expiry in whole seconds; the stored one must
+	// be the same instant so that the token can be made again from it.
+	expiresAt := now.Add(l.cfg.TTL).Truncate(time.Second)
+	hash := func(ref, id string) string { return queue.TokenHash(l.signer.Sign(ref, state, id, expiresAt)) }
+	total := 0
+	for {
+		limit := l.cfg.Batch
+		if l.cfg.RoundMax > 0 {
+			limit = min(limit, l.cfg.RoundMax-total)
+		}
+		if limit <= 0 {
+			return total, nil
+		}
+		n, err := l.lease.Invite(ctx, state, now, expiresAt, limit, hash)
+		total += n
+		if err != nil || n < limit {
+			return total, err
+		}
+		if l.afterBatch != nil {
+			l.afterBatch()
+		}
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+	}
+}
+
+// tellInvited writes the record and asks for the message of every
+// invitation not yet told, then marks those that went. The send-once
+// record of the e-mail makes a repeat after a crash harmless.
+func (l *Loop) tellInvited(ctx context.Context, state string, now time.Time) error {
+	return tell(ctx, "invited",
+		func() ([]postgres.Invitee, error) { return l.lease.Unnotified(ctx, state, now, l.cfg.Batch) },
+		func(ctx context.Context, v postgres.Invitee) (string, error) {
+			exp := v.ExpiresAt.UTC()
+			rec := queue.Record{Reference: v.Reference, State: state, Status: queue.StatusInvited, ExpiresAt: &exp, Place: v.Place}
+			if err := l.records.Set(ctx, rec); err != nil {
+				return "", err
+			}
+			return v.Reference, l.pub.Publish(ctx, email.Request{
+				Reference: v.Reference, Kind: notify.KindInvitation, Lang: v.Lang, Name: v.Name, Email: v.Email,
+				State: state, Contact: v.Contact, DecidedAt: now.UTC(),
+				Token: l.signer.Sign(v.Reference, state, v.IDNumber, exp), ExpiresAt: &exp,
+			})
+		},
+		func(done []string) error { return l.lease.MarkNotified(ctx, done, l.now()) })
+}
+
+// tellExpired does for expired registrations what tellInvited does for
+// invited ones.
+func (l *Loop) tellExpired(ctx context.Context, state string, now time.Time) error {
+	return tell(ctx, "expired",
+		func() ([]postgres.Expiree, error) { return l.lease.UntoldExpired(ctx, state, l.cfg.Batch) },
+		func(ctx context.Context, v postgres.Expiree) (string, error) {
+			if err := l.records.Set(ctx, queue.Record{Reference: v.Reference, State: state, Status: queue.StatusExpired}); err != nil {
+				return "", err
+			}
+			return v.Reference, l.pub.Publish(ctx, email.Request{
+				Reference: v.Reference, Kind: notify.KindExpired, Lang: v.Lang, Name: v.Name, Email: v.Email,
+				State: state, Contact: v.Contact, DecidedAt: now.UTC(),
+			})
+		},
+		func(done []string) error { return l.lease.MarkExpiredTold(ctx, done, l.now()) })
+}
+
+// tell takes page after page of untold registrations, tells each (one
+// returns its reference), and marks those told, until none is left or one
+// could not be told: that one stays untold for the next round.
+func tell[T any](ctx context.Context, what string, page func() ([]T, error),
+	one func(context.Context, T) (string, error), mark func([]string) error) error {
+	for {
+		items, err := page()
+		if err != nil || len(items) == 0 {
+			return err
+		}
+		done, err := each(ctx, items, one)
+		if len(done) > 0 {
+			if merr := mark(done); merr != nil {
+				return errors.Join(err, merr)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("tell %d of %d %s: %w", len(items)-len(done), len(items), what, err)
+		}
+	}
+}
+
+// mark writes the state's invited-through mark from Postgres every round,
+// so a Redis that lost it has it back within one interval.
+func (l *Loop) mark(ctx context.Context, state string) error {
+	through, err := l.lease.InvitedThrough(ctx, state)
+	if err != nil || through == 0 {
+		return err
+	}
+	return l.records.SetMark(ctx, state, through)
+}
+
+// each runs f on every item, publishers at a time, and returns the keys f
+// gave for the items it did without error, and the first error.
+func each[T any](ctx context.Context, items []T, f func(context.Context, T) (string, error)) ([]string, error) {
+	var (
+		mu    sync.Mutex
+		done  []string
+		first error
+		wg    sync.WaitGroup
+		sem   = make(chan struct{}, publishers)
+	)
+	for _, it := range items {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			key, err := f(ctx, it)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if first == nil {
+					first = err
+				}
+				return
+			}
+			done = append(done, key)
+		})
+	}
+	wg.Wait()
+	return done, first
+}
+
+// shuffle puts refs in a uniformly random order drawn from a generator
+// seeded by crypto/rand: nobody can predict or influence the order, however
+// early or fast they registered.
+func shuffle(refs []string) error {
+	var seed [32]byte
+	if _, err := crand.Read(seed[:]); err != nil {
+		return fmt.Errorf("seed the shuffle: %w", err)
+	}
+	r := mrand.New(mrand.NewChaCha8(seed))
+	r.Shuffle(len(refs), func(i, j int) { refs[i], refs[j] = refs[j], refs[i] })
+	return nil
+}
+
+// Close gives the lease up; Run does it on return, callers of Pass must.
+func (l *Loop) Close() { l.dropLease() }
+
+func (l *Loop) dropLease() {
+	if l.lease != nil {
+		l.lease.Release()
+		l.lease = nil
+		l.leader.Store(false)
+	}
+}
+
+// Healthy reports whether a pass completed within three intervals, and
+// whether this loop is the one inviting.
+func (l *Loop) Healthy() (ok, leader bool, last time.Time) {
+	last = time.UnixMilli(l.lastPass.Load())
+	return l.now().Sub(last) <= 3*l.cfg.Interval, l.leader.Load(), last
+}
