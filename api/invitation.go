@@ -44,9 +44,11 @@ func newInvitationCheck(log *slog.Logger, inv Invitations) *invitationCheck {
 
 // check returns the request to queue for a submission in state st. An open
 // state needs no invitation: the submission is judged as if it carried none
-// (so the contact fields it left out are named) and none is queued. A queue
-// state needs the person's own unexpired invitation for this state, whose
-// booking is not made yet; only the secret and Redis are asked, never
+// and none is queued, except that one which left out what the invitation
+// page does not ask for still books with the person's own invitation (a
+// state switched to open keeps outstanding links working, docs/queue.md).
+// A queue state needs the person's own unexpired invitation for this state,
+// whose booking is not made yet; only the secret and Redis are asked, never
 // Postgres.
 func (c *invitationCheck) check(ctx context.Context, log *slog.Logger, st listing.State, sub booking.Submission, req booking.Request) (booking.Request, error) {
 	if queue.Mode(st.Mode) != queue.ModeQueue {
@@ -54,7 +56,15 @@ func (c *invitationCheck) check(ctx context.Context, log *slog.Logger, st listin
 			return req, nil
 		}
 		sub.Invitation = ""
-		return sub.Validate()
+		plain, err := sub.Validate()
+		if err != nil && c.Signer != nil {
+			// Validate passed with the invitation, so only fields left
+			// for the registration are missing: the token must fill them.
+			if inv, verr := c.Signer.Verify(req.Invitation, req.IDNumber, time.Now()); verr == nil && inv.State == req.State {
+				return req, nil
+			}
+		}
+		return plain, err
 	}
 	if req.Invitation == "" {
 		return req, errInvitationRequired

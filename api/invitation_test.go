@@ -216,13 +216,34 @@ func TestSubmit_OpenStateIgnoresAnInvitation(t *testing.T) {
 		t.Errorf("published request: got %+v, want no invitation and the name given", req)
 	}
 
-	// Ignored means judged as if absent: the contact fields are required.
+	// Judged as if absent: the contact fields are required...
 	w = q.do(t, http.MethodPost, "/submit", submission(func(m map[string]any) {
 		m["invitation"] = "anything at all"
 		delete(m, "name")
 	}), nil)
 	if got := decodeError(t, w); w.Code != http.StatusBadRequest || got.Error.Field != "name" || got.Error.Code != booking.CodeRequired {
 		t.Errorf("open state, invitation, no name: got %d %+v, want 400 name required", w.Code, got.Error)
+	}
+
+	// ...unless the person's own invitation for the state (one issued
+	// before it switched to open) stands in for them, as on the
+	// invitation page.
+	token, _ := q.invite(t, "selangor", time.Now().Add(time.Hour))
+	page := strings.Replace(strings.Replace(invitationBody(token), `"kedah"`, `"selangor"`, 1), kedahRoom, open, 1)
+	w = q.do(t, http.MethodPost, "/submit", page, nil)
+	if w.Code != http.StatusAccepted {
+		t.Fatalf("open state, own invitation, ID number only: got %d, want 202: %s", w.Code, w.Body)
+	}
+	if err := json.Unmarshal(q.srv.Messages()[1].Data, &req); err != nil {
+		t.Fatal(err)
+	}
+	if req.Invitation != token || req.Name != "" {
+		t.Errorf("published request: got %+v, want the invitation kept for the worker to fill the rest", req)
+	}
+	kedahToken, _ := q.invite(t, "kedah", time.Now().Add(time.Hour))
+	page = strings.Replace(strings.Replace(invitationBody(kedahToken), `"kedah"`, `"selangor"`, 1), kedahRoom, open, 1)
+	if w := q.do(t, http.MethodPost, "/submit", page, nil); w.Code != http.StatusBadRequest {
+		t.Errorf("open state, another state's invitation, ID number only: got %d, want 400: %s", w.Code, w.Body)
 	}
 }
 
