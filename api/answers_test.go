@@ -86,6 +86,35 @@ type stubRecords struct{ rec queue.Record }
 
 func (s stubRecords) Get(context.Context, string) (queue.Record, error) { return s.rec, nil }
 
+// stubQueue is the registration queue's publisher and records: it publishes
+// with pubErr and reads with getErr (default: unknown reference).
+type stubQueue struct{ pubErr, getErr error }
+
+func (q stubQueue) Publish(context.Context, queue.Registration) error { return q.pubErr }
+func (q stubQueue) Set(context.Context, queue.Record) error           { return nil }
+func (q stubQueue) Mark(context.Context, string) (int64, error)       { return 0, nil }
+func (q stubQueue) Get(context.Context, string) (queue.Record, error) {
+	if q.getErr == nil {
+		return queue.Record{}, booking.ErrUnknownReference
+	}
+	return queue.Record{}, q.getErr
+}
+
+func withQueue(q stubQueue) api.Options {
+	return api.Options{Queue: api.Queue{Publisher: q, Records: q}}
+}
+
+// perlisQueues puts perlis in queue mode in the stub's listings.
+func perlisQueues(s *stubListings) {
+	rows := slotRows()
+	rows[0].StateMode = "queue"
+	docs, err := listing.RenderAll(rows, time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC), listing.Documents{})
+	if err != nil {
+		panic(err)
+	}
+	s.docs = docs
+}
+
 type stubVerifier struct{ err error }
 
 func (v stubVerifier) Verify(context.Context, string, string) error { return v.err }
@@ -108,7 +137,7 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 	ref := booking.ReferenceFor("key", "900101145678")
 	set := func(k string, v any) string { return submission(func(m map[string]any) { m[k] = v }) }
 	// Kedah books by invitation (queueRows).
-	withQueue := func(s *stubListings) {
+	kedahQueues := func(s *stubListings) {
 		docs, err := listing.RenderAll(append(slotRows(), queueRows()...), time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC), listing.Documents{})
 		if err != nil {
 			t.Fatal(err)
@@ -174,13 +203,19 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 		{name: "submit captcha rejected", method: "POST", target: "/submit", body: set("captcha_token", "robot"), setup: setup{opts: api.Options{Captcha: api.Captcha{Provider: captcha.Turnstile, Verifier: stubVerifier{captcha.ErrRejected}}}}},
 		{name: "submit captcha provider down", method: "POST", target: "/submit", body: set("captcha_token", "human"), setup: setup{opts: api.Options{Captcha: api.Captcha{Provider: captcha.Turnstile, Verifier: stubVerifier{fmt.Errorf("siteverify: %w", captcha.ErrUnavailable)}}}}},
 
-		{name: "submit queue state without invitation", method: "POST", target: "/submit", body: kedahSubmission(nil, kedahRoom), setup: setup{listings: withQueue, opts: invited}},
-		{name: "submit forged invitation", method: "POST", target: "/submit", body: invitationBody("forged"), setup: setup{listings: withQueue, opts: invited}},
-		{name: "submit invitation of another state", method: "POST", target: "/submit", body: invitationBody(token("johor", later)), setup: setup{listings: withQueue, opts: invited}},
-		{name: "submit invitation not yours", method: "POST", target: "/submit", body: strings.Replace(invitationBody(token("kedah", later)), "900101-14-5678", "A1234567", 1), setup: setup{listings: withQueue, opts: invited}},
-		{name: "submit invitation expired", method: "POST", target: "/submit", body: invitationBody(token("kedah", time.Now().Add(-time.Minute))), setup: setup{listings: withQueue, opts: invited}},
-		{name: "submit invitation used", method: "POST", target: "/submit", body: invitationBody(token("kedah", later)), setup: setup{listings: withQueue, opts: booked}},
-		{name: "submit invitation without a secret", method: "POST", target: "/submit", body: invitationBody(token("kedah", later)), setup: setup{listings: withQueue}},
+		{name: "register open state", method: "POST", target: "/register", body: registration(nil), setup: setup{opts: withQueue(stubQueue{})}},
+		{name: "register queue down", method: "POST", target: "/register", body: registration(func(m map[string]any) { m["state"] = "perlis" }), setup: setup{listings: perlisQueues, opts: withQueue(stubQueue{pubErr: errDown})}},
+		{name: "registration malformed", method: "GET", target: "/registration/nope", setup: setup{opts: withQueue(stubQueue{})}},
+		{name: "registration unknown", method: "GET", target: "/registration/" + ref, setup: setup{opts: withQueue(stubQueue{})}},
+		{name: "registration redis down", method: "GET", target: "/registration/" + ref, setup: setup{opts: withQueue(stubQueue{getErr: errDown})}},
+
+		{name: "submit queue state without invitation", method: "POST", target: "/submit", body: kedahSubmission(nil, kedahRoom), setup: setup{listings: kedahQueues, opts: invited}},
+		{name: "submit forged invitation", method: "POST", target: "/submit", body: invitationBody("forged"), setup: setup{listings: kedahQueues, opts: invited}},
+		{name: "submit invitation of another state", method: "POST", target: "/submit", body: invitationBody(token("johor", later)), setup: setup{listings: kedahQueues, opts: invited}},
+		{name: "submit invitation not yours", method: "POST", target: "/submit", body: strings.Replace(invitationBody(token("kedah", later)), "900101-14-5678", "A1234567", 1), setup: setup{listings: kedahQueues, opts: invited}},
+		{name: "submit invitation expired", method: "POST", target: "/submit", body: invitationBody(token("kedah", time.Now().Add(-time.Minute))), setup: setup{listings: kedahQueues, opts: invited}},
+		{name: "submit invitation used", method: "POST", target: "/submit", body: invitationBody(token("kedah", later)), setup: setup{listings: kedahQueues, opts: booked}},
+		{name: "submit invitation without a secret", method: "POST", target: "/submit", body: invitationBody(token("kedah", later)), setup: setup{listings: kedahQueues}},
 	}
 
 	var got strings.Builder

@@ -29,14 +29,13 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 const topic = "appointments-topic"
 
-// slotRows is a small listing: selangor with one open and one full slot,
-// and perlis with no centres.
+// slotRows is a small listing: selangor with one open and one full slot at
+// centre sel-001 on 2026-12-01, and perlis with no centres.
 func slotRows() []listing.SlotRow {
-	return []listing.SlotRow{
-		{StateCode: "perlis", StateName: "Perlis"},
-		{StateCode: "selangor", StateName: "Selangor", CenterID: "sel-001", CenterName: "Dewan A", CenterAddress: "Jalan 1", SlotID: "sel-001-2026-12-01-am", Date: "2026-12-01", Time: "08:00-13:00", Capacity: 10, Booked: 3},
-		{StateCode: "selangor", StateName: "Selangor", CenterID: "sel-001", CenterName: "Dewan A", CenterAddress: "Jalan 1", SlotID: "sel-001-2026-12-01-pm", Date: "2026-12-01", Time: "14:00-18:00", Capacity: 5, Booked: 5},
-	}
+	return append([]listing.SlotRow{{StateCode: "perlis", StateName: "Perlis"}}, testenv.SeedRows(
+		listing.SlotRow{CenterName: "Dewan A", CenterAddress: "Jalan 1", SlotID: "sel-001-2026-12-01-am", Capacity: 10, Booked: 3},
+		listing.SlotRow{CenterName: "Dewan A", CenterAddress: "Jalan 1", SlotID: "sel-001-2026-12-01-pm", Time: "14:00-18:00", Capacity: 5, Booked: 5},
+	)...)
 }
 
 type env struct {

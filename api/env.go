@@ -20,6 +20,9 @@ type Config struct {
 	SubmitRate  float64 `env:"SUBMIT_RATE_PER_IP, default=0"`
 	SubmitBurst int     `env:"SUBMIT_BURST_PER_IP, default=20"`
 	Captcha     CaptchaConfig
+	// RegistrationsTopic is where POST /register queues registrations for
+	// the worker's /push/registrations.
+	RegistrationsTopic string `env:"REGISTRATIONS_TOPIC, default=registrations-topic"`
 	// Optional at start: a state's mode changes at run time, and an
 	// open-only deployment needs no secret. Unset, a submission in a queue
 	// state is answered 503 invitations_unavailable and logged once.

@@ -101,6 +101,13 @@ var (
 	errCaptchaUnavailable    = answer(http.StatusServiceUnavailable, "captcha_unavailable", "", "The human check cannot be verified right now; nothing was saved. Please try again shortly.", retrySoon)
 	errQueueUnavailable      = answer(http.StatusServiceUnavailable, "queue_unavailable", "", "Your booking could not be queued; nothing was saved. Please try again shortly.", retrySoon)
 
+	// The registration queue (docs/queue.md).
+	errNotQueueMode             = answer(http.StatusConflict, "not_queue_mode", "state", "This state books first come, first served: book with POST /submit.", 0)
+	errRegistrationUnqueued     = answer(http.StatusServiceUnavailable, errQueueUnavailable.code, "", "Your registration could not be queued; nothing was saved. Please try again shortly.", retrySoon)
+	errBadRegistrationReference = answer(http.StatusBadRequest, booking.CodeInvalid, "reference", "reference is not a vaxbook registration reference.", 0)
+	errUnknownRegistration      = answer(http.StatusNotFound, errUnknownReference.code, "reference", "No registration is known under this reference.", 0)
+	errRegistrationUnavailable  = answer(http.StatusServiceUnavailable, errStatusUnavailable.code, "", "The registration status cannot be read right now; please try again shortly.", retryCache)
+
 	// Booking with an invitation in a queue state (docs/queue.md).
 	errInvitationRequired     = answer(http.StatusForbidden, "invitation_required", "invitation", "This state books by invitation: register, and book with the link your invitation brings.", 0)
 	errInvitationInvalid      = answer(http.StatusForbidden, "invitation_invalid", "invitation", "This invitation is not valid for this state; open the link in your invitation message again.", 0)

@@ -65,17 +65,17 @@ func kedahSubmission(mod func(map[string]any), prefs ...string) string {
 	})
 }
 
-type queueEnv struct {
+type invitationEnv struct {
 	*env
 	signer *queue.Signer
 	regs   *redis.Registrations
 }
 
-// newQueueEnv is newEnv with the queue states listed and invitations
+// newInvitationEnv is newEnv with the queue states listed and invitations
 // checked with invitationSecret against registration records in Redis.
-func newQueueEnv(t *testing.T) queueEnv {
+func newInvitationEnv(t *testing.T) invitationEnv {
 	t.Helper()
-	q := queueEnv{signer: mustSigner(t, invitationSecret), regs: redis.NewRegistrations(testenv.NewRedis(t), time.Hour)}
+	q := invitationEnv{signer: mustSigner(t, invitationSecret), regs: redis.NewRegistrations(testenv.NewRedis(t), time.Hour)}
 	q.env = newEnv(t, false, func(o *api.Options) {
 		o.Invitations = api.Invitations{Signer: q.signer, Records: q.regs}
 	})
@@ -85,7 +85,7 @@ func newQueueEnv(t *testing.T) queueEnv {
 
 // invite signs person inviteeIC's invitation to book in state, as the
 // invitation loop does, and records the registration as invited.
-func (q queueEnv) invite(t *testing.T, state string, expiresAt time.Time) (token, registration string) {
+func (q invitationEnv) invite(t *testing.T, state string, expiresAt time.Time) (token, registration string) {
 	t.Helper()
 	registration = booking.NewReference()
 	if err := q.regs.Set(context.Background(), queue.Record{Reference: registration, State: state, Status: queue.StatusInvited, ExpiresAt: &expiresAt}); err != nil {
@@ -96,7 +96,7 @@ func (q queueEnv) invite(t *testing.T, state string, expiresAt time.Time) (token
 
 func TestSubmit_QueueStateAnswersEachInvitationByContract(t *testing.T) {
 	t.Parallel()
-	q := newQueueEnv(t)
+	q := newInvitationEnv(t)
 	later := time.Now().Add(time.Hour)
 	good, _ := q.invite(t, "kedah", later)
 	flipped := []byte(good)
@@ -142,7 +142,7 @@ func TestSubmit_QueueStateAnswersEachInvitationByContract(t *testing.T) {
 
 func TestSubmit_QueueStateQueuesTheTokenWithoutTheContactFields(t *testing.T) {
 	t.Parallel()
-	q := newQueueEnv(t)
+	q := newInvitationEnv(t)
 	token, _ := q.invite(t, "kedah", time.Now().Add(time.Hour))
 	w := q.do(t, http.MethodPost, "/submit", invitationBody(token), nil)
 	if w.Code != http.StatusAccepted {
@@ -166,7 +166,7 @@ func TestSubmit_QueueStateQueuesTheTokenWithoutTheContactFields(t *testing.T) {
 // Fields first, then the state, then the invitation, then the listing.
 func TestSubmit_QueueStateChecksInvitationAfterFieldsAndBeforeTheListing(t *testing.T) {
 	t.Parallel()
-	q := newQueueEnv(t)
+	q := newInvitationEnv(t)
 	token, _ := q.invite(t, "kedah", time.Now().Add(time.Hour))
 	cases := []struct {
 		name, body  string
@@ -203,7 +203,7 @@ func withEmail(body, email string) string {
 
 func TestSubmit_OpenStateIgnoresAnInvitation(t *testing.T) {
 	t.Parallel()
-	q := newQueueEnv(t)
+	q := newInvitationEnv(t)
 	w := q.do(t, http.MethodPost, "/submit", submission(func(m map[string]any) { m["invitation"] = "anything at all" }), nil)
 	if w.Code != http.StatusAccepted {
 		t.Fatalf("status: got %d, want 202: %s", w.Code, w.Body)

@@ -14,6 +14,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/listing"
 	"github.com/vaxbook/vaxbook/internal/logging"
+	"github.com/vaxbook/vaxbook/internal/queue"
 )
 
 // Listings reads rendered documents and the cache-fill heartbeat.
@@ -34,6 +35,29 @@ type Statuses interface {
 	GetRaw(ctx context.Context, reference string) ([]byte, error)
 }
 
+// RegistrationPublisher queues a registration, returning once Pub/Sub
+// acknowledged it.
+type RegistrationPublisher interface {
+	Publish(ctx context.Context, reg queue.Registration) error
+}
+
+// Registrations reads and seeds the registration records and reads each
+// state's invited-through mark.
+type Registrations interface {
+	Set(ctx context.Context, rec queue.Record) error
+	Get(ctx context.Context, reference string) (queue.Record, error)
+	Mark(ctx context.Context, state string) (int64, error)
+}
+
+// Queue is what the registration queue's endpoints need. The zero value
+// leaves POST /register and GET /registration unrouted.
+type Queue struct {
+	Publisher RegistrationPublisher
+	Records   Registrations
+}
+
+func (q Queue) on() bool { return q.Publisher != nil && q.Records != nil }
+
 // Options tune the API; the zero value of a field takes its default.
 type Options struct {
 	Project        string        // for trace ids in logs
@@ -43,12 +67,17 @@ type Options struct {
 	SubmitRate     float64 // per client IP per second; 0 disables
 	SubmitBurst    int
 	Captcha        Captcha // zero: no human check
+	Queue          Queue   // zero: no registration queue
 	// Invitations checks the invitations of queue states; zero: a
-	// submission in a queue state is answered 503.
+	// submission in a queue state is answered 503. Its Records default to
+	// Queue's.
 	Invitations Invitations
 }
 
 func (o Options) withDefaults() Options {
+	if o.Invitations.Records == nil && o.Queue.Records != nil {
+		o.Invitations.Records = o.Queue.Records
+	}
 	if o.MicroCacheTTL <= 0 || o.MicroCacheTTL > time.Second {
 		o.MicroCacheTTL = time.Second
 	}
@@ -84,7 +113,14 @@ func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Stat
 
 	r.Group(func(r chi.Router) {
 		r.Use(logging.Middleware(log, opts.Project))
-		r.Method(http.MethodPost, "/submit", handleSubmit(log, cache, pub, statuses, newIPLimiter(opts.SubmitRate, opts.SubmitBurst), opts.Captcha, newInvitationCheck(log, opts.Invitations), opts.PublishTimeout))
+		// One bucket per address for both forms: a client's budget of
+		// writes is not doubled by alternating between them.
+		forms := newIPLimiter(opts.SubmitRate, opts.SubmitBurst)
+		r.Method(http.MethodPost, "/submit", handleSubmit(log, cache, pub, statuses, forms, opts.Captcha, newInvitationCheck(log, opts.Invitations), opts.PublishTimeout))
+		if opts.Queue.on() {
+			r.Method(http.MethodPost, "/register", handleRegister(log, cache, opts.Queue, forms, opts.Captcha, opts.PublishTimeout))
+			r.Method(http.MethodGet, "/registration/{reference}", handleRegistration(log, opts.Queue.Records))
+		}
 		r.Method(http.MethodGet, "/status/{reference}", handleStatus(log, statuses))
 		r.Method(http.MethodGet, "/readyz", handleReadyz(log, listings, opts.MaxCacheAge))
 	})

@@ -36,17 +36,9 @@ func handleSubmit(log *slog.Logger, cache *microCache, pub Publisher, statuses S
 		ctx := r.Context()
 		log := logging.FromContext(ctx, log)
 
-		if !limiter.allow(clientIP(r)) {
-			fail(w, r, log, errRateLimited)
-			return
-		}
-		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-			fail(w, r, log, errNotJSON)
-			return
-		}
-		key := r.Header.Get("Idempotency-Key")
-		if _, sent := r.Header["Idempotency-Key"]; sent && !booking.ValidIdempotencyKey(key) {
-			fail(w, r, log, errBadIdempotencyKey)
+		key, err := admitForm(r, limiter)
+		if err != nil {
+			fail(w, r, log, err)
 			return
 		}
 		sub, err := booking.DecodeSubmission(http.MaxBytesReader(w, r.Body, maxSubmitBody))
@@ -129,6 +121,23 @@ func submittedState(ctx context.Context, cache *microCache, code string) (listin
 		return listing.State{}, errSubmittedUnknownState
 	}
 	return st, nil
+}
+
+// admitForm is what POST /submit and POST /register check before reading
+// the body: the client's rate, the media type, and the Idempotency-Key,
+// which it returns ("" when none was sent).
+func admitForm(r *http.Request, limiter *ipLimiter) (string, error) {
+	if !limiter.allow(clientIP(r)) {
+		return "", errRateLimited
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return "", errNotJSON
+	}
+	key := r.Header.Get("Idempotency-Key")
+	if _, sent := r.Header["Idempotency-Key"]; sent && !booking.ValidIdempotencyKey(key) {
+		return "", errBadIdempotencyKey
+	}
+	return key, nil
 }
 
 // checkAgainstListing holds preferences to the state's current listing and

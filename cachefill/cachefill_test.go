@@ -96,6 +96,15 @@ func (f fixture) newLoop(t *testing.T, pool *pgxpool.Pool, interval time.Duratio
 	return l, sink
 }
 
+// newFixtureWithLoop is newFixture with a loop on its pool that passes
+// only when the test calls pass.
+func newFixtureWithLoop(t *testing.T) (fixture, *cachefill.Loop) {
+	t.Helper()
+	f := newFixture(t)
+	l, _ := f.newLoop(t, f.pool, never)
+	return f, l
+}
+
 func pass(t *testing.T, l *cachefill.Loop) {
 	t.Helper()
 	if err := l.Pass(context.Background()); err != nil {
@@ -240,8 +249,7 @@ func leaderWrote(l *cachefill.Loop) bool {
 
 func TestPass_WritesEveryStateTheStatesListAndTheHeartbeat(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	l, _ := f.newLoop(t, f.pool, never)
+	f, l := newFixtureWithLoop(t)
 
 	before := time.Now()
 	pass(t, l)
@@ -307,8 +315,7 @@ func TestPass_WritesEveryStateTheStatesListAndTheHeartbeat(t *testing.T) {
 
 func TestPass_ModeChangeReachesTheStatesListAtTheNextPass(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	l, _ := f.newLoop(t, f.pool, never)
+	f, l := newFixtureWithLoop(t)
 	pass(t, l)
 	before := f.statesList(t)
 	if !bytes.Contains(before.Body, []byte(`{"code":"perlis","name":"Perlis","mode":"open"}`)) {
@@ -327,8 +334,7 @@ func TestPass_ModeChangeReachesTheStatesListAtTheNextPass(t *testing.T) {
 
 func TestPass_SlotThatFillsUpShowsClosedAtTheNextPass(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	l, _ := f.newLoop(t, f.pool, never)
+	f, l := newFixtureWithLoop(t)
 	const id = "sel-002-2026-12-02-am"
 
 	pass(t, l)
@@ -347,8 +353,7 @@ func TestPass_SlotThatFillsUpShowsClosedAtTheNextPass(t *testing.T) {
 
 func TestPass_UnchangedStateKeepsItsBytesAndChangedStateGetsANewETag(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	l, _ := f.newLoop(t, f.pool, never)
+	f, l := newFixtureWithLoop(t)
 
 	pass(t, l)
 	first := map[string]listing.Rendered{}
@@ -491,8 +496,7 @@ WHERE locktype = 'advisory' AND granted
 
 func TestPass_FlushedRedisIsWholeAgainAfterTheNextPass(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	l, _ := f.newLoop(t, f.pool, never)
+	f, l := newFixtureWithLoop(t)
 
 	pass(t, l)
 	want := f.everything(t)

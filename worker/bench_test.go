@@ -15,10 +15,10 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/vaxbook/vaxbook/internal/listing"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/pubsub/pubsubtest"
 	"github.com/vaxbook/vaxbook/internal/redis"
-	"github.com/vaxbook/vaxbook/internal/seed"
 	"github.com/vaxbook/vaxbook/internal/testenv"
 	"github.com/vaxbook/vaxbook/worker"
 )
@@ -46,22 +46,14 @@ func newBenchFixture(b *testing.B, opts ...worker.Option) benchFixture {
 		b.Fatal(err)
 	}
 	b.Cleanup(pool.Close)
-	var rows []seed.Row
-	for i := range benchSlots {
-		center := fmt.Sprintf("sel-%03d", 1+i/2)
-		rows = append(rows, seed.Row{
-			State: "selangor", StateName: "Selangor", CenterID: center, CenterName: "Dewan " + center, Address: "Jalan 1, Shah Alam",
-			SlotID: fmt.Sprintf("slot-%d", i), Date: "2026-12-01", Time: []string{"08:00-13:00", "14:00-18:00"}[i%2],
-			Capacity: 100_000,
-		})
+	rows := make([]listing.SlotRow, benchSlots)
+	for i := range rows {
+		// Capacity past what a seed file may hold, so no run, however
+		// long, fills a slot.
+		rows[i] = listing.SlotRow{CenterID: fmt.Sprintf("sel-%03d", 1+i/2), SlotID: fmt.Sprintf("slot-%d", i),
+			Time: []string{"08:00-13:00", "14:00-18:00"}[i%2], Capacity: 1 << 30}
 	}
-	if _, err := seed.Load(ctx, pool, rows); err != nil {
-		b.Fatalf("seed: %v", err)
-	}
-	// Past what the seed accepts, so no run, however long, fills a slot.
-	if _, err := pool.Exec(ctx, `UPDATE slots SET capacity = 1 << 30`); err != nil {
-		b.Fatal(err)
-	}
+	testenv.MustSeed(b, pool, rows...)
 	statuses := redis.NewStatuses(testenv.NewRedis(b), time.Hour)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	return benchFixture{pool: pool, handler: worker.NewHandler(log, "bench", postgres.NewBookings(pool), statuses, opts...)}
@@ -76,7 +68,7 @@ func bodies(b *testing.B, n int, first func(i int) int) [][]byte {
 	for i := range out {
 		p := int(benchPeople.Add(1))
 		s := first(i)
-		req := newRequest(p, fmt.Sprintf("slot-%d", s), fmt.Sprintf("slot-%d", (s+1)%benchSlots))
+		req := testenv.NewRequest(p, fmt.Sprintf("slot-%d", s), fmt.Sprintf("slot-%d", (s+1)%benchSlots))
 		// Without attributes, as this benchmark always pushed, so its
 		// figures compare with earlier runs.
 		out[i] = pubsubtest.Envelope(b, pubsubtest.Message{ID: fmt.Sprintf("bench-%d", p), Data: pubsubtest.JSON(b, req)})

@@ -275,26 +275,27 @@ func pushEmails(t *testing.T, h http.Handler, sub string, requests []*pubsubpb.R
 	wg.Wait()
 }
 
-// bookingWithEmail is the booking push with e-mail requests on psc's
-// email-topic.
-func bookingWithEmail(t *testing.T, f fixture, psc *gpubsub.Client) http.Handler {
+// bookingWithEmail is newFixture's database with a booking push that
+// publishes e-mail requests on email-topic of a fresh pstest, whose client
+// it returns too; the topic is left for the test to make.
+func bookingWithEmail(t *testing.T, amCap, pmCap int) (fixture, http.Handler, *gpubsub.Client) {
 	t.Helper()
+	f := newFixture(t, amCap, pmCap)
+	_, psc := testenv.NewPubSub(t, "test")
 	pub := pubsub.NewRequestPublisher[email.Request](psc, "email-topic")
 	t.Cleanup(pub.Stop)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return worker.NewHandler(log, "test", postgres.NewBookings(f.pool), f.statuses, worker.WithEmailRequests(pub))
+	return f, worker.NewHandler(log, "test", postgres.NewBookings(f.pool), f.statuses, worker.WithEmailRequests(pub)), psc
 }
 
 func TestPush_EveryFinalBookingGetsExactlyOneEmailUnderRedelivery(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, 1, 0)
-	_, psc := testenv.NewPubSub(t, "test")
+	f, h, psc := bookingWithEmail(t, 1, 0)
 	sub := emailTopic(t, psc)
-	h := bookingWithEmail(t, f, psc)
 
-	confirmed := newRequest(1, "sel-001-am")
-	full := newRequest(2, "sel-001-am", "sel-001-pm")
-	duplicate := newRequest(1, "sel-001-pm")
+	confirmed := testenv.NewRequest(1, "sel-001-am")
+	full := testenv.NewRequest(2, "sel-001-am", "sel-001-pm")
+	duplicate := testenv.NewRequest(1, "sel-001-pm")
 	for i, req := range []booking.Request{confirmed, full, duplicate} {
 		body := envelope(t, fmt.Sprintf("b%d", i), req)
 		for d := range 2 { // every booking message is delivered twice
@@ -366,12 +367,10 @@ func TestPush_EveryFinalBookingGetsExactlyOneEmailUnderRedelivery(t *testing.T) 
 // many attempts and redeliveries there are, and hears nothing of who tried.
 func TestPush_DuplicateTellsTheHolderOnceADayAndTheSubmitterNothingOfTheirBooking(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, 5, 5)
-	_, psc := testenv.NewPubSub(t, "test")
+	f, h, psc := bookingWithEmail(t, 5, 5)
 	sub := emailTopic(t, psc)
-	h := bookingWithEmail(t, f, psc)
 
-	holder := newRequest(9, "sel-001-am")
+	holder := testenv.NewRequest(9, "sel-001-am")
 	holder.Name, holder.Email, holder.Lang = "Pemegang Asal", "holder@example.org", "en"
 	if got := push(t, h, worker.PushPath, envelope(t, "h", holder)); got != http.StatusNoContent {
 		t.Fatalf("holder's booking: got %d", got)
@@ -380,7 +379,7 @@ func TestPush_DuplicateTellsTheHolderOnceADayAndTheSubmitterNothingOfTheirBookin
 
 	var tries []booking.Request
 	for i := range 3 {
-		try := newRequest(9, "sel-001-pm")
+		try := testenv.NewRequest(9, "sel-001-pm")
 		try.Name, try.Email, try.Phone = fmt.Sprintf("Penceroboh %d", i), fmt.Sprintf("intruder%d@example.net", i), "+60199999999"
 		tries = append(tries, try)
 		for d := range 2 {
@@ -497,10 +496,8 @@ func TestPush_DuplicateTellsTheHolderOnceADayAndTheSubmitterNothingOfTheirBookin
 
 func TestPush_BookingCompletesWhenEmailTopicIsFailing(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, 5, 5)
-	_, psc := testenv.NewPubSub(t, "test")
-	h := bookingWithEmail(t, f, psc) // email-topic does not exist yet
-	req := newRequest(1, "sel-001-am")
+	f, h, psc := bookingWithEmail(t, 5, 5) // email-topic does not exist yet
+	req := testenv.NewRequest(1, "sel-001-am")
 	body := envelope(t, "m1", req)
 
 	if got := push(t, h, worker.PushPath, body); got != http.StatusServiceUnavailable {
@@ -533,7 +530,7 @@ func TestPush_BookingCompletesWhenEmailTopicIsFailing(t *testing.T) {
 func TestPush_WithoutEmailRequestsBooksAsBefore(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 5, 5)
-	req := newRequest(1, "sel-001-am")
+	req := testenv.NewRequest(1, "sel-001-am")
 	if got := push(t, f.handler, worker.PushPath, envelope(t, "m1", req)); got != http.StatusNoContent {
 		t.Fatalf("push: got %d, want 204", got)
 	}

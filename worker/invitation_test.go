@@ -21,12 +21,12 @@ import (
 func (f fixture) invitedRequest(t *testing.T, n int, prefs ...string) (booking.Request, testenv.Invited) {
 	t.Helper()
 	inv := testenv.MustInvite(t, f.pool, testenv.InvitationSigner(t), "selangor", n, time.Now().Add(time.Hour))
-	req := newRequest(n, prefs...)
+	req := testenv.NewRequest(n, prefs...)
 	req.Name, req.Phone, req.Email, req.Lang, req.Invitation = "", "", "", "", inv.Token
 	return req, inv
 }
 
-func (f fixture) withRegistrations(t *testing.T, regs worker.RegistrationWriter) http.Handler {
+func (f fixture) withRegistrations(t *testing.T, regs worker.RegistrationRecords) http.Handler {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	return worker.NewHandler(log, "test", postgres.NewBookings(f.pool), f.statuses, worker.WithRegistrations(regs))
@@ -84,7 +84,7 @@ func TestPush_UnusableInvitationIsRecordedAndAcknowledged(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 5, 5)
 	_, inv := f.invitedRequest(t, 1, "sel-001-am")
-	stranger := newRequest(2, "sel-001-am")
+	stranger := testenv.NewRequest(2, "sel-001-am")
 	stranger.Invitation = inv.Token
 	h := f.withRegistrations(t, redis.NewRegistrations(testenv.NewRedis(t), time.Hour))
 	for range 2 {

@@ -45,22 +45,17 @@ type EmailRequests interface {
 // Option adds an optional part to the worker.
 type Option func(*options)
 
-// RegistrationWriter publishes a registration's record for
-// GET /registration.
-type RegistrationWriter interface {
-	Set(ctx context.Context, rec queue.Record) error
-}
-
 type options struct {
-	emails        EmailRequests
-	emailPush     http.Handler
-	registrations RegistrationWriter
+	emails            EmailRequests
+	emailPush         http.Handler
+	registrationsPush http.Handler
+	registrations     RegistrationRecords
 }
 
 // WithRegistrations makes the booking push write, before it acknowledges,
 // the booked record of the registration whose invitation a booking used.
 // Without it that record is left to whoever rebuilds it from Postgres.
-func WithRegistrations(w RegistrationWriter) Option {
+func WithRegistrations(w RegistrationRecords) Option {
 	return func(o *options) { o.registrations = w }
 }
 
@@ -71,6 +66,10 @@ func WithEmailRequests(p EmailRequests) Option { return func(o *options) { o.ema
 
 // WithEmailPush serves h (see HandleEmail) at EmailPushPath.
 func WithEmailPush(h http.Handler) Option { return func(o *options) { o.emailPush = h } }
+
+// WithRegistrationsPush serves h (see HandleRegistrations) at
+// RegistrationsPushPath.
+func WithRegistrationsPush(h http.Handler) Option { return func(o *options) { o.registrationsPush = h } }
 
 func collect(opts []Option) options {
 	var o options
@@ -88,6 +87,9 @@ func NewHandler(log *slog.Logger, project string, books Booker, statuses StatusW
 	r.Method(http.MethodPost, PushPath, handlePush(log, books, statuses, o))
 	if o.emailPush != nil {
 		r.Method(http.MethodPost, EmailPushPath, o.emailPush)
+	}
+	if o.registrationsPush != nil {
+		r.Method(http.MethodPost, RegistrationsPushPath, o.registrationsPush)
 	}
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		respond.JSON(w, http.StatusOK, map[string]string{"status": "ok"})

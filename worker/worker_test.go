@@ -15,10 +15,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vaxbook/vaxbook/internal/booking"
+	"github.com/vaxbook/vaxbook/internal/listing"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/pubsub/pubsubtest"
 	"github.com/vaxbook/vaxbook/internal/redis"
-	"github.com/vaxbook/vaxbook/internal/seed"
 	"github.com/vaxbook/vaxbook/internal/testenv"
 	"github.com/vaxbook/vaxbook/worker"
 )
@@ -36,31 +36,13 @@ type fixture struct {
 func newFixture(t *testing.T, amCap, pmCap int) fixture {
 	t.Helper()
 	pool := testenv.NewPool(t)
-	rows := []seed.Row{
-		{State: "selangor", StateName: "Selangor", CenterID: "sel-001", CenterName: "Dewan A", Address: "Jalan 1, Shah Alam", SlotID: "sel-001-am", Date: "2026-12-01", Time: "08:00-13:00", Capacity: amCap},
-		{State: "selangor", StateName: "Selangor", CenterID: "sel-001", CenterName: "Dewan A", Address: "Jalan 1, Shah Alam", SlotID: "sel-001-pm", Date: "2026-12-01", Time: "14:00-18:00", Capacity: pmCap},
-	}
-	if _, err := seed.Load(context.Background(), pool, rows); err != nil {
-		t.Fatalf("seed: %v", err)
-	}
+	testenv.MustSeed(t, pool,
+		listing.SlotRow{CenterName: "Dewan A", CenterAddress: "Jalan 1, Shah Alam", SlotID: "sel-001-am", Capacity: amCap},
+		listing.SlotRow{CenterName: "Dewan A", CenterAddress: "Jalan 1, Shah Alam", SlotID: "sel-001-pm", Time: "14:00-18:00", Capacity: pmCap},
+	)
 	statuses := redis.NewStatuses(testenv.NewRedis(t), time.Hour)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	return fixture{pool: pool, statuses: statuses, handler: worker.NewHandler(log, "test", postgres.NewBookings(pool), statuses)}
-}
-
-// newRequest makes a booking request for person n.
-func newRequest(person int, prefs ...string) booking.Request {
-	return booking.Request{
-		Reference:   booking.NewReference(),
-		State:       "selangor",
-		Name:        fmt.Sprintf("Person %d", person),
-		IDNumber:    fmt.Sprintf("9001011%05d", person),
-		Phone:       "+60123456789",
-		Email:       "p@example.com",
-		Preferences: prefs,
-		Lang:        "ms",
-		SubmittedAt: time.Now().UTC(),
-	}
 }
 
 // envelope is the push body for a message under messageID whose data is v
@@ -92,6 +74,17 @@ func count(t testing.TB, pool *pgxpool.Pool, query string, args ...any) int {
 	return n
 }
 
+// pushEach pushes reqs in order as messages m1, m2, … and returns the
+// status code the last one got.
+func (f fixture) pushEach(t *testing.T, reqs ...booking.Request) int {
+	t.Helper()
+	var code int
+	for i, req := range reqs {
+		code = push(t, f.handler, worker.PushPath, envelope(t, fmt.Sprintf("m%d", i+1), req))
+	}
+	return code
+}
+
 func (f fixture) status(t *testing.T, ref string) booking.StatusRecord {
 	t.Helper()
 	rec, err := f.statuses.Get(context.Background(), ref)
@@ -109,7 +102,7 @@ func (f fixture) booked(t *testing.T, slot string) int {
 func TestPush_ConfirmsFirstPreferenceWithRoom(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 0, 5)
-	req := newRequest(1, "sel-001-am", "sel-001-pm")
+	req := testenv.NewRequest(1, "sel-001-am", "sel-001-pm")
 
 	if got := push(t, f.handler, worker.PushPath, envelope(t, "m1", req)); got != http.StatusNoContent {
 		t.Fatalf("push: got %d, want 204", got)
@@ -130,9 +123,8 @@ func TestPush_ConfirmsFirstPreferenceWithRoom(t *testing.T) {
 func TestPush_FullWhenEveryPreferenceIsTaken(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 1, 0)
-	first, second := newRequest(1, "sel-001-am"), newRequest(2, "sel-001-am", "sel-001-pm")
-	push(t, f.handler, worker.PushPath, envelope(t, "m1", first))
-	if got := push(t, f.handler, worker.PushPath, envelope(t, "m2", second)); got != http.StatusNoContent {
+	first, second := testenv.NewRequest(1, "sel-001-am"), testenv.NewRequest(2, "sel-001-am", "sel-001-pm")
+	if got := f.pushEach(t, first, second); got != http.StatusNoContent {
 		t.Fatalf("push: got %d, want 204", got)
 	}
 	if got := f.status(t, second.Reference); got.Status != booking.StatusFull || got.Slot != nil {
@@ -143,18 +135,43 @@ func TestPush_FullWhenEveryPreferenceIsTaken(t *testing.T) {
 	}
 }
 
-func TestPush_SecondBookingBySamePersonIsDuplicate(t *testing.T) {
+// A person's second booking turns on how their first one ended: after a
+// confirmed one it is a duplicate and takes no place, after a full one it
+// is a fresh try.
+func TestPush_SecondBookingBySamePerson(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name         string
+		amCap, pmCap int
+		want         booking.Status
+		wantBookedPM int
+	}{
+		{"IsDuplicateAfterAConfirmedOne", 5, 5, booking.StatusDuplicate, 0},
+		{"MayTryAgainAfterAFullOne", 0, 1, booking.StatusConfirmed, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, tt.amCap, tt.pmCap)
+			first, again := testenv.NewRequest(7, "sel-001-am"), testenv.NewRequest(7, "sel-001-pm")
+			f.pushEach(t, first, again)
+			if got := f.status(t, again.Reference); got.Status != tt.want {
+				t.Errorf("status after the first booking: got %+v, want %s", got, tt.want)
+			}
+			if n := f.booked(t, "sel-001-pm"); n != tt.wantBookedPM {
+				t.Errorf("places booked by the second: got %d, want %d", n, tt.wantBookedPM)
+			}
+		})
+	}
+}
+
+// GET /status serves a duplicate's record as it is: knowing someone's IC
+// must not reveal their booking's reference, centre, date or time.
+func TestPush_DuplicateStatusNamesNothingOfTheOtherBooking(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 5, 5)
-	first, again := newRequest(7, "sel-001-am"), newRequest(7, "sel-001-pm")
-	push(t, f.handler, worker.PushPath, envelope(t, "m1", first))
-	push(t, f.handler, worker.PushPath, envelope(t, "m2", again))
-
-	if got := f.status(t, again.Reference); got.Status != booking.StatusDuplicate {
-		t.Errorf("status: got %+v, want duplicate", got)
-	}
-	// GET /status serves these bytes as they are: knowing someone's IC must
-	// not reveal their booking's reference, centre, date or time.
+	first, again := testenv.NewRequest(7, "sel-001-am"), testenv.NewRequest(7, "sel-001-pm")
+	f.pushEach(t, first, again)
 	body, err := f.statuses.GetRaw(context.Background(), again.Reference)
 	if err != nil {
 		t.Fatal(err)
@@ -164,26 +181,12 @@ func TestPush_SecondBookingBySamePersonIsDuplicate(t *testing.T) {
 			t.Errorf("the duplicate's status names the other booking (%q): %s", other, body)
 		}
 	}
-	if n := f.booked(t, "sel-001-pm"); n != 0 {
-		t.Errorf("a duplicate took a place: booked %d, want 0", n)
-	}
-}
-
-func TestPush_PersonWhoseChoicesWereFullMayTryAgain(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t, 0, 1)
-	full, retry := newRequest(3, "sel-001-am"), newRequest(3, "sel-001-pm")
-	push(t, f.handler, worker.PushPath, envelope(t, "m1", full))
-	push(t, f.handler, worker.PushPath, envelope(t, "m2", retry))
-	if got := f.status(t, retry.Reference); got.Status != booking.StatusConfirmed {
-		t.Errorf("status after a full booking: got %s, want confirmed", got.Status)
-	}
 }
 
 func TestPush_RedeliveryHasItsEffectOnce(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 5, 5)
-	req := newRequest(1, "sel-001-am")
+	req := testenv.NewRequest(1, "sel-001-am")
 	body := envelope(t, "m1", req)
 	for i := range 3 {
 		if got := push(t, f.handler, worker.PushPath, body); got != http.StatusNoContent {
@@ -210,7 +213,7 @@ func TestPush_ConcurrentPushesNeverOverbook(t *testing.T) {
 	var wg sync.WaitGroup
 	reqs := make([]booking.Request, people)
 	for i := range people {
-		reqs[i] = newRequest(i, "sel-001-am", "sel-001-pm")
+		reqs[i] = testenv.NewRequest(i, "sel-001-am", "sel-001-pm")
 		wg.Go(func() {
 			// Every message is delivered twice, concurrently.
 			body := envelope(t, fmt.Sprintf("m%d", i), reqs[i])
@@ -253,7 +256,7 @@ func TestPush_SamePersonConcurrentlyHoldsOneBooking(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 10 {
 		wg.Go(func() {
-			push(t, f.handler, worker.PushPath, envelope(t, fmt.Sprintf("m%d", i), newRequest(42, "sel-001-am", "sel-001-pm")))
+			push(t, f.handler, worker.PushPath, envelope(t, fmt.Sprintf("m%d", i), testenv.NewRequest(42, "sel-001-am", "sel-001-pm")))
 		})
 	}
 	wg.Wait()
@@ -271,8 +274,8 @@ func TestPush_SamePersonConcurrentlyHoldsOneBooking(t *testing.T) {
 func TestPush_MalformedMessageIsRecordedAndAcknowledged(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 5, 5)
-	noPrefs := newRequest(1)
-	badRef := newRequest(2, "sel-001-am")
+	noPrefs := testenv.NewRequest(1)
+	badRef := testenv.NewRequest(2, "sel-001-am")
 	badRef.Reference = "not a reference"
 	cases := []struct {
 		name, messageID string
@@ -305,7 +308,7 @@ func TestPush_DatabaseDownAsksForRedelivery(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 5, 5)
 	f.pool.Close()
-	if got := push(t, f.handler, worker.PushPath, envelope(t, "m1", newRequest(1, "sel-001-am"))); got < 500 {
+	if got := push(t, f.handler, worker.PushPath, envelope(t, "m1", testenv.NewRequest(1, "sel-001-am"))); got < 500 {
 		t.Errorf("push with the database down: got %d, want 5xx so Pub/Sub redelivers", got)
 	}
 }
@@ -313,7 +316,7 @@ func TestPush_DatabaseDownAsksForRedelivery(t *testing.T) {
 func TestPush_RedisDownAsksForRedeliveryAndRedeliveryWritesStatus(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 5, 5)
-	req := newRequest(1, "sel-001-am")
+	req := testenv.NewRequest(1, "sel-001-am")
 	body := envelope(t, "m1", req)
 
 	down, err := redis.Open(context.Background(), testenv.RedisURL(t))

@@ -57,6 +57,7 @@ var commands = []command{
 	{name: "migrate", args: "up|down N|version", run: runMigrate,
 		deploy: &deployment{"deploy/migrate-job.yaml", []string{"migrate", "up"}, reflect.TypeFor[migrateConfig]()}},
 	{name: "seed", args: "--csv FILE | --demo", run: runSeed},
+	{name: "state", args: "set STATE --mode open|queue [--opens-at TIME]", about: "change a state's booking mode; --opens-at \"\" clears the time", run: runState},
 	{name: "dev", about: "everything in one process, for a laptop", run: runDev},
 	{name: "loadtest", args: "listppv|submit|surge [--dev] [--baseline] [--rate N] ...", run: runLoadtest},
 	{name: "capacity", args: "--result FILE --peak-rps N --peak-bookings N", run: runCapacity},

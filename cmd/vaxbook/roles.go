@@ -57,8 +57,10 @@ func runAPI(ctx context.Context, _ []string, getenv func(string) string, stdout 
 	defer psc.Close()
 	pub := pubsub.NewPublisher(psc, cfg.PubSub.Topic)
 	defer pub.Stop()
+	regs := pubsub.NewRegistrationPublisher(psc, cfg.API.RegistrationsTopic)
+	defer regs.Stop()
+	opts.Queue = api.Queue{Publisher: regs, Records: redis.NewRegistrations(rdb, cfg.API.StatusTTL)}
 
-	opts.Invitations.Records = redis.NewRegistrations(rdb, cfg.API.StatusTTL)
 	h := api.NewServer(log, redis.NewListings(rdb), pub, redis.NewStatuses(rdb, cfg.API.StatusTTL), opts)
 	ln, err := serve.Listen(cfg.Port)
 	if err != nil {
@@ -91,8 +93,10 @@ func runWorker(ctx context.Context, _ []string, getenv func(string) string, stdo
 	}
 	defer mailPool.Close()
 
+	records := redis.NewRegistrations(rdb, cfg.StatusTTL)
+	registrations := worker.HandleRegistrations(log, postgres.NewRegistrar(pool), records)
 	h := worker.NewHandler(log, cfg.Project, postgres.NewBookings(pool), redis.NewStatuses(rdb, cfg.StatusTTL),
-		append(emailOpts(postgres.NewEmails(mailPool)), worker.WithRegistrations(redis.NewRegistrations(rdb, cfg.StatusTTL)))...)
+		append(emailOpts(postgres.NewEmails(mailPool)), worker.WithRegistrationsPush(registrations), worker.WithRegistrations(records))...)
 	ln, err := serve.Listen(cfg.Port)
 	if err != nil {
 		return err

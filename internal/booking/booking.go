@@ -41,6 +41,20 @@ type Submission struct {
 	Invitation string `json:"invitation,omitempty"`
 }
 
+// RegistrationForm is the body of POST /register exactly as the person sent
+// it: a submission's fields about the person, without preferences (places
+// are given by invitation, not chosen in advance).
+type RegistrationForm struct {
+	State        string `json:"state"`
+	Name         string `json:"name"`
+	IDNumber     string `json:"id_number"`
+	Phone        string `json:"phone"`
+	Email        string `json:"email"`
+	Lang         string `json:"lang,omitempty"`
+	Contact      string `json:"contact,omitempty"`
+	CaptchaToken string `json:"captcha_token,omitempty"`
+}
+
 // Request is the message the API publishes and the worker consumes: a
 // validated, normalised submission with the reference it was accepted under.
 type Request struct {

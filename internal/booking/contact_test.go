@@ -1,6 +1,7 @@
 package booking_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -51,14 +52,7 @@ func TestNormalizePhone_RejectsWhatIsNotAPhoneNumber(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got, err := booking.NormalizePhone(tt.in)
-		if err == nil {
-			t.Errorf("NormalizePhone(%q) = %q, nil; want error %q", tt.in, got, tt.wantCode)
-			continue
-		}
-		fe := fieldError(t, err)
-		if fe.Field != "phone" || fe.Code != tt.wantCode {
-			t.Errorf("NormalizePhone(%q) error = {%q %q}, want {%q %q}", tt.in, fe.Field, fe.Code, "phone", tt.wantCode)
-		}
+		checkFieldError(t, fmt.Sprintf("NormalizePhone(%q)", tt.in), got, err, "phone", tt.wantCode)
 	}
 }
 

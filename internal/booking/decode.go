@@ -22,6 +22,30 @@ import (
 // *http.MaxBytesError from r comes back unchanged, for a 413. Other read
 // failures come back wrapped.
 func DecodeSubmission(r io.Reader) (Submission, error) {
+	var sub Submission
+	if err := decodeStrict(r, "a submission", func(key string) any { return submissionField(&sub, key) }); err != nil {
+		return Submission{}, err
+	}
+	return sub, nil
+}
+
+// DecodeRegistration reads exactly one JSON object from r as a
+// RegistrationForm, as strictly as DecodeSubmission and with the same
+// errors: a registration is a submission without preferences, so
+// "preferences" is an unknown field here.
+func DecodeRegistration(r io.Reader) (RegistrationForm, error) {
+	var reg RegistrationForm
+	if err := decodeStrict(r, "a registration", func(key string) any { return registrationField(&reg, key) }); err != nil {
+		return RegistrationForm{}, err
+	}
+	return reg, nil
+}
+
+// decodeStrict is the decoder behind DecodeSubmission and
+// DecodeRegistration: field returns the pointer the JSON name key decodes
+// into, or nil for a name that is not a field of what (the body's kind, as
+// error messages name it).
+func decodeStrict(r io.Reader, what string, field func(key string) any) error {
 	src := &readErrReader{r: r}
 	dec := json.NewDecoder(src)
 	// Numbers stay text: as float64, a Token such as 1E1000 would fail with
@@ -31,33 +55,32 @@ func DecodeSubmission(r io.Reader) (Submission, error) {
 	tok, err := dec.Token()
 	if err != nil {
 		if err == io.EOF && src.err == nil {
-			return Submission{}, fieldErr("", CodeInvalidJSON, "request body is empty")
+			return fieldErr("", CodeInvalidJSON, "request body is empty")
 		}
-		return Submission{}, src.classify()
+		return src.classify()
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return Submission{}, fieldErr("", CodeInvalidJSON, "request body must be a JSON object")
+		return fieldErr("", CodeInvalidJSON, "request body must be a JSON object")
 	}
 
 	var (
-		sub   Submission
 		first *FieldError // the first field at fault, reported once the body is known to be well-formed
 		seen  = make(map[string]bool)
 	)
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return Submission{}, src.classify()
+			return src.classify()
 		}
 		key, ok := tok.(string)
 		if !ok {
-			return Submission{}, fieldErr("", CodeInvalidJSON, "request body is not valid JSON")
+			return fieldErr("", CodeInvalidJSON, "request body is not valid JSON")
 		}
-		target := submissionField(&sub, key)
+		target := field(key)
 		switch {
 		case target == nil:
 			first = firstOf(first, fieldErr(key, CodeUnknownField,
-				fmt.Sprintf("%.64q is not a field of a submission", key)))
+				fmt.Sprintf("%.64q is not a field of %s", key, what)))
 		case seen[key]:
 			first = firstOf(first, fieldErr(key, CodeDuplicate, key+" appears more than once"))
 			target = nil
@@ -72,22 +95,22 @@ func DecodeSubmission(r io.Reader) (Submission, error) {
 				first = firstOf(first, fieldErr(key, CodeInvalidType, typeMessage(key, te)))
 				continue
 			}
-			return Submission{}, src.classify()
+			return src.classify()
 		}
 	}
 	if _, err := dec.Token(); err != nil { // the closing brace
-		return Submission{}, src.classify()
+		return src.classify()
 	}
 	if _, err := dec.Token(); err != io.EOF || src.err != nil {
 		if err != nil {
-			return Submission{}, src.classify()
+			return src.classify()
 		}
-		return Submission{}, fieldErr("", CodeInvalidJSON, "request body must hold one JSON object and nothing after it")
+		return fieldErr("", CodeInvalidJSON, "request body must hold one JSON object and nothing after it")
 	}
 	if first != nil {
-		return Submission{}, first
+		return first
 	}
-	return sub, nil
+	return nil
 }
 
 // submissionField returns a pointer to the field of sub that the JSON name
@@ -115,6 +138,29 @@ func submissionField(sub *Submission, key string) any {
 		return &sub.CaptchaToken
 	case "invitation":
 		return &sub.Invitation
+	}
+	return nil
+}
+
+// registrationField is submissionField for a registration.
+func registrationField(reg *RegistrationForm, key string) any {
+	switch key {
+	case "state":
+		return &reg.State
+	case "name":
+		return &reg.Name
+	case "id_number":
+		return &reg.IDNumber
+	case "phone":
+		return &reg.Phone
+	case "email":
+		return &reg.Email
+	case "lang":
+		return &reg.Lang
+	case "contact":
+		return &reg.Contact
+	case "captcha_token":
+		return &reg.CaptchaToken
 	}
 	return nil
 }
@@ -151,7 +197,7 @@ func (rr *readErrReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// classify gives the error DecodeSubmission returns for a decoding failure:
+// classify gives the error decodeStrict returns for a decoding failure:
 // the caller's body limit unchanged, any other read failure wrapped, and
 // everything else the client's malformed JSON.
 func (rr *readErrReader) classify() error {

@@ -2,6 +2,7 @@ package booking_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"reflect"
@@ -93,16 +94,7 @@ func TestDecodeSubmission_RejectsWhatIsNotOneSubmissionObject(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			got, err := booking.DecodeSubmission(strings.NewReader(tt.body))
-			if err == nil {
-				t.Fatalf("DecodeSubmission(%q) = %+v, nil; want error %q", tt.body, got, tt.wantCode)
-			}
-			fe := fieldError(t, err)
-			if fe.Field != tt.wantField || fe.Code != tt.wantCode {
-				t.Errorf("DecodeSubmission(%q) error = {%q %q}, want {%q %q}", tt.body, fe.Field, fe.Code, tt.wantField, tt.wantCode)
-			}
-			if fe.Message == "" {
-				t.Errorf("DecodeSubmission(%q) error has no message", tt.body)
-			}
+			checkFieldError(t, fmt.Sprintf("DecodeSubmission(%q)", tt.body), got, err, tt.wantField, tt.wantCode)
 			if !reflect.DeepEqual(got, booking.Submission{}) {
 				t.Errorf("DecodeSubmission(%q) = %+v with an error, want the zero Submission", tt.body, got)
 			}
@@ -143,3 +135,43 @@ func TestDecodeSubmission_WrapsReadFailures(t *testing.T) {
 type failingReader struct{ err error }
 
 func (r *failingReader) Read([]byte) (int, error) { return 0, r.err }
+
+func TestDecodeRegistration_ReadsExactlyTheRegistrationFields(t *testing.T) {
+	t.Parallel()
+	body := `{"state":"perlis","name":"Siti","id_number":"900101-14-5678","phone":"0123456789",
+ "email":"siti@example.com","lang":"en","contact":"sms","captcha_token":"tok"}`
+	got, err := booking.DecodeRegistration(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("DecodeRegistration() error = %v, want nil", err)
+	}
+	want := booking.RegistrationForm{State: "perlis", Name: "Siti", IDNumber: "900101-14-5678", Phone: "0123456789",
+		Email: "siti@example.com", Lang: "en", Contact: "sms", CaptchaToken: "tok"}
+	if got != want {
+		t.Errorf("DecodeRegistration() = %+v, want %+v", got, want)
+	}
+}
+
+func TestDecodeRegistration_IsAsStrictAsASubmission(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, body, wantField, wantCode string
+	}{
+		{"preferences are not a registration's", `{"state":"perlis","preferences":["a"]}`, "preferences", booking.CodeUnknownField},
+		{"field name in another case", `{"Name":"Siti"}`, "Name", booking.CodeUnknownField},
+		{"field repeated", `{"contact":"sms","contact":"email"}`, "contact", booking.CodeDuplicate},
+		{"wrong type", `{"contact":1}`, "contact", booking.CodeInvalidType},
+		{"trailing garbage", `{"state":"perlis"} x`, "", booking.CodeInvalidJSON},
+		{"empty body", ``, "", booking.CodeInvalidJSON},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := booking.DecodeRegistration(strings.NewReader(tt.body))
+			checkFieldError(t, fmt.Sprintf("DecodeRegistration(%q)", tt.body), got, err, tt.wantField, tt.wantCode)
+		})
+	}
+	r := http.MaxBytesReader(nil, io.NopCloser(strings.NewReader(`{"name":"`+strings.Repeat("a", 100)+`"}`)), 40)
+	if _, err := booking.DecodeRegistration(r); !errors.As(err, new(*http.MaxBytesError)) {
+		t.Errorf("DecodeRegistration() over the limit: error = %v, want *http.MaxBytesError", err)
+	}
+}

@@ -2,6 +2,7 @@ package booking_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -15,14 +16,25 @@ func date(y int, m time.Month, d int) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-// fieldError extracts the *FieldError from err, failing the test if there is none.
-func fieldError(t *testing.T, err error) *booking.FieldError {
+// checkFieldError checks that call, written as a failure should show it,
+// failed with a *booking.FieldError on field with code and a message; got
+// is what the call returned besides the error.
+func checkFieldError(t *testing.T, call string, got any, err error, field, code string) {
 	t.Helper()
+	if err == nil {
+		t.Errorf("%s = %+v, nil; want error %q", call, got, code)
+		return
+	}
 	fe, ok := errors.AsType[*booking.FieldError](err)
 	if !ok {
-		t.Fatalf("error %v (%T) is not a *booking.FieldError", err, err)
+		t.Fatalf("%s error %v (%T) is not a *booking.FieldError", call, err, err)
 	}
-	return fe
+	if fe.Field != field || fe.Code != code {
+		t.Errorf("%s error = {%q %q}, want {%q %q}", call, fe.Field, fe.Code, field, code)
+	}
+	if fe.Message == "" {
+		t.Errorf("%s error has no message", call)
+	}
 }
 
 func TestParseICAt_AcceptsBothFormsWithARealPastDate(t *testing.T) {
@@ -94,16 +106,7 @@ func TestParseICAt_RejectsBadShapesAndDates(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			got, err := booking.ParseICAt(tt.in, icNow)
-			if err == nil {
-				t.Fatalf("ParseICAt(%q) = %+v, want error %q", tt.in, got, tt.wantCode)
-			}
-			fe := fieldError(t, err)
-			if fe.Field != "id_number" || fe.Code != tt.wantCode {
-				t.Errorf("ParseICAt(%q) error = {%q %q}, want {%q %q}", tt.in, fe.Field, fe.Code, "id_number", tt.wantCode)
-			}
-			if fe.Message == "" {
-				t.Errorf("ParseICAt(%q) error has no message", tt.in)
-			}
+			checkFieldError(t, fmt.Sprintf("ParseICAt(%q)", tt.in), got, err, "id_number", tt.wantCode)
 		})
 	}
 }
@@ -203,13 +206,6 @@ func TestNormalizeIDNumber_RejectsWhatIsNeitherICNorPassport(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got, err := booking.NormalizeIDNumber(tt.in)
-		if err == nil {
-			t.Errorf("NormalizeIDNumber(%q) = %q, nil; want error %q", tt.in, got, tt.wantCode)
-			continue
-		}
-		fe := fieldError(t, err)
-		if fe.Field != "id_number" || fe.Code != tt.wantCode {
-			t.Errorf("NormalizeIDNumber(%q) error = {%q %q}, want {%q %q}", tt.in, fe.Field, fe.Code, "id_number", tt.wantCode)
-		}
+		checkFieldError(t, fmt.Sprintf("NormalizeIDNumber(%q)", tt.in), got, err, "id_number", tt.wantCode)
 	}
 }

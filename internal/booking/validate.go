@@ -37,6 +37,27 @@ func (s Submission) Validate() (Request, error) {
 }
 
 func (s Submission) validateAt(now time.Time) (Request, error) {
+	return s.validate(now, true)
+}
+
+// Validate checks every field of the registration by the rules
+// Submission.Validate holds the same fields to, with the same errors, and
+// returns the person normalised as a Request with no preferences and no
+// Reference or SubmittedAt: what a registration carries besides is the
+// API's to add.
+func (f RegistrationForm) Validate() (Request, error) {
+	return f.validateAt(time.Now())
+}
+
+func (f RegistrationForm) validateAt(now time.Time) (Request, error) {
+	return Submission{
+		State: f.State, Name: f.Name, IDNumber: f.IDNumber, Phone: f.Phone,
+		Email: f.Email, Lang: f.Lang, Contact: f.Contact,
+	}.validate(now, false)
+}
+
+// validate is both validations; a registration has no preferences to check.
+func (s Submission) validate(now time.Time, withPreferences bool) (Request, error) {
 	var (
 		req  Request
 		errs []FieldError
@@ -65,8 +86,10 @@ func (s Submission) validateAt(now time.Time) (Request, error) {
 	check(fe)
 	req.Email, fe = unlessLeftOut(invited, s.Email, validateEmail)
 	check(fe)
-	req.Preferences, fe = validatePreferences(s.Preferences)
-	check(fe)
+	if withPreferences {
+		req.Preferences, fe = validatePreferences(s.Preferences)
+		check(fe)
+	}
 	req.Lang, fe = unlessLeftOut(invited, s.Lang, validateLang)
 	check(fe)
 	req.Contact, fe = unlessLeftOut(invited, s.Contact, validateContact)

@@ -317,3 +317,34 @@ func resubmit(r booking.Request) booking.Submission {
 		Email: r.Email, Preferences: r.Preferences, Lang: r.Lang,
 	}
 }
+
+func TestRegistrationValidate_NormalisesAsASubmissionWithoutPreferences(t *testing.T) {
+	t.Parallel()
+	got, err := booking.RegistrationForm{State: " Perlis ", Name: " Siti  Aminah ", IDNumber: "900101-14-5678",
+		Phone: "012-345 6789", Email: "siti@Example.com", Contact: "sms"}.Validate()
+	if err != nil {
+		t.Fatalf("Validate() error = %v, want nil", err)
+	}
+	want := booking.Request{State: "perlis", Name: "Siti Aminah", IDNumber: "900101145678", Phone: "+60123456789",
+		Email: "siti@example.com", Lang: "ms", Contact: booking.ContactSMS}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Validate() =\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+func TestRegistrationValidate_ReportsEveryFieldInOrderWithoutPreferences(t *testing.T) {
+	t.Parallel()
+	_, err := booking.RegistrationForm{Lang: "xx", Contact: "fax"}.Validate()
+	ve, ok := errors.AsType[*booking.ValidationError](err)
+	if !ok {
+		t.Fatalf("Validate() error = %v (%T), want *booking.ValidationError", err, err)
+	}
+	var got []string
+	for _, fe := range ve.Fields {
+		got = append(got, fe.Field+"/"+fe.Code)
+	}
+	want := []string{"state/required", "name/required", "id_number/required", "phone/required", "email/required", "lang/invalid", "contact/invalid"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("field errors = %v, want %v", got, want)
+	}
+}

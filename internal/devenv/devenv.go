@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/vaxbook/vaxbook/internal/docker"
 )
 
 // options narrows the search; the zero value is what the exported functions
@@ -29,9 +31,62 @@ type options struct {
 	noDocker bool // skip testcontainers
 	noLocal  bool // skip the server on the standard port
 
-	// findPostgres and findRedis replace the search for local binaries.
-	findPostgres func() (binDir string, err error)
-	findRedis    func() (path string, err error)
+	// findBinaries replaces the search for local binaries.
+	findBinaries func() (string, error)
+}
+
+// ways are the ways of getting one kind of server, in the order the package
+// doc gives; each that works returns the server's URL and a line saying how.
+type ways struct {
+	container func(context.Context) (u, how string, cleanup func(), err error)
+	localAddr string // where a server already running would listen
+	local     func(context.Context) (u, how string, err error)
+	binaries  func() (string, error) // finds what start needs
+	start     func(ctx context.Context, bin string) (u, how string, cleanup func(), err error)
+}
+
+// first returns the first way that works. When none does, the error starts
+// with missing, which says what to install, and lists what was tried.
+func (w ways) first(ctx context.Context, o options, missing string) (string, string, func(), error) {
+	var tried []string
+
+	if !o.noDocker {
+		ok, err := docker.Reachable(ctx)
+		if ok {
+			u, how, cleanup, err := w.container(ctx)
+			if err == nil {
+				return u, how, cleanup, nil
+			}
+			tried = append(tried, "a Docker container: "+err.Error())
+		} else {
+			tried = append(tried, "Docker: "+err.Error())
+		}
+	}
+
+	if !o.noLocal {
+		u, how, err := w.local(ctx)
+		if err == nil {
+			return u, how, noop, nil
+		}
+		tried = append(tried, "a server at "+w.localAddr+": "+err.Error())
+	}
+
+	find := w.binaries
+	if o.findBinaries != nil {
+		find = o.findBinaries
+	}
+	bin, err := find()
+	if err == nil {
+		u, how, cleanup, err := w.start(ctx, bin)
+		if err == nil {
+			return u, how, cleanup, nil
+		}
+		tried = append(tried, bin+": "+err.Error())
+	} else {
+		tried = append(tried, "local binaries: "+err.Error())
+	}
+
+	return "", "", noop, fmt.Errorf("%s (tried %s)", missing, strings.Join(tried, "; "))
 }
 
 // noop is returned as the cleanup of a failed call, so a caller that defers
@@ -57,6 +112,24 @@ func containerCleanup(ctx context.Context, ctr testcontainers.Container) func() 
 		}
 	}()
 	return stop
+}
+
+// containerURL ties a container a module's Run returned to ctx, even when
+// Run failed (it may have created one before its wait strategy gave up;
+// TerminateContainer skips a nil one), and returns the URL address reads
+// from it.
+func containerURL(ctx context.Context, ctr testcontainers.Container, err error, image string, address func() (string, error)) (string, func(), error) {
+	cleanup := containerCleanup(ctx, ctr)
+	if err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("start %s: %w", image, err)
+	}
+	u, err := address()
+	if err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("address of %s: %w", image, err)
+	}
+	return u, cleanup, nil
 }
 
 // freePort asks the kernel for an unused loopback port. Another process may

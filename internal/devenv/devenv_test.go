@@ -18,14 +18,13 @@ import (
 // gets; they are forced here because this machine has local servers.
 var forceBinaries = options{noDocker: true, noLocal: true}
 
+// finder is postgresWith or redisWith.
+type finder = func(context.Context, options) (string, string, func(), error)
+
 func TestPostgres_StartsThrowawayServerFromLocalBinaries(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	dbURL, how, cleanup, err := postgresWith(ctx, forceBinaries)
-	if err != nil {
-		t.Fatalf("postgresWith: %v", err)
-	}
-	t.Logf("%s", how)
+	dbURL, how, cleanup := startThrowaway(t, ctx, postgresWith)
 	dir := dataDir(t, how)
 	addr := hostOf(t, dbURL)
 
@@ -56,20 +55,20 @@ func TestPostgres_StartsThrowawayServerFromLocalBinaries(t *testing.T) {
 	cleanup() // a second call must be harmless
 }
 
-func TestPostgres_ThrowawayServerStopsWhenContextEnds(t *testing.T) {
+func TestThrowawayServerStopsWhenContextEnds(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithCancel(t.Context())
-	dbURL, how, cleanup, err := postgresWith(ctx, forceBinaries)
-	if err != nil {
-		cancel()
-		t.Fatalf("postgresWith: %v", err)
-	}
-	defer cleanup()
-	t.Logf("%s", how)
-	addr := hostOf(t, dbURL)
+	for name, with := range map[string]finder{"postgres": postgresWith, "redis": redisWith} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			u, _, cleanup := startThrowaway(t, ctx, with)
+			defer cleanup()
 
-	cancel()
-	waitNotListening(t, addr)
+			cancel()
+			waitNotListening(t, hostOf(t, u))
+		})
+	}
 }
 
 func TestPostgres_UsesLocalServer(t *testing.T) {
@@ -93,30 +92,10 @@ func TestPostgres_UsesLocalServer(t *testing.T) {
 	}
 }
 
-func TestPostgres_NothingFoundSaysWhatToInstall(t *testing.T) {
-	t.Parallel()
-	o := forceBinaries
-	o.findPostgres = func() (string, error) { return "", errors.New("initdb not found") }
-	_, _, cleanup, err := postgresWith(t.Context(), o)
-	cleanup()
-	if err == nil {
-		t.Fatal("postgresWith with nothing available: got nil error")
-	}
-	for _, want := range []string{"no PostgreSQL found", "install Docker", "apt-get install postgresql", "DATABASE_URL", "initdb not found"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q: want it to mention %q", err, want)
-		}
-	}
-}
-
 func TestRedis_StartsThrowawayServerFromLocalBinary(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	u, how, cleanup, err := redisWith(ctx, forceBinaries)
-	if err != nil {
-		t.Fatalf("redisWith: %v", err)
-	}
-	t.Logf("%s", how)
+	u, _, cleanup := startThrowaway(t, ctx, redisWith)
 	addr := hostOf(t, u)
 
 	opts, err := redis.ParseURL(u)
@@ -137,21 +116,6 @@ func TestRedis_StartsThrowawayServerFromLocalBinary(t *testing.T) {
 	cleanup()
 }
 
-func TestRedis_ThrowawayServerStopsWhenContextEnds(t *testing.T) {
-	t.Parallel()
-	ctx, cancel := context.WithCancel(t.Context())
-	u, _, cleanup, err := redisWith(ctx, forceBinaries)
-	if err != nil {
-		cancel()
-		t.Fatalf("redisWith: %v", err)
-	}
-	defer cleanup()
-	addr := hostOf(t, u)
-
-	cancel()
-	waitNotListening(t, addr)
-}
-
 func TestRedis_UsesLocalServer(t *testing.T) {
 	t.Parallel()
 	u, how, cleanup, err := redisWith(t.Context(), options{noDocker: true})
@@ -164,19 +128,33 @@ func TestRedis_UsesLocalServer(t *testing.T) {
 	}
 }
 
-func TestRedis_NothingFoundSaysWhatToInstall(t *testing.T) {
+func TestNothingFoundSaysWhatToInstall(t *testing.T) {
 	t.Parallel()
-	o := forceBinaries
-	o.findRedis = func() (string, error) { return "", errors.New("redis-server not found") }
-	_, _, cleanup, err := redisWith(t.Context(), o)
-	cleanup()
-	if err == nil {
-		t.Fatal("redisWith with nothing available: got nil error")
+	tests := []struct {
+		name     string
+		with     finder
+		notFound string // what the search for local binaries reports
+		want     []string
+	}{
+		{"postgres", postgresWith, "initdb not found", []string{"no PostgreSQL found", "install Docker", "apt-get install postgresql", "DATABASE_URL", "initdb not found"}},
+		{"redis", redisWith, "redis-server not found", []string{"no Redis found", "install Docker", "apt-get install redis-server", "REDIS_URL", "redis-server not found"}},
 	}
-	for _, want := range []string{"no Redis found", "install Docker", "apt-get install redis-server", "REDIS_URL", "redis-server not found"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q: want it to mention %q", err, want)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			o := forceBinaries
+			o.findBinaries = func() (string, error) { return "", errors.New(tt.notFound) }
+			_, _, cleanup, err := tt.with(t.Context(), o)
+			cleanup()
+			if err == nil {
+				t.Fatal("with nothing available: got nil error")
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q: want it to mention %q", err, want)
+				}
+			}
+		})
 	}
 }
 
@@ -194,6 +172,18 @@ func TestFindPostgresBinaries_PrefersNewestVersion(t *testing.T) {
 			t.Errorf("versionOf(%q) = %d, want %d", tt.path, got, tt.want)
 		}
 	}
+}
+
+// startThrowaway starts a server as with does when only local binaries are
+// left, and returns its URL, the line saying how, and its cleanup.
+func startThrowaway(t *testing.T, ctx context.Context, with finder) (u, how string, cleanup func()) {
+	t.Helper()
+	u, how, cleanup, err := with(ctx, forceBinaries)
+	if err != nil {
+		t.Fatalf("throwaway server: %v", err)
+	}
+	t.Logf("%s", how)
+	return u, how, cleanup
 }
 
 func hostOf(t *testing.T, raw string) string {

@@ -18,8 +18,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	tcpostgres "github.com/testcontainers/testcontainers-go/modules/postgres"
-
-	"github.com/vaxbook/vaxbook/internal/docker"
 )
 
 const (
@@ -44,69 +42,27 @@ func Postgres(ctx context.Context) (dbURL, how string, cleanup func(), err error
 }
 
 func postgresWith(ctx context.Context, o options) (string, string, func(), error) {
-	var tried []string
-
-	if !o.noDocker {
-		ok, err := docker.Reachable(ctx)
-		if ok {
-			dbURL, cleanup, err := postgresContainer(ctx)
-			if err == nil {
-				return dbURL, "postgres: throwaway container " + postgresImage + " through Docker, database " + devDatabase, cleanup, nil
-			}
-			tried = append(tried, "a Docker container: "+err.Error())
-		} else {
-			tried = append(tried, "Docker: "+err.Error())
-		}
-	}
-
-	if !o.noLocal {
-		dbURL, err := localPostgresDB(ctx, localPostgres)
-		if err == nil {
-			return dbURL, "postgres: local server at " + localPostgres + ", database " + devDatabase, noop, nil
-		}
-		tried = append(tried, "a server at "+localPostgres+": "+err.Error())
-	}
-
-	find := o.findPostgres
-	if find == nil {
-		find = findPostgresBinaries
-	}
-	binDir, err := find()
-	if err == nil {
-		dbURL, how, cleanup, err := startPostgres(ctx, binDir)
-		if err == nil {
-			return dbURL, how, cleanup, nil
-		}
-		tried = append(tried, "binaries in "+binDir+": "+err.Error())
-	} else {
-		tried = append(tried, "local binaries: "+err.Error())
-	}
-
-	return "", "", noop, fmt.Errorf("no PostgreSQL found: install Docker, or `apt-get install postgresql` (macOS: `brew install postgresql`), or set DATABASE_URL (tried %s)",
-		strings.Join(tried, "; "))
+	return ways{
+		container: postgresContainer,
+		localAddr: localPostgres,
+		local: func(ctx context.Context) (string, string, error) {
+			dbURL, err := localPostgresDB(ctx, localPostgres)
+			return dbURL, "postgres: local server at " + localPostgres + ", database " + devDatabase, err
+		},
+		binaries: findPostgresBinaries,
+		start:    startPostgres,
+	}.first(ctx, o, "no PostgreSQL found: install Docker, or `apt-get install postgresql` (macOS: `brew install postgresql`), or set DATABASE_URL")
 }
 
-func postgresContainer(ctx context.Context) (string, func(), error) {
+func postgresContainer(ctx context.Context) (string, string, func(), error) {
 	ctr, err := tcpostgres.Run(ctx, postgresImage,
 		tcpostgres.WithDatabase(devDatabase),
 		tcpostgres.WithUsername("postgres"),
 		tcpostgres.WithPassword("postgres"),
 		tcpostgres.BasicWaitStrategies(),
 	)
-	if ctr != nil {
-		cleanup := containerCleanup(ctx, ctr)
-		if err != nil {
-			cleanup()
-			return "", nil, fmt.Errorf("start %s: %w", postgresImage, err)
-		}
-		dbURL, err := ctr.ConnectionString(ctx, "sslmode=disable")
-		if err != nil {
-			cleanup()
-			return "", nil, fmt.Errorf("address of %s: %w", postgresImage, err)
-		}
-		return dbURL, cleanup, nil
-	}
-	return "", nil, fmt.Errorf("start %s: %w", postgresImage, err)
+	dbURL, cleanup, err := containerURL(ctx, ctr, err, postgresImage, func() (string, error) { return ctr.ConnectionString(ctx, "sslmode=disable") })
+	return dbURL, "postgres: throwaway container " + postgresImage + " through Docker, database " + devDatabase, cleanup, err
 }
 
 // localPostgresDB connects to a server at addr as "postgres", then as the
@@ -189,59 +145,39 @@ func startPostgres(ctx context.Context, binDir string) (dbURL, how string, clean
 		return "", "", nil, fmt.Errorf("initdb: %w: %s", err, strings.TrimSpace(string(out)))
 	}
 
-	// A free port can be taken between asking and binding; a new one is
-	// cheap to try.
-	var lastErr error
-	for range 3 {
-		port, err := freePort()
-		if err != nil {
-			removeDir()
-			return "", "", nil, err
-		}
-		cmd := exec.CommandContext(ctx, filepath.Join(binDir, "postgres"),
+	adminURL := func(addr string) string { return "postgres://postgres@" + addr + "/postgres?sslmode=disable" }
+	c, addr, err := startOnFreePort(ctx, dir, "postgres.log", as, postgresStartTimeout, func(port string) *exec.Cmd {
+		return exec.CommandContext(ctx, filepath.Join(binDir, "postgres"),
 			"-D", data,
-			"-p", itoa(port),
+			"-p", port,
 			"-k", dir, // the default socket directory may not exist or be writable
 			"-c", "listen_addresses=127.0.0.1",
 			"-c", "fsync=off",
 			"-c", "synchronous_commit=off",
 			"-c", "full_page_writes=off",
 		)
-		cmd.Dir = dir
-		c, err := startChild(cmd, filepath.Join(dir, "postgres.log"), as)
+	}, func(ctx context.Context, addr string) error {
+		conn, err := pgx.Connect(ctx, adminURL(addr))
 		if err != nil {
-			removeDir()
-			return "", "", nil, err
+			return err
 		}
-		stop := func() {
+		return conn.Close(ctx)
+	})
+	if err == nil {
+		if err = ensureDatabase(ctx, adminURL(addr), devDatabase); err != nil {
 			c.stop()
-			removeDir()
-		}
-		addr := "127.0.0.1:" + itoa(port)
-		adminURL := "postgres://postgres@" + addr + "/postgres?sslmode=disable"
-		err = waitUntil(ctx, c, postgresStartTimeout, func(ctx context.Context) error {
-			conn, err := pgx.Connect(ctx, adminURL)
-			if err != nil {
-				return err
-			}
-			return conn.Close(ctx)
-		})
-		if err == nil {
-			err = ensureDatabase(ctx, adminURL, devDatabase)
-		}
-		if err == nil {
-			how := fmt.Sprintf("postgres: throwaway server from %s on %s, data in %s (removed on exit), database %s", binDir, addr, dir, devDatabase)
-			return withDatabase(adminURL, devDatabase), how, stop, nil
-		}
-		diedByItself := c.exited()
-		c.stop()
-		lastErr = err
-		if !diedByItself || ctx.Err() != nil {
-			break
 		}
 	}
-	removeDir()
-	return "", "", nil, fmt.Errorf("postgres: %w", lastErr)
+	if err != nil {
+		removeDir()
+		return "", "", nil, fmt.Errorf("postgres: %w", err)
+	}
+	stop := func() {
+		c.stop()
+		removeDir()
+	}
+	how = fmt.Sprintf("postgres: throwaway server from %s on %s, data in %s (removed on exit), database %s", binDir, addr, dir, devDatabase)
+	return withDatabase(adminURL(addr), devDatabase), how, stop, nil
 }
 
 // findPostgresBinaries returns a directory holding both initdb and postgres:

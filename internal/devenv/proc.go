@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -119,6 +120,38 @@ func waitUntil(ctx context.Context, c *child, timeout time.Duration, ready func(
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// startOnFreePort starts the server command builds for a port as a child
+// process working in dir, with its log there under logName, and waits until
+// ready accepts its address. A free port can be taken between asking and
+// binding, so a child that dies by itself is started again on a new one.
+func startOnFreePort(ctx context.Context, dir, logName string, as *runAs, timeout time.Duration, command func(port string) *exec.Cmd, ready func(ctx context.Context, addr string) error) (*child, string, error) {
+	var lastErr error
+	for range 3 {
+		port, err := freePort()
+		if err != nil {
+			return nil, "", err
+		}
+		cmd := command(itoa(port))
+		cmd.Dir = dir
+		c, err := startChild(cmd, filepath.Join(dir, logName), as)
+		if err != nil {
+			return nil, "", err
+		}
+		addr := "127.0.0.1:" + itoa(port)
+		err = waitUntil(ctx, c, timeout, func(ctx context.Context) error { return ready(ctx, addr) })
+		if err == nil {
+			return c, addr, nil
+		}
+		diedByItself := c.exited()
+		c.stop()
+		lastErr = err
+		if !diedByItself || ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, "", lastErr
 }
 
 // runAs is the unprivileged account a server runs as when we are root.

@@ -6,14 +6,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	tcredis "github.com/testcontainers/testcontainers-go/modules/redis"
-
-	"github.com/vaxbook/vaxbook/internal/docker"
 )
 
 const (
@@ -35,65 +32,25 @@ func Redis(ctx context.Context) (redisURL, how string, cleanup func(), err error
 }
 
 func redisWith(ctx context.Context, o options) (string, string, func(), error) {
-	var tried []string
-
-	if !o.noDocker {
-		ok, err := docker.Reachable(ctx)
-		if ok {
-			u, cleanup, err := redisContainer(ctx)
-			if err == nil {
-				return u, "redis: throwaway container " + redisImage + " through Docker", cleanup, nil
-			}
-			tried = append(tried, "a Docker container: "+err.Error())
-		} else {
-			tried = append(tried, "Docker: "+err.Error())
-		}
-	}
-
-	if !o.noLocal {
-		u := "redis://" + localRedis + "/0"
-		err := pingRedis(ctx, u)
-		if err == nil {
-			return u, "redis: local server at " + localRedis + ", db 0", noop, nil
-		}
-		tried = append(tried, "a server at "+localRedis+": "+err.Error())
-	}
-
-	find := o.findRedis
-	if find == nil {
-		find = findRedisServer
-	}
-	bin, err := find()
-	if err == nil {
-		u, how, cleanup, err := startRedis(ctx, bin)
-		if err == nil {
-			return u, how, cleanup, nil
-		}
-		tried = append(tried, bin+": "+err.Error())
-	} else {
-		tried = append(tried, "local binary: "+err.Error())
-	}
-
-	return "", "", noop, fmt.Errorf("no Redis found: install Docker, or `apt-get install redis-server` (macOS: `brew install redis`), or set REDIS_URL (tried %s)",
-		strings.Join(tried, "; "))
+	return ways{
+		container: redisContainer,
+		localAddr: localRedis,
+		local: func(ctx context.Context) (string, string, error) {
+			u := "redis://" + localRedis + "/0"
+			return u, "redis: local server at " + localRedis + ", db 0", pingRedis(ctx, u)
+		},
+		binaries: findRedisServer,
+		start:    startRedis,
+	}.first(ctx, o, "no Redis found: install Docker, or `apt-get install redis-server` (macOS: `brew install redis`), or set REDIS_URL")
 }
 
-func redisContainer(ctx context.Context) (string, func(), error) {
+func redisContainer(ctx context.Context) (string, string, func(), error) {
 	ctr, err := tcredis.Run(ctx, redisImage)
-	if ctr == nil {
-		return "", nil, fmt.Errorf("start %s: %w", redisImage, err)
-	}
-	cleanup := containerCleanup(ctx, ctr)
-	if err != nil {
-		cleanup()
-		return "", nil, fmt.Errorf("start %s: %w", redisImage, err)
-	}
-	u, err := ctr.ConnectionString(ctx)
-	if err != nil {
-		cleanup()
-		return "", nil, fmt.Errorf("address of %s: %w", redisImage, err)
-	}
-	return u + "/0", cleanup, nil
+	u, cleanup, err := containerURL(ctx, ctr, err, redisImage, func() (string, error) {
+		u, err := ctr.ConnectionString(ctx)
+		return u + "/0", err
+	})
+	return u, "redis: throwaway container " + redisImage + " through Docker", cleanup, err
 }
 
 func pingRedis(ctx context.Context, redisURL string) error {
@@ -126,45 +83,24 @@ func startRedis(ctx context.Context, bin string) (redisURL, how string, cleanup 
 	}
 	removeDir := func() { _ = os.RemoveAll(dir) }
 
-	var lastErr error
-	for range 3 {
-		port, err := freePort()
-		if err != nil {
-			removeDir()
-			return "", "", nil, err
-		}
-		cmd := exec.CommandContext(ctx, bin,
-			"--port", itoa(port),
+	c, addr, err := startOnFreePort(ctx, dir, "redis.log", nil, redisStartTimeout, func(port string) *exec.Cmd {
+		return exec.CommandContext(ctx, bin,
+			"--port", port,
 			"--bind", "127.0.0.1",
 			"--save", "",
 			"--appendonly", "no",
 			"--dir", dir,
 		)
-		cmd.Dir = dir
-		c, err := startChild(cmd, filepath.Join(dir, "redis.log"), nil)
-		if err != nil {
-			removeDir()
-			return "", "", nil, err
-		}
-		addr := "127.0.0.1:" + itoa(port)
-		u := "redis://" + addr + "/0"
-		err = waitUntil(ctx, c, redisStartTimeout, func(ctx context.Context) error { return pingRedis(ctx, u) })
-		if err == nil {
-			stop := func() {
-				c.stop()
-				removeDir()
-			}
-			return u, "redis: throwaway " + bin + " on " + addr + " (keeps nothing on disk)", stop, nil
-		}
-		diedByItself := c.exited()
-		c.stop()
-		lastErr = err
-		if !diedByItself || ctx.Err() != nil {
-			break
-		}
+	}, func(ctx context.Context, addr string) error { return pingRedis(ctx, "redis://"+addr+"/0") })
+	if err != nil {
+		removeDir()
+		return "", "", nil, fmt.Errorf("redis-server: %w", err)
 	}
-	removeDir()
-	return "", "", nil, fmt.Errorf("redis-server: %w", lastErr)
+	stop := func() {
+		c.stop()
+		removeDir()
+	}
+	return "redis://" + addr + "/0", "redis: throwaway " + bin + " on " + addr + " (keeps nothing on disk)", stop, nil
 }
 
 // findRedisServer looks on PATH and then where packages install it, since

@@ -81,6 +81,10 @@ func Lookup(getenv func(string) string) func(string) string {
 // subscription pstest cannot deliver.
 const relaySubscription = "appointments-dev-relay"
 
+// registrationsRelaySubscription stands in for registrations-topic's push
+// subscription in the same way.
+const registrationsRelaySubscription = "registrations-dev-relay"
+
 // Stack is a running whole system.
 type Stack struct {
 	url, dbURL, psHost string
@@ -160,11 +164,17 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 	}
 	pub := pubsub.NewPublisher(psc, topic)
 	closers = append(closers, pub.Stop)
+	regTopic := cfg.API.RegistrationsTopic
+	if err := pubsub.EnsureTopic(ctx, psc, regTopic); err != nil {
+		return nil, err
+	}
+	regPub := pubsub.NewRegistrationPublisher(psc, regTopic)
+	closers = append(closers, regPub.Stop)
 
 	listings := redis.NewListings(rdb)
 	statuses := redis.NewStatuses(rdb, cfg.API.StatusTTL)
 	registrations := redis.NewRegistrations(rdb, cfg.API.StatusTTL)
-	opts.Invitations.Records = registrations
+	opts.Queue = api.Queue{Publisher: regPub, Records: registrations}
 	apiHandler := api.NewServer(log, listings, pub, statuses, opts)
 	ln, err := serve.Listen(cfg.Port)
 	if err != nil {
@@ -184,7 +194,11 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 		if err != nil {
 			return nil, err
 		}
-		log.Info("pubsub: "+psHow+" with a push relay", "topic", topic)
+		regSubName, err := pubsub.EnsurePullSubscription(ctx, psc, regTopic, registrationsRelaySubscription, 60*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		log.Info("pubsub: "+psHow+" with push relays", "topics", []string{topic, regTopic})
 		mail, err := newDevMail(ctx, psc, cfg.Email.Topic)
 		if err != nil {
 			return nil, err
@@ -195,6 +209,7 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 
 		mux := http.NewServeMux()
 		mux.Handle("POST "+worker.PushPath, worker.HandlePush(log, postgres.NewBookings(pool), statuses, worker.WithEmailRequests(mail.pub), worker.WithRegistrations(registrations)))
+		mux.Handle("POST "+worker.RegistrationsPushPath, worker.HandleRegistrations(log, postgres.NewRegistrar(pool), registrations))
 		if err := mail.mount(mux, log, pool, cfg.Email, base); err != nil {
 			return nil, err
 		}
@@ -208,6 +223,9 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 
 		g.Go(func() error {
 			return pubsub.Relay(gctx, log, psc, subName, base+worker.PushPath, pubsub.NewRelayClient())
+		})
+		g.Go(func() error {
+			return pubsub.Relay(gctx, log, psc, regSubName, base+worker.RegistrationsPushPath, pubsub.NewRelayClient())
 		})
 		g.Go(func() error { return mail.relay(gctx, log, psc, base) })
 		g.Go(func() error { return serve.Serve(gctx, log, ln, mux) })

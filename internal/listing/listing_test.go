@@ -18,6 +18,16 @@ var (
 	opensAt = time.Date(2026, 12, 1, 0, 0, 0, 0, time.FixedZone("MYT", 8*3600))
 )
 
+// mustRender renders v, failing the test if it cannot.
+func mustRender(t *testing.T, v any) listing.Rendered {
+	t.Helper()
+	r, err := listing.Render(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 // rows is what the cache-fill query returns for: johor with two centres,
 // perlis with no centres, and selangor with a centre that has no slots yet.
 func rows() []listing.SlotRow {
@@ -90,17 +100,11 @@ func TestBuild_NeverShowsNegativeAvailability(t *testing.T) {
 func TestBuild_EmptyStatesAndCentresRenderEmptyArraysNotNull(t *testing.T) {
 	t.Parallel()
 	built, _ := listing.Build(rows(), at)
-	perlis, err := listing.Render(built[1].Doc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	perlis := mustRender(t, built[1].Doc)
 	if want := `"centers":[]`; !bytes.Contains(perlis.Body, []byte(want)) {
 		t.Errorf("perlis: got %s, want it to contain %s", perlis.Body, want)
 	}
-	selangor, err := listing.Render(built[2].Doc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	selangor := mustRender(t, built[2].Doc)
 	if want := `"slots":[]`; !bytes.Contains(selangor.Body, []byte(want)) {
 		t.Errorf("selangor: got %s, want it to contain %s", selangor.Body, want)
 	}
@@ -109,10 +113,7 @@ func TestBuild_EmptyStatesAndCentresRenderEmptyArraysNotNull(t *testing.T) {
 	if len(none) != 0 {
 		t.Errorf("no rows: got %d documents, want 0", len(none))
 	}
-	r, err := listing.Render(states)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := mustRender(t, states)
 	if got, want := string(r.Body), `{"states":[]}`; got != want {
 		t.Errorf("states with no rows: got %s, want %s", got, want)
 	}
@@ -163,10 +164,7 @@ func TestBuild_DigestIgnoresTimeButNotContent(t *testing.T) {
 func TestRender_GzipDecompressesToBody(t *testing.T) {
 	t.Parallel()
 	built, _ := listing.Build(rows(), at)
-	r, err := listing.Render(built[0].Doc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := mustRender(t, built[0].Doc)
 	zr, err := gzip.NewReader(bytes.NewReader(r.Gzip))
 	if err != nil {
 		t.Fatalf("gzip header: %v", err)
@@ -190,10 +188,7 @@ func TestRender_GzipDecompressesToBody(t *testing.T) {
 func TestRender_BodyHasTheContractsFieldNames(t *testing.T) {
 	t.Parallel()
 	built, _ := listing.Build(rows()[:1], at)
-	r, err := listing.Render(built[0].Doc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := mustRender(t, built[0].Doc)
 	want := `{"state":"johor","generated_at":"2026-11-23T07:00:00Z","centers":[{"id":"jhr-001","name":"Dewan A","address":"Jalan 1",` +
 		`"slots":[{"id":"jhr-001-am","date":"2026-12-01","time":"08:00-13:00","capacity":300,"available":12,"open":true}]}]}`
 	if got := string(r.Body); got != want {
@@ -218,8 +213,8 @@ func TestETag_IsQuotedStableAndFollowsTheBytes(t *testing.T) {
 	}
 
 	built, _ := listing.Build(rows(), at)
-	r1, _ := listing.Render(built[0].Doc)
-	r2, _ := listing.Render(built[0].Doc)
+	r1 := mustRender(t, built[0].Doc)
+	r2 := mustRender(t, built[0].Doc)
 	if r1.ETag != r2.ETag || !bytes.Equal(r1.Body, r2.Body) || r1.ETag != listing.ETag(r1.Body) {
 		t.Errorf("rendering twice: got ETags %s and %s, want both %s", r1.ETag, r2.ETag, listing.ETag(r1.Body))
 	}
@@ -228,10 +223,7 @@ func TestETag_IsQuotedStableAndFollowsTheBytes(t *testing.T) {
 func TestParseAvailability_RoundTripsARenderedDocument(t *testing.T) {
 	t.Parallel()
 	built, _ := listing.Build(rows(), at)
-	r, err := listing.Render(built[0].Doc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := mustRender(t, built[0].Doc)
 	got, err := listing.ParseAvailability(r.Body)
 	if err != nil {
 		t.Fatal(err)
@@ -241,7 +233,7 @@ func TestParseAvailability_RoundTripsARenderedDocument(t *testing.T) {
 		t.Errorf("availability: got %v, want %v", got, want)
 	}
 
-	empty, _ := listing.Render(built[1].Doc)
+	empty := mustRender(t, built[1].Doc)
 	if got, err := listing.ParseAvailability(empty.Body); err != nil || len(got) != 0 {
 		t.Errorf("state without centres: got %v, %v; want empty, nil", got, err)
 	}
@@ -253,10 +245,7 @@ func TestParseAvailability_RoundTripsARenderedDocument(t *testing.T) {
 func TestParseStates_RoundTripsARenderedStatesDocument(t *testing.T) {
 	t.Parallel()
 	_, states := listing.Build(rows(), at)
-	r, err := listing.Render(states)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := mustRender(t, states)
 	if !bytes.Contains(r.Body, []byte(`{"code":"perlis","name":"Perlis","mode":"queue","opens_at":"2026-11-30T16:00:00Z"}`)) {
 		t.Errorf("states document %s does not give perlis's mode and opening time in RFC 3339", r.Body)
 	}
@@ -287,12 +276,12 @@ func TestRenderAll_RendersEveryStateAndTheStatesList(t *testing.T) {
 		t.Errorf("documents: got %d, want %d", len(docs.ByState), len(built))
 	}
 	for _, b := range built {
-		want, _ := listing.Render(b.Doc)
+		want := mustRender(t, b.Doc)
 		if got := docs.ByState[b.Doc.State]; got.ETag != want.ETag || !bytes.Equal(got.Body, want.Body) || !bytes.Equal(got.Gzip, want.Gzip) {
 			t.Errorf("%s: got %s, want %s", b.Doc.State, got.Body, want.Body)
 		}
 	}
-	if want, _ := listing.Render(states); !bytes.Equal(docs.States.Body, want.Body) || docs.States.ETag != want.ETag {
+	if want := mustRender(t, states); !bytes.Equal(docs.States.Body, want.Body) || docs.States.ETag != want.ETag {
 		t.Errorf("states: got %s, want %s", docs.States.Body, want.Body)
 	}
 }

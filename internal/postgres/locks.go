@@ -42,4 +42,10 @@ const (
 	// emailSendLockSeed keys the send-once lock on an e-mail's
 	// reference/kind (tryLockEmail in emails.go).
 	emailSendLockSeed = "20212"
+	// stateQueueLockSeed keys the per-state lock on a state code that
+	// orders a queue state's places (lockStateQueue in registrations.go):
+	// the worker recording a registration and the invitation loop opening
+	// the state take it, so a place is never counted against a half-done
+	// opening.
+	stateQueueLockSeed = "20213"
 )

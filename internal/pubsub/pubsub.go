@@ -21,6 +21,7 @@ import (
 
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/notify"
+	"github.com/vaxbook/vaxbook/internal/queue"
 )
 
 // Config is the Pub/Sub part of a role's configuration.
@@ -64,6 +65,16 @@ func NewPublisher(c *pubsub.Client, topic string) *Publisher[booking.Request] {
 	return newPublisher(c, topic,
 		func(r booking.Request) map[string]string { return map[string]string{"reference": r.Reference} },
 		func(r booking.Request) string { return "booking " + r.Reference })
+}
+
+// NewRegistrationPublisher publishes registrations to topic
+// (registrations-topic).
+func NewRegistrationPublisher(c *pubsub.Client, topic string) *Publisher[queue.Registration] {
+	return newPublisher(c, topic,
+		func(r queue.Registration) map[string]string {
+			return map[string]string{"reference": r.Reference, "state": r.State}
+		},
+		func(r queue.Registration) string { return "registration " + r.Reference })
 }
 
 // NewRequestPublisher publishes one channel's message requests to its topic

@@ -65,13 +65,7 @@ func TestParseCSV_RejectsBadHeader(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			rows, err := seed.ParseCSV(strings.NewReader(tt.in))
-			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
-				t.Fatalf("ParseCSV error = %v, want one starting %q", err, tt.want)
-			}
-			if rows != nil {
-				t.Errorf("ParseCSV returned %d rows with its error, want none", len(rows))
-			}
+			checkRejected(t, tt.in, tt.want)
 		})
 	}
 }
@@ -160,14 +154,21 @@ func TestParseCSV_RejectsBadRowNamingLineAndColumn(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			rows, err := seed.ParseCSV(strings.NewReader(header + base + tt.rows))
-			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
-				t.Fatalf("ParseCSV error = %v\nwant one starting %s", err, tt.want)
-			}
-			if rows != nil {
-				t.Errorf("ParseCSV returned %d rows with its error, want none", len(rows))
-			}
+			checkRejected(t, header+base+tt.rows, tt.want)
 		})
+	}
+}
+
+// checkRejected checks that ParseCSV rejects in with an error starting with
+// want, and returns no rows with it.
+func checkRejected(t *testing.T, in, want string) {
+	t.Helper()
+	rows, err := seed.ParseCSV(strings.NewReader(in))
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("ParseCSV error = %v\nwant one starting %q", err, want)
+	}
+	if rows != nil {
+		t.Errorf("ParseCSV returned %d rows with its error, want none", len(rows))
 	}
 }
 

@@ -36,6 +36,29 @@ func setBooked(t *testing.T, db *pgxpool.Pool, slotID string, booked int) {
 	}
 }
 
+// edit is a change to seed rows made in place.
+func edit(f func(rows []seed.Row)) func([]seed.Row) []seed.Row {
+	return func(rows []seed.Row) []seed.Row {
+		f(rows)
+		return rows
+	}
+}
+
+// rename is a change that gives a new name to the state whose code, or the
+// centre whose id, is key (the two never look alike).
+func rename(key, name string) func([]seed.Row) []seed.Row {
+	return edit(func(rows []seed.Row) {
+		for i, r := range rows {
+			switch key {
+			case r.State:
+				rows[i].StateName = name
+			case r.CenterID:
+				rows[i].CenterName = name
+			}
+		}
+	})
+}
+
 func TestLoad_DemoLoadsEverything(t *testing.T) {
 	t.Parallel()
 	db := testenv.NewPool(t)
@@ -88,48 +111,28 @@ func TestLoad_UpdatesWhatChangedOnly(t *testing.T) {
 		check  string // a query that must return true after the load
 	}{
 		{
-			name: "capacity raised",
-			change: func(rows []seed.Row) []seed.Row {
-				rows[5].Capacity = 999
-				return rows
-			},
-			want:  postgres.SeedResult{Slots: 1},
-			check: `SELECT capacity = 999 AND booked = 3 FROM slots WHERE id = 'jhr-001-2026-11-26-pm'`,
+			name:   "capacity raised",
+			change: edit(func(rows []seed.Row) { rows[5].Capacity = 999 }),
+			want:   postgres.SeedResult{Slots: 1},
+			check:  `SELECT capacity = 999 AND booked = 3 FROM slots WHERE id = 'jhr-001-2026-11-26-pm'`,
 		},
 		{
-			name: "capacity lowered to booked",
-			change: func(rows []seed.Row) []seed.Row {
-				rows[5].Capacity = 3
-				return rows
-			},
-			want:  postgres.SeedResult{Slots: 1},
-			check: `SELECT capacity = 3 AND booked = 3 FROM slots WHERE id = 'jhr-001-2026-11-26-pm'`,
+			name:   "capacity lowered to booked",
+			change: edit(func(rows []seed.Row) { rows[5].Capacity = 3 }),
+			want:   postgres.SeedResult{Slots: 1},
+			check:  `SELECT capacity = 3 AND booked = 3 FROM slots WHERE id = 'jhr-001-2026-11-26-pm'`,
 		},
 		{
-			name: "centre renamed",
-			change: func(rows []seed.Row) []seed.Row {
-				for i := range rows {
-					if rows[i].CenterID == "sel-002" {
-						rows[i].CenterName = "Stadium Malawati (Dewan B)"
-					}
-				}
-				return rows
-			},
-			want:  postgres.SeedResult{Centers: 1},
-			check: `SELECT name = 'Stadium Malawati (Dewan B)' FROM centers WHERE id = 'sel-002'`,
+			name:   "centre renamed",
+			change: rename("sel-002", "Stadium Malawati (Dewan B)"),
+			want:   postgres.SeedResult{Centers: 1},
+			check:  `SELECT name = 'Stadium Malawati (Dewan B)' FROM centers WHERE id = 'sel-002'`,
 		},
 		{
-			name: "state renamed",
-			change: func(rows []seed.Row) []seed.Row {
-				for i := range rows {
-					if rows[i].State == "kuala-lumpur" {
-						rows[i].StateName = "Wilayah Persekutuan Kuala Lumpur"
-					}
-				}
-				return rows
-			},
-			want:  postgres.SeedResult{States: 1},
-			check: `SELECT name = 'Wilayah Persekutuan Kuala Lumpur' FROM states WHERE code = 'kuala-lumpur'`,
+			name:   "state renamed",
+			change: rename("kuala-lumpur", "Wilayah Persekutuan Kuala Lumpur"),
+			want:   postgres.SeedResult{States: 1},
+			check:  `SELECT name = 'Wilayah Persekutuan Kuala Lumpur' FROM states WHERE code = 'kuala-lumpur'`,
 		},
 		{
 			name: "slot added and session moved",
@@ -195,52 +198,34 @@ func TestLoad_FailsAndChangesNothing(t *testing.T) {
 		want   string
 	}{
 		{
-			name: "capacity below booked",
-			change: func(rows []seed.Row) []seed.Row {
-				rows[5].Capacity = 2
-				return rows
-			},
-			want: "line 7: capacity: 2 is below the 3 places already booked for slot jhr-001-2026-11-26-pm",
+			name:   "capacity below booked",
+			change: edit(func(rows []seed.Row) { rows[5].Capacity = 2 }),
+			want:   "line 7: capacity: 2 is below the 3 places already booked for slot jhr-001-2026-11-26-pm",
 		},
 		{
-			name: "capacity zero below booked",
-			change: func(rows []seed.Row) []seed.Row {
-				rows[5].Capacity = 0
-				return rows
-			},
-			want: "line 7: capacity: 0 is below the 3 places already booked for slot jhr-001-2026-11-26-pm",
+			name:   "capacity zero below booked",
+			change: edit(func(rows []seed.Row) { rows[5].Capacity = 0 }),
+			want:   "line 7: capacity: 0 is below the 3 places already booked for slot jhr-001-2026-11-26-pm",
 		},
 		{
-			name: "bad row in the middle",
-			change: func(rows []seed.Row) []seed.Row {
-				rows[700].Date = "2026-02-30"
-				return rows
-			},
-			want: `line 702: date: must be a real date as YYYY-MM-DD, got "2026-02-30"`,
+			name:   "bad row in the middle",
+			change: edit(func(rows []seed.Row) { rows[700].Date = "2026-02-30" }),
+			want:   `line 702: date: must be a real date as YYYY-MM-DD, got "2026-02-30"`,
 		},
 		{
-			name: "negative capacity in the middle",
-			change: func(rows []seed.Row) []seed.Row {
-				rows[700].Capacity = -1
-				return rows
-			},
-			want: `line 702: capacity: must be a whole number from 0 to 100000, got "-1"`,
+			name:   "negative capacity in the middle",
+			change: edit(func(rows []seed.Row) { rows[700].Capacity = -1 }),
+			want:   `line 702: capacity: must be a whole number from 0 to 100000, got "-1"`,
 		},
 		{
-			name: "slot id twice",
-			change: func(rows []seed.Row) []seed.Row {
-				rows[900].SlotID = rows[10].SlotID
-				return rows
-			},
-			want: `line 902: slot_id: "jhr-001-2026-11-29-am" already appears on line 12`,
+			name:   "slot id twice",
+			change: edit(func(rows []seed.Row) { rows[900].SlotID = rows[10].SlotID }),
+			want:   `line 902: slot_id: "jhr-001-2026-11-29-am" already appears on line 12`,
 		},
 		{
-			name: "centre with two addresses",
-			change: func(rows []seed.Row) []seed.Row {
-				rows[20].Address = "Jalan Lain"
-				return rows
-			},
-			want: `line 22: address: centre "jhr-001" has address`,
+			name:   "centre with two addresses",
+			change: edit(func(rows []seed.Row) { rows[20].Address = "Jalan Lain" }),
+			want:   `line 22: address: centre "jhr-001" has address`,
 		},
 	}
 	for _, tt := range tests {
@@ -254,13 +239,8 @@ func TestLoad_FailsAndChangesNothing(t *testing.T) {
 			setBooked(t, db, "jhr-001-2026-11-26-pm", 3)
 			before := testenv.RowVersions(t, db)
 
-			next := tt.change(seed.Demo(day))
+			next := rename("kedah", "Kedah Darul Aman")(tt.change(seed.Demo(day)))
 			next[1].Capacity++
-			for i := range next {
-				if next[i].State == "kedah" {
-					next[i].StateName = "Kedah Darul Aman"
-				}
-			}
 			res, err := seed.Load(context.Background(), db, next)
 			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
 				t.Fatalf("Load error = %v\nwant one starting %s", err, tt.want)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -198,40 +197,7 @@ func dropAbandoned(admin *pgxpool.Pool, cutoff time.Time) {
 // discoverPostgres finds the server tests use and returns its admin URL (a
 // database on it where CREATE DATABASE may run) with a small pool on it.
 func discoverPostgres() (string, *pgxpool.Pool, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-
-	if u := os.Getenv(envDatabaseURL); u != "" {
-		pool, err := openAdmin(ctx, u)
-		if err != nil {
-			return "", nil, fmt.Errorf("testenv: no PostgreSQL for tests: %s=%s does not answer: %w; start that server, or unset %s to use Docker or 127.0.0.1:5432",
-				envDatabaseURL, redact(u), err, envDatabaseURL)
-		}
-		return u, pool, nil
-	}
-
-	tried := []string{envDatabaseURL + " (unset)"}
-	if ok, err := dockerReachable(); ok {
-		u, err := startPostgresContainer(ctx)
-		if err == nil {
-			pool, perr := openAdmin(ctx, u)
-			if perr == nil {
-				return u, pool, nil
-			}
-			err = perr
-		}
-		tried = append(tried, fmt.Sprintf("a Postgres container through testcontainers (%v)", err))
-	} else {
-		tried = append(tried, fmt.Sprintf("Docker through testcontainers (%v)", err))
-	}
-
-	pool, err := openAdmin(ctx, defaultDatabaseURL)
-	if err == nil {
-		return defaultDatabaseURL, pool, nil
-	}
-	tried = append(tried, fmt.Sprintf("%s (%v)", defaultDatabaseURL, err))
-	return "", nil, fmt.Errorf("testenv: no PostgreSQL for tests; tried %s. To fix: %s",
-		strings.Join(tried, "; "), fixHint)
+	return discover("PostgreSQL", envDatabaseURL, defaultDatabaseURL, startPostgresContainer, openAdmin)
 }
 
 func startPostgresContainer(ctx context.Context) (string, error) {
@@ -241,17 +207,7 @@ func startPostgresContainer(ctx context.Context) (string, error) {
 		tcpostgres.WithDatabase("postgres"),
 		tcpostgres.BasicWaitStrategies(),
 	)
-	if ctr != nil {
-		containers.add(ctr)
-	}
-	if err != nil {
-		return "", fmt.Errorf("start %s: %w", postgresImage, err)
-	}
-	u, err := ctr.ConnectionString(ctx, "sslmode=disable")
-	if err != nil {
-		return "", fmt.Errorf("postgres container address: %w", err)
-	}
-	return u, nil
+	return containerURL(ctr, err, postgresImage, func() (string, error) { return ctr.ConnectionString(ctx, "sslmode=disable") })
 }
 
 func openAdmin(ctx context.Context, dbURL string) (*pgxpool.Pool, error) {
@@ -353,13 +309,4 @@ func sqlState(err error) string {
 		return pgErr.Code
 	}
 	return ""
-}
-
-// redact keeps passwords out of test logs.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return u.Redacted()
 }

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
-	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -222,55 +220,12 @@ func leasableDBs(admin *redis.Client) (int, error) {
 }
 
 func discoverRedis() (string, *redis.Client, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-
-	if u := os.Getenv(envRedisURL); u != "" {
-		c, err := openRedisAdmin(ctx, u)
-		if err != nil {
-			return "", nil, fmt.Errorf("testenv: no Redis for tests: %s=%s does not answer: %w; start that server, or unset %s to use Docker or 127.0.0.1:6379",
-				envRedisURL, redact(u), err, envRedisURL)
-		}
-		return u, c, nil
-	}
-
-	tried := []string{envRedisURL + " (unset)"}
-	if ok, err := dockerReachable(); ok {
-		u, err := startRedisContainer(ctx)
-		if err == nil {
-			c, cerr := openRedisAdmin(ctx, u)
-			if cerr == nil {
-				return u, c, nil
-			}
-			err = cerr
-		}
-		tried = append(tried, fmt.Sprintf("a Redis container through testcontainers (%v)", err))
-	} else {
-		tried = append(tried, fmt.Sprintf("Docker through testcontainers (%v)", err))
-	}
-
-	c, err := openRedisAdmin(ctx, defaultRedisURL)
-	if err == nil {
-		return defaultRedisURL, c, nil
-	}
-	tried = append(tried, fmt.Sprintf("%s (%v)", defaultRedisURL, err))
-	return "", nil, fmt.Errorf("testenv: no Redis for tests; tried %s. To fix: %s",
-		strings.Join(tried, "; "), fixHint)
+	return discover("Redis", envRedisURL, defaultRedisURL, startRedisContainer, openRedisAdmin)
 }
 
 func startRedisContainer(ctx context.Context) (string, error) {
 	ctr, err := tcredis.Run(ctx, redisImage)
-	if ctr != nil {
-		containers.add(ctr)
-	}
-	if err != nil {
-		return "", fmt.Errorf("start %s: %w", redisImage, err)
-	}
-	u, err := ctr.ConnectionString(ctx)
-	if err != nil {
-		return "", fmt.Errorf("redis container address: %w", err)
-	}
-	return u, nil
+	return containerURL(ctr, err, redisImage, func() (string, error) { return ctr.ConnectionString(ctx) })
 }
 
 func openRedisAdmin(ctx context.Context, raw string) (*redis.Client, error) {

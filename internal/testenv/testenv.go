@@ -14,9 +14,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
+	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/testcontainers/testcontainers-go"
 
@@ -79,6 +83,83 @@ func (s *containerSet) terminate() {
 var dockerReachable = sync.OnceValues(func() (bool, error) {
 	return docker.Reachable(context.Background())
 })
+
+// discover finds one kind of server tests use, in the order the package doc
+// gives, and returns its URL with an admin client on it: name is the server
+// as messages say it, env the variable that names one explicitly, defaultURL
+// where `bash .ci/test` runs one; container starts one through
+// testcontainers and open connects the admin client or says why it cannot.
+// When none answers, the error lists what was tried and ends with fixHint.
+func discover[C any](name, env, defaultURL string, container func(context.Context) (string, error), open func(context.Context, string) (C, error)) (string, C, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var none C
+
+	if u := os.Getenv(env); u != "" {
+		c, err := open(ctx, u)
+		if err != nil {
+			return "", none, fmt.Errorf("testenv: no %s for tests: %s=%s does not answer: %w; start that server, or unset %s to use Docker or %s",
+				name, env, redact(u), err, env, hostOf(defaultURL))
+		}
+		return u, c, nil
+	}
+
+	tried := []string{env + " (unset)"}
+	if ok, err := dockerReachable(); ok {
+		u, err := container(ctx)
+		if err == nil {
+			c, cerr := open(ctx, u)
+			if cerr == nil {
+				return u, c, nil
+			}
+			err = cerr
+		}
+		tried = append(tried, fmt.Sprintf("a %s container through testcontainers (%v)", name, err))
+	} else {
+		tried = append(tried, fmt.Sprintf("Docker through testcontainers (%v)", err))
+	}
+
+	c, err := open(ctx, defaultURL)
+	if err == nil {
+		return defaultURL, c, nil
+	}
+	tried = append(tried, fmt.Sprintf("%s (%v)", defaultURL, err))
+	return "", none, fmt.Errorf("testenv: no %s for tests; tried %s. To fix: %s",
+		name, strings.Join(tried, "; "), fixHint)
+}
+
+// containerURL hands a container a module's Run returned to Main to stop,
+// even when Run failed (it may have created one before its wait strategy
+// gave up; TerminateContainer skips a nil one), and returns the URL address
+// reads from it.
+func containerURL(ctr testcontainers.Container, err error, image string, address func() (string, error)) (string, error) {
+	containers.add(ctr)
+	if err != nil {
+		return "", fmt.Errorf("start %s: %w", image, err)
+	}
+	u, err := address()
+	if err != nil {
+		return "", fmt.Errorf("address of %s: %w", image, err)
+	}
+	return u, nil
+}
+
+// redact keeps passwords out of test logs.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	return u.Host
+}
 
 // randomHex names per-test databases and lease tokens; collisions across
 // concurrently running processes must be practically impossible.
