@@ -233,14 +233,15 @@ done
 
 # push_subscription NAME TOPIC PATH DEAD_LETTER ACK_DEADLINE_S MIN_BACKOFF MAX_BACKOFF MAX_ATTEMPTS
 # Creates or converges a push subscription to the worker with an OIDC token
-# of the push identity (audience: the worker's URL), exponential retry and
-# a dead-letter topic, and never expires when idle.
+# of the push identity (audience: the endpoint's own URL, WORKER_URL + path,
+# which the worker checks as PUSH_AUDIENCE + path, deploy/worker.yaml),
+# exponential retry and a dead-letter topic, and never expires when idle.
 push_subscription() {
   local name=$1 topic=$2 path=$3 dead_letter=$4 ack=$5 min_backoff=$6 max_backoff=$7 attempts=$8
   local flags=(
     --push-endpoint="$WORKER_URL$path"
     --push-auth-service-account="$(sa push)"
-    --push-auth-token-audience="$WORKER_URL"
+    --push-auth-token-audience="$WORKER_URL$path"
     --ack-deadline="$ack"
     --min-retry-delay="$min_backoff" --max-retry-delay="$max_backoff"
     --dead-letter-topic="$dead_letter" --max-delivery-attempts="$attempts"

@@ -16,6 +16,8 @@ import (
 	"github.com/golang-migrate/migrate/v4"
 	_ "github.com/golang-migrate/migrate/v4/database/pgx/v5" // registers pgx5://
 	"github.com/golang-migrate/migrate/v4/source/iofs"
+
+	"github.com/vaxbook/vaxbook/internal/redact"
 )
 
 //go:embed *.sql
@@ -69,7 +71,8 @@ func Up(databaseURL string) error {
 func pgx5URL(databaseURL string) (string, error) {
 	u, err := url.Parse(databaseURL)
 	if err != nil {
-		return "", fmt.Errorf("parse database URL: %w", err)
+		// url.Error quotes the whole URL, password included.
+		return "", redact.ParseError("DATABASE_URL", databaseURL, func(s string) error { _, err := url.Parse(s); return err }, err)
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "postgres", "postgresql", "pgx5":

@@ -56,7 +56,7 @@ func newBenchFixture(b *testing.B, opts ...worker.Option) benchFixture {
 	testenv.MustSeed(b, pool, rows...)
 	statuses := redis.NewStatuses(testenv.NewRedis(b), time.Hour)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return benchFixture{pool: pool, handler: worker.NewHandler(log, "bench", postgres.NewBookings(pool), statuses, opts...)}
+	return benchFixture{pool: pool, handler: worker.NewHandler(log, "bench", postgres.NewBookings(pool), statuses, append(opts, worker.WithoutPushAuth())...)}
 }
 
 // bodies makes n push bodies ahead of the timer, each for a new person

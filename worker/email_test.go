@@ -285,7 +285,7 @@ func bookingWithEmail(t *testing.T, amCap, pmCap int) (fixture, http.Handler, *g
 	pub := pubsub.NewRequestPublisher[email.Request](psc, "email-topic")
 	t.Cleanup(pub.Stop)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return f, worker.NewHandler(log, "test", postgres.NewBookings(f.pool), f.statuses, worker.WithEmailRequests(pub)), psc
+	return f, worker.NewHandler(log, "test", postgres.NewBookings(f.pool), f.statuses, worker.WithEmailRequests(pub), worker.WithoutPushAuth()), psc
 }
 
 func TestPush_EveryFinalBookingGetsExactlyOneEmailUnderRedelivery(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/vaxbook/vaxbook/internal/email"
+	"github.com/vaxbook/vaxbook/internal/pushauth"
 )
 
 // Config is what the worker role reads besides its stores' and SendGrid's
@@ -16,6 +17,8 @@ type Config struct {
 	// publishes, as the API does.
 	EmulatorHost string `env:"PUBSUB_EMULATOR_HOST"`
 	Email        EmailConfig
+	// Push is who may push: Pub/Sub's token, checked unless PUSH_AUTH=off.
+	Push pushauth.Config
 }
 
 // EmailConfig is the worker's e-mail: the topic it asks on (empty: it asks

@@ -29,7 +29,7 @@ func (f fixture) invitedRequest(t *testing.T, n int, prefs ...string) (booking.R
 func (f fixture) withRegistrations(t *testing.T, regs worker.RegistrationRecords) http.Handler {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return worker.NewHandler(log, "test", postgres.NewBookings(f.pool), f.statuses, worker.WithRegistrations(regs))
+	return worker.NewHandler(log, "test", postgres.NewBookings(f.pool), f.statuses, worker.WithRegistrations(regs), worker.WithoutPushAuth())
 }
 
 func TestPush_InvitationBooksOnceAndItsRegistrationSaysBookedWhateverTheDeliveries(t *testing.T) {

@@ -16,9 +16,27 @@ import (
 	"github.com/vaxbook/vaxbook/internal/respond"
 )
 
-// maxPushBody is far above any message we publish; a larger body is not
-// ours.
-const maxPushBody = 1 << 20
+// Push bodies are capped near the largest message we publish, not at the
+// 1 MiB Pub/Sub allows: a larger body is not ours, and reading, decoding and
+// recording it is work an attacker chooses.
+const (
+	// MaxBookingPush caps /push/appointments. The largest legal booking
+	// request (booking.Submission's limits, JSON-escaped at worst: a name
+	// of 100 '<' is 600 bytes as \u003c, an e-mail of 254 '&'-heavy bytes
+	// 1,524, three 64-byte slot ids, a 40-byte state, phone, IC, reference,
+	// lang, contact, RFC 3339 time and the keys) is under 2,700 bytes;
+	// base64 makes that 3,600, and the envelope (ids, publish times twice,
+	// a subscription name of up to ~300 bytes, the reference attribute)
+	// adds under 600. 8 KiB is about twice that, room for a field added
+	// to the request later (an invitation token) without retuning.
+	// TestPush_LargestLegalBookingFitsTheCap builds that request.
+	MaxBookingPush = 8 << 10
+	// maxPushBody caps every other push route. An e-mail request carries
+	// centre names and addresses from the seed CSV, which bounds neither;
+	// 64 KiB holds four slots with 4 KiB of name and address each many
+	// times over and is still a sixteenth of what a forged body could be.
+	maxPushBody = 64 << 10
+)
 
 // Rejecter keeps a message that cannot be used, for a human.
 type Rejecter interface {

@@ -50,7 +50,7 @@ func newQueueFixture(t *testing.T, opensAt time.Time) queueFixture {
 func (f queueFixture) handlerWith(records worker.RegistrationRecords) http.Handler {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	return worker.NewHandler(log, "test", postgres.NewBookings(f.pool), redis.NewStatuses(f.rdb, time.Hour),
-		worker.WithRegistrationsPush(worker.HandleRegistrations(log, postgres.NewRegistrar(f.pool), records)))
+		worker.WithRegistrationsPush(worker.HandleRegistrations(log, postgres.NewRegistrar(f.pool), records)), worker.WithoutPushAuth())
 }
 
 func (f queueFixture) record(t *testing.T, ref string) queue.Record {

@@ -6,7 +6,6 @@ package worker
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -50,6 +49,8 @@ type options struct {
 	emailPush         http.Handler
 	registrationsPush http.Handler
 	registrations     RegistrationRecords
+	verifier          PushVerifier // see WithPushAuth
+	authOff           bool
 }
 
 // WithRegistrations makes the booking push write, before it acknowledges,
@@ -69,7 +70,9 @@ func WithEmailPush(h http.Handler) Option { return func(o *options) { o.emailPus
 
 // WithRegistrationsPush serves h (see HandleRegistrations) at
 // RegistrationsPushPath.
-func WithRegistrationsPush(h http.Handler) Option { return func(o *options) { o.registrationsPush = h } }
+func WithRegistrationsPush(h http.Handler) Option {
+	return func(o *options) { o.registrationsPush = h }
+}
 
 func collect(opts []Option) options {
 	var o options
@@ -79,11 +82,13 @@ func collect(opts []Option) options {
 	return o
 }
 
-// NewHandler returns the worker's routes.
+// NewHandler returns the worker's routes. Every route under /push/ demands
+// Pub/Sub's token (WithPushAuth) unless WithoutPushAuth says otherwise.
 func NewHandler(log *slog.Logger, project string, books Booker, statuses StatusWriter, opts ...Option) http.Handler {
 	o := collect(opts)
 	r := chi.NewRouter()
 	r.Use(logging.Middleware(log, project))
+	r.Use(requirePushAuth(log, o))
 	r.Method(http.MethodPost, PushPath, handlePush(log, books, statuses, o))
 	if o.emailPush != nil {
 		r.Method(http.MethodPost, EmailPushPath, o.emailPush)
@@ -111,7 +116,8 @@ func NewHandler(log *slog.Logger, project string, books Booker, statuses StatusW
 	return r
 }
 
-// HandlePush is the push handler alone, for mounting in `vaxbook dev`.
+// HandlePush is the push handler alone, for mounting in `vaxbook dev`, whose
+// relay is its only caller: it checks no token (dev listens on loopback).
 // WithEmailRequests and WithRegistrations apply.
 func HandlePush(log *slog.Logger, books Booker, statuses StatusWriter, opts ...Option) http.Handler {
 	return handlePush(log, books, statuses, collect(opts))
@@ -119,7 +125,9 @@ func HandlePush(log *slog.Logger, books Booker, statuses StatusWriter, opts ...O
 
 func handlePush(log *slog.Logger, books Booker, statuses StatusWriter, o options) http.Handler {
 	emails := o.emails
-	return pushHandler(log, books, decodeJSON("a booking request", check), func(w http.ResponseWriter, r *http.Request, log *slog.Logger, p pushed[booking.Request]) {
+	// The message is held to every rule POST /submit applies, so a push
+	// that did not come from our API books nothing.
+	h := pushHandler(log, books, decodeJSON("a booking request", booking.Request.Validate), func(w http.ResponseWriter, r *http.Request, log *slog.Logger, p pushed[booking.Request]) {
 		ctx, req, id := r.Context(), p.msg, p.env.Message.ID()
 		outcome, err := books.Decide(ctx, req, id)
 		rec := outcome.Record
@@ -172,22 +180,5 @@ func handlePush(log *slog.Logger, books Booker, statuses StatusWriter, o options
 		log.Debug("booked", "reference", rec.Reference, "status", string(rec.Status))
 		w.WriteHeader(http.StatusNoContent)
 	})
-}
-
-// check holds the worker to what the API promised to publish; anything else
-// did not come from our API and is not booked.
-func check(req booking.Request) error {
-	switch {
-	case !booking.ValidReference(req.Reference):
-		return errors.New("reference missing or malformed")
-	case req.IDNumber == "":
-		return errors.New("id_number missing")
-	case req.State == "":
-		return errors.New("state missing")
-	case len(req.Preferences) < 1 || len(req.Preferences) > booking.MaxPreferences:
-		return fmt.Errorf("%d preferences, want 1 to %d", len(req.Preferences), booking.MaxPreferences)
-	case req.SubmittedAt.IsZero():
-		return errors.New("submitted_at missing")
-	}
-	return nil
+	return http.MaxBytesHandler(h, MaxBookingPush)
 }

@@ -80,6 +80,10 @@ func runWorker(ctx context.Context, _ []string, getenv func(string) string, stdo
 		return err
 	}
 	defer closeEmail()
+	authOpt, err := workerPushAuth(ctx, log, cfg.Push)
+	if err != nil {
+		return err
+	}
 	pool, rdb, closeStores, err := openStores(ctx, log, cfg.Database, cfg.Redis)
 	if err != nil {
 		return err
@@ -96,7 +100,7 @@ func runWorker(ctx context.Context, _ []string, getenv func(string) string, stdo
 	records := redis.NewRegistrations(rdb, cfg.StatusTTL)
 	registrations := worker.HandleRegistrations(log, postgres.NewRegistrar(pool), records)
 	h := worker.NewHandler(log, cfg.Project, postgres.NewBookings(pool), redis.NewStatuses(rdb, cfg.StatusTTL),
-		append(emailOpts(postgres.NewEmails(mailPool)), worker.WithRegistrationsPush(registrations), worker.WithRegistrations(records))...)
+		append(emailOpts(postgres.NewEmails(mailPool)), worker.WithRegistrationsPush(registrations), worker.WithRegistrations(records), authOpt)...)
 	ln, err := serve.Listen(cfg.Port)
 	if err != nil {
 		return err

@@ -47,6 +47,9 @@ func TestRun_BadConfigurationStopsWithOneLineNamingTheVariable(t *testing.T) {
 		{"invite without secret", []string{"invite"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "GOOGLE_CLOUD_PROJECT": "p", "EMAIL_TOPIC": "email-topic"}, "INVITATION_SECRET"},
 		{"invite with a short secret", []string{"invite"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "GOOGLE_CLOUD_PROJECT": "p", "EMAIL_TOPIC": "email-topic", "INVITATION_SECRET": "short"}, "INVITATION_SECRET"},
 		{"invite without e-mail topic", []string{"invite"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "GOOGLE_CLOUD_PROJECT": "p", "INVITATION_SECRET": strings.Repeat("k", 32)}, "EMAIL_TOPIC"},
+		{"worker without push audience", []string{"worker"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x"}, "PUSH_AUDIENCE"},
+		{"worker without push account", []string{"worker"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "PUSH_AUDIENCE": "https://w.run.app"}, "PUSH_SERVICE_ACCOUNT"},
+		{"unknown push auth mode", []string{"worker"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "PUSH_AUTH": "maybe"}, "PUSH_AUTH"},
 		{"migrate without DATABASE_URL", []string{"migrate", "up"}, nil, "DATABASE_URL"},
 		{"unknown command", []string{"serve"}, nil, "unknown command"},
 	}
@@ -77,13 +80,14 @@ func TestRun_APIServesWithoutDatabaseURL(t *testing.T) {
 func TestRun_WorkerAndCacheFillStartAndStop(t *testing.T) {
 	t.Parallel()
 	db, rdb := testenv.DatabaseURL(t), testenv.RedisURL(t)
-	startRole(t, map[string]string{"PORT": freePort(t), "DATABASE_URL": db, "REDIS_URL": rdb}, "/readyz", "worker")
+	startRole(t, map[string]string{"PORT": freePort(t), "DATABASE_URL": db, "REDIS_URL": rdb, "PUSH_AUDIENCE": "https://worker-1.asia-southeast1.run.app",
+		"PUSH_SERVICE_ACCOUNT": "vaxbook-push@p.iam.gserviceaccount.com"}, "/readyz", "worker")
 	// E-mail switched on, with no email-topic in the emulator yet: the
 	// worker still starts (pushes answer 503 until the topic exists).
 	srv, _ := testenv.NewPubSub(t, "p")
 	startRole(t, map[string]string{"PORT": freePort(t), "DATABASE_URL": db, "REDIS_URL": rdb, "EMAIL_TOPIC": "email-topic",
 		"GOOGLE_CLOUD_PROJECT": "p", "PUBSUB_EMULATOR_HOST": srv.Addr, "SENDGRID_API_KEY": "k", "EMAIL_FROM": "vaxbook <a@x.my>",
-		"PUBLIC_BASE_URL": "https://x.my"}, "/readyz", "worker")
+		"PUBLIC_BASE_URL": "https://x.my", "PUSH_AUTH": "off"}, "/readyz", "worker")
 	startRole(t, map[string]string{"PORT": freePort(t), "DATABASE_URL": db, "REDIS_URL": rdb, "CACHEFILL_INTERVAL": "200ms"}, "/readyz", "cachefill")
 }
 
@@ -173,8 +177,8 @@ func TestRun_RolesServe503WhileTheirStoresAreDown(t *testing.T) {
 	}{
 		{"api", map[string]string{"REDIS_URL": "redis://" + nowhere, "GOOGLE_CLOUD_PROJECT": "p", "PUBSUB_EMULATOR_HOST": srv.Addr}, "/listppv?state=selangor", http.MethodGet, 503, true},
 		{"api", map[string]string{"REDIS_URL": "redis://" + nowhere, "GOOGLE_CLOUD_PROJECT": "p", "PUBSUB_EMULATOR_HOST": srv.Addr}, "/readyz", http.MethodGet, 503, true},
-		{"worker", map[string]string{"DATABASE_URL": "postgres://postgres@" + nowhere + "/x?connect_timeout=1", "REDIS_URL": "redis://" + nowhere}, "/readyz", http.MethodGet, 503, false},
-		{"worker", map[string]string{"DATABASE_URL": "postgres://postgres@" + nowhere + "/x?connect_timeout=1", "REDIS_URL": "redis://" + nowhere}, "/push/appointments", http.MethodPost, 503, false},
+		{"worker", map[string]string{"DATABASE_URL": "postgres://postgres@" + nowhere + "/x?connect_timeout=1", "REDIS_URL": "redis://" + nowhere, "PUSH_AUTH": "off"}, "/readyz", http.MethodGet, 503, false},
+		{"worker", map[string]string{"DATABASE_URL": "postgres://postgres@" + nowhere + "/x?connect_timeout=1", "REDIS_URL": "redis://" + nowhere, "PUSH_AUTH": "off"}, "/push/appointments", http.MethodPost, 503, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.role+tc.path, func(t *testing.T) {

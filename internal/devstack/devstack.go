@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"cloud.google.com/go/pubsub/v2/pstest"
@@ -53,6 +54,11 @@ type Config struct {
 	// Empty: found or started by internal/devenv.
 	DatabaseURL string `env:"DATABASE_URL" json:"-"`
 	RedisURL    string `env:"REDIS_URL" json:"-"`
+	// ListenAddr is the interface dev listens on: loopback unless a
+	// developer opens it deliberately (DEV_LISTEN_ADDR=0.0.0.0), because
+	// dev serves /dev/mail (everyone's messages) and /push/* without
+	// Pub/Sub's token, which nobody else on the network should reach.
+	ListenAddr string `env:"DEV_LISTEN_ADDR, default=127.0.0.1"`
 
 	// APIOnly (not read from the environment) runs the API and the
 	// cache-fill loop alone, as one Cloud Run api instance does: the topic
@@ -88,6 +94,7 @@ const registrationsRelaySubscription = "registrations-dev-relay"
 // Stack is a running whole system.
 type Stack struct {
 	url, dbURL, psHost string
+	addr               string
 
 	done chan struct{}
 	err  error // set before done closes
@@ -98,6 +105,10 @@ type Stack struct {
 // until ctx ends; Wait then returns once everything has stopped.
 func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err error) {
 	if err := cfg.CacheFill.Check(); err != nil {
+		return nil, err
+	}
+	host, err := listenHost(cfg.ListenAddr)
+	if err != nil {
 		return nil, err
 	}
 	opts, err := cfg.API.Options(cfg.PubSub.Project)
@@ -176,7 +187,7 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 	registrations := redis.NewRegistrations(rdb, cfg.API.StatusTTL)
 	opts.Queue = api.Queue{Publisher: regPub, Records: registrations}
 	apiHandler := api.NewServer(log, listings, pub, statuses, opts)
-	ln, err := serve.Listen(cfg.Port)
+	ln, err := listen(log, host, cfg.Port)
 	if err != nil {
 		return nil, err
 	}
@@ -231,7 +242,7 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 		g.Go(func() error { return serve.Serve(gctx, log, ln, mux) })
 	}
 
-	s := &Stack{url: base, dbURL: dbURL, psHost: psHost, done: make(chan struct{})}
+	s := &Stack{url: base, dbURL: dbURL, psHost: psHost, addr: ln.Addr().String(), done: make(chan struct{})}
 	go func() {
 		s.err = g.Wait()
 		closeAll()
@@ -305,6 +316,9 @@ func (s *Stack) WaitReady(ctx context.Context, timeout time.Duration) error {
 // URL is the stack's own base address, http://127.0.0.1:PORT.
 func (s *Stack) URL() string { return s.url }
 
+// Addr is the address the stack listens on.
+func (s *Stack) Addr() string { return s.addr }
+
 // DatabaseURL is the database the stack books into, found or given.
 func (s *Stack) DatabaseURL() string { return s.dbURL }
 
@@ -329,11 +343,39 @@ func seedDemoIfEmpty(ctx context.Context, pool *pgxpool.Pool, info func(string, 
 	return nil
 }
 
-// loopback turns a listener's address into one a local client can dial.
+// listenHost checks DEV_LISTEN_ADDR; empty is loopback.
+func listenHost(addr string) (string, error) {
+	if addr == "" {
+		return "127.0.0.1", nil
+	}
+	if _, _, err := net.SplitHostPort(addr); err == nil || strings.ContainsAny(addr, "/ []") {
+		return "", fmt.Errorf("configuration: DEV_LISTEN_ADDR: want an interface address such as 127.0.0.1 or 0.0.0.0, without a port (PORT sets it), got %q", addr)
+	}
+	return addr, nil
+}
+
+// listen opens dev's port on host, and says so when that is reachable from
+// other machines.
+func listen(log *slog.Logger, host, port string) (net.Listener, error) {
+	ln, err := serve.ListenOn(host, port)
+	if err != nil {
+		return nil, err
+	}
+	if ip, ok := ln.Addr().(*net.TCPAddr); ok && !ip.IP.IsLoopback() {
+		log.Warn("vaxbook dev is reachable from the network: /dev/mail and /push/* have no authentication", "addr", ln.Addr().String())
+	}
+	return ln, nil
+}
+
+// loopback turns a listener's address into one a local client can dial:
+// the address itself, or 127.0.0.1 for every interface.
 func loopback(a net.Addr) string {
-	_, port, err := net.SplitHostPort(a.String())
+	host, port, err := net.SplitHostPort(a.String())
 	if err != nil {
 		return a.String()
 	}
-	return fmt.Sprintf("127.0.0.1:%s", port)
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
 }

@@ -17,6 +17,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/vaxbook/vaxbook/internal/listing"
+	"github.com/vaxbook/vaxbook/internal/queue"
 )
 
 // population is each state's people in thousands (Department of Statistics
@@ -76,7 +77,11 @@ type StateSnapshot struct {
 // It gives the targeters real ETags and slot ids, and the bare baseline the
 // very bytes the system serves.
 type Snapshot struct {
-	States  []string
+	States []string
+	// Open is the states that book first come, first served: a queue
+	// state's /submit needs an invitation, so submit and surge runs leave
+	// those states out (`loadtest register` is theirs).
+	Open    []string
 	ByState map[string]*StateSnapshot
 }
 
@@ -109,7 +114,13 @@ func FetchSnapshot(ctx context.Context, client *http.Client, base string) (*Snap
 			return nil, fmt.Errorf("decode /listppv?state=%s: %w", s.Code, err)
 		}
 		snap.States = append(snap.States, s.Code)
+		if s.Mode != string(queue.ModeQueue) {
+			snap.Open = append(snap.Open, s.Code)
+		}
 		snap.ByState[s.Code] = st
+	}
+	if len(snap.Open) == 0 {
+		return nil, fmt.Errorf("/states lists no open state: every state books by invitation")
 	}
 	return snap, nil
 }

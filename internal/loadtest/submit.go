@@ -82,7 +82,7 @@ func SubmitTargeter(base string, snap *Snapshot, people People, mix SubmitMix, s
 	var (
 		mu     sync.Mutex
 		r      = rand.New(rand.NewPCG(seed, seed+1))
-		pick   = NewWeighted(snap.States)
+		pick   = NewWeighted(snap.Open)
 		open   = map[string][]string{}
 		next   int
 		recent []vegeta.Target // for exact retries
@@ -108,7 +108,7 @@ func SubmitTargeter(base string, snap *Snapshot, people People, mix SubmitMix, s
 		state := pick.Pick(r.Float64())
 		if len(open[state]) == 0 {
 			// Nothing open there: people go where there is room.
-			for _, s := range snap.States {
+			for _, s := range snap.Open {
 				if len(open[s]) > 0 {
 					state = s
 					break

@@ -127,7 +127,7 @@ func Surge(ctx context.Context, o SurgeOptions) (*Tallies, []Phase, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	s := &surge{o: o, people: NewPeople(o.Seed), states: NewWeighted(snap.States),
+	s := &surge{o: o, people: NewPeople(o.Seed), states: NewWeighted(snap.Open),
 		metrics: map[string]*vegeta.Metrics{}, final: map[string]booking.Status{}}
 
 	// Arrivals follow vegeta's constant pacer: the open model, so a slow

@@ -250,21 +250,21 @@ INSERT INTO rejected_messages (message_id, subscription, data, attributes, reaso
 VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (message_id) DO NOTHING`
 
-// Reject records a message for a human to look at; recording it twice keeps
-// the first.
+// Reject records a message for a human to look at, as a redacted excerpt
+// (see excerpt); recording it twice keeps the first.
 func (b *Bookings) Reject(ctx context.Context, m RejectedMessage) error {
 	return reject(ctx, b.pool, m)
 }
 
+// reject stores m redacted and bounded (rejected.go): never the message
+// itself.
 func reject(ctx context.Context, pool *pgxpool.Pool, m RejectedMessage) error {
-	attrs, err := json.Marshal(m.Attributes)
+	attrs, err := json.Marshal(redactAttributes(m.Attributes))
 	if err != nil {
 		return fmt.Errorf("encode attributes of %s: %w", m.MessageID, err)
 	}
-	if m.Attributes == nil {
-		attrs = []byte("{}")
-	}
-	if _, err := pool.Exec(ctx, insertRejected, m.MessageID, m.Subscription, m.Data, attrs, m.Reason); err != nil {
+	id := clip(m.MessageID, maxRejectedIDLen)
+	if _, err := pool.Exec(ctx, insertRejected, id, clip(m.Subscription, maxSubscriptionLen), excerpt(m.Data), attrs, clip(m.Reason, maxReasonLen)); err != nil {
 		return fmt.Errorf("record rejected message %s: %w", m.MessageID, err)
 	}
 	return nil

@@ -111,6 +111,11 @@ WHERE state_code = $1 AND status = 'queued' AND queue_key IS NULL`
 func (l *Lease) Open(ctx context.Context, state string, now time.Time, shuffle func([]string) error) (int, error) {
 	var keyed int
 	err := InTx(ctx, l.conn, func(tx pgx.Tx) error {
+		// The worker records registrations under this lock: taking it
+		// here means none is placed halfway through the shift below.
+		if _, err := tx.Exec(ctx, lockStateQueue, state); err != nil {
+			return fmt.Errorf("lock state queue: %w", err)
+		}
 		var opensAt *time.Time
 		var opened bool
 		if err := tx.QueryRow(ctx, lockQueueState, state).Scan(&opensAt, &opened); err != nil {

@@ -11,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/vaxbook/vaxbook/internal/redact"
 )
 
 // Config is the database part of a role's configuration.
@@ -24,7 +26,9 @@ type Config struct {
 func New(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 	pc, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
-		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+		// pgx masks the password itself today; this keeps it so whatever
+		// a later pgx or a wrapped url.Error prints.
+		return nil, redact.ParseError("DATABASE_URL", cfg.URL, func(s string) error { _, err := pgxpool.ParseConfig(s); return err }, err)
 	}
 	if cfg.MaxConns > 0 {
 		pc.MaxConns = cfg.MaxConns

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/listing"
+	"github.com/vaxbook/vaxbook/internal/redact"
 )
 
 // Config is the Redis part of a role's configuration.
@@ -28,7 +29,8 @@ type Config struct {
 func New(url string) (*goredis.Client, error) {
 	opts, err := goredis.ParseURL(url)
 	if err != nil {
-		return nil, fmt.Errorf("REDIS_URL: %w", err)
+		// go-redis quotes the whole URL, password included.
+		return nil, redact.ParseError("REDIS_URL", url, func(s string) error { _, err := goredis.ParseURL(s); return err }, err)
 	}
 	// Fail fast: a request that cannot reach Redis should become a 503 well
 	// inside the client's patience, not hang.

@@ -107,7 +107,23 @@ func v3Mail(m email.Message) *mail.SGMailV3 {
 	// to the booking without putting anything personal in them.
 	v.SetCustomArg("reference", m.Reference)
 	v.SetCustomArg("kind", string(m.Kind))
+	v.SetTrackingSettings(untracked())
 	return v
+}
+
+// untracked switches off every tracking SendGrid may have on for the
+// account, whatever its dashboard says. Click tracking rewrites each link
+// through SendGrid's domain, so the booking page's link would no longer show
+// our address (teaching people to follow look-alike links, issue 11) and a
+// third party would learn who opened which booking; open tracking embeds a
+// pixel that reports when and where a person read about their appointment.
+// Neither is anything a vaccination notice needs.
+func untracked() *mail.TrackingSettings {
+	return mail.NewTrackingSettings().
+		SetClickTracking(mail.NewClickTrackingSetting().SetEnable(false).SetEnableText(false)).
+		SetOpenTracking(mail.NewOpenTrackingSetting().SetEnable(false)).
+		SetSubscriptionTracking(mail.NewSubscriptionTrackingSetting().SetEnable(false)).
+		SetGoogleAnalytics(mail.NewGaSetting().SetEnable(false))
 }
 
 // clip keeps an error body short enough for a log line and a column.

@@ -103,3 +103,27 @@ func TestNew_RefusesABadBaseURL(t *testing.T) {
 		}
 	}
 }
+
+// Click tracking would rewrite every link through SendGrid's domain and open
+// tracking would report each reading: the body must switch both off
+// explicitly, since an absent setting means the account's default.
+func TestSend_SwitchesOffClickAndOpenTracking(t *testing.T) {
+	t.Parallel()
+	srv := sendgridtest.New(t, "SG.key")
+	c, err := sendgrid.New(sendgrid.Config{APIKey: "SG.key", BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Send(context.Background(), message()); err != nil {
+		t.Fatal(err)
+	}
+	got := srv.Accepted()[0].TrackingSettings
+	for _, want := range []struct{ setting, field string }{
+		{"click_tracking", "enable"}, {"click_tracking", "enable_text"},
+		{"open_tracking", "enable"}, {"subscription_tracking", "enable"}, {"ganalytics", "enable"},
+	} {
+		if v, ok := got[want.setting][want.field]; !ok || v != false {
+			t.Errorf("tracking_settings.%s.%s: got %v (present %t), want false", want.setting, want.field, v, ok)
+		}
+	}
+}

@@ -17,12 +17,19 @@ import (
 // deferred closes that run after the server has drained.
 const ShutdownGrace = 7 * time.Second
 
-// Listen opens the port before anything is served, so a caller (or a test)
-// knows the address is taken and ready.
+// Listen opens the port on every interface, as Cloud Run needs, before
+// anything is served, so a caller (or a test) knows the address is taken
+// and ready.
 func Listen(port string) (net.Listener, error) {
-	ln, err := net.Listen("tcp", ":"+port)
+	return ListenOn("", port)
+}
+
+// ListenOn is Listen on one interface's address only (host: an IP or a
+// name; empty means every interface).
+func ListenOn(host, port string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, port))
 	if err != nil {
-		return nil, fmt.Errorf("listen on port %s: %w", port, err)
+		return nil, fmt.Errorf("listen on %s: %w", net.JoinHostPort(host, port), err)
 	}
 	return ln, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -57,5 +58,17 @@ func TestServe_FinishesRequestsInFlightOnShutdown(t *testing.T) {
 	}
 	if _, err := http.Get("http://" + ln.Addr().String() + "/"); err == nil {
 		t.Error("the server still accepts requests after shutdown")
+	}
+}
+
+func TestListenOn_BindsTheGivenInterfaceOnly(t *testing.T) {
+	t.Parallel()
+	ln, err := serve.ListenOn("127.0.0.1", "0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if a, ok := ln.Addr().(*net.TCPAddr); !ok || !a.IP.IsLoopback() {
+		t.Errorf("ListenOn(127.0.0.1): listening on %s, want loopback", ln.Addr())
 	}
 }

@@ -38,6 +38,9 @@ type Mail struct {
 		Filename string `json:"filename"`
 	} `json:"attachments"`
 	CustomArgs map[string]string `json:"custom_args"`
+	// TrackingSettings is kept as sent, so a test can tell "enable": false
+	// from a setting left out (which means the account's default).
+	TrackingSettings map[string]map[string]any `json:"tracking_settings"`
 }
 
 // Server is the stand-in. Statuses are answered in order, then 202 for
