@@ -137,6 +137,12 @@ func takeContacts(ctx context.Context, log *slog.Logger, a Abuse, scope, email, 
 		{"email", email, a.EmailCap, errContactLimitEmail},
 		{"phone", phone, a.PhoneCap, errContactLimitPhone},
 	} {
+		if c.value == "" {
+			// An invitation booking leaves its contact to the worker,
+			// which takes it from the registration, capped when it was
+			// made; a blank must not become one shared counter.
+			continue
+		}
 		rel, retry, err := a.Store.Take(ctx, scope, c.kind, c.value, c.cap)
 		switch {
 		case errors.Is(err, ratelimit.ErrCapped):

@@ -82,6 +82,11 @@ func (s stubStatuses) GetRaw(context.Context, string) ([]byte, error) {
 	return nil, s.err
 }
 
+// stubRecords answers every registration with rec.
+type stubRecords struct{ rec queue.Record }
+
+func (s stubRecords) Get(context.Context, string) (queue.Record, error) { return s.rec, nil }
+
 // stubQueue is the registration queue's publisher and records: it publishes
 // with pubErr and reads with getErr (default: unknown reference).
 type stubQueue struct{ pubErr, getErr error }
@@ -134,6 +139,23 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 	body := submission(nil)
 	ref := booking.ReferenceFor("key", "900101145678")
 	set := func(k string, v any) string { return submission(func(m map[string]any) { m[k] = v }) }
+	// Kedah books by invitation (queueRows).
+	kedahQueues := func(s *stubListings) {
+		docs, err := listing.RenderAll(append(slotRows(), queueRows()...), time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC), listing.Documents{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.docs = docs
+	}
+	signer := mustSigner(t, invitationSecret)
+	invitations := func(rec queue.Record) api.Options {
+		return api.Options{Invitations: api.Invitations{Signer: signer, Records: stubRecords{rec}}}
+	}
+	invited, booked := invitations(queue.Record{Status: queue.StatusInvited}), invitations(queue.Record{Status: queue.StatusBooked})
+	token := func(state string, expiresAt time.Time) string {
+		return signer.Sign("ABCDEFGHJKMNPQRS", state, inviteeIC, expiresAt)
+	}
+	later := time.Now().Add(time.Hour)
 	cases := []struct {
 		name, method, target, body, contentType string
 		header                                  map[string]string
@@ -191,6 +213,14 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 		{name: "registration malformed", method: "GET", target: "/registration/nope", setup: setup{opts: withQueue(stubQueue{})}},
 		{name: "registration unknown", method: "GET", target: "/registration/" + ref, setup: setup{opts: withQueue(stubQueue{})}},
 		{name: "registration redis down", method: "GET", target: "/registration/" + ref, setup: setup{opts: withQueue(stubQueue{getErr: errDown})}},
+
+		{name: "submit queue state without invitation", method: "POST", target: "/submit", body: kedahSubmission(nil, kedahRoom), setup: setup{listings: kedahQueues, opts: invited}},
+		{name: "submit forged invitation", method: "POST", target: "/submit", body: invitationBody("forged"), setup: setup{listings: kedahQueues, opts: invited}},
+		{name: "submit invitation of another state", method: "POST", target: "/submit", body: invitationBody(token("johor", later)), setup: setup{listings: kedahQueues, opts: invited}},
+		{name: "submit invitation not yours", method: "POST", target: "/submit", body: strings.Replace(invitationBody(token("kedah", later)), "900101-14-5678", "A1234567", 1), setup: setup{listings: kedahQueues, opts: invited}},
+		{name: "submit invitation expired", method: "POST", target: "/submit", body: invitationBody(token("kedah", time.Now().Add(-time.Minute))), setup: setup{listings: kedahQueues, opts: invited}},
+		{name: "submit invitation used", method: "POST", target: "/submit", body: invitationBody(token("kedah", later)), setup: setup{listings: kedahQueues, opts: booked}},
+		{name: "submit invitation without a secret", method: "POST", target: "/submit", body: invitationBody(token("kedah", later)), setup: setup{listings: kedahQueues}},
 	}
 
 	var got strings.Builder

@@ -9,6 +9,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/vaxbook/vaxbook/internal/captcha"
+	"github.com/vaxbook/vaxbook/internal/queue"
 	"github.com/vaxbook/vaxbook/internal/ratelimit"
 )
 
@@ -27,7 +28,11 @@ type Config struct {
 	// RegistrationsTopic is where POST /register queues registrations for
 	// the worker's /push/registrations.
 	RegistrationsTopic string `env:"REGISTRATIONS_TOPIC, default=registrations-topic"`
-	Abuse              AbuseConfig
+	// Optional at start: a state's mode changes at run time, and an
+	// open-only deployment needs no secret. Unset, a submission in a queue
+	// state is answered 503 invitations_unavailable and logged once.
+	InvitationSecret string `env:"INVITATION_SECRET" json:"-"`
+	Abuse            AbuseConfig
 }
 
 // AbuseConfig is the shared abuse control (api/abuse.go). Off unless the
@@ -185,9 +190,16 @@ func (c Config) Options(project string) (Options, error) {
 	if err != nil {
 		return Options{}, err
 	}
+	var invitations Invitations
+	if c.InvitationSecret != "" {
+		if invitations.Signer, err = queue.NewSigner(c.InvitationSecret); err != nil {
+			return Options{}, fmt.Errorf("configuration: INVITATION_SECRET: %w", err)
+		}
+	}
 	return Options{
 		Captcha:       human,
 		Abuse:         abuse,
+		Invitations:   invitations,
 		Project:       project,
 		MicroCacheTTL: c.MicroCacheTTL,
 		MaxCacheAge:   c.MaxCacheAge,

@@ -119,7 +119,19 @@ var (
 	errBadRegistrationReference = answer(http.StatusBadRequest, booking.CodeInvalid, "reference", "reference is not a vaxbook registration reference.", 0)
 	errUnknownRegistration      = answer(http.StatusNotFound, errUnknownReference.code, "reference", "No registration is known under this reference.", 0)
 	errRegistrationUnavailable  = answer(http.StatusServiceUnavailable, errStatusUnavailable.code, "", "The registration status cannot be read right now; please try again shortly.", retryCache)
+
+	// Booking with an invitation in a queue state (docs/queue.md).
+	errInvitationRequired     = answer(http.StatusForbidden, "invitation_required", "invitation", "This state books by invitation: register, and book with the link your invitation brings.", 0)
+	errInvitationInvalid      = answer(http.StatusForbidden, "invitation_invalid", "invitation", "This invitation is not valid for this state; open the link in your invitation message again.", 0)
+	errInvitationNotYours     = answer(http.StatusForbidden, "invitation_not_yours", "invitation", "This invitation was issued for another ID number: enter the one you registered with.", 0)
+	errInvitationExpired      = answer(http.StatusGone, "invitation_expired", "invitation", "This invitation has expired; please register again.", 0)
+	errInvitationUsed         = answer(http.StatusConflict, "invitation_used", "invitation", "This invitation has already been used to book; your registration shows the booking.", 0)
+	errInvitationsUnavailable = answer(http.StatusServiceUnavailable, "invitations_unavailable", "", "Invitations cannot be checked right now; nothing was saved. Please try again later.", retryConfig)
 )
+
+// retryConfig is how long to wait when a setting of the deployment is
+// missing: an operator has to act, so asking every few seconds helps no one.
+const retryConfig = time.Minute
 
 // fail answers err: a submission's field errors with their own codes, a
 // declared answer as declared, anything else as errInternal. It logs what

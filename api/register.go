@@ -98,15 +98,11 @@ func handleRegister(log *slog.Logger, cache *microCache, q Queue, abuse Abuse, h
 // in queue mode, as the /states document the cache-fill loop last wrote
 // says.
 func checkQueueMode(ctx context.Context, cache *microCache, state string) error {
-	states := cache.get(ctx, statesKey)
-	if states.err != nil {
-		return cacheError(states.err)
+	s, err := submittedState(ctx, cache, state)
+	if err != nil {
+		return err
 	}
-	s, known := states.states[state]
-	switch {
-	case !known:
-		return errSubmittedUnknownState
-	case queue.Mode(s.Mode) != queue.ModeQueue:
+	if queue.Mode(s.Mode) != queue.ModeQueue {
 		return errNotQueueMode
 	}
 	return nil

@@ -67,9 +67,16 @@ type Options struct {
 	Captcha        Captcha // zero: no human check
 	Queue          Queue   // zero: no registration queue
 	Abuse          Abuse   // zero: no shared limits or caps
+	// Invitations checks the invitations of queue states; zero: a
+	// submission in a queue state is answered 503. Its Records default to
+	// Queue's.
+	Invitations Invitations
 }
 
 func (o Options) withDefaults() Options {
+	if o.Invitations.Records == nil && o.Queue.Records != nil {
+		o.Invitations.Records = o.Queue.Records
+	}
 	if o.MicroCacheTTL <= 0 || o.MicroCacheTTL > time.Second {
 		o.MicroCacheTTL = time.Second
 	}
@@ -108,7 +115,7 @@ func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Stat
 		// Per-client limits on the paths opts.Abuse.Routes lists, before
 		// any handler work: a refused request costs one Redis call.
 		r.Use(func(next http.Handler) http.Handler { return limitRoutes(log, opts.Abuse, next) })
-		r.Method(http.MethodPost, "/submit", handleSubmit(log, cache, pub, statuses, opts.Abuse, opts.Captcha, opts.PublishTimeout))
+		r.Method(http.MethodPost, "/submit", handleSubmit(log, cache, pub, statuses, opts.Abuse, opts.Captcha, newInvitationCheck(log, opts.Invitations), opts.PublishTimeout))
 		if opts.Queue.on() {
 			r.Method(http.MethodPost, "/register", handleRegister(log, cache, opts.Queue, opts.Abuse, opts.Captcha, opts.PublishTimeout))
 			r.Method(http.MethodGet, "/registration/{reference}", handleRegistration(log, opts.Queue.Records))

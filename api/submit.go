@@ -12,6 +12,7 @@ import (
 
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/captcha"
+	"github.com/vaxbook/vaxbook/internal/listing"
 	"github.com/vaxbook/vaxbook/internal/logging"
 	"github.com/vaxbook/vaxbook/internal/ratelimit"
 	"github.com/vaxbook/vaxbook/internal/respond"
@@ -26,7 +27,12 @@ type submitAnswer struct {
 	Status    booking.Status `json:"status"`
 }
 
-func handleSubmit(log *slog.Logger, cache *microCache, pub Publisher, statuses Statuses, abuse Abuse, human Captcha, publishTimeout time.Duration) http.Handler {
+// handleSubmit checks a submission in this order: the request (media type,
+// Idempotency-Key, body; the rate is limitRoutes's), the fields, a retry of
+// an accepted submission (answered as before), the state and its mode, the
+// invitation a queue state needs, the choices against the listing, the
+// captcha, the contact caps; then it queues the booking.
+func handleSubmit(log *slog.Logger, cache *microCache, pub Publisher, statuses Statuses, abuse Abuse, human Captcha, invitations *invitationCheck, publishTimeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		log := logging.FromContext(ctx, log)
@@ -63,6 +69,17 @@ func handleSubmit(log *slog.Logger, cache *microCache, pub Publisher, statuses S
 			}
 		}
 
+		st, err := submittedState(ctx, cache, req.State)
+		if err != nil {
+			fail(w, r, log, err)
+			return
+		}
+		// Before the listing: a person without a good invitation learns
+		// that first, whatever is left in the slots.
+		if req, err = invitations.check(ctx, log, st, sub, req); err != nil {
+			fail(w, r, log, err)
+			return
+		}
 		if err := checkAgainstListing(ctx, cache, req); err != nil {
 			fail(w, r, log, err)
 			return
@@ -101,6 +118,20 @@ func handleSubmit(log *slog.Logger, cache *microCache, pub Publisher, statuses S
 	})
 }
 
+// submittedState is the /states entry of the state a submission names,
+// which carries its mode.
+func submittedState(ctx context.Context, cache *microCache, code string) (listing.State, error) {
+	states := cache.get(ctx, statesKey)
+	if states.err != nil {
+		return listing.State{}, cacheError(states.err)
+	}
+	st, known := states.states[code]
+	if !known {
+		return listing.State{}, errSubmittedUnknownState
+	}
+	return st, nil
+}
+
 // admitForm is what POST /submit and POST /register check before reading
 // the body (the client's rate is limitRoutes's): the media type, and the
 // Idempotency-Key, which it returns ("" when none was sent).
@@ -118,13 +149,6 @@ func admitForm(r *http.Request) (string, error) {
 // checkAgainstListing holds preferences to the state's current listing and
 // refuses, before queuing, a submission whose every choice shows no room.
 func checkAgainstListing(ctx context.Context, cache *microCache, req booking.Request) error {
-	states := cache.get(ctx, statesKey)
-	if states.err != nil {
-		return cacheError(states.err)
-	}
-	if _, known := states.states[req.State]; !known {
-		return errSubmittedUnknownState
-	}
 	doc := cache.get(ctx, req.State)
 	if doc.err != nil {
 		return cacheError(doc.err)

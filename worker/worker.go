@@ -5,6 +5,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/email"
 	"github.com/vaxbook/vaxbook/internal/logging"
 	"github.com/vaxbook/vaxbook/internal/postgres"
+	"github.com/vaxbook/vaxbook/internal/queue"
 	"github.com/vaxbook/vaxbook/internal/respond"
 )
 
@@ -46,8 +48,16 @@ type options struct {
 	emails            EmailRequests
 	emailPush         http.Handler
 	registrationsPush http.Handler
+	registrations     RegistrationRecords
 	verifier          PushVerifier // see WithPushAuth
 	authOff           bool
+}
+
+// WithRegistrations makes the booking push write, before it acknowledges,
+// the booked record of the registration whose invitation a booking used.
+// Without it that record is left to whoever rebuilds it from Postgres.
+func WithRegistrations(w RegistrationRecords) Option {
+	return func(o *options) { o.registrations = w }
 }
 
 // WithEmailRequests makes the booking push ask for an e-mail for every final
@@ -60,7 +70,9 @@ func WithEmailPush(h http.Handler) Option { return func(o *options) { o.emailPus
 
 // WithRegistrationsPush serves h (see HandleRegistrations) at
 // RegistrationsPushPath.
-func WithRegistrationsPush(h http.Handler) Option { return func(o *options) { o.registrationsPush = h } }
+func WithRegistrationsPush(h http.Handler) Option {
+	return func(o *options) { o.registrationsPush = h }
+}
 
 func collect(opts []Option) options {
 	var o options
@@ -77,7 +89,7 @@ func NewHandler(log *slog.Logger, project string, books Booker, statuses StatusW
 	r := chi.NewRouter()
 	r.Use(logging.Middleware(log, project))
 	r.Use(requirePushAuth(log, o))
-	r.Method(http.MethodPost, PushPath, handlePush(log, books, statuses, o.emails))
+	r.Method(http.MethodPost, PushPath, handlePush(log, books, statuses, o))
 	if o.emailPush != nil {
 		r.Method(http.MethodPost, EmailPushPath, o.emailPush)
 	}
@@ -106,18 +118,25 @@ func NewHandler(log *slog.Logger, project string, books Booker, statuses StatusW
 
 // HandlePush is the push handler alone, for mounting in `vaxbook dev`, whose
 // relay is its only caller: it checks no token (dev listens on loopback).
-// Only WithEmailRequests applies.
+// WithEmailRequests and WithRegistrations apply.
 func HandlePush(log *slog.Logger, books Booker, statuses StatusWriter, opts ...Option) http.Handler {
-	return handlePush(log, books, statuses, collect(opts).emails)
+	return handlePush(log, books, statuses, collect(opts))
 }
 
-func handlePush(log *slog.Logger, books Booker, statuses StatusWriter, emails EmailRequests) http.Handler {
+func handlePush(log *slog.Logger, books Booker, statuses StatusWriter, o options) http.Handler {
+	emails := o.emails
 	// The message is held to every rule POST /submit applies, so a push
 	// that did not come from our API books nothing.
 	h := pushHandler(log, books, decodeJSON("a booking request", booking.Request.Validate), func(w http.ResponseWriter, r *http.Request, log *slog.Logger, p pushed[booking.Request]) {
 		ctx, req, id := r.Context(), p.msg, p.env.Message.ID()
 		outcome, err := books.Decide(ctx, req, id)
 		rec := outcome.Record
+		if errors.Is(err, postgres.ErrUnusableInvitation) {
+			// The API refuses such a token; this message is not as it
+			// published it, and would be refused the same way forever.
+			rejectMalformed(ctx, w, log, books, p.raw, p.env, err.Error())
+			return
+		}
 		if err != nil {
 			// Everything left here is transient (connection, serialisation,
 			// deadlock, shutdown): a non-2xx makes Pub/Sub redeliver, and
@@ -132,6 +151,15 @@ func handlePush(log *slog.Logger, books Booker, statuses StatusWriter, emails Em
 			log.Error("write status", "reference", req.Reference, "error", err)
 			respond.Unavailable(w, 0, "retry", "The status could not be published; deliver it again.")
 			return
+		}
+		if outcome.Registration != "" && o.registrations != nil {
+			reg := queue.Record{Reference: outcome.Registration, State: outcome.State, Status: queue.StatusBooked, BookingReference: rec.Reference}
+			if err := o.registrations.Set(ctx, reg); err != nil {
+				// Committed; redelivery finds the booking and writes again.
+				log.Error("write registration", "registration", reg.Reference, "reference", rec.Reference, "error", err)
+				respond.Unavailable(w, 0, "retry", "The registration could not be published; deliver it again.")
+				return
+			}
 		}
 		// Acknowledging only after email-topic has the requests is what
 		// makes e-mail at-least-once without an outbox table: until then

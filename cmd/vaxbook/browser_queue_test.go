@@ -36,20 +36,6 @@ import (
 // the test can sign the token of an invitation that has already expired.
 const invitationSecret = "browser-test-invitation-secret-0123456789"
 
-// ---------------------------------------------------------------------------
-// SKIP UNTIL THE QUEUE BACKEND IS ON MAIN.
-// needsQueueBackend is the one place the end-to-end queue test is skipped:
-// POST /register, GET /registration, the invite loop inside `vaxbook dev`
-// (INVITE_INTERVAL, INVITATION_SECRET, the invitation in /dev/mail) and
-// POST /submit with an invitation are being built on other branches. Delete
-// the t.Skip below once they are merged.
-func needsQueueBackend(t *testing.T) {
-	t.Helper()
-	t.Skip("needs POST /register, GET /registration, the invite loop in vaxbook dev and POST /submit with an invitation on main")
-}
-
-// ---------------------------------------------------------------------------
-
 // setStateMode changes a state's mode in Postgres, as `vaxbook state set`
 // does; the cache fill carries it to GET /states.
 func setStateMode(t *testing.T, dbURL, state, mode string, opensAt *time.Time) {
@@ -133,7 +119,6 @@ func (p *page) lang(l string) {
 // person back to register.
 func TestBrowser_QueueRegisterInviteBook(t *testing.T) {
 	t.Parallel()
-	needsQueueBackend(t)
 	dbURL := testenv.DatabaseURL(t)
 	seedBrowserData(t, dbURL)
 	seedFullQueueState(t, dbURL)

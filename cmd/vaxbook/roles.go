@@ -100,9 +100,10 @@ func runWorker(ctx context.Context, _ []string, getenv func(string) string, stdo
 	}
 	defer mailPool.Close()
 
-	registrations := worker.HandleRegistrations(log, postgres.NewRegistrar(pool), redis.NewRegistrations(rdb, cfg.StatusTTL))
+	records := redis.NewRegistrations(rdb, cfg.StatusTTL)
+	registrations := worker.HandleRegistrations(log, postgres.NewRegistrar(pool), records)
 	h := worker.NewHandler(log, cfg.Project, postgres.NewBookings(pool), redis.NewStatuses(rdb, cfg.StatusTTL),
-		append(emailOpts(postgres.NewEmails(mailPool)), worker.WithRegistrationsPush(registrations), authOpt)...)
+		append(emailOpts(postgres.NewEmails(mailPool)), worker.WithRegistrationsPush(registrations), worker.WithRegistrations(records), authOpt)...)
 	ln, err := serve.Listen(cfg.Port)
 	if err != nil {
 		return err

@@ -35,6 +35,10 @@ type Submission struct {
 	// CaptchaToken is accepted so the page can send it; verification is the
 	// API's business when a provider is configured.
 	CaptchaToken string `json:"captcha_token,omitempty"`
+	// Invitation is the token of an invitation to book in a queue state
+	// (docs/queue.md). With one, name, phone and email may be left out:
+	// the worker takes them from the registration the token was issued for.
+	Invitation string `json:"invitation,omitempty"`
 }
 
 // RegistrationForm is the body of POST /register exactly as the person sent
@@ -66,6 +70,11 @@ type Request struct {
 	// e-mail; Channels reads it that way.
 	Contact     Contact   `json:"contact,omitempty"`
 	SubmittedAt time.Time `json:"submitted_at"`
+	// Invitation is the token the API verified for a queue state, which
+	// the worker consumes in the booking's transaction; empty for an open
+	// state. With it, Name, Phone, Email, Lang and Contact may be empty: the
+	// worker fills them from the registration.
+	Invitation string `json:"invitation,omitempty"`
 }
 
 // SlotInfo is the slot a confirmed booking was given, as /status shows it.
@@ -105,6 +114,10 @@ type Outcome struct {
 	// contact. Nothing of it is ever shown or sent to the submitter.
 	Holder    *Holder
 	DecidedAt time.Time
+	// Registration is, for a booking confirmed with an invitation, the
+	// registration the invitation belonged to, whose record now says
+	// booked.
+	Registration string
 }
 
 // Holder is the holder of an existing booking, as much as telling them that

@@ -136,6 +136,8 @@ func submissionField(sub *Submission, key string) any {
 		return &sub.Contact
 	case "captcha_token":
 		return &sub.CaptchaToken
+	case "invitation":
+		return &sub.Invitation
 	}
 	return nil
 }

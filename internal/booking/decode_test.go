@@ -17,7 +17,7 @@ func TestDecodeSubmission_ReadsTheContractExample(t *testing.T) {
 	body := `{"state": "selangor", "name": "Siti Aminah", "id_number": "900101-14-5678",
  "phone": "+60123456789", "email": "siti@example.com",
  "preferences": ["sel-001-2026-12-01-am", "sel-002-2026-12-02-pm"],
- "lang": "en", "contact": "both", "captcha_token": "tok"}` + "\n"
+ "lang": "en", "contact": "both", "captcha_token": "tok", "invitation": "inv"}` + "\n"
 	got, err := booking.DecodeSubmission(strings.NewReader(body))
 	if err != nil {
 		t.Fatalf("DecodeSubmission() error = %v, want nil", err)
@@ -29,6 +29,7 @@ func TestDecodeSubmission_ReadsTheContractExample(t *testing.T) {
 		Lang:         "en",
 		Contact:      "both",
 		CaptchaToken: "tok",
+		Invitation:   "inv",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("DecodeSubmission() =\n%+v\nwant\n%+v", got, want)
@@ -63,6 +64,8 @@ func TestDecodeSubmission_RejectsWhatIsNotOneSubmissionObject(t *testing.T) {
 		{"preferences holds a number", `{"preferences":["sel-001",2]}`, "preferences", booking.CodeInvalidType},
 		{"preferences holds an array", `{"preferences":[["sel-001"]]}`, "preferences", booking.CodeInvalidType},
 		{"field repeated", `{"id_number":"900101-14-5678","id_number":"A1234567"}`, "id_number", booking.CodeDuplicate},
+		{"invitation repeated", `{"invitation":"a","invitation":"b"}`, "invitation", booking.CodeDuplicate},
+		{"invitation is a number", `{"invitation":1}`, "invitation", booking.CodeInvalidType},
 		{"first field error wins", `{"name":1,"nickname":2}`, "name", booking.CodeInvalidType},
 		{"huge number in an unknown field", `{"nickname":1E1000}`, "nickname", booking.CodeUnknownField},
 		{"huge number for a string", `{"name":1E1000}`, "name", booking.CodeInvalidType},

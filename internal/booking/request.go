@@ -28,6 +28,7 @@ func (r Request) validateAt(now time.Time) error {
 	sub := Submission{
 		State: r.State, Name: r.Name, IDNumber: r.IDNumber, Phone: r.Phone, Email: r.Email,
 		Preferences: r.Preferences, Lang: r.Lang, Contact: string(r.Contact),
+		Invitation: r.Invitation,
 	}
 	norm, err := sub.validateAt(now)
 	if err != nil {
@@ -54,6 +55,8 @@ func (r Request) validateAt(now time.Time) error {
 		field = "lang"
 	case r.Contact != "" && norm.Contact != r.Contact:
 		field = "contact"
+	case norm.Invitation != r.Invitation:
+		field = "invitation"
 	default:
 		return nil
 	}

@@ -74,6 +74,19 @@ func TestRequestValidate_AcceptsWhatSubmitProducesAndOlderMessages(t *testing.T)
 	if err := old.validateAt(requestNow); err != nil {
 		t.Errorf("request without lang and contact (queued before they existed): %v", err)
 	}
+	invited := validRequest()
+	invited.Name, invited.Phone, invited.Email, invited.Lang, invited.Contact, invited.Invitation = "", "", "", "", "", "tok"
+	if err := invited.validateAt(requestNow); err != nil {
+		t.Errorf("request with an invitation and no name or contact (the registration's): %v", err)
+	}
+	invited.Invitation = " tok"
+	if err := invited.validateAt(requestNow); err == nil {
+		t.Error("request with an invitation not in the API's trimmed form: accepted, want refused")
+	}
+	invited.Invitation = ""
+	if err := invited.validateAt(requestNow); err == nil {
+		t.Error("request without invitation, name or contact: accepted, want refused")
+	}
 }
 
 func FuzzRequestValidate_AcceptsEverySubmissionValidateProduces(f *testing.F) {

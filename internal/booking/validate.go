@@ -29,7 +29,9 @@ const (
 // a Request, with Reference and SubmittedAt left for the API to set. When any
 // field is wrong the error is a *ValidationError listing all of them, in the
 // order state, name, id_number, phone, email, preferences, lang, contact, so that a
-// form can show every mistake at once.
+// form can show every mistake at once. With an invitation, name, phone,
+// email, lang and contact may be blank (the Request's are then empty); the
+// token itself is judged by the API, which holds the secret.
 func (s Submission) Validate() (Request, error) {
 	return s.validateAt(time.Now())
 }
@@ -66,30 +68,47 @@ func (s Submission) validate(now time.Time, withPreferences bool) (Request, erro
 		}
 	}
 
+	// With an invitation the registration already holds the person's
+	// name, contact and language, so a field left blank is the worker's to
+	// fill (no default applies); one that is given is held to the usual
+	// rule.
+	req.Invitation = strings.TrimSpace(s.Invitation)
+	invited := req.Invitation != ""
+
 	var fe *FieldError
 	req.State, fe = validateState(s.State)
 	check(fe)
-	req.Name, fe = normalizeName(s.Name)
+	req.Name, fe = unlessLeftOut(invited, s.Name, normalizeName)
 	check(fe)
 	req.IDNumber, fe = normalizeIDNumberAt(s.IDNumber, now)
 	check(fe)
-	req.Phone, fe = normalizePhone(s.Phone)
+	req.Phone, fe = unlessLeftOut(invited, s.Phone, normalizePhone)
 	check(fe)
-	req.Email, fe = validateEmail(s.Email)
+	req.Email, fe = unlessLeftOut(invited, s.Email, validateEmail)
 	check(fe)
 	if withPreferences {
 		req.Preferences, fe = validatePreferences(s.Preferences)
 		check(fe)
 	}
-	req.Lang, fe = validateLang(s.Lang)
+	req.Lang, fe = unlessLeftOut(invited, s.Lang, validateLang)
 	check(fe)
-	req.Contact, fe = validateContact(s.Contact)
+	req.Contact, fe = unlessLeftOut(invited, s.Contact, validateContact)
 	check(fe)
 
 	if len(errs) > 0 {
 		return Request{}, &ValidationError{Fields: errs}
 	}
 	return req, nil
+}
+
+// unlessLeftOut applies rule to v, except that a blank v is left empty when
+// the submission is invited (the registration fills it).
+func unlessLeftOut[T any](invited bool, v string, rule func(string) (T, *FieldError)) (T, *FieldError) {
+	if invited && strings.TrimSpace(v) == "" {
+		var zero T
+		return zero, nil
+	}
+	return rule(v)
 }
 
 // validateState keeps state codes to the shape the listing keys use, so a

@@ -67,6 +67,67 @@ func TestValidate_DefaultsLangToMalay(t *testing.T) {
 	}
 }
 
+func TestValidate_WithAnInvitationNameContactAndLangMayBeLeftOut(t *testing.T) {
+	t.Parallel()
+	sub := booking.Submission{
+		State: "selangor", IDNumber: "900101-14-5678", Preferences: []string{"sel-001"},
+		Phone: "  ", Invitation: " tok ",
+	}
+	got, err := sub.Validate()
+	if err != nil {
+		t.Fatalf("Validate() error = %v, want nil", err)
+	}
+	want := booking.Request{
+		State: "selangor", IDNumber: "900101145678", Preferences: []string{"sel-001"},
+		Invitation: "tok",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Validate() =\n%+v\nwant\n%+v", got, want)
+	}
+
+	// Without the invitation the same body misses three required fields.
+	sub.Invitation = ""
+	_, err = sub.Validate()
+	ve, ok := errors.AsType[*booking.ValidationError](err)
+	if !ok {
+		t.Fatalf("Validate() without invitation error = %v, want a *ValidationError", err)
+	}
+	var fields []string
+	for _, fe := range ve.Fields {
+		fields = append(fields, fe.Field+" "+fe.Code)
+	}
+	if got, want := strings.Join(fields, ", "), "name required, phone required, email required"; got != want {
+		t.Errorf("Validate() without invitation fields = %s, want %s", got, want)
+	}
+}
+
+func TestValidate_WithAnInvitationGivenFieldsKeepTheirRules(t *testing.T) {
+	t.Parallel()
+	sub := goodSubmission()
+	sub.Invitation = "tok"
+	sub.Email = "not-an-address"
+	sub.IDNumber = ""
+	_, err := sub.Validate()
+	ve, ok := errors.AsType[*booking.ValidationError](err)
+	if !ok || len(ve.Fields) != 2 || ve.Fields[0].Field != "id_number" || ve.Fields[1].Field != "email" {
+		t.Fatalf("Validate() error = %v, want id_number then email at fault", err)
+	}
+
+	sub = goodSubmission()
+	sub.Invitation, sub.Lang = "tok", "fr"
+	_, err = sub.Validate()
+	if ve, ok := errors.AsType[*booking.ValidationError](err); !ok || len(ve.Fields) != 1 || ve.Fields[0].Field != "lang" {
+		t.Fatalf("Validate() error = %v, want lang at fault", err)
+	}
+
+	sub = goodSubmission()
+	sub.Invitation = "tok"
+	got, err := sub.Validate()
+	if err != nil || got.Name != "Siti Aminah" || got.Email != "siti@example.com" || got.Invitation != "tok" {
+		t.Errorf("Validate() = %+v, %v; want the given name and e-mail kept with the invitation", got, err)
+	}
+}
+
 func TestValidate_DoesNotShareThePreferencesSlice(t *testing.T) {
 	t.Parallel()
 	sub := goodSubmission()

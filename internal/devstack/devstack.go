@@ -236,7 +236,7 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 		g.Go(func() error { return inviter.Run(gctx) })
 
 		mux := http.NewServeMux()
-		mux.Handle("POST "+worker.PushPath, worker.HandlePush(log, postgres.NewBookings(pool), statuses, worker.WithEmailRequests(mail.pub)))
+		mux.Handle("POST "+worker.PushPath, worker.HandlePush(log, postgres.NewBookings(pool), statuses, worker.WithEmailRequests(mail.pub), worker.WithRegistrations(registrations)))
 		mux.Handle("POST "+worker.RegistrationsPushPath, worker.HandleRegistrations(log, postgres.NewRegistrar(pool), registrations))
 		if err := mail.mount(mux, log, pool, cfg.Email, base); err != nil {
 			return nil, err

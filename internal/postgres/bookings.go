@@ -140,15 +140,43 @@ func book(ctx context.Context, tx pgx.Tx, req booking.Request, messageID string)
 		if prior.Record.Status == booking.StatusDuplicate && holder != nil && holder.Reference == priorOther {
 			prior.Holder = holder
 		}
+		// A redelivery writes the registration's booked record again.
+		if prior.Record.Status == booking.StatusConfirmed && req.Invitation != "" {
+			if prior.Registration, err = bookedRegistration(ctx, tx, req.Reference); err != nil {
+				return out, err
+			}
+		}
 		return withChoices(ctx, tx, *prior, priorPrefs)
 	}
 
+	// A queue state's booking holds its invitation locked until commit and
+	// takes what the person was not asked again from its registration.
+	var inv *invitation
+	if req.Invitation != "" {
+		i, err := lockInvitationOf(ctx, tx, req)
+		if err != nil {
+			return out, err
+		}
+		inv, req = &i, i.fill(req)
+		out.Name, out.Email, rec.Lang = req.Name, req.Email, req.Lang
+	}
+
 	existing := ""
-	if holder != nil {
+	switch {
+	case holder != nil:
 		rec.Status = booking.StatusDuplicate
 		existing = holder.Reference
 		out.Holder = holder
-	} else {
+	case inv != nil && inv.used:
+		// Bound to this id_number, so the booking it made is normally the
+		// holder found above; the row is the last word all the same.
+		rec.Status = booking.StatusDuplicate
+		existing = inv.bookedAs
+	case inv != nil && !req.SubmittedAt.Before(inv.expiresAt):
+		// Accepted by an API whose clock ran behind: refused, and the
+		// invitation stays as it was.
+		rec.Status = booking.StatusFull
+	default:
 		rec.Status = booking.StatusFull
 		for _, slotID := range req.Preferences {
 			var s booking.SlotInfo
@@ -174,6 +202,14 @@ func book(ctx context.Context, tx pgx.Tx, req booking.Request, messageID string)
 		req.Preferences, messageID, req.SubmittedAt).Scan(&out.DecidedAt)
 	if err != nil {
 		return out, fmt.Errorf("insert booking: %w", err)
+	}
+	// Only a confirmed booking uses the invitation: after full the person
+	// chooses again with the same link.
+	if inv != nil && rec.Status == booking.StatusConfirmed {
+		if err := inv.consume(ctx, tx, req.Invitation, req.Reference); err != nil {
+			return out, err
+		}
+		out.Registration = inv.registration
 	}
 	out.Record = rec
 	return withChoices(ctx, tx, out, req.Preferences)

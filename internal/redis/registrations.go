@@ -29,14 +29,17 @@ func NewRegistrations(c goredis.UniversalClient, ttl time.Duration) *Registratio
 
 // statusRank orders a registration's statuses as they can follow each
 // other: the API, the worker and the invitation loop write records without
-// a common lock, so a late write must not undo a later status.
+// a common lock, so a late write must not undo a later status. Booked
+// outranks expired: the worker honours an invitation the API accepted
+// before it expired even when the loop has expired it meanwhile
+// (docs/queue.md), while the loop never expires a used one.
 var statusRank = map[queue.Status]int{
 	queue.StatusReceived:  1,
 	queue.StatusQueued:    2,
 	queue.StatusInvited:   3,
-	queue.StatusBooked:    4,
 	queue.StatusExpired:   4,
 	queue.StatusDuplicate: 4,
+	queue.StatusBooked:    5,
 }
 
 // setRecord writes ARGV[1] unless the stored record's status ranks above
@@ -68,8 +71,9 @@ func luaRanks() string {
 }
 
 // Set records rec unless the stored record is further along (received <
-// queued < invited < booked, expired or duplicate, which are final); a
-// record kept is not an error.
+// queued < invited < expired or duplicate < booked; expired and duplicate
+// are final, and only a late booking follows an expiry); a record kept is
+// not an error.
 func (r *Registrations) Set(ctx context.Context, rec queue.Record) error {
 	if _, known := statusRank[rec.Status]; !known {
 		return fmt.Errorf("registration %s: unknown status %q", rec.Reference, rec.Status)

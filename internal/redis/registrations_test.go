@@ -54,6 +54,22 @@ func TestRegistrations_SetNeverMovesARecordBack(t *testing.T) {
 	}
 }
 
+func TestRegistrations_ALateBookingFollowsAnExpiry(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r := NewRegistrations(testenv.NewRedis(t), time.Hour)
+	rec := queue.Record{Reference: "ABCDEFGHJK234567", State: "selangor"}
+	for _, s := range []queue.Status{queue.StatusInvited, queue.StatusExpired, queue.StatusBooked, queue.StatusExpired, queue.StatusDuplicate} {
+		rec.Status = s
+		if err := r.Set(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, _ := r.Get(ctx, rec.Reference); got.Status != queue.StatusBooked {
+		t.Errorf("invited, expired, booked, expired, duplicate: got %s, want booked", got.Status)
+	}
+}
+
 func TestRegistrations_QueuedPlaceUpdatesAndExpires(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
