@@ -30,6 +30,9 @@ import (
 type Records interface {
 	Set(ctx context.Context, rec queue.Record) error
 	SetMark(ctx context.Context, state string, place int64) error
+	// MarkExists reports whether the state's mark is in Redis; the loop
+	// writes it every round, so its absence means Redis lost the records.
+	MarkExists(ctx context.Context, state string) (bool, error)
 }
 
 // Publisher asks for an e-mail (pubsub.Publisher on email-topic). Every
@@ -44,6 +47,10 @@ type Publisher interface {
 // Pub/Sub's ack, so one at a time would make a round of 10,000 invitations
 // take minutes.
 const publishers = 64
+
+// rebuildPage is how many records one read of a rebuild brings from
+// Postgres.
+const rebuildPage = 1000
 
 // Loop is the invitation loop.
 type Loop struct {
@@ -117,13 +124,18 @@ func (l *Loop) Pass(ctx context.Context) error {
 		return err
 	}
 	var errs []error
+	due := map[string]bool{}
 	for _, st := range states {
-		if err := l.round(ctx, st.Code, now); err != nil {
+		due[st.Code] = true
+		if err := l.round(ctx, st, now); err != nil {
 			errs = append(errs, fmt.Errorf("queue state %s: %w", st.Code, err))
 		}
 		if ctx.Err() != nil {
 			break
 		}
+	}
+	if err := l.restoreWaiting(ctx, due); err != nil {
+		errs = append(errs, err)
 	}
 	if l.lease.Lost() {
 		l.dropLease()
@@ -139,7 +151,13 @@ func (l *Loop) Pass(ctx context.Context) error {
 // own transactions, then what is told about it. The telling steps run even
 // when inviting failed, and pick up whatever an earlier round committed but
 // did not tell, so a crash between commit and publish only delays messages.
-func (l *Loop) round(ctx context.Context, state string, now time.Time) error {
+func (l *Loop) round(ctx context.Context, st postgres.QueueState, now time.Time) error {
+	state := st.Code
+	// Read before anything this round writes the mark.
+	kept, err := l.records.MarkExists(ctx, state)
+	if err != nil {
+		return err
+	}
 	keyed, err := l.lease.Open(ctx, state, now, shuffle)
 	if err != nil {
 		return err
@@ -155,7 +173,65 @@ func (l *Loop) round(ctx context.Context, state string, now time.Time) error {
 	if expired > 0 || invited > 0 {
 		l.log.Info("invitation round", "state", state, "invited", invited, "expired", expired)
 	}
-	return errors.Join(inviteErr, l.tellInvited(ctx, state, now), l.tellExpired(ctx, state, now), l.mark(ctx, state))
+	tellErr := errors.Join(inviteErr, l.tellInvited(ctx, state, now), l.tellExpired(ctx, state, now))
+	// The opening gave the early batch its places and moved everyone
+	// else's, which their records do not show yet.
+	if !kept || (!st.Opened && keyed > 0) {
+		if err := l.rebuild(ctx, state, kept); err != nil {
+			return errors.Join(tellErr, err)
+		}
+	}
+	return errors.Join(tellErr, l.mark(ctx, state))
+}
+
+// restoreWaiting rebuilds the records of the queue states not yet due (their
+// opening time to come) whose mark Redis lost, and writes their mark, so
+// that people registered early still find their registration.
+func (l *Loop) restoreWaiting(ctx context.Context, due map[string]bool) error {
+	all, err := l.lease.QueueModeStates(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, state := range all {
+		if due[state] {
+			continue
+		}
+		kept, err := l.records.MarkExists(ctx, state)
+		if err == nil && !kept {
+			err = errors.Join(l.rebuild(ctx, state, kept), l.mark(ctx, state))
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("queue state %s: %w", state, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// rebuild writes every registration record of state again from Postgres,
+// page by page. Writes never move a record back (redis.Registrations.Set),
+// so a worker or API write racing with it wins when it is further along.
+// The mark is written after it by the round: a rebuild cut short leaves the
+// mark missing and is done again next round.
+func (l *Loop) rebuild(ctx context.Context, state string, kept bool) error {
+	after, n := "", 0
+	for {
+		recs, err := l.lease.Records(ctx, state, after, rebuildPage)
+		if err != nil || len(recs) == 0 {
+			if n > 0 {
+				l.log.Info("registration records written again from Postgres", "state", state, "records", n, "redis_lost_them", !kept)
+			}
+			return err
+		}
+		done, err := each(ctx, recs, func(ctx context.Context, rec queue.Record) (string, error) {
+			return rec.Reference, l.records.Set(ctx, rec)
+		})
+		n += len(done)
+		if err != nil {
+			return fmt.Errorf("rebuild records of %s: %w", state, err)
+		}
+		after = recs[len(recs)-1].Reference
+	}
 }
 
 // invite issues invitations batch by batch until the free places, the
@@ -249,10 +325,11 @@ func tell[T any](ctx context.Context, what string, page func() ([]T, error),
 }
 
 // mark writes the state's invited-through mark from Postgres every round,
-// so a Redis that lost it has it back within one interval.
+// so a Redis that lost it has it back within one interval. It is written
+// even at 0: its presence says the state's records are in Redis.
 func (l *Loop) mark(ctx context.Context, state string) error {
 	through, err := l.lease.InvitedThrough(ctx, state)
-	if err != nil || through == 0 {
+	if err != nil {
 		return err
 	}
 	return l.records.SetMark(ctx, state, through)

@@ -9,10 +9,12 @@ import (
 )
 
 // raiseMark sets KEYS[1] to ARGV[1] unless it already holds a higher
-// number: the mark only moves forward, whichever loop wrote last.
+// number: the mark only moves forward, whichever loop wrote last. A missing
+// mark is created even at 0, because its presence is what tells the
+// invitation loop that Redis still holds the state's records (MarkExists).
 var raiseMark = goredis.NewScript(`
-local cur = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
-if tonumber(ARGV[1]) > cur then
+local old = redis.call('GET', KEYS[1])
+if not old or tonumber(ARGV[1]) > (tonumber(old) or 0) then
   redis.call('SET', KEYS[1], ARGV[1])
 end
 return 1`)
@@ -38,4 +40,16 @@ func (r *Registrations) Mark(ctx context.Context, state string) (int64, error) {
 		return 0, fmt.Errorf("read queue mark %s: %w", state, err)
 	}
 	return n, nil
+}
+
+// MarkExists reports whether a queue state's mark is in Redis. The loop
+// writes it every round and it has no expiry, so its absence means Redis
+// lost what the loop wrote (a flush, a failover to an empty replica): the
+// state's records have to be written again from Postgres.
+func (r *Registrations) MarkExists(ctx context.Context, state string) (bool, error) {
+	n, err := r.c.Exists(ctx, keyQueueMark(state)).Result()
+	if err != nil {
+		return false, fmt.Errorf("look for queue mark %s: %w", state, err)
+	}
+	return n == 1, nil
 }

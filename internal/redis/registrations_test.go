@@ -110,3 +110,27 @@ func TestRegistrations_MarkOnlyRises(t *testing.T) {
 		t.Errorf("another state's mark: got %d, want 0", m)
 	}
 }
+
+// The mark's presence, even at 0, is how the invitation loop tells that
+// Redis still holds a state's records.
+func TestRegistrations_MarkExistsOnceWrittenEvenAtZero(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rdb := testenv.NewRedis(t)
+	r := NewRegistrations(rdb, time.Hour)
+	if ok, err := r.MarkExists(ctx, "perlis"); err != nil || ok {
+		t.Fatalf("MarkExists before any: got %t, %v; want false", ok, err)
+	}
+	if err := r.SetMark(ctx, "perlis", 0); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := r.MarkExists(ctx, "perlis"); err != nil || !ok {
+		t.Errorf("MarkExists after SetMark 0: got %t, %v; want true", ok, err)
+	}
+	if err := rdb.FlushDB(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := r.MarkExists(ctx, "perlis"); ok {
+		t.Error("MarkExists after a flush: got true")
+	}
+}
