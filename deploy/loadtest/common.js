@@ -28,11 +28,13 @@ export const SUMMARY_STATS = ['avg', 'p(50)', 'p(90)', 'p(99)', 'p(99.9)', 'max'
 
 export const BASE = (__ENV.BASE_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
 
-// states reads /states once (in setup) and returns the codes with weights.
-export function states() {
+// states reads /states once (in setup) and returns the codes with weights;
+// with openOnly, only the states that book first come, first served (in a
+// queue state /submit needs an invitation: `vaxbook dev` queues putrajaya).
+export function states(openOnly = false) {
   const res = http.get(`${BASE}/states`, { tags: { name: 'states' } });
   if (res.status !== 200) throw new Error(`GET /states: ${res.status}`);
-  const codes = res.json('states').map((s) => s.code);
+  const codes = res.json('states').filter((s) => !openOnly || s.mode !== 'queue').map((s) => s.code);
   let total = 0;
   const cum = codes.map((c) => (total += POPULATION[c] || 1800));
   return { codes, cum, total };

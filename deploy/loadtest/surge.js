@@ -25,7 +25,7 @@ export const options = {
 };
 
 export function setup() {
-  return { w: states() };
+  return { w: states(true) };
 }
 
 function submit(body, key) {

@@ -29,6 +29,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/invite"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/pubsub"
+	"github.com/vaxbook/vaxbook/internal/queue"
 	"github.com/vaxbook/vaxbook/internal/redis"
 	"github.com/vaxbook/vaxbook/internal/seed"
 	"github.com/vaxbook/vaxbook/internal/serve"
@@ -342,8 +343,16 @@ func (s *Stack) DatabaseURL() string { return s.dbURL }
 // PubSubHost is the Pub/Sub server the API publishes to.
 func (s *Stack) PubSubHost() string { return s.psHost }
 
+// DemoQueueState is the demo state `vaxbook dev` puts in queue mode, opened
+// an hour before the demo data was loaded, so that the registration queue
+// can be tried at once: register there, and INVITE_INTERVAL later the
+// invitation is in /dev/mail. Putrajaya, because tests and load runs book
+// first come, first served in the big states.
+const DemoQueueState = "putrajaya"
+
 // seedDemoIfEmpty loads the demo centres into a database with no slots, so
-// a first `vaxbook dev` shows something to book.
+// a first `vaxbook dev` shows something to book, and something to register
+// for (DemoQueueState).
 func seedDemoIfEmpty(ctx context.Context, pool *pgxpool.Pool, info func(string, ...any)) error {
 	n, err := postgres.CountSlots(ctx, pool)
 	if err != nil {
@@ -356,7 +365,12 @@ func seedDemoIfEmpty(ctx context.Context, pool *pgxpool.Pool, info func(string, 
 	if err != nil {
 		return fmt.Errorf("seed demo data: %w", err)
 	}
-	info("empty database: loaded the demo data", "states", res.States, "centres", res.Centers, "slots", res.Slots)
+	opens := postgres.OpensAtChange{Change: true, At: time.Now().Add(-time.Hour).Truncate(time.Minute)}
+	if _, err := postgres.SetStateMode(ctx, pool, DemoQueueState, queue.ModeQueue, opens); err != nil {
+		return fmt.Errorf("seed demo data: %w", err)
+	}
+	info("empty database: loaded the demo data", "states", res.States, "centres", res.Centers, "slots", res.Slots,
+		"queue_state", DemoQueueState)
 	return nil
 }
 

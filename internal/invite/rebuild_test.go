@@ -160,3 +160,41 @@ func TestOpening_GivesTheEarlyBatchTheirPlacesInRedis(t *testing.T) {
 		t.Errorf("the one registered after opening: %d ahead, want 4 (behind the early batch)", a.Ahead)
 	}
 }
+
+// TestRound_CrashHalfwayThenAnotherLoopFinishes: the lease holder dies
+// after its first committed batch, before telling anyone; the standby takes
+// over and finishes the round. Nobody is invited twice, no place is held
+// twice, and every invitee is asked for exactly once.
+func TestRound_CrashHalfwayThenAnotherLoopFinishes(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 9)
+	f.register(t, times(15, opensAt, time.Second)...)
+	cfg := f.config()
+	cfg.Batch = 4
+	a, b := f.loop(t, cfg, nil), f.loop(t, cfg, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	a.AfterBatch(cancel)
+	if err := a.Pass(ctx); err == nil {
+		t.Fatal("Pass with a crash mid-round: error nil")
+	}
+	a.Close() // the process is gone, and its lease with it
+	if got := f.invited(t); got != 4 {
+		t.Fatalf("after the crash: invited %d, want the first batch of 4", got)
+	}
+	pass(t, b)
+	if got := f.invited(t); got != 9 {
+		t.Errorf("after the take-over: invited %d, want the 9 free places", got)
+	}
+	if n := f.count(t, `SELECT count(*) FROM invitations`); n != 9 {
+		t.Errorf("%d invitations hold places, want 9", n)
+	}
+	msgs := f.messages(t)[notify.KindInvitation]
+	if len(msgs) != 9 {
+		t.Errorf("%d registrations asked for an invitation message, want 9", len(msgs))
+	}
+	for ref, reqs := range msgs {
+		if len(reqs) != 1 {
+			t.Errorf("%s asked for %d invitation messages, want 1", ref, len(reqs))
+		}
+	}
+}
