@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vaxbook/vaxbook/internal/booking"
+	"github.com/vaxbook/vaxbook/internal/invite"
 	"github.com/vaxbook/vaxbook/internal/notify"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/queue"
@@ -172,11 +173,7 @@ func TestRound_CrashHalfwayThenAnotherLoopFinishes(t *testing.T) {
 	cfg := f.config()
 	cfg.Batch = 4
 	a, b := f.loop(t, cfg, nil), f.loop(t, cfg, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	a.AfterBatch(cancel)
-	if err := a.Pass(ctx); err == nil {
-		t.Fatal("Pass with a crash mid-round: error nil")
-	}
+	crashAfterFirstBatch(t, a)
 	a.Close() // the process is gone, and its lease with it
 	if got := f.invited(t); got != 4 {
 		t.Fatalf("after the crash: invited %d, want the first batch of 4", got)
@@ -197,4 +194,16 @@ func TestRound_CrashHalfwayThenAnotherLoopFinishes(t *testing.T) {
 			t.Errorf("%s asked for %d invitation messages, want 1", ref, len(reqs))
 		}
 	}
+}
+
+// crashAfterFirstBatch runs a pass of l that dies (its context cancelled)
+// right after its first committed batch of invitations.
+func crashAfterFirstBatch(t *testing.T, l *invite.Loop) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	l.AfterBatch(cancel)
+	if err := l.Pass(ctx); err == nil {
+		t.Fatal("Pass with a crash mid-round: error nil")
+	}
+	l.AfterBatch(nil)
 }
