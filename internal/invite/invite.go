@@ -29,10 +29,15 @@ import (
 // Records stores what GET /registration shows (redis.Registrations).
 type Records interface {
 	Set(ctx context.Context, rec queue.Record) error
-	SetMark(ctx context.Context, state string, place int64) error
 	// MarkExists reports whether the state's mark is in Redis; the loop
-	// writes it every round, so its absence means Redis lost the records.
+	// keeps it there, so its absence means Redis lost the records.
 	MarkExists(ctx context.Context, state string) (bool, error)
+	// RaiseMark raises a mark that is there and never creates one.
+	RaiseMark(ctx context.Context, state string, place int64) (bool, error)
+	// BeginRestore and FinishRestore bracket a rebuild: the mark comes back
+	// only if Redis lost nothing more while the records were written.
+	BeginRestore(ctx context.Context, state string) (string, error)
+	FinishRestore(ctx context.Context, state, token string, place int64) (bool, error)
 }
 
 // Publisher asks for an e-mail (pubsub.Publisher on email-topic). Every
@@ -158,6 +163,12 @@ func (l *Loop) round(ctx context.Context, st postgres.QueueState, now time.Time)
 	if err != nil {
 		return err
 	}
+	restore := ""
+	if !kept {
+		if restore, err = l.records.BeginRestore(ctx, state); err != nil {
+			return err
+		}
+	}
 	keyed, err := l.lease.Open(ctx, state, now, shuffle)
 	if err != nil {
 		return err
@@ -181,7 +192,7 @@ func (l *Loop) round(ctx context.Context, st postgres.QueueState, now time.Time)
 			return errors.Join(tellErr, err)
 		}
 	}
-	return errors.Join(tellErr, l.mark(ctx, state))
+	return errors.Join(tellErr, l.mark(ctx, state, restore))
 }
 
 // restoreWaiting rebuilds the records of the queue states not yet due (their
@@ -199,7 +210,12 @@ func (l *Loop) restoreWaiting(ctx context.Context, due map[string]bool) error {
 		}
 		kept, err := l.records.MarkExists(ctx, state)
 		if err == nil && !kept {
-			err = errors.Join(l.rebuild(ctx, state, kept), l.mark(ctx, state))
+			var restore string
+			if restore, err = l.records.BeginRestore(ctx, state); err == nil {
+				if err = l.rebuild(ctx, state, kept); err == nil {
+					err = l.mark(ctx, state, restore)
+				}
+			}
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("queue state %s: %w", state, err))
@@ -324,15 +340,24 @@ func tell[T any](ctx context.Context, what string, page func() ([]T, error),
 	}
 }
 
-// mark writes the state's invited-through mark from Postgres every round,
-// so a Redis that lost it has it back within one interval. It is written
-// even at 0: its presence says the state's records are in Redis.
-func (l *Loop) mark(ctx context.Context, state string) error {
+// mark writes the state's invited-through mark from Postgres every round.
+// Only a rebuild (restore, its token) creates a missing mark, even at 0: its
+// presence says the state's records are in Redis, so a round that merely
+// raised it after a flush in its middle would hide the loss for good.
+func (l *Loop) mark(ctx context.Context, state, restore string) error {
 	through, err := l.lease.InvitedThrough(ctx, state)
 	if err != nil {
 		return err
 	}
-	return l.records.SetMark(ctx, state, through)
+	if restore == "" {
+		_, err = l.records.RaiseMark(ctx, state, through)
+		return err
+	}
+	restored, err := l.records.FinishRestore(ctx, state, restore, through)
+	if err == nil && !restored {
+		l.log.Warn("Redis lost data again while its registration records were written back; the next round writes them again", "state", state)
+	}
+	return err
 }
 
 // each runs f on every item, publishers at a time, and returns the keys f

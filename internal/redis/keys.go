@@ -25,3 +25,7 @@ func keyRegistration(reference string) string { return "registration:" + referen
 // keyQueueMark is the string holding a queue state's invited-through mark:
 // the highest place invited so far.
 func keyQueueMark(state string) string { return "queue:mark:" + state }
+
+// keyQueueRestore is the string a rebuild of a queue state's records holds
+// while it runs (see BeginRestore).
+func keyQueueRestore(state string) string { return "queue:restore:" + state }

@@ -134,3 +134,50 @@ func TestRegistrations_MarkExistsOnceWrittenEvenAtZero(t *testing.T) {
 		t.Error("MarkExists after a flush: got true")
 	}
 }
+
+// A flush in the middle of a round, or of a rebuild, must leave the mark
+// missing, or the loop would never write the lost records again.
+func TestRegistrations_OnlyARebuildThatSawNoFlushRestoresTheMark(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rdb := testenv.NewRedis(t)
+	r := NewRegistrations(rdb, time.Hour)
+
+	if there, err := r.RaiseMark(ctx, "perlis", 4); err != nil || there {
+		t.Fatalf("RaiseMark on no mark: got %t, %v; want false, nil", there, err)
+	}
+	if ok, _ := r.MarkExists(ctx, "perlis"); ok {
+		t.Fatal("RaiseMark created a missing mark")
+	}
+
+	token, err := r.BeginRestore(ctx, "perlis")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.FlushDB(ctx).Err(); err != nil { // lost again mid-rebuild
+		t.Fatal(err)
+	}
+	if done, err := r.FinishRestore(ctx, "perlis", token, 4); err != nil || done {
+		t.Fatalf("FinishRestore after a flush: got %t, %v; want false, nil", done, err)
+	}
+	if ok, _ := r.MarkExists(ctx, "perlis"); ok {
+		t.Fatal("the mark came back over a rebuild that a flush cut through")
+	}
+
+	token, err = r.BeginRestore(ctx, "perlis")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done, err := r.FinishRestore(ctx, "perlis", token, 4); err != nil || !done {
+		t.Fatalf("FinishRestore: got %t, %v; want true, nil", done, err)
+	}
+	if there, err := r.RaiseMark(ctx, "perlis", 7); err != nil || !there {
+		t.Fatalf("RaiseMark on a restored mark: got %t, %v; want true, nil", there, err)
+	}
+	if m, _ := r.Mark(ctx, "perlis"); m != 7 {
+		t.Errorf("Mark: got %d, want 7", m)
+	}
+	if done, _ := r.FinishRestore(ctx, "perlis", token, 9); done {
+		t.Error("a finished rebuild's token was accepted twice")
+	}
+}
