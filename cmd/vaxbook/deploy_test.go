@@ -58,7 +58,6 @@ var leftUnset = map[string]map[string]string{
 	"api": {
 		"PUBSUB_EMULATOR_HOST": "emulator only: never in production",
 		"CAPTCHA_VERIFY_URL":   "the provider's own siteverify URL is the default",
-		"CAPTCHA_ACTION":       "the page renders the widget without an action yet; set it with the page's (runbook, 'Captcha keys')",
 		"SUBMIT_RATE_PER_IP":   "deprecated alias of RATE_LIMIT_SUBMIT, which is set",
 		"SUBMIT_BURST_PER_IP":  "deprecated alias of RATE_LIMIT_SUBMIT's burst",
 	},
@@ -452,7 +451,7 @@ func TestDeploy_RenderedValuesPassTheRolesOwnConfigurationChecks(t *testing.T) {
 func localSecret(t *testing.T, name, databaseURL, redisURL string) string {
 	t.Helper()
 	switch name {
-	case "database-url":
+	case "database-url", "database-url-worker", "database-url-cachefill", "database-url-invite":
 		return databaseURL
 	case "redis-url":
 		return redisURL
@@ -624,7 +623,7 @@ func TestDeploy_WorkerConnectionsStayUnderCloudSQLsLimit(t *testing.T) {
 	if err != nil {
 		t.Fatalf("deploy/bootstrap.sh: SQL_MAX_CONNECTIONS: %v", err)
 	}
-	if !regexp.MustCompile(`--database-flags="max_connections=\$SQL_MAX_CONNECTIONS"`).MatchString(boot.text) {
+	if !regexp.MustCompile(`--database-flags="max_connections=\$SQL_MAX_CONNECTIONS[,"]`).MatchString(boot.text) {
 		t.Error("deploy/bootstrap.sh: the Cloud SQL instance does not declare max_connections=$SQL_MAX_CONNECTIONS")
 	}
 	if !strings.Contains(boot.text, "--database-version=POSTGRES_15") {
@@ -753,6 +752,11 @@ func TestDeploy_RolesStartWithTheirDeployedEnvironment(t *testing.T) {
 			continue
 		}
 		env["PORT"] = freePort(t)
+		if env["DATABASE_IAM_AUTH"] == "on" {
+			// The local server trusts its users; the IAM login itself is
+			// internal/postgres's TestIAMLogin_*.
+			env["DATABASE_IAM_AUTH"] = "off"
+		}
 		if r.role == "api" || r.role == "worker" || r.role == "invite" {
 			env["PUBSUB_EMULATOR_HOST"] = srv.Addr
 		}
@@ -1489,4 +1493,25 @@ func TestDeploy_APIAbuseControlsAreOn(t *testing.T) {
 	if _, err := a.Options(project); err != nil {
 		t.Error(err)
 	}
+	// The page renders Turnstile with the action the api checks
+	// (TestBrowser_CaptchaTokenTravelsWithTheBooking runs the two together).
+	if a.Captcha.Action == "" || a.Captcha.Action != pageCaptchaAction(t) {
+		t.Errorf("deploy/api.yaml: CAPTCHA_ACTION %q, frontend/app.js renders the widget with %q: want the same, set", a.Captcha.Action, pageCaptchaAction(t))
+	}
+}
+
+// pageCaptchaAction is the action frontend/app.js renders Turnstile with.
+func pageCaptchaAction(t *testing.T) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^const CAPTCHA_ACTION = '([A-Za-z0-9_-]{1,32})';`).FindSubmatch(readRepoFile(t, "frontend/app.js"))
+	if m == nil {
+		t.Fatal("frontend/app.js: no const CAPTCHA_ACTION = '...' (Turnstile: up to 32 letters, digits, - and _)")
+	}
+	return string(m[1])
+}
+
+// deployedCaptchaAction is deploy/api.yaml's CAPTCHA_ACTION.
+func deployedCaptchaAction(t *testing.T) string {
+	t.Helper()
+	return envValue(loadDeployed(t, "deploy/api.yaml", false).container(t), "CAPTCHA_ACTION")
 }
