@@ -87,6 +87,15 @@ func wantDenied(t *testing.T, db *pgxpool.Pool, sql string) {
 	}
 }
 
+// wantDeniedWithDDL wants every one of sqls, and every DDL statement,
+// refused to the role.
+func wantDeniedWithDDL(t *testing.T, db *pgxpool.Pool, sqls ...string) {
+	t.Helper()
+	for _, sql := range append(sqls, ddl...) {
+		wantDenied(t, db, sql)
+	}
+}
+
 // The statements no service may run: schema changes, and reading or
 // destroying what it has no business with.
 var ddl = []string{
@@ -112,7 +121,7 @@ func TestRoles_CacheFillReadsTheListingAndNothingElse(t *testing.T) {
 		t.Fatalf("Snapshot: %+v, %v", rows, err)
 	}
 
-	for _, sql := range append([]string{
+	wantDeniedWithDDL(t, db.as,
 		`UPDATE slots SET booked = booked + 1`,
 		`UPDATE states SET mode = 'queue'`,
 		`INSERT INTO states (code, name) VALUES ('x', 'X')`,
@@ -121,9 +130,7 @@ func TestRoles_CacheFillReadsTheListingAndNothingElse(t *testing.T) {
 		`SELECT id_number FROM bookings`,
 		`SELECT email FROM registrations`,
 		`SELECT data FROM rejected_messages`,
-	}, ddl...) {
-		wantDenied(t, db.as, sql)
-	}
+	)
 }
 
 func TestRoles_WorkerBooksButCannotChangeTheSchemaOrACapacity(t *testing.T) {
@@ -179,15 +186,13 @@ func TestRoles_WorkerBooksButCannotChangeTheSchemaOrACapacity(t *testing.T) {
 		t.Fatalf("SendOnce: sent %d, already %v, %v", sent, already, err)
 	}
 
-	for _, sql := range append([]string{
+	wantDeniedWithDDL(t, db.as,
 		`UPDATE slots SET capacity = capacity + 100`,
 		`INSERT INTO slots (id, center_id, slot_date, time_range, capacity) VALUES ('x', 'sel-001', '2026-12-01', 'x', 1)`,
 		`DELETE FROM slots`,
 		`UPDATE states SET mode = 'open'`,
 		`INSERT INTO centers (id, state_code, name, address) VALUES ('x', 'selangor', 'x', 'x')`,
-	}, ddl...) {
-		wantDenied(t, db.as, sql)
-	}
+	)
 }
 
 func TestRoles_InviteRunsItsRoundAndReadsNoBookings(t *testing.T) {
@@ -253,7 +258,7 @@ func TestRoles_InviteRunsItsRoundAndReadsNoBookings(t *testing.T) {
 		t.Errorf("InvitedThrough: %d, %v", n, err)
 	}
 
-	for _, sql := range append([]string{
+	wantDeniedWithDDL(t, db.as,
 		`SELECT id_number FROM bookings`,
 		`UPDATE slots SET booked = booked + 1`,
 		`UPDATE states SET mode = 'open'`,
@@ -261,7 +266,5 @@ func TestRoles_InviteRunsItsRoundAndReadsNoBookings(t *testing.T) {
 		`UPDATE invitations SET used_at = now()`,
 		`DELETE FROM registrations`,
 		`INSERT INTO sent_emails (reference, kind, outcome, provider_status, message_id) VALUES ('r', 'confirmed', 'sent', 202, 'm')`,
-	}, ddl...) {
-		wantDenied(t, db.as, sql)
-	}
+	)
 }
