@@ -2,9 +2,12 @@
 # Creates everything vaxbook needs in an empty Google Cloud project, once:
 # APIs, the VPC and its private service access, Artifact Registry, Memorystore
 # for Redis, Cloud SQL for PostgreSQL 15 (database and user), Secret Manager
-# secrets, one service account per role with only what it needs, the
-# Pub/Sub topics and push subscriptions with their dead-letter topics, and
-# the Cloud Build deployer's rights.
+# secrets, one service account per role with only what it needs (and one
+# database user per service, logging in as that account), the Pub/Sub topics
+# and push subscriptions with their dead-letter topics, and Cloud Build's two
+# accounts: vaxbook-build tests, builds and pushes (it runs third-party test
+# code: apt, npm, Go modules) and may deploy nothing; vaxbook-deploy deploys
+# the pushed image by digest and runs no tests.
 #
 # Idempotent: every step looks first and only creates or converges what is
 # missing or different, so running it again is safe (and is how a changed
@@ -42,7 +45,12 @@ SQL_TIER=db-custom-4-16384
 # declaring it keeps the arithmetic and the server in step.
 SQL_MAX_CONNECTIONS=300
 DB_NAME=vaxbook
+# The schema owner: only the migrate job (and an operator's seed or state
+# set) logs in as it. The services log in as their own IAM users.
 DB_USER=vaxbook
+# Cloud SQL IAM database authentication: each service's account is its own
+# database user (migrations/000010_roles makes the groups they join).
+SQL_IAM_AUTH_FLAG=cloudsql.iam_authentication=on
 
 log() { printf 'bootstrap: %s\n' "$*" >&2; }
 gc() { gcloud --project="$PROJECT_ID" --quiet "$@"; }
@@ -106,14 +114,16 @@ if ! gc sql instances describe "$SQL_INSTANCE" >/dev/null 2>&1; then
     --network="projects/$PROJECT_ID/global/networks/$NETWORK" --no-assign-ip \
     --ssl-mode=ENCRYPTED_ONLY --storage-auto-increase \
     --backup-start-time=18:00 --enable-point-in-time-recovery \
-    --database-flags="max_connections=$SQL_MAX_CONNECTIONS"
+    --database-flags="max_connections=$SQL_MAX_CONNECTIONS,$SQL_IAM_AUTH_FLAG"
 else
-  current=$(gc sql instances describe "$SQL_INSTANCE" --flatten=settings.databaseFlags \
-    --format='value(settings.databaseFlags.name,settings.databaseFlags.value)' |
-    awk '$1 == "max_connections" { print $2 }')
-  if [ "$current" != "$SQL_MAX_CONNECTIONS" ]; then
-    log "setting max_connections $current -> $SQL_MAX_CONNECTIONS (restarts the instance)"
-    gc sql instances patch "$SQL_INSTANCE" --database-flags="max_connections=$SQL_MAX_CONNECTIONS"
+  flags=$(gc sql instances describe "$SQL_INSTANCE" --flatten=settings.databaseFlags \
+    --format='value(settings.databaseFlags.name,settings.databaseFlags.value)')
+  current=$(awk '$1 == "max_connections" { print $2 }' <<<"$flags")
+  iam=$(awk '$1 == "cloudsql.iam_authentication" { print $2 }' <<<"$flags")
+  if [ "$current" != "$SQL_MAX_CONNECTIONS" ] || [ "$iam" != on ]; then
+    # --database-flags replaces the whole list: both are always given.
+    log "setting max_connections $current -> $SQL_MAX_CONNECTIONS, IAM authentication ${iam:-off} -> on (restarts the instance)"
+    gc sql instances patch "$SQL_INSTANCE" --database-flags="max_connections=$SQL_MAX_CONNECTIONS,$SQL_IAM_AUTH_FLAG"
   fi
 fi
 if ! gc sql databases describe "$DB_NAME" --instance="$SQL_INSTANCE" >/dev/null 2>&1; then
@@ -133,6 +143,7 @@ ensure_secret() { # name [value]
   fi
 }
 
+sql_ip=$(gc sql instances describe "$SQL_INSTANCE" --format='value(ipAddresses[0].ipAddress)')
 # database-url: the user's password is made here and lives only in the secret.
 if ! secret_has_version database-url; then
   log "creating user $DB_USER and secret database-url"
@@ -142,10 +153,18 @@ if ! secret_has_version database-url; then
   else
     gc sql users create "$DB_USER" --instance="$SQL_INSTANCE" --password="$password"
   fi
-  sql_ip=$(gc sql instances describe "$SQL_INSTANCE" --format='value(ipAddresses[0].ipAddress)')
   ensure_secret database-url "postgres://$DB_USER:$password@$sql_ip:5432/$DB_NAME?sslmode=require"
 fi
-# The schema owner is the app user: migrations run as it (migrate job).
+# The schema owner runs migrations (migrate job) and nothing else.
+
+# Each service's URL names its own IAM database user and carries no
+# password (it logs in with its token: DATABASE_IAM_AUTH=on); kept as a
+# secret like database-url so the two are handled alike.
+iam_db_user() { sa "$1" | sed 's/\.gserviceaccount\.com$//'; }
+iam_db_url() { printf 'postgres://%s@%s:5432/%s?sslmode=require' "$(iam_db_user "$1" | sed 's/@/%40/')" "$sql_ip" "$DB_NAME"; }
+ensure_secret database-url-worker "$(iam_db_url worker)"
+ensure_secret database-url-cachefill "$(iam_db_url cachefill)"
+ensure_secret database-url-invite "$(iam_db_url invite)"
 
 if ! secret_has_version redis-url; then
   log "creating secret redis-url"
@@ -173,7 +192,7 @@ if ! secret_has_version rate-limit-key; then
 fi
 
 # --- service accounts --------------------------------------------------------
-for role in api worker cachefill invite migrate push deploy; do
+for role in api worker cachefill invite migrate push build deploy; do
   if ! gc iam service-accounts describe "$(sa "$role")" >/dev/null 2>&1; then
     log "creating service account $(sa "$role")"
     gc iam service-accounts create "vaxbook-$role" --display-name="vaxbook $role"
@@ -187,7 +206,10 @@ grant_secret() { # secret role...
       --role=roles/secretmanager.secretAccessor >/dev/null
   done
 }
-grant_secret database-url worker cachefill invite migrate
+grant_secret database-url migrate
+grant_secret database-url-worker worker
+grant_secret database-url-cachefill cachefill
+grant_secret database-url-invite invite
 grant_secret redis-url api worker cachefill invite
 grant_secret invitation-secret api worker invite
 grant_secret sendgrid-api-key worker
@@ -195,14 +217,44 @@ grant_secret captcha-secret api
 grant_secret captcha-site-key api
 grant_secret rate-limit-key api
 
-# The deployer (Cloud Build) deploys services and jobs running as the role
-# accounts, pushes the image and publishes the site.
+# --- database users -------------------------------------------------------------
+# One IAM database user per service that uses Postgres, made a member of its
+# service's group. The groups are made by the first migrate (the first
+# deploy's), so on a new project the membership step says so and is done by
+# running this script again after it (deploy/README.md, "First deploy").
+DB_SERVICES="worker cachefill invite"
+for role in $DB_SERVICES; do
+  # roles/cloudsql.instanceUser: log in with a token. Nothing else on the
+  # instance: the connection is to its private IP, no connector.
+  gc projects add-iam-policy-binding "$PROJECT_ID" --member="serviceAccount:$(sa "$role")" \
+    --role=roles/cloudsql.instanceUser --condition=None >/dev/null
+  user=$(iam_db_user "$role")
+  if ! gc sql users list --instance="$SQL_INSTANCE" --format='value(name)' | grep -qx "$user"; then
+    log "creating database user $user"
+    gc sql users create "$user" --instance="$SQL_INSTANCE" --type=cloud_iam_service_account
+  fi
+  if ! gc sql users assign-roles "$user" --instance="$SQL_INSTANCE" --type=cloud_iam_service_account \
+    --database-roles="vaxbook_$role" >/dev/null 2>&1; then
+    log "TODO: $user is not yet a member of vaxbook_$role (no such role before the first migrate): run this script again after the first deploy"
+  fi
+done
+
+# --- Cloud Build ---------------------------------------------------------------------
+# vaxbook-build (cloudbuild.yaml) runs the tests, builds and pushes: it
+# writes logs and the image, and has no right to deploy or act as anyone.
+gc projects add-iam-policy-binding "$PROJECT_ID" --member="serviceAccount:$(sa build)" \
+  --role=roles/logging.logWriter --condition=None >/dev/null
+gc artifacts repositories add-iam-policy-binding "$AR_REPO" --location="$REGION" \
+  --member="serviceAccount:$(sa build)" --role=roles/artifactregistry.writer >/dev/null
+# vaxbook-deploy (deploy/cloudbuild-deploy.yaml) deploys services and jobs
+# running as the role accounts and publishes the site; it reads the image
+# (to resolve its digest) and never builds one.
 for role in roles/run.admin roles/logging.logWriter roles/firebasehosting.admin; do
   gc projects add-iam-policy-binding "$PROJECT_ID" --member="serviceAccount:$(sa deploy)" \
     --role="$role" --condition=None >/dev/null
 done
 gc artifacts repositories add-iam-policy-binding "$AR_REPO" --location="$REGION" \
-  --member="serviceAccount:$(sa deploy)" --role=roles/artifactregistry.writer >/dev/null
+  --member="serviceAccount:$(sa deploy)" --role=roles/artifactregistry.reader >/dev/null
 for role in api worker cachefill invite migrate; do
   gc iam service-accounts add-iam-policy-binding "$(sa "$role")" \
     --member="serviceAccount:$(sa deploy)" --role=roles/iam.serviceAccountUser >/dev/null

@@ -31,6 +31,10 @@ const PROVIDERS = {
   turnstile: { src: 'https://challenges.cloudflare.com/turnstile/v0/api.js?render=explicit&onload=vaxbookCaptcha', lib: () => window.turnstile },
   recaptcha: { src: 'https://www.google.com/recaptcha/api.js?render=explicit&onload=vaxbookCaptcha', lib: () => window.grecaptcha },
 };
+// Turnstile binds a token to the widget's action and the API refuses any
+// other (deploy/api.yaml's CAPTCHA_ACTION): a token solved on another page
+// with our site key does not book. One widget serves both forms.
+const CAPTCHA_ACTION = 'book';
 
 const ui = {
   states: null, // [{code, name, mode, opens_at}] once /states answered
@@ -634,6 +638,7 @@ async function loadCaptcha() {
     const cap = ui.captcha;
     cap.widget = p.lib().render($('captcha'), {
       sitekey: cap.siteKey,
+      ...(c.provider === 'turnstile' && { action: CAPTCHA_ACTION }),
       callback: (token) => {
         cap.token = token;
         clearError('captcha_token');

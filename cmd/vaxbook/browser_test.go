@@ -772,11 +772,13 @@ func (p *page) intercept(patterns []string, answer func(*fetch.EventRequestPause
 
 // turnstileStub stands in for Cloudflare's api.js, which this machine cannot
 // reach: like the real one it calls the function named by ?onload=, and its
-// widget hands the page a token, as Turnstile does once the person passes.
+// widget hands the page a token, as Turnstile does once the person passes,
+// bound to the action the page rendered it with (the token carries it here;
+// Cloudflare's siteverify reports it).
 const turnstileStub = `window.turnstile = {
 	render(el, opts) {
 		el.textContent = 'Turnstile (test stand-in)';
-		setTimeout(() => opts.callback('token-from-widget'), 0);
+		setTimeout(() => opts.callback('token-from-widget:' + opts.action), 0);
 		return 'widget-1';
 	},
 	reset() { window.turnstileResets = (window.turnstileResets || 0) + 1; },
@@ -795,20 +797,21 @@ func TestBrowser_CaptchaTokenTravelsWithTheBooking(t *testing.T) {
 	siteverify := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ok := r.Method == http.MethodPost && r.Header.Get("Content-Type") == "application/x-www-form-urlencoded" &&
 			r.ParseForm() == nil && r.PostForm.Get("secret") == "captcha-secret" &&
-			r.PostForm.Get("response") == "token-from-widget" && r.PostForm.Get("remoteip") != ""
+			strings.HasPrefix(r.PostForm.Get("response"), "token-from-widget:") && r.PostForm.Get("remoteip") != ""
 		if ok {
 			verified.Add(1)
 		} else {
 			t.Errorf("siteverify got %s %q %v", r.Method, r.Header.Get("Content-Type"), r.PostForm)
 		}
-		fmt.Fprintf(w, `{"success": %t, "error-codes": []}`, ok)
+		_, action, _ := strings.Cut(r.PostForm.Get("response"), ":")
+		fmt.Fprintf(w, `{"success": %t, "error-codes": [], "action": %q}`, ok, action)
 	}))
 	t.Cleanup(siteverify.Close)
 	env := map[string]string{
 		"PORT": freePort(t), "DATABASE_URL": dbURL, "REDIS_URL": testenv.RedisURL(t),
 		"CACHEFILL_INTERVAL": "500ms", "LOG_LEVEL": "warn",
 		"CAPTCHA_PROVIDER": "turnstile", "CAPTCHA_SITE_KEY": "site-key-1", "CAPTCHA_SECRET": "captcha-secret",
-		"CAPTCHA_VERIFY_URL": siteverify.URL,
+		"CAPTCHA_VERIFY_URL": siteverify.URL, "CAPTCHA_ACTION": deployedCaptchaAction(t),
 	}
 	base := startRole(t, env, "/readyz", "dev")
 	browser := newBrowser(t)

@@ -58,7 +58,6 @@ var leftUnset = map[string]map[string]string{
 	"api": {
 		"PUBSUB_EMULATOR_HOST": "emulator only: never in production",
 		"CAPTCHA_VERIFY_URL":   "the provider's own siteverify URL is the default",
-		"CAPTCHA_ACTION":       "the page renders the widget without an action yet; set it with the page's (runbook, 'Captcha keys')",
 		"SUBMIT_RATE_PER_IP":   "deprecated alias of RATE_LIMIT_SUBMIT, which is set",
 		"SUBMIT_BURST_PER_IP":  "deprecated alias of RATE_LIMIT_SUBMIT's burst",
 	},
@@ -240,21 +239,28 @@ func readRepoFile(t *testing.T, rel string) []byte {
 	return b
 }
 
-// renderEnv is the environment cloudbuild.yaml's steps give deploy/render.sh:
-// its options.env with the substitutions' defaults and sample built-ins.
+// renderEnv is the environment the deploy pipeline's steps give
+// deploy/render.sh: its options.env with the substitutions' defaults and
+// sample built-ins, and IMAGE as its resolve step writes it (the tag's
+// repository @ the digest).
 func renderEnv(t *testing.T) map[string]string {
 	t.Helper()
-	cb := loadCloudBuild(t)
+	cb := loadDeployBuild(t)
 	env := map[string]string{}
 	for _, kv := range cb.Options.Env {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {
-			t.Fatalf("cloudbuild.yaml: options.env %q: want NAME=value", kv)
+			t.Fatalf("%s: options.env %q: want NAME=value", cb.file, kv)
 		}
 		env[k] = cb.substitute(v)
 	}
+	repo, _, _ := strings.Cut(env["IMAGE_TAG"], ":"+cloudBuildBuiltins["COMMIT_SHA"])
+	env["IMAGE"] = repo + sampleDigest
 	return env
 }
+
+// sampleDigest stands in for the pushed image's digest.
+const sampleDigest = "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 // render runs deploy/render.sh on file with env, as the pipeline does.
 func render(t *testing.T, file string, env map[string]string) []byte {
@@ -452,7 +458,7 @@ func TestDeploy_RenderedValuesPassTheRolesOwnConfigurationChecks(t *testing.T) {
 func localSecret(t *testing.T, name, databaseURL, redisURL string) string {
 	t.Helper()
 	switch name {
-	case "database-url":
+	case "database-url", "database-url-worker", "database-url-cachefill", "database-url-invite":
 		return databaseURL
 	case "redis-url":
 		return redisURL
@@ -558,7 +564,7 @@ func TestDeploy_ServicesMatchTheCodesPortsProbesAndNames(t *testing.T) {
 	}
 	// Invokers: the api is public; the worker's only invoker is Pub/Sub's
 	// push identity; nobody invokes cachefill.
-	cb := loadCloudBuild(t)
+	cb := loadDeployBuild(t)
 	script := strings.Join(cb.step(t, "deploy").Args, "\n")
 	invokers := map[string][]string{}
 	for _, seg := range strings.Split(script, "gcloud run services add-iam-policy-binding ")[1:] {
@@ -624,7 +630,7 @@ func TestDeploy_WorkerConnectionsStayUnderCloudSQLsLimit(t *testing.T) {
 	if err != nil {
 		t.Fatalf("deploy/bootstrap.sh: SQL_MAX_CONNECTIONS: %v", err)
 	}
-	if !regexp.MustCompile(`--database-flags="max_connections=\$SQL_MAX_CONNECTIONS"`).MatchString(boot.text) {
+	if !regexp.MustCompile(`--database-flags="max_connections=\$SQL_MAX_CONNECTIONS[,"]`).MatchString(boot.text) {
 		t.Error("deploy/bootstrap.sh: the Cloud SQL instance does not declare max_connections=$SQL_MAX_CONNECTIONS")
 	}
 	if !strings.Contains(boot.text, "--database-version=POSTGRES_15") {
@@ -753,6 +759,11 @@ func TestDeploy_RolesStartWithTheirDeployedEnvironment(t *testing.T) {
 			continue
 		}
 		env["PORT"] = freePort(t)
+		if env["DATABASE_IAM_AUTH"] == "on" {
+			// The local server trusts its users; the IAM login itself is
+			// internal/postgres's TestIAMLogin_*.
+			env["DATABASE_IAM_AUTH"] = "off"
+		}
 		if r.role == "api" || r.role == "worker" || r.role == "invite" {
 			env["PUBSUB_EMULATOR_HOST"] = srv.Addr
 		}
@@ -898,6 +909,7 @@ type cloudBuild struct {
 	Steps  []cbStep `yaml:"steps"`
 	Images []string `yaml:"images"`
 	raw    string
+	file   string
 }
 
 type cbStep struct {
@@ -920,12 +932,20 @@ var cloudBuildBuiltins = map[string]string{
 
 var substRef = regexp.MustCompile(`\$(\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))`)
 
-func loadCloudBuild(t *testing.T) cloudBuild {
+// loadCloudBuild is the test-and-build pipeline (vaxbook-build).
+func loadCloudBuild(t *testing.T) cloudBuild { return loadCloudBuildFile(t, "cloudbuild.yaml") }
+
+// loadDeployBuild is the deploy pipeline (vaxbook-deploy).
+func loadDeployBuild(t *testing.T) cloudBuild {
+	return loadCloudBuildFile(t, "deploy/cloudbuild-deploy.yaml")
+}
+
+func loadCloudBuildFile(t *testing.T, file string) cloudBuild {
 	t.Helper()
-	b := readRepoFile(t, "cloudbuild.yaml")
+	b := readRepoFile(t, file)
 	var cb cloudBuild
-	decodeStrict(t, "cloudbuild.yaml", b, &cb)
-	cb.raw = string(b)
+	decodeStrict(t, file, b, &cb)
+	cb.raw, cb.file = string(b), file
 	return cb
 }
 
@@ -951,67 +971,44 @@ func (cb cloudBuild) step(t *testing.T, id string) cbStep {
 			return s
 		}
 	}
-	t.Fatalf("cloudbuild.yaml: no step %q", id)
+	t.Fatalf("%s: no step %q", cb.file, id)
 	return cbStep{}
 }
 
 func TestDeploy_CloudBuildUsesWhatItDeclaresAndDeclaresWhatItUses(t *testing.T) {
 	t.Parallel()
-	cb := loadCloudBuild(t)
-	body := cb.raw[strings.Index(cb.raw, "\nsubstitutions:"):] // comments may name anything
-	used := map[string]bool{}
-	for _, part := range strings.Split(body, "$$") {
-		for _, m := range substRef.FindAllStringSubmatch(part, -1) {
-			name := m[2] + m[3]
-			used[name] = true
-			if _, builtin := cloudBuildBuiltins[name]; builtin {
-				continue
+	for _, cb := range []cloudBuild{loadCloudBuild(t), loadDeployBuild(t)} {
+		checkSubstitutions(t, cb)
+		var ids []string
+		for _, s := range cb.Steps {
+			ids = append(ids, s.ID)
+			for _, w := range s.WaitFor {
+				if w != "-" && !slices.Contains(ids[:len(ids)-1], w) {
+					t.Errorf("%s: step %s waits for %s, not an earlier step", cb.file, s.ID, w)
+				}
 			}
-			if _, ok := cb.Substitutions[name]; !ok {
-				if strings.HasPrefix(name, "_") {
-					t.Errorf("cloudbuild.yaml: $%s is used but not declared under substitutions", name)
-				} else {
-					t.Errorf("cloudbuild.yaml: $%s is neither a Cloud Build substitution nor escaped as $$%s for the shell", name, name)
+			if s.Dir != "" {
+				if fi, err := os.Stat(filepath.Join(repoRoot(t), s.Dir)); err != nil || !fi.IsDir() {
+					t.Errorf("%s: step %s runs in %s, which is not a directory", cb.file, s.ID, s.Dir)
 				}
 			}
 		}
-	}
-	for name := range cb.Substitutions {
-		if !strings.HasPrefix(name, "_") {
-			t.Errorf("cloudbuild.yaml: substitution %s must start with _", name)
-		}
-		if !used[name] {
-			t.Errorf("cloudbuild.yaml: substitution %s is declared but never used", name)
+		want := map[string][]string{"cloudbuild.yaml": {"test", "build", "push"}, "deploy/cloudbuild-deploy.yaml": {"resolve", "migrate", "deploy", "hosting"}}[cb.file]
+		if !slices.Equal(ids, want) {
+			t.Errorf("%s: steps %v, want %v", cb.file, ids, want)
 		}
 	}
+	cb, dep := loadCloudBuild(t), loadDeployBuild(t)
 
 	// .ci/test's go test alone may take up to 30 minutes (its -timeout).
 	if d, err := time.ParseDuration(cb.Timeout); err != nil || d < 45*time.Minute {
-		t.Errorf("cloudbuild.yaml: timeout %q: want at least 45m for the tests, the build and the deploys (the default is 10 minutes)", cb.Timeout)
-	}
-
-	var ids []string
-	for _, s := range cb.Steps {
-		ids = append(ids, s.ID)
-		for _, w := range s.WaitFor {
-			if w != "-" && !slices.Contains(ids[:len(ids)-1], w) {
-				t.Errorf("cloudbuild.yaml: step %s waits for %s, not an earlier step", s.ID, w)
-			}
-		}
-		if s.Dir != "" {
-			if fi, err := os.Stat(filepath.Join(repoRoot(t), s.Dir)); err != nil || !fi.IsDir() {
-				t.Errorf("cloudbuild.yaml: step %s runs in %s, which is not a directory", s.ID, s.Dir)
-			}
-		}
-	}
-	if want := []string{"test", "build", "push", "migrate", "deploy", "hosting"}; !slices.Equal(ids, want) {
-		t.Errorf("cloudbuild.yaml: steps %v, want %v", ids, want)
+		t.Errorf("cloudbuild.yaml: timeout %q: want at least 45m for the tests and the build (the default is 10 minutes)", cb.Timeout)
 	}
 
 	// The hosting step publishes frontend/, whose rewrites must reach the
 	// api service this pipeline deploys, in the region it deploys it to.
-	if dir := cb.step(t, "hosting").Dir; dir != "frontend" {
-		t.Errorf("cloudbuild.yaml: hosting runs in %q, want frontend (where firebase.json is)", dir)
+	if dir := dep.step(t, "hosting").Dir; dir != "frontend" {
+		t.Errorf("%s: hosting runs in %q, want frontend (where firebase.json is)", dep.file, dir)
 	}
 	var fb struct {
 		Hosting struct {
@@ -1028,21 +1025,22 @@ func TestDeploy_CloudBuildUsesWhatItDeclaresAndDeclaresWhatItUses(t *testing.T) 
 		t.Fatalf("frontend/firebase.json: %v", err)
 	}
 	for _, rw := range fb.Hosting.Rewrites {
-		if rw.Run != nil && (rw.Run.ServiceID != "api" || rw.Run.Region != cb.Substitutions["_REGION"]) {
-			t.Errorf("frontend/firebase.json: %s rewrites to %s in %s, want api in %s (cloudbuild.yaml's _REGION)",
-				rw.Source, rw.Run.ServiceID, rw.Run.Region, cb.Substitutions["_REGION"])
+		if rw.Run != nil && (rw.Run.ServiceID != "api" || rw.Run.Region != dep.Substitutions["_REGION"]) {
+			t.Errorf("frontend/firebase.json: %s rewrites to %s in %s, want api in %s (%s's _REGION)",
+				rw.Source, rw.Run.ServiceID, rw.Run.Region, dep.Substitutions["_REGION"], dep.file)
 		}
 	}
 
-	// One image: built with the commit tag, pushed, listed, and handed to
-	// render.sh as IMAGE.
-	image := cb.substitute(renderEnvRaw(t, cb, "IMAGE"))
-	if !strings.HasSuffix(image, ":"+cloudBuildBuiltins["COMMIT_SHA"]) || !strings.HasPrefix(image, cb.Substitutions["_REGION"]+"-docker.pkg.dev/") {
-		t.Errorf("cloudbuild.yaml: IMAGE %s: want REGION-docker.pkg.dev/...:$COMMIT_SHA", image)
-	}
+	// One image: built with the commit tag, pushed, listed, and found by
+	// the deploy pipeline under that tag.
 	build := cb.step(t, "build")
-	if i := slices.Index(build.Args, "-t"); i < 0 || cb.substitute(build.Args[i+1]) != image {
-		t.Errorf("cloudbuild.yaml: build does not tag %s", image)
+	i := slices.Index(build.Args, "-t")
+	if i < 0 {
+		t.Fatal("cloudbuild.yaml: build tags nothing")
+	}
+	image := cb.substitute(build.Args[i+1])
+	if !strings.HasSuffix(image, ":"+cloudBuildBuiltins["COMMIT_SHA"]) || !strings.HasPrefix(image, cb.Substitutions["_REGION"]+"-docker.pkg.dev/") {
+		t.Errorf("cloudbuild.yaml: build tags %s: want REGION-docker.pkg.dev/...:$COMMIT_SHA", image)
 	}
 	if !slices.Contains(build.Args, "VERSION=$COMMIT_SHA") {
 		t.Error("cloudbuild.yaml: build must stamp VERSION=$COMMIT_SHA (the Dockerfile's ARG)")
@@ -1053,6 +1051,14 @@ func TestDeploy_CloudBuildUsesWhatItDeclaresAndDeclaresWhatItUses(t *testing.T) 
 	if len(cb.Images) != 1 || cb.substitute(cb.Images[0]) != image {
 		t.Errorf("cloudbuild.yaml: images %v, want [%s]", cb.Images, image)
 	}
+	for _, name := range []string{"_REGION", "_REPO"} {
+		if cb.Substitutions[name] != dep.Substitutions[name] {
+			t.Errorf("%s: default %s %q, cloudbuild.yaml's %q: want the same", dep.file, name, dep.Substitutions[name], cb.Substitutions[name])
+		}
+	}
+	if tag := dep.substitute(renderEnvRaw(t, dep, "IMAGE_TAG")); tag != image {
+		t.Errorf("%s: IMAGE_TAG %s, cloudbuild.yaml pushes %s", dep.file, tag, image)
+	}
 
 	// The tests run on the toolchain the image is built with.
 	if test := cb.step(t, "test"); test.Name != dockerBuildImage(t) {
@@ -1060,19 +1066,51 @@ func TestDeploy_CloudBuildUsesWhatItDeclaresAndDeclaresWhatItUses(t *testing.T) 
 	}
 
 	// Every template the pipeline renders exists and gets all its
-	// placeholders from options.env.
+	// placeholders from options.env and the resolved image.
 	env := renderEnv(t)
-	migrate := strings.Join(cb.step(t, "migrate").Args, "\n")
+	migrate := strings.Join(dep.step(t, "migrate").Args, "\n")
 	if !strings.Contains(migrate, "deploy/render.sh deploy/migrate-job.yaml") || !strings.Contains(migrate, "gcloud run jobs execute migrate ") {
-		t.Error("cloudbuild.yaml: migrate step must render deploy/migrate-job.yaml and execute job migrate")
+		t.Errorf("%s: migrate step must render deploy/migrate-job.yaml and execute job migrate", dep.file)
 	}
-	deploy := strings.Join(cb.step(t, "deploy").Args, "\n")
+	deploy := strings.Join(dep.step(t, "deploy").Args, "\n")
 	m := regexp.MustCompile(`for service in ([a-z ]+); do`).FindStringSubmatch(deploy)
 	if m == nil || strings.Join(strings.Fields(m[1]), " ") != "cachefill invite worker api" {
-		t.Errorf("cloudbuild.yaml: deploy step must loop over cachefill invite worker api (cachefill first: the api's startup probe needs a filled cache), got %q", m)
+		t.Errorf("%s: deploy step must loop over cachefill invite worker api (cachefill first: the api's startup probe needs a filled cache), got %q", dep.file, m)
 	}
 	for _, r := range deployedRoles {
 		render(t, r.file, env) // fails naming a placeholder options.env lacks
+	}
+}
+
+// checkSubstitutions: a pipeline declares every substitution it uses and
+// uses every one it declares, and escapes the shell's own $ as $$.
+func checkSubstitutions(t *testing.T, cb cloudBuild) {
+	t.Helper()
+	body := cb.raw[strings.Index(cb.raw, "\nsubstitutions:"):] // comments may name anything
+	used := map[string]bool{}
+	for _, part := range strings.Split(body, "$$") {
+		for _, m := range substRef.FindAllStringSubmatch(part, -1) {
+			name := m[2] + m[3]
+			used[name] = true
+			if _, builtin := cloudBuildBuiltins[name]; builtin {
+				continue
+			}
+			if _, ok := cb.Substitutions[name]; !ok {
+				if strings.HasPrefix(name, "_") {
+					t.Errorf("%s: $%s is used but not declared under substitutions", cb.file, name)
+				} else {
+					t.Errorf("%s: $%s is neither a Cloud Build substitution nor escaped as $$%s for the shell", cb.file, name, name)
+				}
+			}
+		}
+	}
+	for name := range cb.Substitutions {
+		if !strings.HasPrefix(name, "_") {
+			t.Errorf("%s: substitution %s must start with _", cb.file, name)
+		}
+		if !used[name] {
+			t.Errorf("%s: substitution %s is declared but never used", cb.file, name)
+		}
 	}
 }
 
@@ -1084,7 +1122,7 @@ func renderEnvRaw(t *testing.T, cb cloudBuild, name string) string {
 			return v
 		}
 	}
-	t.Fatalf("cloudbuild.yaml: options.env has no %s", name)
+	t.Fatalf("%s: options.env has no %s", cb.file, name)
 	return ""
 }
 
@@ -1488,5 +1526,102 @@ func TestDeploy_APIAbuseControlsAreOn(t *testing.T) {
 	}
 	if _, err := a.Options(project); err != nil {
 		t.Error(err)
+	}
+	// The page renders Turnstile with the action the api checks
+	// (TestBrowser_CaptchaTokenTravelsWithTheBooking runs the two together).
+	if a.Captcha.Action == "" || a.Captcha.Action != pageCaptchaAction(t) {
+		t.Errorf("deploy/api.yaml: CAPTCHA_ACTION %q, frontend/app.js renders the widget with %q: want the same, set", a.Captcha.Action, pageCaptchaAction(t))
+	}
+}
+
+// pageCaptchaAction is the action frontend/app.js renders Turnstile with.
+func pageCaptchaAction(t *testing.T) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^const CAPTCHA_ACTION = '([A-Za-z0-9_-]{1,32})';`).FindSubmatch(readRepoFile(t, "frontend/app.js"))
+	if m == nil {
+		t.Fatal("frontend/app.js: no const CAPTCHA_ACTION = '...' (Turnstile: up to 32 letters, digits, - and _)")
+	}
+	return string(m[1])
+}
+
+// deployedCaptchaAction is deploy/api.yaml's CAPTCHA_ACTION.
+func deployedCaptchaAction(t *testing.T) string {
+	t.Helper()
+	return envValue(loadDeployed(t, "deploy/api.yaml", false).container(t), "CAPTCHA_ACTION")
+}
+
+// TestDeploy_TestsRunWithoutDeployRightsAndDeploysGoByDigest: the pipeline
+// that runs third-party test code (cloudbuild.yaml, as vaxbook-build) can
+// deploy nothing, and the one that deploys (deploy/cloudbuild-deploy.yaml,
+// as vaxbook-deploy) runs no tests and gives every service and the job the
+// pushed image by digest, never a tag that could be moved.
+func TestDeploy_TestsRunWithoutDeployRightsAndDeploysGoByDigest(t *testing.T) {
+	t.Parallel()
+	cb, dep := loadCloudBuild(t), loadDeployBuild(t)
+	if !strings.Contains(cb.ServiceAccount, "/vaxbook-build@") {
+		t.Errorf("cloudbuild.yaml: runs as %q, want vaxbook-build", cb.ServiceAccount)
+	}
+	if !strings.Contains(dep.ServiceAccount, "/vaxbook-deploy@") {
+		t.Errorf("%s: runs as %q, want vaxbook-deploy", dep.file, dep.ServiceAccount)
+	}
+	body := cb.raw[strings.Index(cb.raw, "\nsubstitutions:"):]
+	for _, deploys := range []string{"gcloud", "render.sh", "firebase", "kubectl"} {
+		if strings.Contains(body, deploys) {
+			t.Errorf("cloudbuild.yaml: uses %s: the test-and-build pipeline deploys nothing", deploys)
+		}
+	}
+	for _, s := range dep.Steps {
+		if s.ID == "test" || strings.Contains(strings.Join(s.Args, " "), ".ci/test") {
+			t.Errorf("%s: step %s runs the tests: the deploy account runs no test code", dep.file, s.ID)
+		}
+	}
+
+	// The build account: logs and the image repository, nothing else.
+	boot := loadBootstrap(t)
+	logical := strings.ReplaceAll(boot.text, "\\\n", " ")
+	forLoop := regexp.MustCompile(`(?s)for role in ([^;\n]*); do(.*?)\ndone`)
+	for _, m := range forLoop.FindAllStringSubmatch(logical, -1) {
+		if strings.Contains(m[2], "$(sa build)") {
+			logical += "\n" + m[2] + " " + m[1]
+		}
+	}
+	allowed := []string{"roles/logging.logWriter", "roles/artifactregistry.writer"}
+	for _, line := range strings.Split(logical, "\n") {
+		if !strings.Contains(line, "$(sa build)") || strings.HasPrefix(strings.TrimSpace(line), "#") {
+			continue
+		}
+		for _, role := range regexp.MustCompile(`roles/[A-Za-z.]+`).FindAllString(line, -1) {
+			if !slices.Contains(allowed, role) {
+				t.Errorf("deploy/bootstrap.sh: grants %s to vaxbook-build, which runs third-party test code: only %v", role, allowed)
+			}
+		}
+	}
+	if !slices.Contains(boot.serviceAccounts, "build") {
+		t.Error("deploy/bootstrap.sh: creates no vaxbook-build account")
+	}
+
+	// By digest: resolved once, handed to every render.
+	resolve := strings.Join(dep.step(t, "resolve").Args, "\n")
+	if !strings.Contains(resolve, "gcloud artifacts docker images describe \"$$IMAGE_TAG\"") || !strings.Contains(resolve, "@$$digest\" | tee /workspace/image") {
+		t.Errorf("%s: resolve must look the commit's tag up and write REPO@DIGEST to /workspace/image", dep.file)
+	}
+	for _, s := range dep.Steps {
+		script := strings.Join(s.Args, "\n")
+		if strings.Contains(script, ":latest") {
+			t.Errorf("%s: step %s names :latest", dep.file, s.ID)
+		}
+		if regexp.MustCompile(`gcloud run (deploy|jobs deploy|services update|jobs update)`).MatchString(script) {
+			t.Errorf("%s: step %s deploys by flags: deploy rendered files, whose image is the digest", dep.file, s.ID)
+		}
+		for _, line := range strings.Split(script, "\n") {
+			if strings.Contains(line, "render.sh") && !strings.Contains(line, "IMAGE=$$(cat /workspace/image) bash deploy/render.sh") {
+				t.Errorf("%s: step %s renders without the resolved image: %s", dep.file, s.ID, strings.TrimSpace(line))
+			}
+		}
+	}
+	for _, r := range deployedRoles {
+		if d := loadDeployed(t, r.file, true); !strings.HasSuffix(d.container(t).Image, sampleDigest) {
+			t.Errorf("%s: rendered image %q, want the resolved REPO@sha256:...", r.file, d.container(t).Image)
+		}
 	}
 }

@@ -94,7 +94,9 @@ func runWorker(ctx context.Context, _ []string, getenv func(string) string, stdo
 	defer closeStores()
 	// E-mail holds a connection across each SendGrid call: its own small
 	// pool keeps a slow SendGrid from taking the bookings' connections.
-	mailPool, err := postgres.New(ctx, postgres.Config{URL: cfg.Database.URL, MaxConns: emailMaxConns})
+	mailDB := cfg.Database // the same login, its own size
+	mailDB.MaxConns = emailMaxConns
+	mailPool, err := postgres.New(ctx, mailDB)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	texttemplate "text/template"
+	"unicode"
 
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/notify"
@@ -94,7 +95,7 @@ func (c *Composer) Compose(r Request) (Message, error) {
 	}
 	m := Message{
 		Reference: r.Reference, Kind: r.Kind, From: c.from,
-		To: Address{Name: r.Name, Email: r.Email},
+		To: Address{Name: headerText(r.Name), Email: r.Email},
 	}
 	switch r.Kind {
 	case notify.KindConfirmed:
@@ -137,6 +138,19 @@ func (c *Composer) Compose(r Request) (Message, error) {
 	}
 	m.Text, m.HTML = text.String(), html.String()
 	return m, nil
+}
+
+// headerText is s fit for a header field: control characters (CR and LF
+// above all, which would start a header of the sender's choosing in any
+// provider that writes the name into one) become spaces. The provider's
+// JSON API encodes the rest. FuzzCompose keeps it so.
+func headerText(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 // link is the booking page, opened on the person's state and language

@@ -19,6 +19,9 @@ import (
 type Config struct {
 	URL      string `env:"DATABASE_URL, required" json:"-"`
 	MaxConns int32  `env:"DATABASE_MAX_CONNS, default=8"`
+	// IAMAuth: see iam.go. Off for a URL with a password (dev, tests, the
+	// schema owner's migrate job).
+	IAMAuth IAMAuth `env:"DATABASE_IAM_AUTH, default=off"`
 }
 
 // New builds a pool without connecting: a serving process starts, answers
@@ -32,6 +35,13 @@ func New(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 	}
 	if cfg.MaxConns > 0 {
 		pc.MaxConns = cfg.MaxConns
+	}
+	if cfg.IAMAuth {
+		ts, err := defaultTokenSource(ctx)
+		if err != nil {
+			return nil, err
+		}
+		pc.BeforeConnect = iamLogin(ts)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
