@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -20,12 +21,16 @@ import (
 
 	"github.com/vaxbook/vaxbook/internal/config"
 	"github.com/vaxbook/vaxbook/internal/devstack"
+	"github.com/vaxbook/vaxbook/internal/email"
+	"github.com/vaxbook/vaxbook/internal/invite"
 	"github.com/vaxbook/vaxbook/internal/loadtest"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/pubsub"
+	"github.com/vaxbook/vaxbook/internal/queue"
+	"github.com/vaxbook/vaxbook/internal/redis"
 )
 
-const loadtestUsage = `usage: vaxbook loadtest listppv|submit|surge [flags]`
+const loadtestUsage = `usage: vaxbook loadtest listppv|submit|surge|register [flags]`
 
 // The goals the issue sets, checked by --baseline.
 const (
@@ -52,6 +57,18 @@ type loadtestFlags struct {
 	quiet       bool
 	rounds      int
 	apiOnly     bool
+	reg         registerFlags
+}
+
+// registerFlags shape `loadtest register`: the queue state, its places and
+// opening, what the invited do, and the invitation loop the run drives.
+type registerFlags struct {
+	state                 string
+	places                int
+	earlyShare, bookShare float64
+	repeat, reuse         float64
+	inviteTTL, roundEvery time.Duration
+	roundMax              int
 }
 
 func parseLoadtestFlags(args []string, getenv func(string) string, stdout io.Writer) (loadtestFlags, error) {
@@ -61,7 +78,7 @@ func parseLoadtestFlags(args []string, getenv func(string) string, stdout io.Wri
 	}
 	f.scenario = args[0]
 	switch f.scenario {
-	case "listppv", "submit", "surge":
+	case "listppv", "submit", "surge", "register":
 	default:
 		return f, fmt.Errorf("loadtest: unknown scenario %q\n%s", f.scenario, loadtestUsage)
 	}
@@ -85,6 +102,15 @@ func parseLoadtestFlags(args []string, getenv func(string) string, stdout io.Wri
 	fs.Uint64Var(&f.seed, "seed", uint64(time.Now().UnixNano()), "random seed; also keeps this run's people apart from earlier runs'")
 	fs.IntVar(&f.rounds, "rounds", 1, "with --baseline: interleaved rounds of system and ceiling (ABBA), each --duration long")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress lines on stderr")
+	fs.StringVar(&f.reg.state, "state", "putrajaya", "register: the state made a queue state (it must have no registrations yet)")
+	fs.IntVar(&f.reg.places, "places", 0, "register: the state's free places, spread over its slots (default 2/5 of --people)")
+	fs.Float64Var(&f.reg.earlyShare, "early-share", 0.5, "register: share of the arrival window before opens_at (shuffled at opening)")
+	fs.Float64Var(&f.reg.bookShare, "book-share", 0.7, "register: share of the invited who book; the rest let the link expire")
+	fs.Float64Var(&f.reg.repeat, "repeat", 0.02, "register: share of people who register twice with a new key (must end duplicate)")
+	fs.Float64Var(&f.reg.reuse, "reuse", 0.05, "register: share of bookers who try their used link again (must be refused)")
+	fs.DurationVar(&f.reg.inviteTTL, "invite-ttl", 30*time.Second, "register: INVITE_TTL of the run's invitation loop, short so links expire within the run")
+	fs.DurationVar(&f.reg.roundEvery, "round-every", time.Second, "register: pause between invitation rounds")
+	fs.IntVar(&f.reg.roundMax, "round-max", 10_000, "register: INVITE_ROUND_MAX, the most one round invites (0: the free places)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return f, err
 	}
@@ -101,7 +127,15 @@ func parseLoadtestFlags(args []string, getenv func(string) string, stdout io.Wri
 			f.workers = 64
 		}
 	}
-	if f.scenario == "surge" && f.maxRequests > 0 {
+	if f.scenario == "register" {
+		if !f.dev {
+			return f, errors.New("loadtest register: needs --dev: it makes a state of the system a queue state and drives the invitation rounds itself")
+		}
+		if f.reg.places <= 0 {
+			f.reg.places = max(1, f.people*2/5)
+		}
+	}
+	if (f.scenario == "surge" || f.scenario == "register") && f.maxRequests > 0 {
 		f.people = min(f.people, int(f.maxRequests))
 	}
 	if !f.dev {
@@ -142,9 +176,11 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	env := loadtestEnv{base: strings.TrimRight(f.url, "/"), dbURL: f.databaseURL,
-		psHost: dc.PubSub.EmulatorHost, project: dc.PubSub.Project, topic: dc.PubSub.Topic}
+		psHost: dc.PubSub.EmulatorHost, project: dc.PubSub.Project, topic: dc.PubSub.Topic,
+		emailTopic: dc.Email.Topic, invite: dc.Invite}
 	if f.dev {
-		stop, err := startDevStack(ctx, getenv, &env, f.apiOnly, progress)
+		// register runs the invitation loop itself, to time its rounds.
+		stop, err := startDevStack(ctx, getenv, &env, f.apiOnly, f.scenario == "register", progress)
 		if err != nil {
 			return err
 		}
@@ -178,6 +214,8 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 		err = loadSubmit(ctx, f, env, opts, client, rep)
 	case "surge":
 		err = loadSurge(ctx, f, env, client, pl, progress, rep)
+	case "register":
+		err = loadRegister(ctx, f, env, client, pl, progress, rep)
 	}
 	if err != nil {
 		return err
@@ -195,6 +233,9 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	}
 	if rep.Surge != nil && !rep.Surge.Clean() {
 		return errors.New("loadtest: surge tallies show overbooking or loss (see above)")
+	}
+	if rep.Register != nil && !rep.Register.Clean() {
+		return errors.New("loadtest: register tallies that must be 0 are not (see above)")
 	}
 	return nil
 }
@@ -216,6 +257,10 @@ func writePlot(pl *plot.Plot, path string) error {
 type loadtestEnv struct {
 	base, dbURL            string
 	psHost, project, topic string
+	// For register: where the stack keeps its records and asks for its
+	// e-mails, and its invitation settings (the secret above all).
+	redisURL, emailTopic string
+	invite               invite.Config
 }
 
 // loadtestClient keeps a connection per request in flight, so the run
@@ -371,7 +416,7 @@ func loadSurge(ctx context.Context, f loadtestFlags, env loadtestEnv, client *ht
 // port, with a Pub/Sub server of its own, so the submit baseline publishes to
 // the very server the API does. It fills env with where everything is; the
 // returned func stops the stack.
-func startDevStack(ctx context.Context, getenv func(string) string, env *loadtestEnv, apiOnly bool, progress io.Writer) (func(), error) {
+func startDevStack(ctx context.Context, getenv func(string) string, env *loadtestEnv, apiOnly, noInviteLoop bool, progress io.Writer) (func(), error) {
 	// Only these of the caller's settings reach the stack; it is quiet
 	// unless LOG_LEVEL says otherwise.
 	// RATE_LIMIT off: every request comes from this one host.
@@ -389,7 +434,7 @@ func startDevStack(ctx context.Context, getenv func(string) string, env *loadtes
 	if err != nil {
 		return nil, err
 	}
-	cfg.APIOnly = apiOnly
+	cfg.APIOnly, cfg.NoInviteLoop = apiOnly, noInviteLoop
 
 	devCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s, err := devstack.Start(devCtx, log, cfg)
@@ -403,9 +448,64 @@ func startDevStack(ctx context.Context, getenv func(string) string, env *loadtes
 		return nil, fmt.Errorf("loadtest --dev: %w", err)
 	}
 	// The surge's read-only checks ask the database the stack books into.
-	env.base, env.dbURL, env.psHost = s.URL(), s.DatabaseURL(), s.PubSubHost()
+	env.base, env.dbURL, env.psHost, env.redisURL = s.URL(), s.DatabaseURL(), s.PubSubHost(), s.RedisURL()
 	if progress != nil {
 		fmt.Fprintf(progress, "loadtest --dev: vaxbook dev is ready at %s\n", env.base)
 	}
 	return stop, nil
+}
+
+func loadRegister(ctx context.Context, f loadtestFlags, env loadtestEnv, client *http.Client, pl *plot.Plot, progress io.Writer, rep *loadtest.Report) error {
+	db, err := postgres.Open(ctx, postgres.Config{URL: env.dbURL, MaxConns: 4})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rdb, err := redis.Open(ctx, env.redisURL)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	psc, err := pubsub.NewClient(ctx, env.project, env.psHost)
+	if err != nil {
+		return err
+	}
+	defer psc.Close()
+	mail := pubsub.NewRequestPublisher[email.Request](psc, env.emailTopic)
+	defer mail.Stop()
+	signer, err := queue.NewSigner(env.invite.Secret)
+	if err != nil {
+		return fmt.Errorf("loadtest register: INVITATION_SECRET: %w", err)
+	}
+	// The stack's own settings but a TTL short enough for links to expire
+	// within the run (below the 1m a deployment may set, so not Check'ed),
+	// and a long interval: a pass may take twice it before it is cut, and
+	// a round of 10,000 on a busy machine must not be.
+	cfg := env.invite
+	cfg.TTL, cfg.RoundMax, cfg.Interval = f.reg.inviteTTL, f.reg.roundMax, 2*time.Minute
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	loop := invite.New(log, db, redis.NewRegistrations(rdb, cfg.RecordTTL), mail, signer, cfg)
+	defer loop.Close()
+	round := func(ctx context.Context) error {
+		if err := loop.Pass(ctx); err != nil {
+			return err
+		}
+		if _, leader, _ := loop.Healthy(); !leader {
+			return errors.New("another invitation loop holds the lease: the run cannot drive the rounds")
+		}
+		return nil
+	}
+
+	rep.Settings.People = f.people
+	t, phases, err := loadtest.Register(ctx, loadtest.RegisterOptions{
+		Base: env.base, State: f.reg.state, People: f.people, Rate: f.rate, Workers: int(f.workers), Places: f.reg.places,
+		EarlyShare: f.reg.earlyShare, BookShare: f.reg.bookShare, Repeat: f.reg.repeat, Reuse: f.reg.reuse,
+		RoundEvery: f.reg.roundEvery, Drain: f.drain, Seed: f.seed, Round: round, Signer: signer,
+		Client: client, DB: db, Progress: progress, Plot: pl,
+	})
+	rep.Phases, rep.Register = phases, t
+	if err != nil {
+		return fmt.Errorf("loadtest: %w", err)
+	}
+	return nil
 }

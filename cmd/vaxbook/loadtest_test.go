@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vaxbook/vaxbook/internal/loadtest"
 	"github.com/vaxbook/vaxbook/internal/postgres"
@@ -92,5 +94,91 @@ func TestLoadtestSurge_NoOverbookingNoLoss(t *testing.T) {
 	t.Log(stdout.String())
 	if !strings.Contains(stdout.String(), "slots over capacity 0") {
 		t.Errorf("report does not print the overbooking tally:\n%s", stdout.String())
+	}
+}
+
+// TestLoadtestRegister_NoOneInvitedTwiceNoLoss runs the real `vaxbook
+// loadtest register --dev`: 300 people register into a queue state with 120
+// places, half of them before it opens, rounds of 60 invite them, most of
+// the invited book and the rest let a 3-second link expire. Every count
+// that must be zero is, the order after opening is arrival order and the
+// early batch's is a shuffle.
+func TestLoadtestRegister_NoOneInvitedTwiceNoLoss(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dbURL := testenv.DatabaseURL(t)
+	pool, err := postgres.Open(ctx, postgres.Config{URL: dbURL, MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	// One state to make a queue state and one that stays open, seeded
+	// before dev starts so it keeps them; slots from tomorrow on, which
+	// is where the loop counts places.
+	var rows []seed.Row
+	for _, st := range []struct{ code, name, prefix string }{{"putrajaya", "W.P. Putrajaya", "pjy"}, {"labuan", "W.P. Labuan", "lbn"}} {
+		for c := 1; c <= 2; c++ {
+			center := fmt.Sprintf("%s-%03d", st.prefix, c)
+			for d := 1; d <= 3; d++ {
+				date := time.Now().AddDate(0, 0, d).Format(time.DateOnly)
+				rows = append(rows, seed.Row{State: st.code, StateName: st.name, CenterID: center, CenterName: "Dewan " + center,
+					Address: "Jalan " + center, SlotID: center + "-" + date + "-am", Date: date, Time: "08:00-13:00", Capacity: 50})
+			}
+		}
+	}
+	if _, err := seed.Load(ctx, pool, rows); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		"DATABASE_URL": dbURL, "REDIS_URL": testenv.RedisURL(t),
+		"CACHEFILL_INTERVAL": "200ms", "LISTPPV_MICROCACHE_TTL": "100ms", "LOG_LEVEL": "error",
+	}
+	out := filepath.Join(t.TempDir(), "register.json")
+	var stdout bytes.Buffer
+	err = run(ctx, []string{"vaxbook", "loadtest", "register", "--dev", "--state", "putrajaya",
+		"--people", "300", "--rate", "300", "--places", "120", "--round-max", "60",
+		"--book-share", "0.7", "--repeat", "0.05", "--reuse", "0.2", "--early-share", "0.5",
+		"--invite-ttl", "3s", "--round-every", "300ms", "--drain", "60s", "--seed", "8", "--quiet", "--out", out},
+		envFunc(env), &stdout)
+	if err != nil {
+		t.Fatalf("loadtest register: %v\n%s", err, stdout.String())
+	}
+	rep, err := loadtest.ReadReport(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rep.Register
+	if r == nil {
+		t.Fatalf("no register tallies in the report:\n%s", stdout.String())
+	}
+	t.Log(stdout.String())
+	if !r.Clean() || r.TimedOut {
+		t.Errorf("a must-be-zero tally is not, or the run timed out:\n%s", stdout.String())
+	}
+	if r.Accepted != r.People+r.Repeats || r.GaveUp != 0 || r.Registrations["duplicate"] != r.Repeats {
+		t.Errorf("people %d, repeats %d, accepted %d, gave up %d, duplicates %d: want every registration accepted and every repeat a duplicate",
+			r.People, r.Repeats, r.Accepted, r.GaveUp, r.Registrations["duplicate"])
+	}
+	// Two rounds of 60 fill the places; one more expires the links let
+	// run out and invites into the places they gave back.
+	if len(r.Rounds) < 3 || r.Rounds[0].Invited != 60 || r.Registrations["expired"] == 0 || r.LetExpire == 0 || r.Confirmed == 0 {
+		t.Errorf("rounds %+v, expired %d, let expire %d, confirmed %d: want rounds of 60, links expired, bookings confirmed",
+			r.Rounds, r.Registrations["expired"], r.LetExpire, r.Confirmed)
+	}
+	if r.Confirmed != r.Bookers || r.BookerNoPlace != 0 || r.BookedPlaces != r.Used || r.BookedPlaces > r.Places {
+		t.Errorf("bookers %d, confirmed %d, without a place %d, invitations used %d, places booked %d of %d: every booker holds a place",
+			r.Bookers, r.Confirmed, r.BookerNoPlace, r.Used, r.BookedPlaces, r.Places)
+	}
+	if r.ReuseTried == 0 || r.ReuseRefused != r.ReuseTried {
+		t.Errorf("used links tried again %d, refused %d: want some, all refused", r.ReuseTried, r.ReuseRefused)
+	}
+	if r.Early < 50 || r.Late < 50 {
+		t.Errorf("early %d, late %d: want both batches", r.Early, r.Late)
+	}
+	if r.LateOutOfOrder > 0.01 {
+		t.Errorf("after opening %.4f of pairs out of arrival order, want about 0", r.LateOutOfOrder)
+	}
+	if r.EarlyOutOfOrder < 0.35 || r.EarlyOutOfOrder > 0.65 || math.Abs(r.EarlySpearman) > 0.35 {
+		t.Errorf("early batch: %.3f of pairs out of order, Spearman %.3f: want a shuffle (about 0.5 and 0)", r.EarlyOutOfOrder, r.EarlySpearman)
 	}
 }

@@ -65,6 +65,10 @@ type Config struct {
 	// cache-fill loop alone, as one Cloud Run api instance does: the topic
 	// exists but nothing subscribes, so nothing drains it on the same cores.
 	APIOnly bool
+	// NoInviteLoop (not read from the environment) leaves the invitation
+	// loop out, for a caller that runs the rounds itself (`vaxbook loadtest
+	// register` times each one); a loop here would hold the lease.
+	NoInviteLoop bool
 }
 
 // defaults are dev's answers where a deployment must say.
@@ -109,6 +113,7 @@ const registrationsRelaySubscription = "registrations-dev-relay"
 // Stack is a running whole system.
 type Stack struct {
 	url, dbURL, psHost string
+	redisURL           string
 	addr               string
 
 	done chan struct{}
@@ -233,8 +238,10 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 			return nil, err
 		}
 		closers = append(closers, mail.pub.Stop)
-		inviter := invite.New(log, pool, redis.NewRegistrations(rdb, cfg.Invite.RecordTTL), mail.pub, signer, cfg.Invite)
-		g.Go(func() error { return inviter.Run(gctx) })
+		if !cfg.NoInviteLoop {
+			inviter := invite.New(log, pool, redis.NewRegistrations(rdb, cfg.Invite.RecordTTL), mail.pub, signer, cfg.Invite)
+			g.Go(func() error { return inviter.Run(gctx) })
+		}
 
 		mux := http.NewServeMux()
 		mux.Handle("POST "+worker.PushPath, worker.HandlePush(log, postgres.NewBookings(pool), statuses, worker.WithEmailRequests(mail.pub), worker.WithRegistrations(registrations)))
@@ -260,7 +267,7 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 		g.Go(func() error { return serve.Serve(gctx, log, ln, mux) })
 	}
 
-	s := &Stack{url: base, dbURL: dbURL, psHost: psHost, addr: ln.Addr().String(), done: make(chan struct{})}
+	s := &Stack{url: base, dbURL: dbURL, redisURL: redisURL, psHost: psHost, addr: ln.Addr().String(), done: make(chan struct{})}
 	go func() {
 		s.err = g.Wait()
 		closeAll()
@@ -339,6 +346,9 @@ func (s *Stack) Addr() string { return s.addr }
 
 // DatabaseURL is the database the stack books into, found or given.
 func (s *Stack) DatabaseURL() string { return s.dbURL }
+
+// RedisURL is the Redis the stack keeps its records in, found or given.
+func (s *Stack) RedisURL() string { return s.redisURL }
 
 // PubSubHost is the Pub/Sub server the API publishes to.
 func (s *Stack) PubSubHost() string { return s.psHost }

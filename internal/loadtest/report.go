@@ -21,14 +21,15 @@ import (
 // Report is everything one `vaxbook loadtest` run measured; it is written as
 // JSON by --out and read back by `vaxbook capacity`.
 type Report struct {
-	Scenario string    `json:"scenario"`
-	Target   string    `json:"target"`
-	Started  time.Time `json:"started"`
-	Settings Settings  `json:"settings"`
-	Machine  Machine   `json:"machine"`
-	Phases   []Phase   `json:"phases"`
-	Ratios   []Ratio   `json:"ratios,omitempty"`
-	Surge    *Tallies  `json:"surge,omitempty"`
+	Scenario string           `json:"scenario"`
+	Target   string           `json:"target"`
+	Started  time.Time        `json:"started"`
+	Settings Settings         `json:"settings"`
+	Machine  Machine          `json:"machine"`
+	Phases   []Phase          `json:"phases"`
+	Ratios   []Ratio          `json:"ratios,omitempty"`
+	Surge    *Tallies         `json:"surge,omitempty"`
+	Register *RegisterTallies `json:"register,omitempty"`
 }
 
 // Settings are the knobs the run used, so a figure can be reproduced.
@@ -186,6 +187,9 @@ func (r *Report) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "ratio %-28s %10.1f / %10.1f = %.3f (goal ≥ %.2f: %s)\n", ra.Name, ra.System, ra.Ceiling, ra.Ratio, ra.Goal, verdict)
 	}
 	if t := r.Surge; t != nil {
+		t.writeText(w)
+	}
+	if t := r.Register; t != nil {
 		t.writeText(w)
 	}
 }

@@ -146,41 +146,12 @@ func Surge(ctx context.Context, o SurgeOptions) (*Tallies, []Phase, error) {
 	began := time.Now()
 	progressDone := make(chan struct{})
 	go s.progress(began, &arrived, progressDone)
-arrivals:
-	for i := 0; i < o.People; i++ {
-		elapsed := time.Since(began)
-		if o.Duration > 0 && elapsed > o.Duration {
-			break
-		}
-		wait, stop := pacer.Pace(elapsed, uint64(i))
-		if stop {
-			break
-		}
-		if wait > 0 {
-			select {
-			case <-time.After(wait):
-			case <-ctx.Done():
-				break arrivals
-			}
-		}
-		select {
-		case slots <- struct{}{}:
-		default:
+	paceArrivals(ctx, arrivalPlan{pacer: pacer, began: began, n: o.People, until: o.Duration, slots: slots, wg: &wg, arrived: &arrived,
+		late: func() {
 			s.mu.Lock()
 			s.t.LateArrivals++
 			s.mu.Unlock()
-			select {
-			case slots <- struct{}{}:
-			case <-ctx.Done():
-				break arrivals
-			}
-		}
-		arrived.Add(1)
-		wg.Go(func() {
-			defer func() { <-slots }()
-			s.person(drainCtx, i)
-		})
-	}
+		}}, func(i int) { s.person(drainCtx, i) })
 	s.t.ArrivalSeconds = time.Since(began).Seconds()
 	s.t.People = int(arrived.Load())
 	// People follow their status for at most Drain after the last arrival.
