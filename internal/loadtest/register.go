@@ -39,8 +39,8 @@ type RegisterOptions struct {
 	// Places is the state's free places for the run, fewer than People so
 	// that rounds are limited by places, not by the queue.
 	Places int
-	// EarlyShare of the arrival window comes before opens_at: those are
-	// shuffled at opening, the rest queue by arrival.
+	// EarlyShare of the people arrive before opens_at: those are shuffled
+	// at opening, the rest queue by arrival.
 	EarlyShare float64
 	BookShare  float64 // of the invited, who books; the rest let the link expire
 	Repeat     float64 // of the people, who register a second time (must end duplicate)
@@ -229,17 +229,23 @@ func Register(ctx context.Context, o RegisterOptions) (*RegisterTallies, []Phase
 	if err := r.waitQueueMode(ctx); err != nil {
 		return nil, nil, err
 	}
-	window := 0.0
-	if o.Rate > 0 {
-		window = float64(o.People) / o.Rate
-	}
+	// The early share arrives while opens_at is still an hour away, and the
+	// state opens when the last of them has been answered: which batch a
+	// person falls in then follows from the run, not from how fast a busy
+	// machine keeps to the planned rate.
 	began := time.Now()
-	r.opensAt = began.Add(time.Duration(o.EarlyShare * window * float64(time.Second)))
+	early := int(math.Round(o.EarlyShare * float64(o.People)))
+	r.arrive(ctx, began, 0, early)
+	r.opensAt = time.Now()
 	if _, err := postgres.SetStateMode(ctx, o.DB, o.State, queue.ModeQueue, postgres.OpensAtChange{Change: true, At: r.opensAt}); err != nil {
 		return nil, nil, err
 	}
-	r.arrive(ctx, began)
+	r.arrive(ctx, r.opensAt, early, o.People)
 	lastArrival := time.Now()
+	r.t.ArrivalSec = lastArrival.Sub(began).Seconds()
+	if d := r.lastOK.Sub(began).Seconds(); d > 0 {
+		r.t.AcceptedPerSecond = float64(len(r.accepted)) / d
+	}
 
 	drainCtx, cancel := context.WithDeadline(context.WithoutCancel(ctx), lastArrival.Add(o.Drain))
 	defer cancel()
@@ -307,7 +313,8 @@ func (r *registerRun) waitQueueMode(ctx context.Context) error {
 }
 
 // arrive paces the people's registrations as the surge paces its people.
-func (r *registerRun) arrive(ctx context.Context, began time.Time) {
+// arrive registers people from up to (not including) to, paced from began.
+func (r *registerRun) arrive(ctx context.Context, began time.Time, from, to int) {
 	pacer := vegeta.ConstantPacer{Freq: int(math.Round(r.o.Rate)), Per: time.Second}
 	if r.o.Rate <= 0 {
 		pacer = vegeta.ConstantPacer{}
@@ -317,15 +324,11 @@ func (r *registerRun) arrive(ctx context.Context, began time.Time) {
 	var arrived atomic.Int64
 	done := make(chan struct{})
 	go r.arrivalProgress(began, &arrived, done)
-	paceArrivals(ctx, arrivalPlan{pacer: pacer, began: began, n: r.o.People, slots: slots, wg: &wg, arrived: &arrived},
-		func(i int) { r.registerPerson(ctx, i) })
+	paceArrivals(ctx, arrivalPlan{pacer: pacer, began: began, n: to - from, slots: slots, wg: &wg, arrived: &arrived},
+		func(i int) { r.registerPerson(ctx, from+i) })
 	wg.Wait()
 	close(done)
-	r.t.People = int(arrived.Load())
-	r.t.ArrivalSec = time.Since(began).Seconds()
-	if d := r.lastOK.Sub(began).Seconds(); d > 0 {
-		r.t.AcceptedPerSecond = float64(len(r.accepted)) / d
-	}
+	r.t.People += int(arrived.Load())
 }
 
 func (r *registerRun) arrivalProgress(began time.Time, arrived *atomic.Int64, done <-chan struct{}) {
