@@ -100,9 +100,9 @@ func TestLoadtestSurge_NoOverbookingNoLoss(t *testing.T) {
 // TestLoadtestRegister_NoOneInvitedTwiceNoLoss runs the real `vaxbook
 // loadtest register --dev`: 300 people register into a queue state with 120
 // places, half of them before it opens, rounds of 60 invite them, most of
-// the invited book and the rest let a 10-second link expire (long enough for a booker on a busy machine). Every count
-// that must be zero is, the order after opening is arrival order and the
-// early batch's is a shuffle.
+// the invited book and the rest let a 10-second link expire (long enough
+// for a booker on a busy machine). Every count that must be zero is, the
+// order after opening is arrival order and the early batch's is a shuffle.
 func TestLoadtestRegister_NoOneInvitedTwiceNoLoss(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
