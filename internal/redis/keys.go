@@ -25,3 +25,7 @@ func keyRegistration(reference string) string { return "registration:" + referen
 // keyQueueMark is the string holding a queue state's invited-through mark:
 // the highest place invited so far.
 func keyQueueMark(state string) string { return "queue:mark:" + state }
+
+// keyProofTries counts the tries of one contact-proof challenge; id is the
+// keyed hash proof.Signer.AttemptsKey gives, never the challenge itself.
+func keyProofTries(id string) string { return "proof:tries:" + id }
