@@ -15,9 +15,20 @@ import (
 // proofCodeRE is the code's own line in the proof e-mail's text.
 var proofCodeRE = regexp.MustCompile(`(?m)^\s+(\d{6})$`)
 
-// proofCode reads the newest code e-mailed to `to` from `vaxbook dev`'s
-// outbox, skipping the codes in skip (sent earlier to the same address).
-func proofCode(t *testing.T, base, to string, skip map[string]bool) string {
+// proofCode reads the code e-mailed to `to` from `vaxbook dev`'s outbox.
+func proofCode(t *testing.T, base, to string) string {
+	t.Helper()
+	text := awaitMail(t, base, "proof", to)
+	c := proofCodeRE.FindStringSubmatch(text)
+	if c == nil {
+		t.Fatalf("the proof e-mail to %s has no code line:\n%s", to, text)
+	}
+	return c[1]
+}
+
+// awaitMail waits up to 30 s for a message of kind to `to` in `vaxbook
+// dev`'s outbox (/dev/mail.json) and returns its text.
+func awaitMail(t *testing.T, base, kind, to string) string {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -32,15 +43,12 @@ func proofCode(t *testing.T, base, to string, skip map[string]bool) string {
 		}
 		getJSON(t, base+"/dev/mail.json", &box)
 		for _, m := range box.Messages {
-			if m.Message.Kind != "proof" || m.Message.To.Email != to {
-				continue
-			}
-			if c := proofCodeRE.FindStringSubmatch(m.Message.Text); c != nil && !skip[c[1]] {
-				return c[1]
+			if m.Message.Kind == kind && m.Message.To.Email == to {
+				return m.Message.Text
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no new proof code to %s in /dev/mail.json after 30 s", to)
+			t.Fatalf("no %s e-mail to %s in /dev/mail.json after 30 s", kind, to)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -95,7 +103,7 @@ func TestBrowser_ContactProofBooks(t *testing.T) {
 			if focused := eval[string](p, `document.activeElement.id`); focused != "proof" {
 				t.Errorf("focus after sending the code: #%s, want #proof", focused)
 			}
-			code := proofCode(t, base, tc.email, nil)
+			code := proofCode(t, base, tc.email)
 			p.screenshot("proof-" + tc.lang + "-1-code-sent")
 			p.checkA11y("the form with the code step (" + tc.lang + ")")
 

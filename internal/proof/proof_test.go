@@ -129,7 +129,7 @@ func TestSigner_AttemptsKeyIsPerChallengeAndHidesTheID(t *testing.T) {
 	if s.AttemptsKey(a) == s.AttemptsKey(b) {
 		t.Error("two challenges share an attempts key")
 	}
-	if s.AttemptsKey(a) != s.AttemptsKey(a) {
+	if again := s.AttemptsKey(a); again != s.AttemptsKey(a) {
 		t.Error("one challenge's attempts key changes")
 	}
 	if strings.Contains(strings.ToUpper(s.AttemptsKey(a)), a.Reference()) {
