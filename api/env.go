@@ -102,7 +102,6 @@ func (c Config) routeLimits() ([]RouteLimit, error) {
 		{"/register", "RATE_LIMIT_REGISTER", c.Abuse.Register},
 		{"/status/", "RATE_LIMIT_STATUS", c.Abuse.Status},
 		{"/registration/", "RATE_LIMIT_REGISTRATION", c.Abuse.Registration},
-		{"/proof", "RATE_LIMIT_PROOF", c.Abuse.Proof},
 	} {
 		l, err := ratelimit.ParseLimit(r.value)
 		if err != nil {
@@ -203,6 +202,14 @@ func (c Config) Options(project string) (Options, error) {
 	contactProof, err := c.Proof.proof()
 	if err != nil {
 		return Options{}, err
+	}
+	// POST /proof exists only with proof on, and so does its limit.
+	if contactProof.On() && abuse.needsStore {
+		l, err := ratelimit.ParseLimit(c.Abuse.Proof)
+		if err != nil {
+			return Options{}, fmt.Errorf("configuration: RATE_LIMIT_PROOF: %v", err)
+		}
+		abuse.Routes = append(abuse.Routes, RouteLimit{Path: "/proof", Limit: l})
 	}
 	var invitations Invitations
 	if c.InvitationSecret != "" {

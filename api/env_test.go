@@ -57,7 +57,6 @@ func TestConfig_AbuseOnlyWhenTurnedOn(t *testing.T) {
 		"/register":      {Rate: 20, Period: time.Minute, Burst: 20},
 		"/status/":       {Rate: 120, Period: time.Minute, Burst: 60},
 		"/registration/": {Rate: 120, Period: time.Minute, Burst: 60},
-		"/proof":         {Rate: 10, Period: time.Minute, Burst: 10},
 	}
 	for _, r := range o.Abuse.Routes {
 		if want[r.Path] != r.Limit {

@@ -422,3 +422,27 @@ func loadOptions(t *testing.T, env map[string]string) (api.Options, error) {
 	}
 	return c.Options("p")
 }
+
+func TestConfig_ProofRouteLimitedOnlyWithProofOn(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"RATE_LIMIT": "on", "RATE_LIMIT_KEY": "0123456789abcdef", "RATE_LIMIT_PROOF": "3/h"}
+	limited := func(o api.Options) bool {
+		for _, r := range o.Abuse.Routes {
+			if r.Path == "/proof" && r.Limit == (ratelimit.Limit{Rate: 3, Period: time.Hour, Burst: 3}) {
+				return true
+			}
+		}
+		return false
+	}
+	if o, err := loadOptions(t, env); err != nil || limited(o) {
+		t.Errorf("proof off: /proof limited %t (%v), want no such route", limited(o), err)
+	}
+	env["CONTACT_PROOF"], env["CONTACT_PROOF_SECRET"], env["EMAIL_TOPIC"] = "on", proofSecret, "email-topic"
+	if o, err := loadOptions(t, env); err != nil || !limited(o) {
+		t.Errorf("proof on: /proof limited %t (%v), want 3/h", limited(o), err)
+	}
+	env["RATE_LIMIT_PROOF"] = "lots"
+	if _, err := loadOptions(t, env); err == nil || !strings.HasPrefix(err.Error(), "configuration: RATE_LIMIT_PROOF") {
+		t.Errorf("bad RATE_LIMIT_PROOF: %v, want a line naming it", err)
+	}
+}
