@@ -11,7 +11,7 @@ import (
 )
 
 // A contact-proof code e-mail goes through the send-once record like every
-// other message (migration 000005): sent once, however often delivered.
+// other message (migration 000011): sent once, however often delivered.
 func TestSendOnce_RecordsAProofCodeEmailOnce(t *testing.T) {
 	t.Parallel()
 	pool := testenv.NewPool(t)
