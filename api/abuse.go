@@ -30,6 +30,7 @@ type Abuse struct {
 	Routes   []RouteLimit
 	EmailCap ratelimit.Cap // accepted submissions per e-mail address
 	PhoneCap ratelimit.Cap // and per phone number
+	ProofCap ratelimit.Cap // contact-proof codes sent per e-mail address
 
 	// needsStore is set by Config.Options when the configuration turns
 	// the limits on: NewServer then refuses to run without a Store rather

@@ -18,6 +18,8 @@ import (
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/captcha"
 	"github.com/vaxbook/vaxbook/internal/listing"
+	"github.com/vaxbook/vaxbook/internal/notify"
+	"github.com/vaxbook/vaxbook/internal/proof"
 	"github.com/vaxbook/vaxbook/internal/queue"
 	"github.com/vaxbook/vaxbook/internal/ratelimit"
 )
@@ -135,6 +137,7 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 		opts     api.Options
 		abuse    bool   // a shared limit of one submission a minute per address
 		caps     string // "email" or "phone": one accepted booking per that contact
+		proofCap bool   // one contact-proof code per address an hour
 	}
 	body := submission(nil)
 	ref := booking.ReferenceFor("key", "900101145678")
@@ -156,6 +159,14 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 		return signer.Sign("ABCDEFGHJKMNPQRS", state, inviteeIC, expiresAt)
 	}
 	later := time.Now().Add(time.Hour)
+	proofSigner := mustProofSigner(t)
+	proofOn := func(tries api.ProofTries, mail api.ProofMail) api.Options {
+		return api.Options{Proof: api.Proof{Signer: proofSigner, Tries: tries, Mail: mail}}
+	}
+	proofed := func(exp time.Time) string {
+		c := proofSigner.Sign(proof.Challenge{Channel: notify.ChannelEmail, ExpiresAt: exp}, "siti@example.com", "123456")
+		return submission(withProofField(c, "123456"))
+	}
 	cases := []struct {
 		name, method, target, body, contentType string
 		header                                  map[string]string
@@ -221,6 +232,14 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 		{name: "submit invitation expired", method: "POST", target: "/submit", body: invitationBody(token("kedah", time.Now().Add(-time.Minute))), setup: setup{listings: kedahQueues, opts: invited}},
 		{name: "submit invitation used", method: "POST", target: "/submit", body: invitationBody(token("kedah", later)), setup: setup{listings: kedahQueues, opts: booked}},
 		{name: "submit invitation without a secret", method: "POST", target: "/submit", body: invitationBody(token("kedah", later)), setup: setup{listings: kedahQueues}},
+
+		{name: "submit without proof", method: "POST", target: "/submit", body: body, setup: setup{opts: proofOn(stubTries{ok: true}, &proofMail{})}},
+		{name: "submit forged proof", method: "POST", target: "/submit", body: submission(withProofField("forged", "123456")), setup: setup{opts: proofOn(stubTries{ok: true}, &proofMail{})}},
+		{name: "submit expired proof", method: "POST", target: "/submit", body: proofed(time.Now().Add(-time.Minute)), setup: setup{opts: proofOn(stubTries{ok: true}, &proofMail{})}},
+		{name: "submit proof tries spent", method: "POST", target: "/submit", body: proofed(later), setup: setup{opts: proofOn(stubTries{ok: false}, &proofMail{})}},
+		{name: "submit proof uncountable", method: "POST", target: "/submit", body: proofed(later), setup: setup{opts: proofOn(failingTries{}, &proofMail{})}},
+		{name: "proof unsent", method: "POST", target: "/proof", body: `{"email":"siti@example.com"}`, setup: setup{opts: proofOn(stubTries{ok: true}, &proofMail{err: errDown})}},
+		{name: "proof contact limit", method: "POST", target: "/proof", body: `{"email":"siti@example.com"}`, times: 2, setup: setup{opts: proofOn(stubTries{ok: true}, &proofMail{}), abuse: true, proofCap: true}},
 	}
 
 	var got strings.Builder
@@ -242,6 +261,9 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 			tc.setup.opts.Abuse = testAbuse(t, limit, tc.setup.caps != "")
 			if tc.setup.caps == "phone" {
 				tc.setup.opts.Abuse.EmailCap = ratelimit.Cap{}
+			}
+			if tc.setup.proofCap {
+				tc.setup.opts.Abuse.ProofCap = ratelimit.Cap{Max: 1, Window: time.Hour}
 			}
 		}
 		h := api.NewServer(log, listings, stubPublisher{tc.setup.pub}, statuses, tc.setup.opts)

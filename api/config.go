@@ -31,12 +31,16 @@ type pageConfig struct {
 		Provider string `json:"provider"`
 		SiteKey  string `json:"site_key,omitempty"`
 	} `json:"captcha"`
+	// ContactProof: the forms ask for a code sent to the e-mail address
+	// (POST /proof) and send it with the booking or registration. Left
+	// out when off, so the answer is what it was before proof existed.
+	ContactProof bool `json:"contact_proof,omitempty"`
 }
 
 // handleConfig answers bytes fixed at start. Every visitor asks for them, so
 // they carry a few minutes' CDN cache; a change of provider is a new revision.
-func handleConfig(c Captcha) http.Handler {
-	var cfg pageConfig
+func handleConfig(c Captcha, contactProof bool) http.Handler {
+	cfg := pageConfig{ContactProof: contactProof}
 	if c.on() {
 		cfg.Captcha.Provider, cfg.Captcha.SiteKey = c.Provider, c.SiteKey
 	}

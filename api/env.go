@@ -33,6 +33,8 @@ type Config struct {
 	// state is answered 503 invitations_unavailable and logged once.
 	InvitationSecret string `env:"INVITATION_SECRET" json:"-"`
 	Abuse            AbuseConfig
+	// Contact proof (api/proof.go); off unless CONTACT_PROOF=on.
+	Proof ProofConfig
 }
 
 // AbuseConfig is the shared abuse control (api/abuse.go). Off unless the
@@ -56,6 +58,7 @@ type AbuseConfig struct {
 	Register     string `env:"RATE_LIMIT_REGISTER, default=20/m:20"`
 	Status       string `env:"RATE_LIMIT_STATUS, default=120/m:60"`
 	Registration string `env:"RATE_LIMIT_REGISTRATION, default=120/m:60"`
+	Proof        string `env:"RATE_LIMIT_PROOF, default=10/m:10"`
 	// Where the client's address is: see ratelimit.ClientIP. Through
 	// Firebase Hosting it is one hop left of the last X-Forwarded-For entry.
 	ClientIPHeader   string `env:"CLIENT_IP_HEADER, default=X-Forwarded-For"`
@@ -66,6 +69,9 @@ type AbuseConfig struct {
 	EmailCap  int           `env:"CONTACT_CAP_EMAIL, default=6"`
 	PhoneCap  int           `env:"CONTACT_CAP_PHONE, default=6"`
 	CapWindow time.Duration `env:"CONTACT_CAP_WINDOW, default=24h"`
+	// Contact-proof codes sent to one e-mail address an hour (POST
+	// /proof, when CONTACT_PROOF is on); 0 turns it off.
+	ProofCap int `env:"CONTACT_CAP_PROOF, default=5"`
 }
 
 // on reports whether the shared limits are on.
@@ -129,6 +135,8 @@ func (c Config) abuse() (Abuse, error) {
 		return Abuse{}, fmt.Errorf("configuration: CONTACT_CAP_EMAIL: want 0 or more, got %d", c.Abuse.EmailCap)
 	case c.Abuse.PhoneCap < 0:
 		return Abuse{}, fmt.Errorf("configuration: CONTACT_CAP_PHONE: want 0 or more, got %d", c.Abuse.PhoneCap)
+	case c.Abuse.ProofCap < 0:
+		return Abuse{}, fmt.Errorf("configuration: CONTACT_CAP_PROOF: want 0 or more, got %d", c.Abuse.ProofCap)
 	case c.Abuse.CapWindow < time.Minute:
 		return Abuse{}, fmt.Errorf("configuration: CONTACT_CAP_WINDOW: at least 1m, got %s", c.Abuse.CapWindow)
 	}
@@ -137,6 +145,7 @@ func (c Config) abuse() (Abuse, error) {
 		Routes:   routes,
 		EmailCap: ratelimit.Cap{Max: c.Abuse.EmailCap, Window: c.Abuse.CapWindow},
 		PhoneCap: ratelimit.Cap{Max: c.Abuse.PhoneCap, Window: c.Abuse.CapWindow},
+		ProofCap: ratelimit.Cap{Max: c.Abuse.ProofCap, Window: time.Hour},
 
 		needsStore: true,
 	}, nil
@@ -190,6 +199,18 @@ func (c Config) Options(project string) (Options, error) {
 	if err != nil {
 		return Options{}, err
 	}
+	contactProof, err := c.Proof.proof()
+	if err != nil {
+		return Options{}, err
+	}
+	// POST /proof exists only with proof on, and so does its limit.
+	if contactProof.On() && abuse.needsStore {
+		l, err := ratelimit.ParseLimit(c.Abuse.Proof)
+		if err != nil {
+			return Options{}, fmt.Errorf("configuration: RATE_LIMIT_PROOF: %v", err)
+		}
+		abuse.Routes = append(abuse.Routes, RouteLimit{Path: "/proof", Limit: l})
+	}
 	var invitations Invitations
 	if c.InvitationSecret != "" {
 		if invitations.Signer, err = queue.NewSigner(c.InvitationSecret); err != nil {
@@ -200,6 +221,7 @@ func (c Config) Options(project string) (Options, error) {
 		Captcha:       human,
 		Abuse:         abuse,
 		Invitations:   invitations,
+		Proof:         contactProof,
 		Project:       project,
 		MicroCacheTTL: c.MicroCacheTTL,
 		MaxCacheAge:   c.MaxCacheAge,

@@ -127,6 +127,15 @@ var (
 	errInvitationExpired      = answer(http.StatusGone, "invitation_expired", "invitation", "This invitation has expired; please register again.", 0)
 	errInvitationUsed         = answer(http.StatusConflict, "invitation_used", "invitation", "This invitation has already been used to book; your registration shows the booking.", 0)
 	errInvitationsUnavailable = answer(http.StatusServiceUnavailable, "invitations_unavailable", "", "Invitations cannot be checked right now; nothing was saved. Please try again later.", retryConfig)
+
+	// Contact proof, when CONTACT_PROOF is on (docs/contract.md, "Contact proof").
+	errProofRequired     = answer(http.StatusForbidden, "proof_required", "proof", "Confirm your e-mail address first: ask for a code (POST /proof) and send it with the form.", 0)
+	errProofInvalid      = answer(http.StatusForbidden, "proof_invalid", "proof", "This code is not right for this e-mail address; check the code in your e-mail, or ask for a new one.", 0)
+	errProofExpired      = answer(http.StatusGone, "proof_expired", "proof", "This code has expired; please ask for a new one.", 0)
+	errProofTries        = answer(http.StatusTooManyRequests, "proof_attempts", "proof", "Too many wrong codes for this e-mail; please ask for a new code.", 0)
+	errProofUnavailable  = answer(http.StatusServiceUnavailable, "proof_unavailable", "", "Your code cannot be checked right now; nothing was saved. Please try again shortly.", retrySoon)
+	errProofUnsent       = answer(http.StatusServiceUnavailable, "proof_unavailable", "", "Your code could not be sent; please try again shortly.", retrySoon)
+	errProofContactLimit = answer(http.StatusTooManyRequests, "contact_limit", "email", "We have sent as many codes to this e-mail address as allowed for now; please use the last one, or try again later.", time.Hour)
 )
 
 // retryConfig is how long to wait when a setting of the deployment is

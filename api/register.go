@@ -22,7 +22,7 @@ type registerAnswer struct {
 // handleSubmit accepts a booking: the same checks in the same order, the
 // same body limit, and 202 only once Pub/Sub has the message
 // (docs/queue.md, "Registering").
-func handleRegister(log *slog.Logger, cache *microCache, q Queue, abuse Abuse, human Captcha, publishTimeout time.Duration) http.Handler {
+func handleRegister(log *slog.Logger, cache *microCache, q Queue, abuse Abuse, human Captcha, contact Proof, publishTimeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		log := logging.FromContext(ctx, log)
@@ -57,6 +57,12 @@ func handleRegister(log *slog.Logger, cache *microCache, q Queue, abuse Abuse, h
 		if err := checkQueueMode(ctx, cache, person.State); err != nil {
 			fail(w, r, log, err)
 			return
+		}
+		if contact.On() {
+			if err := checkProof(ctx, log, contact, form.Proof, person.Email); err != nil {
+				fail(w, r, log, err)
+				return
+			}
 		}
 		if human.on() {
 			if err := checkCaptcha(ctx, human.Verifier, form.CaptchaToken, remoteIP(abuse.ClientIP, r)); err != nil {

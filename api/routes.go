@@ -67,6 +67,9 @@ type Options struct {
 	Captcha        Captcha // zero: no human check
 	Queue          Queue   // zero: no registration queue
 	Abuse          Abuse   // zero: no shared limits or caps
+	// Proof is contact proof (CONTACT_PROOF); zero: off, and bookings and
+	// registrations count as the contract has always said.
+	Proof Proof
 	// Invitations checks the invitations of queue states; zero: a
 	// submission in a queue state is answered 503. Its Records default to
 	// Queue's.
@@ -83,6 +86,7 @@ func (o Options) withDefaults() Options {
 	if o.MaxCacheAge <= 0 {
 		o.MaxCacheAge = time.Minute
 	}
+	o.Proof = o.Proof.withDefaults()
 	if o.PublishTimeout <= 0 {
 		o.PublishTimeout = 10 * time.Second
 	}
@@ -94,6 +98,9 @@ func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Stat
 	opts = opts.withDefaults()
 	if opts.Abuse.needsStore && opts.Abuse.Store == nil {
 		panic("api: the configuration turns RATE_LIMIT on but Options.Abuse has no Store (Config.AbuseStore builds it)")
+	}
+	if opts.Proof.On() && (opts.Proof.Tries == nil || opts.Proof.Mail == nil) {
+		panic("api: the configuration turns CONTACT_PROOF on but Options.Proof has no Tries or Mail")
 	}
 	cache := newMicroCache(listings, opts.MicroCacheTTL)
 
@@ -108,16 +115,19 @@ func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Stat
 	r.Method(http.MethodHead, "/listppv", listPPV)
 	r.Method(http.MethodGet, "/states", handleStates(log, cache))
 	r.Method(http.MethodGet, "/healthz", handleHealthz())
-	r.Method(http.MethodGet, "/config", handleConfig(opts.Captcha))
+	r.Method(http.MethodGet, "/config", handleConfig(opts.Captcha, opts.Proof.On()))
 
 	r.Group(func(r chi.Router) {
 		r.Use(logging.Middleware(log, opts.Project))
 		// Per-client limits on the paths opts.Abuse.Routes lists, before
 		// any handler work: a refused request costs one Redis call.
 		r.Use(func(next http.Handler) http.Handler { return limitRoutes(log, opts.Abuse, next) })
-		r.Method(http.MethodPost, "/submit", handleSubmit(log, cache, pub, statuses, opts.Abuse, opts.Captcha, newInvitationCheck(log, opts.Invitations), opts.PublishTimeout))
+		r.Method(http.MethodPost, "/submit", handleSubmit(log, cache, pub, statuses, opts.Abuse, opts.Captcha, newInvitationCheck(log, opts.Invitations), opts.Proof, opts.PublishTimeout))
+		if opts.Proof.On() {
+			r.Method(http.MethodPost, "/proof", handleProof(log, opts.Proof, opts.Abuse, opts.PublishTimeout))
+		}
 		if opts.Queue.on() {
-			r.Method(http.MethodPost, "/register", handleRegister(log, cache, opts.Queue, opts.Abuse, opts.Captcha, opts.PublishTimeout))
+			r.Method(http.MethodPost, "/register", handleRegister(log, cache, opts.Queue, opts.Abuse, opts.Captcha, opts.Proof, opts.PublishTimeout))
 			r.Method(http.MethodGet, "/registration/{reference}", handleRegistration(log, opts.Queue.Records))
 		}
 		r.Method(http.MethodGet, "/status/{reference}", handleStatus(log, statuses))

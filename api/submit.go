@@ -31,8 +31,9 @@ type submitAnswer struct {
 // Idempotency-Key, body; the rate is limitRoutes's), the fields, a retry of
 // an accepted submission (answered as before), the state and its mode, the
 // invitation a queue state needs, the choices against the listing, the
-// captcha, the contact caps; then it queues the booking.
-func handleSubmit(log *slog.Logger, cache *microCache, pub Publisher, statuses Statuses, abuse Abuse, human Captcha, invitations *invitationCheck, publishTimeout time.Duration) http.Handler {
+// contact proof (when on, and the booking has no invitation), the captcha,
+// the contact caps; then it queues the booking.
+func handleSubmit(log *slog.Logger, cache *microCache, pub Publisher, statuses Statuses, abuse Abuse, human Captcha, invitations *invitationCheck, contact Proof, publishTimeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		log := logging.FromContext(ctx, log)
@@ -83,6 +84,14 @@ func handleSubmit(log *slog.Logger, cache *microCache, pub Publisher, statuses S
 		if err := checkAgainstListing(ctx, cache, req); err != nil {
 			fail(w, r, log, err)
 			return
+		}
+		// A booking with an invitation needs no proof: the invitation
+		// reached the contact its registration proved.
+		if contact.On() && req.Invitation == "" {
+			if err := checkProof(ctx, log, contact, sub.Proof, req.Email); err != nil {
+				fail(w, r, log, err)
+				return
+			}
 		}
 		// Last before queuing: a token is good for one verification, so a
 		// submission refused above keeps its token for the corrected retry,

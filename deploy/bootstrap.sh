@@ -49,7 +49,7 @@ DB_NAME=vaxbook
 # set) logs in as it. The services log in as their own IAM users.
 DB_USER=vaxbook
 # Cloud SQL IAM database authentication: each service's account is its own
-# database user (migrations/000010_roles makes the groups they join).
+# database user (migrations/000005_roles makes the groups they join).
 SQL_IAM_AUTH_FLAG=cloudsql.iam_authentication=on
 
 log() { printf 'bootstrap: %s\n' "$*" >&2; }
@@ -190,6 +190,12 @@ if ! secret_has_version rate-limit-key; then
   log "creating secret rate-limit-key"
   ensure_secret rate-limit-key "$(openssl rand -hex 32)"
 fi
+# Signs the contact-proof challenges (CONTACT_PROOF): one value for every
+# api instance; a new version voids codes already sent (they last 15 min).
+if ! secret_has_version contact-proof-secret; then
+  log "creating secret contact-proof-secret"
+  ensure_secret contact-proof-secret "$(openssl rand -hex 32)"
+fi
 
 # --- service accounts --------------------------------------------------------
 for role in api worker cachefill invite migrate push build deploy; do
@@ -216,6 +222,7 @@ grant_secret sendgrid-api-key worker
 grant_secret captcha-secret api
 grant_secret captcha-site-key api
 grant_secret rate-limit-key api
+grant_secret contact-proof-secret api
 
 # --- database users -------------------------------------------------------------
 # One IAM database user per service that uses Postgres, made a member of its
@@ -280,6 +287,9 @@ gc pubsub topics add-iam-policy-binding email-topic \
 gc pubsub topics add-iam-policy-binding email-topic \
   --member="serviceAccount:$(sa invite)" --role=roles/pubsub.publisher >/dev/null
 gc pubsub topics add-iam-policy-binding registrations-topic \
+  --member="serviceAccount:$(sa api)" --role=roles/pubsub.publisher >/dev/null
+# The api asks for contact-proof code e-mails (CONTACT_PROOF).
+gc pubsub topics add-iam-policy-binding email-topic \
   --member="serviceAccount:$(sa api)" --role=roles/pubsub.publisher >/dev/null
 
 # A dead-letter topic keeps nothing by itself: each gets a pull subscription

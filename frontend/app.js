@@ -4,7 +4,7 @@
 // invitation (?invite=) books with the ID number and the times alone. Plain
 // DOM, no framework: the page must load fast on a cheap phone over 3G, and
 // every byte here is paid a million times.
-import { t, setLang, lang, tables } from './i18n.js?v=859c49d8bc';
+import { t, setLang, lang, tables } from './i18n.js?v=e65127e150';
 import * as api from './api.js?v=caf14ea1be';
 import { validate } from './validate.js?v=82308de9b9';
 
@@ -25,7 +25,11 @@ const REG_DELAYS = [...POLL_DELAYS, 34, 55, 89, 144, 233, 377, 610];
 const REG_WAITING = ['received', 'queued'];
 const FIELDS = ['name', 'id_number', 'phone', 'email'];
 // In page order, so focus goes to the first one a person would meet.
-const ERROR_SLOTS = ['state', 'captcha_token', 'preferences', ...FIELDS, 'contact'];
+const ERROR_SLOTS = ['state', 'captcha_token', 'preferences', ...FIELDS, 'proof', 'contact'];
+// The API's answers about a contact proof, shown at the code's field.
+const PROOF_CODES = ['proof_required', 'proof_invalid', 'proof_expired', 'proof_attempts'];
+// A new code may be asked for after this long: each is an e-mail.
+const CODE_COOLDOWN_MS = 30000;
 
 const PROVIDERS = {
   turnstile: { src: 'https://challenges.cloudflare.com/turnstile/v0/api.js?render=explicit&onload=vaxbookCaptcha', lib: () => window.turnstile },
@@ -47,6 +51,7 @@ const ui = {
   sending: false,
   result: null, // the /submit, /register, /status or /registration answer, plus reg and gaveUp
   captcha: null, // {provider, siteKey, widget, token} when configured
+  proof: null, // {challenge, email} when the API asks for contact proof
   errors: {}, // field -> {code, message}
 };
 
@@ -77,6 +82,7 @@ function texts() {
   for (const e of document.querySelectorAll('[data-t]')) e.textContent = t(e.dataset.t);
   const at = ui.st?.opens_at;
   $('opens').textContent = at && Date.parse(at) > Date.now() ? t('opensAt', { t: fmtStamp(at) }) : '';
+  $('code-sent').textContent = ui.proof?.challenge ? t('codeSent', { email: ui.proof.email }) : '';
 }
 
 function applyLang(l) {
@@ -177,6 +183,8 @@ function setMode(m) {
   $('reg-help').hidden = !reg;
   $('contact-box').hidden = !reg;
   for (const f of ['name', 'phone', 'email']) $(f).closest('.field').hidden = m === 'invite';
+  // An invitation already reached the contact its registration proved.
+  $('proof-box').hidden = !ui.proof || m === 'invite';
   $('h-details').dataset.t = reg ? 'regStep' : 'step3';
   $('email-hint').dataset.t = reg ? 'emailHintReg' : 'emailHint';
   $('submit').dataset.t = act();
@@ -390,6 +398,11 @@ async function onSubmit(e) {
   const form = readForm();
   const errs = Object.fromEntries(Object.entries(validate(form)).map(([f, code]) => [f, { code }]));
   if (ui.captcha && !ui.captcha.token) errs.captcha_token = { code: 'required' };
+  const proof = needsProof() ? { challenge: ui.proof.challenge, code: $('proof').value.trim() } : null;
+  if (proof && !errs.email) {
+    if (!proof.challenge) errs.proof = { code: 'required' };
+    else if (!/^\d{6}$/.test(proof.code)) errs.proof = { code: 'invalid' };
+  }
   if (Object.keys(errs).length) {
     formMessage(t('fixFields'));
     showFieldErrors(errs);
@@ -409,6 +422,7 @@ async function onSubmit(e) {
   // ignored, and the page's /states may be older than the API's.
   else if (ui.invite) body.invitation = ui.invite;
   if (ui.captcha) body.captcha_token = ui.captcha.token;
+  if (proof) body.proof = proof;
   const r = await api.post(reg ? '/register' : '/submit', body, ui.key).catch(() => null);
   if (!r) {
     formMessage(t('network'));
@@ -416,6 +430,13 @@ async function onSubmit(e) {
   }
   const err = r.body?.error ?? {};
   const code = err.code;
+  if (PROOF_CODES.includes(code)) {
+    // A spent or expired challenge is no use: the next step is a new code.
+    if (code === 'proof_expired' || code === 'proof_attempts') ui.proof.challenge = '';
+    formMessage(t('fixFields'));
+    showFieldErrors({ proof: { code } });
+    return releaseSubmit();
+  }
   switch (code) {
     case 'invitation_not_yours':
       formMessage(t('fixFields'));
@@ -623,12 +644,61 @@ async function checkAgain() {
   setTimeout(() => ($('check').disabled = false), COOLDOWN_MS);
 }
 
+// --- contact proof -------------------------------------------------------
+
+const needsProof = () => ui.proof && ui.mode !== 'invite';
+
+// sendCode asks the API to e-mail a code to the address in the form, and
+// keeps the challenge the booking will carry with it.
+async function sendCode() {
+  const btn = $('send-code');
+  if (btn.disabled) return;
+  const addr = $('email').value.trim();
+  const bad = validate({ email: addr }).email;
+  if (bad) {
+    setErrors({ ...ui.errors, email: { code: bad } });
+    return $('email').focus();
+  }
+  clearError('email');
+  btn.disabled = true;
+  btn.textContent = t('codeSending');
+  const r = await api.post('/proof', { email: addr, lang: lang() }, api.newKey()).catch(() => null);
+  let wait = 3000;
+  if (r?.status === 202) {
+    ui.proof = { challenge: r.body.challenge, email: addr };
+    $('code-sent').textContent = t('codeSent', { email: addr });
+    clearError('proof');
+    $('proof').value = '';
+    $('proof').focus();
+    wait = CODE_COOLDOWN_MS;
+  } else if (r?.body?.error?.field === 'email') {
+    showFieldErrors({ email: r.body.error });
+  } else {
+    formMessage(r ? t('busy', { n: Math.max(r.retryAfter, 3) }) : t('network'));
+  }
+  btn.dataset.t = ui.proof?.challenge ? 'resendCode' : 'sendCode';
+  btn.textContent = t(btn.dataset.t);
+  setTimeout(() => (btn.disabled = false), wait);
+}
+
+// A code proves the address it was sent to: another address needs its own.
+function onEmailInput() {
+  if (ui.proof?.challenge && $('email').value.trim() !== ui.proof.email) {
+    ui.proof.challenge = '';
+    $('code-sent').textContent = '';
+  }
+}
+
 // --- captcha -------------------------------------------------------------
 
 // loadCaptcha asks the API whether a human check is configured and only then
 // loads the provider's script: no captcha, no third-party request.
 async function loadCaptcha() {
   const r = await api.getConfig().catch(() => null);
+  if (r?.body?.contact_proof) {
+    ui.proof = { challenge: '', email: '' };
+    $('proof-box').hidden = ui.mode === 'invite';
+  }
   const c = r?.status === 200 ? r.body?.captcha : null;
   const p = PROVIDERS[c?.provider];
   if (!p) return;
@@ -676,6 +746,8 @@ function start() {
   $('again').addEventListener('click', chooseAgain);
   $('check').addEventListener('click', checkAgain);
   $('to-register').addEventListener('click', toRegister);
+  $('send-code').addEventListener('click', sendCode);
+  $('email').addEventListener('input', onEmailInput);
   $('invite-note').hidden = !ui.invite;
   applyLang(initialLang());
   configReady = loadCaptcha();

@@ -275,31 +275,12 @@ var inviteLinkRE = regexp.MustCompile(`https?://\S+/\?invite=[A-Za-z0-9_-]+`)
 // `vaxbook dev`'s outbox.
 func invitationLink(t *testing.T, base, to string) string {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var box struct {
-			Messages []struct {
-				Message struct {
-					Kind string
-					To   struct{ Email string }
-					Text string
-				}
-			}
-		}
-		getJSON(t, base+"/dev/mail.json", &box)
-		for _, m := range box.Messages {
-			if m.Message.Kind == "invitation" && m.Message.To.Email == to {
-				if link := inviteLinkRE.FindString(m.Message.Text); link != "" {
-					return link
-				}
-				t.Fatalf("the invitation to %s has no ?invite= link:\n%s", to, m.Message.Text)
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no invitation to %s in /dev/mail.json after 30 s", to)
-		}
-		time.Sleep(100 * time.Millisecond)
+	text := awaitMail(t, base, "invitation", to)
+	link := inviteLinkRE.FindString(text)
+	if link == "" {
+		t.Fatalf("the invitation to %s has no ?invite= link:\n%s", to, text)
 	}
+	return link
 }
 
 // waitRegistration polls GET /registration/{ref} until it shows status.

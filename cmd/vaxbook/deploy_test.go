@@ -468,6 +468,8 @@ func localSecret(t *testing.T, name, databaseURL, redisURL string) string {
 		return "test-invitation-secret-of-at-least-32-bytes"
 	case "rate-limit-key":
 		return "test-rate-limit-key-0123456789"
+	case "contact-proof-secret":
+		return "test-contact-proof-secret-of-at-least-32-bytes"
 	}
 	t.Fatalf("secret %s: deploy_test.go's localSecret has no local stand-in for it; add one", name)
 	return ""
@@ -848,7 +850,7 @@ func loadBootstrap(t *testing.T) bootstrap {
 func TestDeploy_BootstrapCreatesTheSecretsAndAccountsTheTeamNamed(t *testing.T) {
 	t.Parallel()
 	boot := loadBootstrap(t)
-	for _, s := range []string{"database-url", "redis-url", "sendgrid-api-key", "captcha-secret", "captcha-site-key", "rate-limit-key"} {
+	for _, s := range []string{"database-url", "redis-url", "sendgrid-api-key", "captcha-secret", "captcha-site-key", "rate-limit-key", "contact-proof-secret"} {
 		if !slices.Contains(boot.secrets, s) {
 			t.Errorf("deploy/bootstrap.sh: does not create secret %s", s)
 		}
@@ -878,7 +880,7 @@ func TestDeploy_BootstrapCreatesTheSecretsAndAccountsTheTeamNamed(t *testing.T) 
 			}
 		}
 	}
-	for _, p := range [][2]string{{"appointments-topic", "api"}, {"email-topic", "worker"}, {"email-topic", "invite"}, {"registrations-topic", "api"}} {
+	for _, p := range [][2]string{{"appointments-topic", "api"}, {"email-topic", "worker"}, {"email-topic", "invite"}, {"registrations-topic", "api"}, {"email-topic", "api"}} {
 		topic, role := p[0], p[1]
 		grant := regexp.MustCompile(`topics add-iam-policy-binding ` + topic + ` \\\n\s+--member="serviceAccount:\$\(sa ` + role + `\)" --role=roles/pubsub.publisher`)
 		if !grant.MatchString(boot.text) {
@@ -1516,6 +1518,12 @@ func TestDeploy_APIAbuseControlsAreOn(t *testing.T) {
 	}
 	if a.Abuse.ClientIPHeader != "X-Forwarded-For" || a.Abuse.TrustedProxyHops != 1 {
 		t.Errorf("deploy/api.yaml: client address from %s hop %d, want X-Forwarded-For one hop left of Google's (Firebase Hosting's CDN)", a.Abuse.ClientIPHeader, a.Abuse.TrustedProxyHops)
+	}
+	if a.Proof.Mode != "on" || a.Proof.Secret == "" || a.Proof.EmailTopic != "email-topic" {
+		t.Errorf("deploy/api.yaml: CONTACT_PROOF %q (secret set %t, EMAIL_TOPIC %q): want it on, signed with contact-proof-secret, codes on email-topic", a.Proof.Mode, a.Proof.Secret != "", a.Proof.EmailTopic)
+	}
+	if a.Abuse.Proof == "" || a.Abuse.Proof == "off" || a.Abuse.ProofCap < 1 {
+		t.Errorf("deploy/api.yaml: RATE_LIMIT_PROOF %q, CONTACT_CAP_PROOF %d: want both on", a.Abuse.Proof, a.Abuse.ProofCap)
 	}
 	if a.Captcha.Provider == "" || a.Captcha.SiteKey == "" || a.Captcha.Secret == "" {
 		t.Errorf("deploy/api.yaml: captcha %q: want it on with both keys", a.Captcha.Provider)

@@ -63,6 +63,13 @@ func runAPI(ctx context.Context, _ []string, getenv func(string) string, stdout 
 	regs := pubsub.NewRegistrationPublisher(psc, cfg.API.RegistrationsTopic)
 	defer regs.Stop()
 	opts.Queue = api.Queue{Publisher: regs, Records: redis.NewRegistrations(rdb, cfg.API.StatusTTL)}
+	if opts.Proof.On() {
+		// The code e-mails go on the worker's email-topic, sent through
+		// the same send-once record and provider as every other e-mail.
+		codes := pubsub.NewRequestPublisher[email.Request](psc, cfg.API.Proof.EmailTopic)
+		defer codes.Stop()
+		opts.Proof.Mail, opts.Proof.Tries = codes, redis.NewProofTries(rdb)
+	}
 
 	h := api.NewServer(log, redis.NewListings(rdb), pub, redis.NewStatuses(rdb, cfg.API.StatusTTL), opts)
 	ln, err := serve.Listen(cfg.Port)

@@ -39,6 +39,8 @@ type Submission struct {
 	// (docs/queue.md). With one, name, phone and email may be left out:
 	// the worker takes them from the registration the token was issued for.
 	Invitation string `json:"invitation,omitempty"`
+	// Proof is the contact proof, when the deployment asks for it.
+	Proof *Proof `json:"proof,omitempty"`
 }
 
 // RegistrationForm is the body of POST /register exactly as the person sent
@@ -53,6 +55,7 @@ type RegistrationForm struct {
 	Lang         string `json:"lang,omitempty"`
 	Contact      string `json:"contact,omitempty"`
 	CaptchaToken string `json:"captcha_token,omitempty"`
+	Proof        *Proof `json:"proof,omitempty"`
 }
 
 // Request is the message the API publishes and the worker consumes: a

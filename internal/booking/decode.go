@@ -95,6 +95,11 @@ func decodeStrict(r io.Reader, what string, field func(key string) any) error {
 				first = firstOf(first, fieldErr(key, CodeInvalidType, typeMessage(key, te)))
 				continue
 			}
+			// An object field's own strict decoder (Proof) names its fault.
+			if fe, ok := errors.AsType[*FieldError](err); ok && src.err == nil {
+				first = firstOf(first, fe)
+				continue
+			}
 			return src.classify()
 		}
 	}
@@ -138,6 +143,8 @@ func submissionField(sub *Submission, key string) any {
 		return &sub.CaptchaToken
 	case "invitation":
 		return &sub.Invitation
+	case "proof":
+		return &sub.Proof
 	}
 	return nil
 }
@@ -161,14 +168,19 @@ func registrationField(reg *RegistrationForm, key string) any {
 		return &reg.Contact
 	case "captcha_token":
 		return &reg.CaptchaToken
+	case "proof":
+		return &reg.Proof
 	}
 	return nil
 }
 
 func typeMessage(key string, te *json.UnmarshalTypeError) string {
 	want := "a string"
-	if key == "preferences" {
+	switch key {
+	case "preferences":
 		want = "an array of strings"
+	case "proof":
+		want = `an object {"challenge", "code"}`
 	}
 	return fmt.Sprintf("%s must be %s, not %s", key, want, te.Value)
 }

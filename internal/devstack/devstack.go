@@ -26,6 +26,7 @@ import (
 	"github.com/vaxbook/vaxbook/frontend"
 	"github.com/vaxbook/vaxbook/internal/config"
 	"github.com/vaxbook/vaxbook/internal/devenv"
+	"github.com/vaxbook/vaxbook/internal/email"
 	"github.com/vaxbook/vaxbook/internal/invite"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/pubsub"
@@ -95,6 +96,12 @@ var defaults = map[string]string{
 	"RATE_LIMIT_REGISTRATION": "1000000/m:100000",
 	"CONTACT_CAP_EMAIL":       "0",
 	"CONTACT_CAP_PHONE":       "0",
+	// Contact proof stays off unless CONTACT_PROOF=on is given (the
+	// contract's plain bodies must book on a laptop); when it is on, the
+	// codes arrive in /dev/mail, signed with this fixed, public key.
+	"CONTACT_PROOF_SECRET": "vaxbook-dev-contact-proof-secret-not-for-production",
+	"RATE_LIMIT_PROOF":     "100000/m:10000",
+	"CONTACT_CAP_PROOF":    "0",
 }
 
 // Lookup is getenv with dev's defaults for what getenv leaves unset.
@@ -204,6 +211,18 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 	}
 	regPub := pubsub.NewRegistrationPublisher(psc, regTopic)
 	closers = append(closers, regPub.Stop)
+
+	if opts.Proof.On() {
+		// Before the API: its code e-mails go on email-topic, which the
+		// mail relay below delivers to /push/email and the outbox.
+		if err := pubsub.EnsureTopic(ctx, psc, cfg.API.Proof.EmailTopic); err != nil {
+			return nil, err
+		}
+		codes := pubsub.NewRequestPublisher[email.Request](psc, cfg.API.Proof.EmailTopic)
+		closers = append(closers, codes.Stop)
+		opts.Proof.Mail, opts.Proof.Tries = codes, redis.NewProofTries(rdb)
+		log.Info("contact proof on: bookings and registrations need the code /dev/mail shows")
+	}
 
 	listings := redis.NewListings(rdb)
 	statuses := redis.NewStatuses(rdb, cfg.API.StatusTTL)

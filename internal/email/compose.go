@@ -126,6 +126,15 @@ func (c *Composer) Compose(r Request) (Message, error) {
 	case notify.KindExpired:
 		v.Subject = fmt.Sprintf(t["expired_subject"], r.Reference)
 		v.Intro = fmt.Sprintf(t["expired_intro"], r.Reference)
+	case notify.KindProof:
+		// No link and no name: the address is unproven, so the message
+		// must be worthless to anyone who asks for it to be sent to
+		// someone else. The code stays out of the subject, which lock
+		// screens show.
+		v.Subject = t["proof_subject"]
+		v.Intro = t["proof_intro"]
+		v.When = fmt.Sprintf(t["proof_expires"], longDateTime(r.Lang, *r.ExpiresAt))
+		v.Link = ""
 	}
 	m.Subject = v.Subject
 

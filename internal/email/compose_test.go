@@ -73,6 +73,8 @@ func request(t *testing.T, kind notify.Kind, lang string) email.Request {
 	switch kind {
 	case notify.KindInvitation, notify.KindExpired:
 		return queueRequest(kind, lang)
+	case notify.KindProof:
+		return proofRequest(lang)
 	case notify.KindAttempt:
 	default:
 		return email.RequestFor(outcome(booking.Status(kind), lang))
@@ -100,8 +102,16 @@ func queueRequest(kind notify.Kind, lang string) email.Request {
 	return r
 }
 
+// proofRequest is the request POST /proof publishes for siti@example.com.
+func proofRequest(lang string) email.Request {
+	// 08:15 UTC is 16:15 in Malaysia.
+	exp := time.Date(2026, 11, 25, 8, 15, 0, 0, time.UTC)
+	return email.Request{Reference: "PQRSTUVWXY234567", Kind: notify.KindProof, Lang: lang,
+		Email: "siti@example.com", Code: "042917", ExpiresAt: &exp, DecidedAt: decided}
+}
+
 var kinds = []notify.Kind{notify.KindConfirmed, notify.KindFull, notify.KindDuplicate, notify.KindAttempt,
-	notify.KindInvitation, notify.KindExpired}
+	notify.KindInvitation, notify.KindExpired, notify.KindProof}
 
 func TestCompose_MatchesGoldenFilesForEveryKindAndLanguage(t *testing.T) {
 	c := composer(t)
@@ -188,6 +198,8 @@ func TestCompose_ContentEachKindPromises(t *testing.T) {
 		{notify.KindInvitation, "ms", []string{"https://vaxbook.example.my/?invite=" + invitationToken + "\n", "Rabu, 25 November 2026, 16:00 (waktu Malaysia)", "MyKad", "pasport", "sekali sahaja"}},
 		{notify.KindExpired, "en", []string{"ABCDEFGHJK234567", "expired", "register again", "https://vaxbook.example.my/?lang=en&state=selangor"}},
 		{notify.KindExpired, "ms", []string{"ABCDEFGHJK234567", "tamat tempoh", "daftar semula", "https://vaxbook.example.my/?lang=ms&state=selangor"}},
+		{notify.KindProof, "en", []string{"Hello,", "042917", "Wednesday, 25 November 2026, 16:15 (Malaysia time)", "ignore this e-mail"}},
+		{notify.KindProof, "ms", []string{"Salam sejahtera,", "042917", "Rabu, 25 November 2026, 16:15 (waktu Malaysia)", "abaikan e-mel ini"}},
 	}
 	for _, tc := range cases {
 		m, err := c.Compose(request(t, tc.kind, tc.lang))
@@ -284,6 +296,13 @@ func TestRequest_ValidateRefusesWhatCannotBeSent(t *testing.T) {
 			*r = queueRequest(notify.KindExpired, "en")
 			r.State = ""
 		},
+		"proof with a name":      func(r *email.Request) { *r = proofRequest("en"); r.Name = "Click http://evil.example" },
+		"proof with a state":     func(r *email.Request) { *r = proofRequest("en"); r.State = "selangor" },
+		"proof with a token":     func(r *email.Request) { *r = proofRequest("en"); r.Token = invitationToken },
+		"proof without code":     func(r *email.Request) { *r = proofRequest("en"); r.Code = "" },
+		"proof with a text code": func(r *email.Request) { *r = proofRequest("en"); r.Code = "visit evil.example" },
+		"proof without expiry":   func(r *email.Request) { *r = proofRequest("en"); r.ExpiresAt = nil },
+		"confirmed with a code":  func(r *email.Request) { r.Code = "123456" },
 		"attempt without a day": func(r *email.Request) {
 			r.Kind, r.Slot, r.Name, r.State, r.DecidedAt = notify.KindAttempt, nil, "", "", time.Time{}
 		},
@@ -391,5 +410,30 @@ func TestRequest_AttemptIsSentOncePerHolderPerMalaysianDay(t *testing.T) {
 	}
 	if d := email.RequestFor(o).Key(); d.Kind != notify.KindDuplicate || d.Reference != o.Record.Reference {
 		t.Errorf("the person's duplicate e-mail: key %v", d)
+	}
+}
+
+func TestCompose_ProofCarriesTheCodeAndNoLink(t *testing.T) {
+	for _, lang := range []string{"ms", "en"} {
+		m, err := composer(t).Compose(proofRequest(lang))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(m.Subject, "042917") {
+			t.Errorf("%s: subject %q shows the code on a lock screen", lang, m.Subject)
+		}
+		for what, body := range map[string]string{"text": m.Text, "html": m.HTML} {
+			if !strings.Contains(body, "042917") {
+				t.Errorf("%s %s: no code", lang, what)
+			}
+			for _, no := range []string{"http://", "https://", "href", "PQRSTUVWXY234567"} {
+				if strings.Contains(body, no) {
+					t.Errorf("%s %s carries %q: a proof e-mail has no link and no reference", lang, what, no)
+				}
+			}
+		}
+		if m.To.Name != "" || len(m.Attachments) != 0 {
+			t.Errorf("%s: to %+v, %d attachments; want a bare address and none", lang, m.To, len(m.Attachments))
+		}
 	}
 }

@@ -38,8 +38,12 @@ type Request struct {
 	// composer's PUBLIC_BASE_URL/?invite=TOKEN. It is a bearer credential
 	// bound to the registrant's id_number, which it does not reveal.
 	Token string `json:"token,omitempty"`
-	// ExpiresAt is when the invitation runs out, for invitation.
+	// ExpiresAt is when the invitation runs out, for invitation, and
+	// when the code stops counting, for proof.
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// Code is the contact-proof code, for proof: the message's whole
+	// point, sent to an address the person has not yet proved is theirs.
+	Code string `json:"code,omitempty"`
 	// Contact is the registrant's choice of channel (email, sms or both),
 	// for invitation and expired. Until an SMS channel exists, these go by
 	// e-mail whatever the choice: every registration carries an address.
@@ -99,9 +103,15 @@ func (r Request) Validate() error {
 		return fmt.Errorf("lang %q is not %s or %s", r.Lang, booking.LangMalay, booking.LangEnglish)
 	case r.Kind == notify.KindAttempt && (r.Name != "" || r.State != "" || r.Slot != nil || len(r.Taken) > 0):
 		return errors.New("attempt carrying more than the holder's address and language")
+	case r.Kind == notify.KindProof && (r.Name != "" || r.State != "" || r.Slot != nil || len(r.Taken) > 0 || r.Token != "" || r.Contact != ""):
+		return errors.New("proof carrying more than the code, its expiry, the address and the language")
+	case r.Kind == notify.KindProof && (!validCode(r.Code) || r.ExpiresAt == nil):
+		return errors.New("proof without its six-digit code or expiry")
+	case r.Kind != notify.KindProof && r.Code != "":
+		return fmt.Errorf("%s carrying a proof code", r.Kind)
 	case r.Kind == notify.KindAttempt && r.DecidedAt.IsZero():
 		return errors.New("attempt without decided_at, which its once-a-day key needs")
-	case r.Name == "" && r.Kind != notify.KindAttempt:
+	case r.Name == "" && r.Kind != notify.KindAttempt && r.Kind != notify.KindProof:
 		return errors.New("name missing")
 	case !booking.ValidEmail(r.Email):
 		return errors.New("email missing or malformed")
@@ -111,10 +121,23 @@ func (r Request) Validate() error {
 		return errors.New("invitation without its token, expiry or state")
 	case r.Kind == notify.KindExpired && r.State == "":
 		return errors.New("expired without the state to register in again")
-	case r.Kind != notify.KindInvitation && (r.Token != "" || r.ExpiresAt != nil):
+	case r.Kind != notify.KindInvitation && r.Token != "", r.Kind != notify.KindInvitation && r.Kind != notify.KindProof && r.ExpiresAt != nil:
 		return fmt.Errorf("%s carrying an invitation", r.Kind)
 	}
 	return nil
+}
+
+// validCode reports whether c is six ASCII digits (internal/proof's codes).
+func validCode(c string) bool {
+	if len(c) != 6 {
+		return false
+	}
+	for i := range len(c) {
+		if c[i] < '0' || c[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // Address is a mailbox with an optional display name.

@@ -49,6 +49,10 @@ var texts = map[string]map[string]string{
 		"expired_subject":    "Your vaccination invitation has expired (%s)",
 		"expired_intro":      "Your invitation to book a vaccination (registration %s) was not used before it expired, so its place has gone to the next person in the queue.",
 		"expired_again":      "To be invited again, please register again:",
+		"proof_subject":      "Your vaxbook verification code",
+		"proof_intro":        "Enter this code on the vaccination booking page to show that this e-mail address is yours:",
+		"proof_expires":      "The code works until %s (Malaysia time).",
+		"proof_ignore":       "If you did not ask for it, ignore this e-mail: no booking is made with your address unless the code is entered. Never give the code to anyone who asks for it.",
 	},
 	booking.LangMalay: {
 		"greeting":           "%s yang dihormati,",
@@ -88,6 +92,10 @@ var texts = map[string]map[string]string{
 		"expired_subject":    "Jemputan vaksinasi anda telah tamat tempoh (%s)",
 		"expired_intro":      "Jemputan anda untuk menempah vaksinasi (pendaftaran %s) tidak digunakan sebelum tamat tempoh, jadi tempatnya telah diberikan kepada orang seterusnya dalam giliran.",
 		"expired_again":      "Untuk dijemput semula, sila daftar semula:",
+		"proof_subject":      "Kod pengesahan vaxbook anda",
+		"proof_intro":        "Masukkan kod ini di halaman tempahan vaksinasi untuk menunjukkan bahawa alamat e-mel ini milik anda:",
+		"proof_expires":      "Kod ini sah sehingga %s (waktu Malaysia).",
+		"proof_ignore":       "Jika anda tidak memintanya, abaikan e-mel ini: tiada tempahan dibuat dengan alamat anda melainkan kod ini dimasukkan. Jangan berikan kod ini kepada sesiapa yang memintanya.",
 	},
 }
 

@@ -34,12 +34,16 @@ const (
 	// KindExpired tells a registrant their invitation ran out unused and
 	// they must register again.
 	KindExpired Kind = "expired"
+	// KindProof carries a contact-proof code (CONTACT_PROOF) to an address
+	// nobody has proved yet: the code and its expiry, nothing the person
+	// typed and no link, so it is useless for spam or phishing.
+	KindProof Kind = "proof"
 )
 
 // Known reports whether vaxbook sends messages of kind k.
 func (k Kind) Known() bool {
 	switch k {
-	case KindConfirmed, KindFull, KindDuplicate, KindAttempt, KindInvitation, KindExpired:
+	case KindConfirmed, KindFull, KindDuplicate, KindAttempt, KindInvitation, KindExpired, KindProof:
 		return true
 	}
 	return false

@@ -14,7 +14,7 @@ import (
 // (DATABASE_URL names its user, vaxbook-worker@PROJECT.iam, and carries no
 // password). That is how the deployed services log in (deploy/README.md,
 // "Database roles"): no password to leak or rotate, and each service is its
-// own database user, a member of its role's group (migrations/000010_roles).
+// own database user, a member of its role's group (migrations/000005_roles).
 type IAMAuth bool
 
 // EnvDecode reads on or off, as the other switches are spelt.

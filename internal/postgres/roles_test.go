@@ -22,7 +22,7 @@ import (
 )
 
 // Each service logs in as a member of its group role (migrations
-// 000010_roles), as the deployed services' IAM users are. These tests log
+// 000005_roles), as the deployed services' IAM users are. These tests log
 // in the same way, run the service's own queries, and try what the
 // service must not be able to do.
 

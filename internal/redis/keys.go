@@ -29,3 +29,7 @@ func keyQueueMark(state string) string { return "queue:mark:" + state }
 // keyQueueRestore is the string a rebuild of a queue state's records holds
 // while it runs (see BeginRestore).
 func keyQueueRestore(state string) string { return "queue:restore:" + state }
+
+// keyProofTries counts the tries of one contact-proof challenge; id is the
+// keyed hash proof.Signer.AttemptsKey gives, never the challenge itself.
+func keyProofTries(id string) string { return "proof:tries:" + id }
