@@ -104,7 +104,7 @@ func parseLoadtestFlags(args []string, getenv func(string) string, stdout io.Wri
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress lines on stderr")
 	fs.StringVar(&f.reg.state, "state", "putrajaya", "register: the state made a queue state (it must have no registrations yet)")
 	fs.IntVar(&f.reg.places, "places", 0, "register: the state's free places, spread over its slots (default 2/5 of --people)")
-	fs.Float64Var(&f.reg.earlyShare, "early-share", 0.5, "register: share of the arrival window before opens_at (shuffled at opening)")
+	fs.Float64Var(&f.reg.earlyShare, "early-share", 0.5, "register: share of the people who register before opens_at (shuffled at opening)")
 	fs.Float64Var(&f.reg.bookShare, "book-share", 0.7, "register: share of the invited who book; the rest let the link expire")
 	fs.Float64Var(&f.reg.repeat, "repeat", 0.02, "register: share of people who register twice with a new key (must end duplicate)")
 	fs.Float64Var(&f.reg.reuse, "reuse", 0.05, "register: share of bookers who try their used link again (must be refused)")
