@@ -137,7 +137,7 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 		caps     string // "email" or "phone": one accepted booking per that contact
 	}
 	body := submission(nil)
-	ref := booking.ReferenceFor("key", "900101145678")
+	ref := booking.DevReferences().For("key", "900101145678")
 	set := func(k string, v any) string { return submission(func(m map[string]any) { m[k] = v }) }
 	// Kedah books by invitation (queueRows).
 	kedahQueues := func(s *stubListings) {

@@ -8,6 +8,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/captcha"
 	"github.com/vaxbook/vaxbook/internal/queue"
 	"github.com/vaxbook/vaxbook/internal/ratelimit"
@@ -32,7 +33,12 @@ type Config struct {
 	// open-only deployment needs no secret. Unset, a submission in a queue
 	// state is answered 503 invitations_unavailable and logged once.
 	InvitationSecret string `env:"INVITATION_SECRET" json:"-"`
-	Abuse            AbuseConfig
+	// ReferenceKey keys the references of submissions sent with an
+	// Idempotency-Key (booking.References), the same on every instance.
+	// Unset: booking.DevReferenceKey, which is public; deploy/api.yaml sets
+	// it from Secret Manager.
+	ReferenceKey string `env:"REFERENCE_KEY" json:"-"`
+	Abuse        AbuseConfig
 }
 
 // AbuseConfig is the shared abuse control (api/abuse.go). Off unless the
@@ -196,7 +202,14 @@ func (c Config) Options(project string) (Options, error) {
 			return Options{}, fmt.Errorf("configuration: INVITATION_SECRET: %w", err)
 		}
 	}
+	refs := booking.DevReferences()
+	if c.ReferenceKey != "" {
+		if refs, err = booking.NewReferences(c.ReferenceKey); err != nil {
+			return Options{}, fmt.Errorf("configuration: REFERENCE_KEY: %w", err)
+		}
+	}
 	return Options{
+		References:    refs,
 		Captcha:       human,
 		Abuse:         abuse,
 		Invitations:   invitations,

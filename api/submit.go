@@ -32,7 +32,7 @@ type submitAnswer struct {
 // an accepted submission (answered as before), the state and its mode, the
 // invitation a queue state needs, the choices against the listing, the
 // captcha, the contact caps; then it queues the booking.
-func handleSubmit(log *slog.Logger, cache *microCache, pub Publisher, statuses Statuses, abuse Abuse, human Captcha, invitations *invitationCheck, publishTimeout time.Duration) http.Handler {
+func handleSubmit(log *slog.Logger, cache *microCache, pub Publisher, statuses Statuses, abuse Abuse, human Captcha, invitations *invitationCheck, refs *booking.References, publishTimeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		log := logging.FromContext(ctx, log)
@@ -57,7 +57,7 @@ func handleSubmit(log *slog.Logger, cache *microCache, pub Publisher, statuses S
 
 		ref := booking.NewReference()
 		if key != "" {
-			ref = booking.ReferenceFor(key, req.IDNumber)
+			ref = refs.For(key, req.IDNumber)
 			// A retry of an accepted submission is answered from its status
 			// record: it was queued already and must not be queued again.
 			if prior, err := statuses.GetRaw(ctx, ref); err == nil {
