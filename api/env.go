@@ -12,6 +12,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/captcha"
 	"github.com/vaxbook/vaxbook/internal/queue"
 	"github.com/vaxbook/vaxbook/internal/ratelimit"
+	"github.com/vaxbook/vaxbook/internal/redact"
 )
 
 // Config is how the API behaves, read from the environment by both `api`
@@ -236,7 +237,7 @@ func (c CaptchaConfig) captcha() (Captcha, error) {
 	if c.VerifyURL != "" {
 		u, err := url.Parse(c.VerifyURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return Captcha{}, fmt.Errorf("configuration: CAPTCHA_VERIFY_URL: want an http(s) URL, got %q", c.VerifyURL)
+			return Captcha{}, fmt.Errorf("configuration: CAPTCHA_VERIFY_URL: want an http(s) URL, got %q", redact.URL(c.VerifyURL))
 		}
 		verifyURL = c.VerifyURL
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/config"
 	"github.com/vaxbook/vaxbook/internal/devenv"
 	"github.com/vaxbook/vaxbook/internal/invite"
+	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/pubsub"
 	"github.com/vaxbook/vaxbook/internal/redis"
@@ -236,8 +237,8 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 		g.Go(func() error { return inviter.Run(gctx) })
 
 		mux := http.NewServeMux()
-		mux.Handle("POST "+worker.PushPath, worker.HandlePush(log, postgres.NewBookings(pool), statuses, worker.WithEmailRequests(mail.pub), worker.WithRegistrations(registrations)))
-		mux.Handle("POST "+worker.RegistrationsPushPath, worker.HandleRegistrations(log, postgres.NewRegistrar(pool), registrations))
+		mux.Handle("POST "+worker.PushPath, worker.HandlePush(log, postgres.NewBookings(pool, pii.Dev()), statuses, worker.WithEmailRequests(mail.pub), worker.WithRegistrations(registrations)))
+		mux.Handle("POST "+worker.RegistrationsPushPath, worker.HandleRegistrations(log, postgres.NewRegistrar(pool, pii.Dev()), registrations))
 		if err := mail.mount(mux, log, pool, cfg.Email, base); err != nil {
 			return nil, err
 		}
