@@ -108,8 +108,12 @@ func (w retentionWorld) registration(t *testing.T, what string) personRow {
 	return r
 }
 
-func removed(r personRow) bool { return r.Name == "" && r.Phone == "" && r.Email == "" && !r.HasID && r.Removed }
-func kept(r personRow) bool    { return r.Name != "" && r.Phone != "" && r.Email != "" && r.HasID && !r.Removed }
+func removed(r personRow) bool {
+	return r.Name == "" && r.Phone == "" && r.Email == "" && !r.HasID && r.Removed
+}
+func kept(r personRow) bool {
+	return r.Name != "" && r.Phone != "" && r.Email != "" && r.HasID && !r.Removed
+}
 
 func slotCounters(t *testing.T, pool *pgxpool.Pool) map[string]int {
 	t.Helper()
