@@ -70,3 +70,26 @@ func TestRecord_KeepsTheRawIDOnlyUntilTheInvitationIsSent(t *testing.T) {
 		t.Errorf("%d registrations keep the raw ID number after their invitation was sent", n)
 	}
 }
+
+// Rows from before migration 5 are hashed by the backfill, and then count
+// for the one-booking rule like any other.
+func TestBackfill_HashesOldRowsAndTheRuleHoldsAfter(t *testing.T) {
+	t.Parallel()
+	pool := seedTwoSlots(t, 5, 5)
+	old := testenv.NewRequest(8, "sel-001-am")
+	if _, err := pool.Exec(t.Context(), `INSERT INTO bookings (reference, id_number, status, slot_id, state_code, name, phone, email, lang, preferences, message_id, submitted_at)
+		VALUES ($1, $2, 'confirmed', 'sel-001-am', 'selangor', 'P', '+60123456789', 'p@example.com', 'ms', '{sel-001-am}', 'm', now())`, old.Reference, old.IDNumber); err != nil {
+		t.Fatal(err)
+	}
+	got, err := postgres.Backfill(t.Context(), pool, pii.Dev())
+	if err != nil || got["bookings"] != 1 {
+		t.Fatalf("Backfill = %v %v, want 1 booking", got, err)
+	}
+	if n := queryInt(t, pool, `SELECT count(*) FROM bookings WHERE id_number IS NOT NULL`); n != 0 {
+		t.Errorf("%d bookings keep the raw ID number", n)
+	}
+	o, err := postgres.NewBookings(pool, pii.Dev()).Decide(t.Context(), testenv.NewRequest(8, "sel-001-pm"), "m2")
+	if err != nil || o.Record.Status != booking.StatusDuplicate {
+		t.Errorf("the same person after the backfill: %v %v, want duplicate", o.Record.Status, err)
+	}
+}
