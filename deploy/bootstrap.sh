@@ -171,6 +171,19 @@ if ! secret_has_version rate-limit-key; then
   log "creating secret rate-limit-key"
   ensure_secret rate-limit-key "$(openssl rand -hex 32)"
 fi
+# The pepper of the ID hashes stored instead of ID numbers: read by the
+# worker, and by an operator running `vaxbook erase --id-number` or `vaxbook
+# pii backfill` with their own access. Never rotated in place: a new pepper
+# orphans every stored hash (deploy/README.md, "Personal data").
+if ! secret_has_version id-pepper; then
+  log "creating secret id-pepper"
+  ensure_secret id-pepper "$(openssl rand -hex 32)"
+fi
+# The key of the references given to retried submissions: read by the api.
+if ! secret_has_version reference-key; then
+  log "creating secret reference-key"
+  ensure_secret reference-key "$(openssl rand -hex 32)"
+fi
 
 # --- service accounts --------------------------------------------------------
 for role in api worker cachefill invite migrate push deploy; do
@@ -194,6 +207,8 @@ grant_secret sendgrid-api-key worker
 grant_secret captcha-secret api
 grant_secret captcha-site-key api
 grant_secret rate-limit-key api
+grant_secret id-pepper worker
+grant_secret reference-key api
 
 # The deployer (Cloud Build) deploys services and jobs running as the role
 # accounts, pushes the image and publishes the site.
