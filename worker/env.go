@@ -29,17 +29,11 @@ type Config struct {
 // Pepper checks ID_PEPPER; dev reports that the public dev pepper is used.
 // The error names the variable, never its value.
 func (c Config) Pepper() (p *pii.Pepper, dev bool, err error) {
-	if c.IDPepper == "" {
-		if !c.Push.Off() {
-			return nil, false, fmt.Errorf("configuration: ID_PEPPER: required (at least %d bytes, from Secret Manager) while PUSH_AUTH is on", pii.MinPepperLen)
-		}
+	if c.IDPepper == "" && c.Push.Off() {
 		return pii.Dev(), true, nil
 	}
-	p, err = pii.NewPepper(c.IDPepper)
-	if err != nil {
-		return nil, false, fmt.Errorf("configuration: ID_PEPPER: %w", err)
-	}
-	return p, false, nil
+	p, err = pii.Configured(c.IDPepper)
+	return p, false, err
 }
 
 // EmailConfig is the worker's e-mail: the topic it asks on (empty: it asks

@@ -29,16 +29,7 @@ type pepperedConfig struct {
 	IDPepper    string `env:"ID_PEPPER" json:"-"`
 }
 
-func (c pepperedConfig) pepper() (*pii.Pepper, error) {
-	if c.IDPepper == "" {
-		return nil, errors.New("configuration: ID_PEPPER: required (the worker's, from Secret Manager; `vaxbook dev` uses pii.DevPepper)")
-	}
-	p, err := pii.NewPepper(c.IDPepper)
-	if err != nil {
-		return nil, fmt.Errorf("configuration: ID_PEPPER: %w", err)
-	}
-	return p, nil
-}
+func (c pepperedConfig) pepper() (*pii.Pepper, error) { return pii.Configured(c.IDPepper) }
 
 // runRetention applies the retention policy once and exits: a Cloud Run
 // job that Cloud Scheduler starts daily (deploy/README.md). It takes no
@@ -138,4 +129,3 @@ func runPII(ctx context.Context, args []string, getenv func(string) string, stdo
 	fmt.Fprintf(stdout, "hashed ID numbers: %d bookings, %d registrations, %d invitations\n", n["bookings"], n["registrations"], n["invitations"])
 	return nil
 }
-

@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 )
 
 // MinPepperLen is the shortest ID_PEPPER accepted: an HMAC key shorter than
@@ -37,6 +38,19 @@ func NewPepper(secret string) (*Pepper, error) {
 		return nil, ErrPepperShort
 	}
 	return &Pepper{key: []byte(secret)}, nil
+}
+
+// Configured checks ID_PEPPER as a role that needs it reads it: the error
+// is one configuration line naming the variable, never its value.
+func Configured(secret string) (*Pepper, error) {
+	if secret == "" {
+		return nil, fmt.Errorf("configuration: ID_PEPPER: required (at least %d bytes, the worker's, from Secret Manager)", MinPepperLen)
+	}
+	p, err := NewPepper(secret)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: ID_PEPPER: %w", err)
+	}
+	return p, nil
 }
 
 // Dev is the pepper of DevPepper.

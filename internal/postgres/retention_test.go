@@ -88,22 +88,21 @@ type personRow struct {
 
 func (w retentionWorld) booking(t *testing.T, what string) personRow {
 	t.Helper()
-	var r personRow
-	err := w.pool.QueryRow(t.Context(), `SELECT name, phone, email, status, id_hash IS NOT NULL OR id_number IS NOT NULL, personal_data_removed_at IS NOT NULL
-		FROM bookings WHERE reference = $1`, w.refs[what]).Scan(&r.Name, &r.Phone, &r.Email, &r.Status, &r.HasID, &r.Removed)
-	if err != nil {
-		t.Fatalf("booking %s: %v", what, err)
-	}
-	return r
+	return w.person(t, "bookings", what)
 }
 
 func (w retentionWorld) registration(t *testing.T, what string) personRow {
 	t.Helper()
+	return w.person(t, "registrations", what)
+}
+
+func (w retentionWorld) person(t *testing.T, table, what string) personRow {
+	t.Helper()
 	var r personRow
 	err := w.pool.QueryRow(t.Context(), `SELECT name, phone, email, status, id_hash IS NOT NULL OR id_number IS NOT NULL, personal_data_removed_at IS NOT NULL
-		FROM registrations WHERE reference = $1`, w.refs[what]).Scan(&r.Name, &r.Phone, &r.Email, &r.Status, &r.HasID, &r.Removed)
+		FROM `+table+` WHERE reference = $1`, w.refs[what]).Scan(&r.Name, &r.Phone, &r.Email, &r.Status, &r.HasID, &r.Removed)
 	if err != nil {
-		t.Fatalf("registration %s: %v", what, err)
+		t.Fatalf("%s %s: %v", table, what, err)
 	}
 	return r
 }
