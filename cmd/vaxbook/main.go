@@ -60,7 +60,7 @@ var commands = []command{
 	{name: "state", args: "set STATE --mode open|queue [--opens-at TIME]", about: "change a state's booking mode; --opens-at \"\" clears the time", run: runState},
 	{name: "retention", about: "remove personal data past RETENTION_AFTER, once (a scheduled job)", run: runRetention},
 	{name: "erase", args: "--id-number X | --reference REF", about: "remove one person's details everywhere", run: runErase},
-	{name: "pii", args: "backfill", about: "hash ID numbers stored before migration 5 (ID_PEPPER)", run: runPII},
+	{name: "pii", args: "backfill", about: "hash ID numbers stored before migration 7 (ID_PEPPER)", run: runPII},
 	{name: "dev", about: "everything in one process, for a laptop", run: runDev},
 	{name: "loadtest", args: "listppv|submit|surge [--dev] [--baseline] [--rate N] ...", run: runLoadtest},
 	{name: "capacity", args: "--result FILE --peak-rps N --peak-bookings N", run: runCapacity},

@@ -104,7 +104,7 @@ func runErase(ctx context.Context, args []string, getenv func(string) string, st
 }
 
 // runPII runs `vaxbook pii backfill`: hash the ID numbers stored before
-// migration 5 (see postgres.Backfill for when).
+// migration 7 (see postgres.Backfill for when).
 func runPII(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) != 1 || args[0] != "backfill" {
 		return errors.New("usage: vaxbook pii backfill")

@@ -10,7 +10,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/pii"
 )
 
-// Rows written before migration 5 carry the raw id_number and no id_hash;
+// Rows written before migration 7 carry the raw id_number and no id_hash;
 // SQL cannot hash them (the pepper never reaches Postgres), so Backfill
 // reads them in batches, hashes in Go and writes the hash back, clearing
 // the number. A queued registration keeps its number: the invite loop
@@ -31,7 +31,7 @@ var backfills = []struct{ table, read, write string }{
 }
 
 // Backfill hashes every stored raw ID number with ids and returns how many
-// rows it changed per table. Run it once after `vaxbook migrate up` to 5,
+// rows it changed per table. Run it once after `vaxbook migrate up` to 7,
 // with the worker paused (Pub/Sub keeps the messages): a worker of the old
 // release would go on writing raw numbers.
 func Backfill(ctx context.Context, pool *pgxpool.Pool, ids *pii.Pepper) (map[string]int, error) {

@@ -71,7 +71,7 @@ func TestRecord_KeepsTheRawIDOnlyUntilTheInvitationIsSent(t *testing.T) {
 	}
 }
 
-// Rows from before migration 5 are hashed by the backfill, and then count
+// Rows from before migration 7 are hashed by the backfill, and then count
 // for the one-booking rule like any other.
 func TestBackfill_HashesOldRowsAndTheRuleHoldsAfter(t *testing.T) {
 	t.Parallel()

@@ -26,3 +26,14 @@ ALTER TABLE invitations ALTER COLUMN id_number DROP NOT NULL,
 CREATE INDEX bookings_pending_removal ON bookings (processed_at) WHERE personal_data_removed_at IS NULL;
 CREATE INDEX registrations_pending_removal ON registrations (processed_at) WHERE personal_data_removed_at IS NULL;
 CREATE INDEX rejected_messages_received_at ON rejected_messages (received_at);
+
+-- The invitation loop clears a registration's raw id_number once its
+-- invitation is sent (Lease.MarkNotified). Its role exists where the
+-- per-service roles migration ran.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'vaxbook_invite') THEN
+        GRANT UPDATE (id_number) ON registrations TO vaxbook_invite;
+    END IF;
+END
+$$;

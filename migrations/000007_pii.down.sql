@@ -1,3 +1,10 @@
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'vaxbook_invite') THEN
+        REVOKE UPDATE (id_number) ON registrations FROM vaxbook_invite;
+    END IF;
+END
+$$;
 -- Rows written since carry no id_number: they get a stand-in unique per
 -- person ("hash:" and the hash) so the NOT NULL and the old per-person
 -- indexes hold; the ID numbers themselves are gone for good.
