@@ -140,7 +140,7 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 		proofCap bool   // one contact-proof code per address an hour
 	}
 	body := submission(nil)
-	ref := booking.ReferenceFor("key", "900101145678")
+	ref := booking.DevReferences().For("key", "900101145678")
 	set := func(k string, v any) string { return submission(func(m map[string]any) { m[k] = v }) }
 	// Kedah books by invitation (queueRows).
 	kedahQueues := func(s *stubListings) {

@@ -8,9 +8,11 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/captcha"
 	"github.com/vaxbook/vaxbook/internal/queue"
 	"github.com/vaxbook/vaxbook/internal/ratelimit"
+	"github.com/vaxbook/vaxbook/internal/redact"
 )
 
 // Config is how the API behaves, read from the environment by both `api`
@@ -32,7 +34,12 @@ type Config struct {
 	// open-only deployment needs no secret. Unset, a submission in a queue
 	// state is answered 503 invitations_unavailable and logged once.
 	InvitationSecret string `env:"INVITATION_SECRET" json:"-"`
-	Abuse            AbuseConfig
+	// ReferenceKey keys the references of submissions sent with an
+	// Idempotency-Key (booking.References), the same on every instance.
+	// Unset: booking.DevReferenceKey, which is public; deploy/api.yaml sets
+	// it from Secret Manager.
+	ReferenceKey string `env:"REFERENCE_KEY" json:"-"`
+	Abuse        AbuseConfig
 	// Contact proof (api/proof.go); off unless CONTACT_PROOF=on.
 	Proof ProofConfig
 }
@@ -217,7 +224,14 @@ func (c Config) Options(project string) (Options, error) {
 			return Options{}, fmt.Errorf("configuration: INVITATION_SECRET: %w", err)
 		}
 	}
+	refs := booking.DevReferences()
+	if c.ReferenceKey != "" {
+		if refs, err = booking.NewReferences(c.ReferenceKey); err != nil {
+			return Options{}, fmt.Errorf("configuration: REFERENCE_KEY: %w", err)
+		}
+	}
 	return Options{
+		References:    refs,
 		Captcha:       human,
 		Abuse:         abuse,
 		Invitations:   invitations,
@@ -245,7 +259,7 @@ func (c CaptchaConfig) captcha() (Captcha, error) {
 	if c.VerifyURL != "" {
 		u, err := url.Parse(c.VerifyURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return Captcha{}, fmt.Errorf("configuration: CAPTCHA_VERIFY_URL: want an http(s) URL, got %q", c.VerifyURL)
+			return Captcha{}, fmt.Errorf("configuration: CAPTCHA_VERIFY_URL: want an http(s) URL, got %q", redact.URL(c.VerifyURL))
 		}
 		verifyURL = c.VerifyURL
 	}

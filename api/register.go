@@ -22,7 +22,7 @@ type registerAnswer struct {
 // handleSubmit accepts a booking: the same checks in the same order, the
 // same body limit, and 202 only once Pub/Sub has the message
 // (docs/queue.md, "Registering").
-func handleRegister(log *slog.Logger, cache *microCache, q Queue, abuse Abuse, human Captcha, contact Proof, publishTimeout time.Duration) http.Handler {
+func handleRegister(log *slog.Logger, cache *microCache, q Queue, abuse Abuse, human Captcha, contact Proof, refs *booking.References, publishTimeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		log := logging.FromContext(ctx, log)
@@ -45,7 +45,7 @@ func handleRegister(log *slog.Logger, cache *microCache, q Queue, abuse Abuse, h
 
 		ref := booking.NewReference()
 		if key != "" {
-			ref = booking.ReferenceFor(key, person.IDNumber)
+			ref = refs.For(key, person.IDNumber)
 			// A retry of an accepted registration is answered from its
 			// record: it was queued already and must not be queued again.
 			if prior, err := q.Records.Get(ctx, ref); err == nil && prior.Reference == ref {

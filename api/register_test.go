@@ -256,7 +256,7 @@ func TestRegister_RetryWithSameKeyGivesSameReferenceAndQueuesOnce(t *testing.T) 
 	key := map[string]string{"Idempotency-Key": "reg-7f3a"}
 	first := decodeAccepted(t, e.do(t, http.MethodPost, "/register", registration(nil), key).Body.Bytes())
 	second := decodeAccepted(t, e.do(t, http.MethodPost, "/register", registration(nil), key).Body.Bytes())
-	if first.Reference != booking.ReferenceFor("reg-7f3a", "900101145678") || second != first {
+	if first.Reference != booking.DevReferences().For("reg-7f3a", "900101145678") || second != first {
 		t.Fatalf("answers: got %+v then %+v, want the key's reference twice", first, second)
 	}
 	if n := len(e.srv.Messages()); n != 1 {
@@ -274,7 +274,7 @@ func TestRegister_PublishFailureIs503AndNothingIsRecorded(t *testing.T) {
 	if got := decodeError(t, w); got.Error.Code != "queue_unavailable" {
 		t.Errorf("code: got %q", got.Error.Code)
 	}
-	if _, err := e.records.Get(t.Context(), booking.ReferenceFor("k1", "900101145678")); err == nil {
+	if _, err := e.records.Get(t.Context(), booking.DevReferences().For("k1", "900101145678")); err == nil {
 		t.Error("a record was written for a registration that was not queued")
 	}
 }

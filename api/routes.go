@@ -74,6 +74,9 @@ type Options struct {
 	// submission in a queue state is answered 503. Its Records default to
 	// Queue's.
 	Invitations Invitations
+	// References derives the references of retried submissions; nil:
+	// booking.DevReferences (Config.Options sets REFERENCE_KEY's).
+	References *booking.References
 }
 
 func (o Options) withDefaults() Options {
@@ -89,6 +92,9 @@ func (o Options) withDefaults() Options {
 	o.Proof = o.Proof.withDefaults()
 	if o.PublishTimeout <= 0 {
 		o.PublishTimeout = 10 * time.Second
+	}
+	if o.References == nil {
+		o.References = booking.DevReferences()
 	}
 	return o
 }
@@ -122,12 +128,12 @@ func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Stat
 		// Per-client limits on the paths opts.Abuse.Routes lists, before
 		// any handler work: a refused request costs one Redis call.
 		r.Use(func(next http.Handler) http.Handler { return limitRoutes(log, opts.Abuse, next) })
-		r.Method(http.MethodPost, "/submit", handleSubmit(log, cache, pub, statuses, opts.Abuse, opts.Captcha, newInvitationCheck(log, opts.Invitations), opts.Proof, opts.PublishTimeout))
+		r.Method(http.MethodPost, "/submit", handleSubmit(log, cache, pub, statuses, opts.Abuse, opts.Captcha, newInvitationCheck(log, opts.Invitations), opts.Proof, opts.References, opts.PublishTimeout))
 		if opts.Proof.On() {
 			r.Method(http.MethodPost, "/proof", handleProof(log, opts.Proof, opts.Abuse, opts.PublishTimeout))
 		}
 		if opts.Queue.on() {
-			r.Method(http.MethodPost, "/register", handleRegister(log, cache, opts.Queue, opts.Abuse, opts.Captcha, opts.Proof, opts.PublishTimeout))
+			r.Method(http.MethodPost, "/register", handleRegister(log, cache, opts.Queue, opts.Abuse, opts.Captcha, opts.Proof, opts.References, opts.PublishTimeout))
 			r.Method(http.MethodGet, "/registration/{reference}", handleRegistration(log, opts.Queue.Records))
 		}
 		r.Method(http.MethodGet, "/status/{reference}", handleStatus(log, statuses))

@@ -33,7 +33,7 @@ type submitAnswer struct {
 // invitation a queue state needs, the choices against the listing, the
 // contact proof (when on, and the booking has no invitation), the captcha,
 // the contact caps; then it queues the booking.
-func handleSubmit(log *slog.Logger, cache *microCache, pub Publisher, statuses Statuses, abuse Abuse, human Captcha, invitations *invitationCheck, contact Proof, publishTimeout time.Duration) http.Handler {
+func handleSubmit(log *slog.Logger, cache *microCache, pub Publisher, statuses Statuses, abuse Abuse, human Captcha, invitations *invitationCheck, contact Proof, refs *booking.References, publishTimeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		log := logging.FromContext(ctx, log)
@@ -58,7 +58,7 @@ func handleSubmit(log *slog.Logger, cache *microCache, pub Publisher, statuses S
 
 		ref := booking.NewReference()
 		if key != "" {
-			ref = booking.ReferenceFor(key, req.IDNumber)
+			ref = refs.For(key, req.IDNumber)
 			// A retry of an accepted submission is answered from its status
 			// record: it was queued already and must not be queued again.
 			if prior, err := statuses.GetRaw(ctx, ref); err == nil {

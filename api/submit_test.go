@@ -221,7 +221,7 @@ func TestSubmit_PublishFailureIs503AndNothingIsRecorded(t *testing.T) {
 		t.Fatalf("got %d Retry-After %q, want 503 with Retry-After: %s", w.Code, w.Header().Get("Retry-After"), w.Body)
 	}
 	decodeError(t, w)
-	ref := booking.ReferenceFor("k1", "900101145678")
+	ref := booking.DevReferences().For("k1", "900101145678")
 	if _, err := statuses.Get(context.Background(), ref); err == nil {
 		t.Errorf("a status was recorded for a booking that was not queued")
 	}

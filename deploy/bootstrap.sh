@@ -196,6 +196,19 @@ if ! secret_has_version contact-proof-secret; then
   log "creating secret contact-proof-secret"
   ensure_secret contact-proof-secret "$(openssl rand -hex 32)"
 fi
+# The pepper of the ID hashes stored instead of ID numbers: read by the
+# worker, and by an operator running `vaxbook erase --id-number` or `vaxbook
+# pii backfill` with their own access. Never rotated in place: a new pepper
+# orphans every stored hash (deploy/README.md, "Personal data").
+if ! secret_has_version id-pepper; then
+  log "creating secret id-pepper"
+  ensure_secret id-pepper "$(openssl rand -hex 32)"
+fi
+# The key of the references given to retried submissions: read by the api.
+if ! secret_has_version reference-key; then
+  log "creating secret reference-key"
+  ensure_secret reference-key "$(openssl rand -hex 32)"
+fi
 
 # --- service accounts --------------------------------------------------------
 for role in api worker cachefill invite migrate push build deploy; do
@@ -223,6 +236,8 @@ grant_secret captcha-secret api
 grant_secret captcha-site-key api
 grant_secret rate-limit-key api
 grant_secret contact-proof-secret api
+grant_secret id-pepper worker
+grant_secret reference-key api
 
 # --- database users -------------------------------------------------------------
 # One IAM database user per service that uses Postgres, made a member of its

@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/pushauth"
 	"github.com/vaxbook/vaxbook/internal/pushauth/pushauthtest"
@@ -31,7 +32,7 @@ func authedWorker(t *testing.T, f fixture, is *pushauthtest.Issuer) http.Handler
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return worker.NewHandler(log, "test", postgres.NewBookings(f.pool), f.statuses, worker.WithPushAuth(v),
+	return worker.NewHandler(log, "test", postgres.NewBookings(f.pool, pii.Dev()), f.statuses, worker.WithPushAuth(v),
 		worker.WithEmailPush(worker.HandleEmail(log, postgres.NewEmails(f.pool), nil, nil)))
 }
 
@@ -136,7 +137,7 @@ func TestPush_EveryPushRouteDemandsAToken(t *testing.T) {
 func TestPush_NoAuthChoiceRefusesEveryPush(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 5, 5)
-	h := worker.NewHandler(slog.New(slog.NewTextHandler(io.Discard, nil)), "test", postgres.NewBookings(f.pool), f.statuses)
+	h := worker.NewHandler(slog.New(slog.NewTextHandler(io.Discard, nil)), "test", postgres.NewBookings(f.pool, pii.Dev()), f.statuses)
 	if got := push(t, h, worker.PushPath, envelope(t, "m1", testenv.NewRequest(1, "sel-001-am"))); got != http.StatusUnauthorized {
 		t.Errorf("push: got %d, want 401", got)
 	}

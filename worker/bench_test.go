@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vaxbook/vaxbook/internal/listing"
+	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/pubsub/pubsubtest"
 	"github.com/vaxbook/vaxbook/internal/redis"
@@ -56,7 +57,7 @@ func newBenchFixture(b *testing.B, opts ...worker.Option) benchFixture {
 	testenv.MustSeed(b, pool, rows...)
 	statuses := redis.NewStatuses(testenv.NewRedis(b), time.Hour)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return benchFixture{pool: pool, handler: worker.NewHandler(log, "bench", postgres.NewBookings(pool), statuses, append(opts, worker.WithoutPushAuth())...)}
+	return benchFixture{pool: pool, handler: worker.NewHandler(log, "bench", postgres.NewBookings(pool, pii.Dev()), statuses, append(opts, worker.WithoutPushAuth())...)}
 }
 
 // bodies makes n push bodies ahead of the timer, each for a new person

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/vaxbook/vaxbook/internal/email"
+	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/pushauth"
 )
 
@@ -19,6 +20,20 @@ type Config struct {
 	Email        EmailConfig
 	// Push is who may push: Pub/Sub's token, checked unless PUSH_AUTH=off.
 	Push pushauth.Config
+	// IDPepper keys the ID hashes stored instead of ID numbers (pii.Pepper),
+	// from Secret Manager. Required while PUSH_AUTH is on, as deployed;
+	// with PUSH_AUTH=off (dev, local runs) unset means pii.DevPepper.
+	IDPepper string `env:"ID_PEPPER" json:"-"`
+}
+
+// Pepper checks ID_PEPPER; dev reports that the public dev pepper is used.
+// The error names the variable, never its value.
+func (c Config) Pepper() (p *pii.Pepper, dev bool, err error) {
+	if c.IDPepper == "" && c.Push.Off() {
+		return pii.Dev(), true, nil
+	}
+	p, err = pii.Configured(c.IDPepper)
+	return p, false, err
 }
 
 // EmailConfig is the worker's e-mail: the topic it asks on (empty: it asks

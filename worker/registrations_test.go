@@ -14,6 +14,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/vaxbook/vaxbook/internal/booking"
+	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/queue"
 	"github.com/vaxbook/vaxbook/internal/redis"
@@ -49,8 +50,8 @@ func newQueueFixture(t *testing.T, opensAt time.Time) queueFixture {
 
 func (f queueFixture) handlerWith(records worker.RegistrationRecords) http.Handler {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return worker.NewHandler(log, "test", postgres.NewBookings(f.pool), redis.NewStatuses(f.rdb, time.Hour),
-		worker.WithRegistrationsPush(worker.HandleRegistrations(log, postgres.NewRegistrar(f.pool), records)), worker.WithoutPushAuth())
+	return worker.NewHandler(log, "test", postgres.NewBookings(f.pool, pii.Dev()), redis.NewStatuses(f.rdb, time.Hour),
+		worker.WithRegistrationsPush(worker.HandleRegistrations(log, postgres.NewRegistrar(f.pool, pii.Dev()), records)), worker.WithoutPushAuth())
 }
 
 func (f queueFixture) record(t *testing.T, ref string) queue.Record {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/listing"
+	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/pubsub/pubsubtest"
 	"github.com/vaxbook/vaxbook/internal/redis"
@@ -42,7 +43,7 @@ func newFixture(t *testing.T, amCap, pmCap int) fixture {
 	)
 	statuses := redis.NewStatuses(testenv.NewRedis(t), time.Hour)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return fixture{pool: pool, statuses: statuses, handler: worker.NewHandler(log, "test", postgres.NewBookings(pool), statuses, worker.WithoutPushAuth())}
+	return fixture{pool: pool, statuses: statuses, handler: worker.NewHandler(log, "test", postgres.NewBookings(pool, pii.Dev()), statuses, worker.WithoutPushAuth())}
 }
 
 // envelope is the push body for a message under messageID whose data is v
@@ -325,7 +326,7 @@ func TestPush_RedisDownAsksForRedeliveryAndRedeliveryWritesStatus(t *testing.T) 
 	}
 	down.Close() // every command now fails
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	broken := worker.NewHandler(log, "test", postgres.NewBookings(f.pool), redis.NewStatuses(down, time.Hour), worker.WithoutPushAuth())
+	broken := worker.NewHandler(log, "test", postgres.NewBookings(f.pool, pii.Dev()), redis.NewStatuses(down, time.Hour), worker.WithoutPushAuth())
 	if got := push(t, broken, worker.PushPath, body); got < 500 {
 		t.Fatalf("push with Redis down: got %d, want 5xx", got)
 	}

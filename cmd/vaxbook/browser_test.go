@@ -30,6 +30,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/vaxbook/vaxbook/internal/booking"
+	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/seed"
 	"github.com/vaxbook/vaxbook/internal/testenv"
@@ -332,7 +333,8 @@ func bookingsFor(t *testing.T, dbURL, idDigits string) (int, string, string) {
 		n            int
 		status, slot *string
 	)
-	err = pool.QueryRow(ctx, `SELECT count(*), max(status), max(slot_id) FROM bookings WHERE id_number = $1`, idDigits).Scan(&n, &status, &slot)
+	// vaxbook dev stores IDs hashed with the public dev pepper.
+	err = pool.QueryRow(ctx, `SELECT count(*), max(status), max(slot_id) FROM bookings WHERE id_hash = $1`, pii.Dev().Hash(idDigits)).Scan(&n, &status, &slot)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -470,6 +470,8 @@ func localSecret(t *testing.T, name, databaseURL, redisURL string) string {
 		return "test-rate-limit-key-0123456789"
 	case "contact-proof-secret":
 		return "test-contact-proof-secret-of-at-least-32-bytes"
+	case "id-pepper", "reference-key":
+		return "test-" + name + "-of-at-least-32-bytes"
 	}
 	t.Fatalf("secret %s: deploy_test.go's localSecret has no local stand-in for it; add one", name)
 	return ""

@@ -14,8 +14,8 @@ import (
 func TestRun_WorkerRefusesPushesWithoutAToken(t *testing.T) {
 	t.Parallel()
 	base := startRole(t, map[string]string{"PORT": freePort(t), "DATABASE_URL": testenv.DatabaseURL(t), "REDIS_URL": testenv.RedisURL(t),
-		"PUSH_AUDIENCE": "https://worker-1.asia-southeast1.run.app", "PUSH_SERVICE_ACCOUNT": "vaxbook-push@p.iam.gserviceaccount.com"},
-		"/readyz", "worker")
+		"PUSH_AUDIENCE": "https://worker-1.asia-southeast1.run.app", "PUSH_SERVICE_ACCOUNT": "vaxbook-push@p.iam.gserviceaccount.com",
+		"ID_PEPPER": strings.Repeat("p", 32)}, "/readyz", "worker")
 	for _, path := range []string{worker.PushPath, worker.EmailPushPath, "/push/registrations"} {
 		resp, err := http.Post(base+path, "application/json", strings.NewReader(`{"message":{"data":"e30=","messageId":"1"}}`))
 		if err != nil {

@@ -94,6 +94,13 @@ func runWorker(ctx context.Context, _ []string, getenv func(string) string, stdo
 	if err != nil {
 		return err
 	}
+	ids, devPepper, err := cfg.Pepper()
+	if err != nil {
+		return err
+	}
+	if devPepper {
+		log.Warn("ID_PEPPER unset: ID numbers are hashed with the public dev pepper (PUSH_AUTH=off only)")
+	}
 	pool, rdb, closeStores, err := openStores(ctx, log, cfg.Database, cfg.Redis)
 	if err != nil {
 		return err
@@ -110,8 +117,8 @@ func runWorker(ctx context.Context, _ []string, getenv func(string) string, stdo
 	defer mailPool.Close()
 
 	records := redis.NewRegistrations(rdb, cfg.StatusTTL)
-	registrations := worker.HandleRegistrations(log, postgres.NewRegistrar(pool), records)
-	h := worker.NewHandler(log, cfg.Project, postgres.NewBookings(pool), redis.NewStatuses(rdb, cfg.StatusTTL),
+	registrations := worker.HandleRegistrations(log, postgres.NewRegistrar(pool, ids), records)
+	h := worker.NewHandler(log, cfg.Project, postgres.NewBookings(pool, ids), redis.NewStatuses(rdb, cfg.StatusTTL),
 		append(emailOpts(postgres.NewEmails(mailPool)), worker.WithRegistrationsPush(registrations), worker.WithRegistrations(records), authOpt)...)
 	ln, err := serve.Listen(cfg.Port)
 	if err != nil {

@@ -49,6 +49,7 @@ func TestRun_BadConfigurationStopsWithOneLineNamingTheVariable(t *testing.T) {
 		{"invite without e-mail topic", []string{"invite"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "GOOGLE_CLOUD_PROJECT": "p", "INVITATION_SECRET": strings.Repeat("k", 32)}, "EMAIL_TOPIC"},
 		{"worker without push audience", []string{"worker"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x"}, "PUSH_AUDIENCE"},
 		{"worker without push account", []string{"worker"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "PUSH_AUDIENCE": "https://w.run.app"}, "PUSH_SERVICE_ACCOUNT"},
+		{"worker without ID pepper", []string{"worker"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "PUSH_AUDIENCE": "https://w.run.app", "PUSH_SERVICE_ACCOUNT": "push@p.iam.gserviceaccount.com"}, "ID_PEPPER"},
 		{"unknown push auth mode", []string{"worker"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "PUSH_AUTH": "maybe"}, "PUSH_AUTH"},
 		{"migrate without DATABASE_URL", []string{"migrate", "up"}, nil, "DATABASE_URL"},
 		{"unknown command", []string{"serve"}, nil, "unknown command"},
@@ -81,7 +82,7 @@ func TestRun_WorkerAndCacheFillStartAndStop(t *testing.T) {
 	t.Parallel()
 	db, rdb := testenv.DatabaseURL(t), testenv.RedisURL(t)
 	startRole(t, map[string]string{"PORT": freePort(t), "DATABASE_URL": db, "REDIS_URL": rdb, "PUSH_AUDIENCE": "https://worker-1.asia-southeast1.run.app",
-		"PUSH_SERVICE_ACCOUNT": "vaxbook-push@p.iam.gserviceaccount.com"}, "/readyz", "worker")
+		"PUSH_SERVICE_ACCOUNT": "vaxbook-push@p.iam.gserviceaccount.com", "ID_PEPPER": strings.Repeat("p", 32)}, "/readyz", "worker")
 	// E-mail switched on, with no email-topic in the emulator yet: the
 	// worker still starts (pushes answer 503 until the topic exists).
 	srv, _ := testenv.NewPubSub(t, "p")

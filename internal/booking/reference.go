@@ -1,9 +1,11 @@
 package booking
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
+	"errors"
 )
 
 // refBytes is 80 bits: enough that guessing someone's reference to read
@@ -17,9 +19,42 @@ const (
 // 0/O and 1/I confusions when a reference is read out over the phone.
 var refEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
-// refDomain separates reference hashes from any other use of SHA-256 over the
+// refDomain separates reference MACs from any other use of the key over the
 // same inputs; the version lets the scheme change without collisions.
-const refDomain = "vaxbook/booking-reference/v1\x00"
+const refDomain = "vaxbook/booking-reference/v2\x00"
+
+// MinReferenceKeyLen is the shortest REFERENCE_KEY accepted: an HMAC key
+// shorter than SHA-256's output only weakens it.
+const MinReferenceKeyLen = 32
+
+// DevReferenceKey is the key used when REFERENCE_KEY is unset (`vaxbook
+// dev`, tests, an API started bare). It is public, so a deployment sets its
+// own from Secret Manager (deploy/api.yaml; the deploy test checks it).
+const DevReferenceKey = "vaxbook-dev-reference-key-not-a-secret!!"
+
+// ErrReferenceKeyShort is NewReferences' error; it never carries the key.
+var ErrReferenceKeyShort = errors.New("must be at least 32 bytes")
+
+// References derives the reference of a submission sent with an
+// Idempotency-Key, keyed with REFERENCE_KEY. Keyed, because an unkeyed hash
+// of (key, id_number) lets anyone holding a leaked IC and a guessed or
+// observed key recompute the reference and read GET /status of someone
+// else's booking; without REFERENCE_KEY the reference is as unguessable as
+// a random one.
+type References struct{ key []byte }
+
+// NewReferences checks the key's length. Every API instance must be given
+// the same key, or a retry landing on another instance gets another
+// reference.
+func NewReferences(key string) (*References, error) {
+	if len(key) < MinReferenceKeyLen {
+		return nil, ErrReferenceKeyShort
+	}
+	return &References{key: []byte(key)}, nil
+}
+
+// DevReferences uses DevReferenceKey.
+func DevReferences() *References { return &References{key: []byte(DevReferenceKey)} }
 
 // NewReference returns a fresh random reference for a submission sent
 // without an Idempotency-Key.
@@ -31,14 +66,14 @@ func NewReference() string {
 	return refEncoding.EncodeToString(b[:])
 }
 
-// ReferenceFor derives the reference of a submission sent with an
-// Idempotency-Key, from the key and the normalised id_number. Being a pure
-// function, it gives a retry the same reference on any API instance with no
-// shared state, so the worker's insert-once rule makes the retry a no-op; the
-// id_number is mixed in so that two people who happen to send the same key
-// still get different bookings.
-func ReferenceFor(idempotencyKey, normalizedIDNumber string) string {
-	h := sha256.New()
+// For derives the reference of a submission sent with an Idempotency-Key,
+// from the key and the normalised id_number. Being a pure function of its
+// inputs and REFERENCE_KEY, it gives a retry the same reference on any API
+// instance with no shared state, so the worker's insert-once rule makes the
+// retry a no-op; the id_number is mixed in so that two people who happen to
+// send the same key still get different bookings.
+func (r *References) For(idempotencyKey, normalizedIDNumber string) string {
+	h := hmac.New(sha256.New, r.key)
 	h.Write([]byte(refDomain))
 	h.Write([]byte(idempotencyKey))
 	// A valid key is printable ASCII, so the 0 byte cannot occur in it and

@@ -1,40 +1,90 @@
 package booking_test
 
 import (
+	"crypto/sha256"
+	"encoding/base32"
 	"strings"
 	"testing"
 
 	"github.com/vaxbook/vaxbook/internal/booking"
 )
 
-func TestReferenceFor_IsStableAcrossInstancesAndReleases(t *testing.T) {
+func mustReferences(t *testing.T, key string) *booking.References {
+	t.Helper()
+	r, err := booking.NewReferences(key)
+	if err != nil {
+		t.Fatalf("NewReferences: %v", err)
+	}
+	return r
+}
+
+var testRefKey = strings.Repeat("r", booking.MinReferenceKeyLen)
+
+func TestReferencesFor_IsStableAcrossInstancesAndReleases(t *testing.T) {
 	t.Parallel()
-	// Pinned: a retry may land on an instance running another release, and
-	// must still get the reference the first attempt was given.
-	const want = "7KNMXYNMEI7ZYNDG"
+	// Pinned: a retry may land on another instance (given the same key) or
+	// one running another release, and must still get the reference the
+	// first attempt was given.
+	const want = "A3OLXRC5XFHGBTUN"
 	for range 3 {
-		if got := booking.ReferenceFor("key-1", "900101145678"); got != want {
-			t.Fatalf("ReferenceFor(key-1, 900101145678) = %q, want %q", got, want)
+		if got := mustReferences(t, testRefKey).For("key-1", "900101145678"); got != want {
+			t.Fatalf("For(key-1, 900101145678) = %q, want %q", got, want)
 		}
 	}
 }
 
-func TestReferenceFor_DiffersByPersonAndKey(t *testing.T) {
+func TestReferencesFor_DiffersByPersonAndKey(t *testing.T) {
 	t.Parallel()
-	base := booking.ReferenceFor("key-1", "900101145678")
+	refs := mustReferences(t, testRefKey)
+	base := refs.For("key-1", "900101145678")
 	others := map[string]string{
-		"other person, same key": booking.ReferenceFor("key-1", "900101145679"),
-		"same person, other key": booking.ReferenceFor("key-2", "900101145678"),
-		"boundary shifted":       booking.ReferenceFor("key-19", "00101145678"),
-		"passport holder":        booking.ReferenceFor("key-1", "A1234567"),
+		"other person, same key": refs.For("key-1", "900101145679"),
+		"same person, other key": refs.For("key-2", "900101145678"),
+		"boundary shifted":       refs.For("key-19", "00101145678"),
+		"passport holder":        refs.For("key-1", "A1234567"),
 	}
 	for name, got := range others {
 		if got == base {
-			t.Errorf("%s: ReferenceFor = %q, same as the base reference", name, got)
+			t.Errorf("%s: For = %q, same as the base reference", name, got)
 		}
 		if !booking.ValidReference(got) {
 			t.Errorf("%s: ValidReference(%q) = false, want true", name, got)
 		}
+	}
+}
+
+// An attacker with a leaked IC and a guessed Idempotency-Key must not be
+// able to compute the reference (and read /status) without REFERENCE_KEY:
+// neither the old unkeyed SHA-256 nor another key gives it.
+func TestReferencesFor_CannotBeRecomputedWithoutTheKey(t *testing.T) {
+	t.Parallel()
+	const key, ic = "8e0f3c1a-6f7b-4c1e-9d2a-1b2c3d4e5f60", "900101145678"
+	got := mustReferences(t, testRefKey).For(key, ic)
+	for _, v := range []string{"vaxbook/booking-reference/v1\x00", "vaxbook/booking-reference/v2\x00"} {
+		h := sha256.New()
+		h.Write([]byte(v + key + "\x00" + ic))
+		unkeyed := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(h.Sum(nil)[:10])
+		if got == unkeyed {
+			t.Fatalf("For = %q, the unkeyed SHA-256 of the inputs", got)
+		}
+	}
+	if other := mustReferences(t, strings.Repeat("x", 32)).For(key, ic); other == got {
+		t.Fatalf("two keys gave the same reference %q", got)
+	}
+	if dev := booking.DevReferences().For(key, ic); dev == got {
+		t.Fatalf("the dev key gave the deployment's reference %q", got)
+	}
+}
+
+func TestNewReferences_RefusesAShortKeyWithoutEchoingIt(t *testing.T) {
+	t.Parallel()
+	short := "hunter2-hunter2-hunter2-hunter2" // 31 bytes
+	_, err := booking.NewReferences(short)
+	if err == nil {
+		t.Fatal("NewReferences(31 bytes) error = nil, want one")
+	}
+	if strings.Contains(err.Error(), short) {
+		t.Fatalf("error %q echoes the key", err)
 	}
 }
 

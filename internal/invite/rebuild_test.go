@@ -10,6 +10,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/invite"
 	"github.com/vaxbook/vaxbook/internal/notify"
+	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/queue"
 )
@@ -53,7 +54,7 @@ func (f *fixture) answers(t *testing.T, refs []string) map[string]answer {
 func (f *fixture) recordVia(t *testing.T, state, id string, at time.Time) string {
 	t.Helper()
 	ref := booking.NewReference()
-	rec, err := postgres.NewRegistrar(f.pool).Record(context.Background(), queue.Registration{
+	rec, err := postgres.NewRegistrar(f.pool, pii.Dev()).Record(context.Background(), queue.Registration{
 		Reference: ref, State: state, Name: "Siti", IDNumber: id, Phone: "+60123456789",
 		Email: "siti@example.com", Lang: "ms", Contact: booking.ContactEmail, ReceivedAt: at,
 	}, "m-"+ref)
@@ -89,7 +90,7 @@ func TestRound_RedisWipeRebuildsEveryRecordAndMarkFromPostgres(t *testing.T) {
 	token := f.messages(t)[notify.KindInvitation][refs[0]][0].Token
 	req := booking.Request{Reference: booking.NewReference(), State: state, IDNumber: "A0000000",
 		Preferences: []string{"sel-001-2026-12-01-am"}, SubmittedAt: t0.Add(time.Minute), Invitation: token}
-	out, err := postgres.NewBookings(f.pool).Decide(ctx, req, "b-1")
+	out, err := postgres.NewBookings(f.pool, pii.Dev()).Decide(ctx, req, "b-1")
 	if err != nil || out.Record.Status != booking.StatusConfirmed {
 		t.Fatalf("book with the invitation: %s, %v", out.Record.Status, err)
 	}

@@ -11,18 +11,26 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vaxbook/vaxbook/internal/booking"
+	"github.com/vaxbook/vaxbook/internal/pii"
 )
 
 // Bookings runs the worker's transaction.
-type Bookings struct{ pool *pgxpool.Pool }
+type Bookings struct {
+	pool *pgxpool.Pool
+	ids  *pii.Pepper
+}
 
-// NewBookings wraps a pool.
-func NewBookings(pool *pgxpool.Pool) *Bookings { return &Bookings{pool: pool} }
+// NewBookings wraps a pool; ids hashes the ID numbers it stores and looks
+// up (ID_PEPPER), so no raw ID number reaches Postgres.
+func NewBookings(pool *pgxpool.Pool, ids *pii.Pepper) *Bookings {
+	return &Bookings{pool: pool, ids: ids}
+}
 
 // The per-person advisory lock serialises every message about one person,
 // including two deliveries of the same message, so the duplicate check and
 // the idempotency check below cannot race. Messages about different people
-// only meet on the slot rows.
+// only meet on the slot rows. It is keyed on the ID hash, like everything
+// else the database sees of the person.
 const lockPerson = `SELECT pg_advisory_xact_lock(hashtextextended($1, ` + personLockSeed + `))`
 
 // One read answers both questions: has this reference been decided already
@@ -37,7 +45,7 @@ SELECT b.reference, b.status, COALESCE(b.existing_reference, ''),
 FROM bookings b
 LEFT JOIN slots s ON s.id = b.slot_id
 LEFT JOIN centers c ON c.id = s.center_id
-WHERE b.reference = $1 OR (b.id_number = $2 AND b.status = 'confirmed')`
+WHERE b.reference = $1 OR (b.id_hash = $2 AND b.status = 'confirmed')`
 
 // The conditional UPDATE is the whole overbooking defence: the row lock makes
 // concurrent bumps queue, and Postgres re-checks booked < capacity on the
@@ -49,7 +57,7 @@ WHERE s.id = $1 AND s.booked < s.capacity AND c.id = s.center_id
 RETURNING s.id, c.id, c.name, c.address, to_char(s.slot_date, 'YYYY-MM-DD'), s.time_range`
 
 const insertBooking = `
-INSERT INTO bookings (reference, id_number, status, slot_id, existing_reference, state_code,
+INSERT INTO bookings (reference, id_hash, status, slot_id, existing_reference, state_code,
                       name, phone, email, lang, preferences, message_id, submitted_at)
 VALUES ($1, $2, $3, NULLIF($4, ''), NULLIF($5, ''), $6, $7, $8, $9, $10, $11, $12, $13)
 RETURNING processed_at`
@@ -72,7 +80,7 @@ func (b *Bookings) Decide(ctx context.Context, req booking.Request, messageID st
 	var o booking.Outcome
 	err := InTx(ctx, b.pool, func(tx pgx.Tx) error {
 		var err error
-		o, err = book(ctx, tx, req, messageID)
+		o, err = book(ctx, tx, req, b.ids.Hash(req.IDNumber), messageID)
 		return err
 	})
 	if err != nil {
@@ -81,13 +89,13 @@ func (b *Bookings) Decide(ctx context.Context, req booking.Request, messageID st
 	return o, nil
 }
 
-func book(ctx context.Context, tx pgx.Tx, req booking.Request, messageID string) (booking.Outcome, error) {
+func book(ctx context.Context, tx pgx.Tx, req booking.Request, idHash, messageID string) (booking.Outcome, error) {
 	rec := booking.StatusRecord{Reference: req.Reference, Lang: req.Lang}
 	out := booking.Outcome{Name: req.Name, Email: req.Email, State: req.State}
 
 	batch := &pgx.Batch{}
-	batch.Queue(lockPerson, req.IDNumber)
-	batch.Queue(findPrior, req.Reference, req.IDNumber)
+	batch.Queue(lockPerson, idHash)
+	batch.Queue(findPrior, req.Reference, idHash)
 	br := tx.SendBatch(ctx, batch)
 	if _, err := br.Exec(); err != nil {
 		br.Close()
@@ -153,7 +161,7 @@ func book(ctx context.Context, tx pgx.Tx, req booking.Request, messageID string)
 	// takes what the person was not asked again from its registration.
 	var inv *invitation
 	if req.Invitation != "" {
-		i, err := lockInvitationOf(ctx, tx, req)
+		i, err := lockInvitationOf(ctx, tx, req, idHash)
 		if err != nil {
 			return out, err
 		}
@@ -197,7 +205,7 @@ func book(ctx context.Context, tx pgx.Tx, req booking.Request, messageID string)
 	if rec.Slot != nil {
 		slotID = rec.Slot.ID
 	}
-	err = tx.QueryRow(ctx, insertBooking, req.Reference, req.IDNumber, string(rec.Status), slotID,
+	err = tx.QueryRow(ctx, insertBooking, req.Reference, idHash, string(rec.Status), slotID,
 		existing, req.State, req.Name, req.Phone, req.Email, req.Lang,
 		req.Preferences, messageID, req.SubmittedAt).Scan(&out.DecidedAt)
 	if err != nil {

@@ -30,8 +30,8 @@ const checkInvariants = `
 SELECT (SELECT count(*) FROM slots WHERE booked > capacity),
        (SELECT count(*) FROM slots s
         WHERE s.booked <> (SELECT count(*) FROM bookings b WHERE b.slot_id = s.id AND b.status = 'confirmed')),
-       (SELECT count(*) FROM (SELECT id_number FROM bookings WHERE status = 'confirmed'
-                              GROUP BY id_number HAVING count(*) > 1) x),
+       (SELECT count(*) FROM (SELECT id_hash FROM bookings WHERE status = 'confirmed' AND id_hash IS NOT NULL
+                              GROUP BY id_hash HAVING count(*) > 1) x),
        (SELECT count(*) FROM bookings),
        (SELECT count(*) FROM unnest($1::text[]) r(ref)
         WHERE NOT EXISTS (SELECT 1 FROM bookings b WHERE b.reference = r.ref)),

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"testing"
 
+	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/testenv"
 )
@@ -10,7 +11,7 @@ import (
 func TestCheckInvariants_HoldAfterBookings(t *testing.T) {
 	t.Parallel()
 	pool := seedTwoSlots(t, 1, 1)
-	b := postgres.NewBookings(pool)
+	b := postgres.NewBookings(pool, pii.Dev())
 	var refs []string
 	for _, req := range []struct {
 		person int
@@ -40,10 +41,10 @@ func TestCheckInvariants_FindsEveryBrokenPromise(t *testing.T) {
 	// the invariants are there to catch.
 	for _, sql := range []string{
 		`ALTER TABLE slots DROP CONSTRAINT slots_booked_within_capacity`,
-		`DROP INDEX bookings_one_confirmed_per_person`,
+		`DROP INDEX bookings_one_confirmed_per_id_hash`,
 		`UPDATE slots SET booked = 3 WHERE id = 'sel-001-am'`, // over capacity, and 3 counted for 2 bookings
-		`INSERT INTO bookings (reference, id_number, status, slot_id, state_code, name, phone, email, lang, preferences, message_id, submitted_at)
-		 SELECT r, '900101010001', 'confirmed', 'sel-001-am', 'selangor', 'P', '+60123456789', 'p@example.com', 'ms', '{sel-001-am}', r, now()
+		`INSERT INTO bookings (reference, id_hash, status, slot_id, state_code, name, phone, email, lang, preferences, message_id, submitted_at)
+		 SELECT r, 'hash-of-900101010001', 'confirmed', 'sel-001-am', 'selangor', 'P', '+60123456789', 'p@example.com', 'ms', '{sel-001-am}', r, now()
 		 FROM unnest(ARRAY['REF-A', 'REF-B']) r`, // one person confirmed twice
 	} {
 		if _, err := pool.Exec(t.Context(), sql); err != nil {

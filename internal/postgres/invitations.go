@@ -203,16 +203,17 @@ SELECT COALESCE((SELECT sum(GREATEST(s.capacity - s.booked, 0))
 // SKIP LOCKED: a row another transaction is inviting is not waited for,
 // and is not taken twice.
 const nextQueued = `
-SELECT reference, id_number FROM registrations
+SELECT reference, COALESCE(id_number, '') FROM registrations
 WHERE state_code = $1 AND status = 'queued' AND queue_key IS NOT NULL
 ORDER BY queue_key, reference
 LIMIT $2
 FOR UPDATE SKIP LOCKED`
 
 const insertInvitations = `
-INSERT INTO invitations (token_hash, registration, state_code, id_number, issued_at, expires_at)
-SELECT v.token_hash, v.reference, $4, v.id_number, $5, $6
-FROM unnest($1::text[], $2::text[], $3::text[]) AS v (reference, token_hash, id_number)`
+INSERT INTO invitations (token_hash, registration, state_code, id_hash, issued_at, expires_at)
+SELECT v.token_hash, v.reference, $4, r.id_hash, $5, $6
+FROM unnest($1::text[], $2::text[], $3::text[]) AS v (reference, token_hash, id_number)
+JOIN registrations r ON r.reference = v.reference`
 
 const setInvited = `UPDATE registrations SET status = 'invited' WHERE reference = ANY($1)`
 
@@ -267,7 +268,7 @@ func (l *Lease) Invite(ctx context.Context, state string, now, expiresAt time.Ti
 // Outstanding invitations are few (at most the state's free places), and
 // the partial index invitations_outstanding finds them.
 const readUnnotified = `
-SELECT r.reference, r.name, r.email, r.lang, r.contact, r.id_number, COALESCE(r.place, 0), i.expires_at
+SELECT r.reference, r.name, r.email, r.lang, r.contact, COALESCE(r.id_number, ''), COALESCE(r.place, 0), i.expires_at
 FROM invitations i JOIN registrations r ON r.reference = i.registration
 WHERE i.state_code = $1 AND i.used_at IS NULL AND i.expires_at > $2
   AND i.notified_at IS NULL AND r.status = 'invited'
@@ -287,7 +288,14 @@ func (l *Lease) Unnotified(ctx context.Context, state string, now time.Time, lim
 	return out, nil
 }
 
-const markInvitationsNotified = `UPDATE invitations SET notified_at = $2 WHERE registration = ANY($1) AND notified_at IS NULL`
+// Once the invitation is sent its token is never signed again, so the raw
+// id_number the signing needed goes with the same statement.
+const markInvitationsNotified = `
+WITH told AS (
+    UPDATE invitations SET notified_at = $2 WHERE registration = ANY($1) AND notified_at IS NULL
+    RETURNING registration
+)
+UPDATE registrations r SET id_number = NULL FROM told WHERE r.reference = told.registration`
 
 // MarkNotified records that the invitation messages of registrations were
 // queued at.

@@ -23,7 +23,7 @@ var ErrUnusableInvitation = errors.New("invitation unknown, or issued to another
 // serialises, the token being bound to one id_number) cannot both see it
 // unused.
 const lockInvitation = `
-SELECT i.registration, i.state_code, i.id_number, i.expires_at, i.used_at IS NOT NULL,
+SELECT i.registration, i.state_code, COALESCE(i.id_hash, ''), i.expires_at, i.used_at IS NOT NULL,
        COALESCE(i.booking_reference, ''), r.name, r.phone, r.email, r.lang, r.contact
 FROM invitations i
 JOIN registrations r ON r.reference = i.registration
@@ -57,13 +57,13 @@ type invitation struct {
 }
 
 // lockInvitationOf locks the invitation req carries and checks it was
-// issued for req's person and state.
-func lockInvitationOf(ctx context.Context, tx pgx.Tx, req booking.Request) (invitation, error) {
+// issued for req's person (idHash, the hash of req.IDNumber) and state.
+func lockInvitationOf(ctx context.Context, tx pgx.Tx, req booking.Request, idHash string) (invitation, error) {
 	var (
-		inv             invitation
-		state, idNumber string
+		inv          invitation
+		state, bound string
 	)
-	err := tx.QueryRow(ctx, lockInvitation, queue.TokenHash(req.Invitation)).Scan(&inv.registration, &state, &idNumber,
+	err := tx.QueryRow(ctx, lockInvitation, queue.TokenHash(req.Invitation)).Scan(&inv.registration, &state, &bound,
 		&inv.expiresAt, &inv.used, &inv.bookedAs, &inv.name, &inv.phone, &inv.email, &inv.lang, &inv.contact)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return inv, ErrUnusableInvitation
@@ -71,7 +71,7 @@ func lockInvitationOf(ctx context.Context, tx pgx.Tx, req booking.Request) (invi
 	if err != nil {
 		return inv, fmt.Errorf("lock invitation: %w", err)
 	}
-	if state != req.State || idNumber != req.IDNumber {
+	if state != req.State || bound != idHash {
 		return inv, ErrUnusableInvitation
 	}
 	return inv, nil

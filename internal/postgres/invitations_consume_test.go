@@ -12,6 +12,7 @@ import (
 
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/listing"
+	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/testenv"
 )
@@ -51,7 +52,7 @@ WHERE i.registration = $1 AND (i.used_at IS NULL) = (i.booking_reference IS NULL
 func TestDecide_InvitationIsConsumedByTheBookingItConfirms(t *testing.T) {
 	t.Parallel()
 	pool := seedTwoSlots(t, 1, 0)
-	b := postgres.NewBookings(pool)
+	b := postgres.NewBookings(pool, pii.Dev())
 	req, inv := invitedRequest(t, pool, 1, time.Now().Add(time.Hour), "sel-001-am")
 
 	first, err := b.Decide(t.Context(), req, "m1")
@@ -85,7 +86,7 @@ func TestDecide_InvitationIsConsumedByTheBookingItConfirms(t *testing.T) {
 func TestDecide_FullLeavesTheInvitationForAnotherChoice(t *testing.T) {
 	t.Parallel()
 	pool := seedTwoSlots(t, 0, 1)
-	b := postgres.NewBookings(pool)
+	b := postgres.NewBookings(pool, pii.Dev())
 	req, inv := invitedRequest(t, pool, 1, time.Now().Add(time.Hour), "sel-001-am")
 
 	o, err := b.Decide(t.Context(), req, "m1")
@@ -111,7 +112,7 @@ func TestDecide_FullLeavesTheInvitationForAnotherChoice(t *testing.T) {
 func TestDecide_InvitationCountsAsOfTheAPIsAcceptance(t *testing.T) {
 	t.Parallel()
 	pool := seedTwoSlots(t, 5, 0)
-	b := postgres.NewBookings(pool)
+	b := postgres.NewBookings(pool, pii.Dev())
 	expiry := time.Now().Add(-time.Minute)
 
 	// Accepted before expiry, decided after it: honoured.
@@ -141,7 +142,7 @@ func TestDecide_InvitationCountsAsOfTheAPIsAcceptance(t *testing.T) {
 func TestDecide_OneTokenBooksOnceWhateverTheSubmissions(t *testing.T) {
 	t.Parallel()
 	pool := seedTwoSlots(t, 10, 0)
-	b := postgres.NewBookings(pool)
+	b := postgres.NewBookings(pool, pii.Dev())
 	req, inv := invitedRequest(t, pool, 1, time.Now().Add(time.Hour), "sel-001-am")
 
 	const n = 6
@@ -181,7 +182,7 @@ func TestDecide_RefusesAnInvitationTheAPIWouldHaveRefused(t *testing.T) {
 	pool := testenv.NewPool(t)
 	testenv.MustSeed(t, pool, listing.SlotRow{SlotID: "sel-001-am", Capacity: 5},
 		listing.SlotRow{StateCode: "johor", SlotID: "joh-001-am", Capacity: 5})
-	b := postgres.NewBookings(pool)
+	b := postgres.NewBookings(pool, pii.Dev())
 	exp := time.Now().Add(time.Hour)
 
 	unknown := testenv.NewRequest(1, "sel-001-am")
@@ -213,7 +214,7 @@ func TestDecide_RefusesAnInvitationTheAPIWouldHaveRefused(t *testing.T) {
 func TestDecide_EveryInviteeWhoBooksInTimeGetsAPlace(t *testing.T) {
 	t.Parallel()
 	pool := seedTwoSlots(t, 3, 2)
-	b := postgres.NewBookings(pool)
+	b := postgres.NewBookings(pool, pii.Dev())
 	const invited = 5
 	reqs := make([]booking.Request, invited)
 	for i := range reqs {

@@ -120,16 +120,16 @@ func ReadQueueProgress(ctx context.Context, db RowQuerier, state string, now tim
 	return p, nil
 }
 
-// IssuedInvitation is an invitation as the loop stored it: enough to sign
-// its token again with the secret (queue.Signer is deterministic).
+// IssuedInvitation is an invitation as the loop stored it: with the
+// registrant's ID number, which the load test knows and the table no longer
+// keeps, enough to sign its token again (queue.Signer is deterministic).
 type IssuedInvitation struct {
 	Registration string
-	IDNumber     string // normalised
 	ExpiresAt    time.Time
 }
 
 const readIssuedSince = `
-SELECT registration, id_number, expires_at FROM invitations
+SELECT registration, expires_at FROM invitations
 WHERE state_code = $1 AND issued_at >= $2
 ORDER BY issued_at, registration`
 
@@ -142,7 +142,7 @@ func InvitationsIssuedSince(ctx context.Context, db *pgxpool.Pool, state string,
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (IssuedInvitation, error) {
 		var v IssuedInvitation
-		return v, r.Scan(&v.Registration, &v.IDNumber, &v.ExpiresAt)
+		return v, r.Scan(&v.Registration, &v.ExpiresAt)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read invitations of %s: %w", state, err)
@@ -201,18 +201,18 @@ type QueueInvariants struct {
 // One statement, so every count comes from the same snapshot.
 const checkQueueInvariants = `
 SELECT
-  (SELECT count(*) FROM (SELECT id_number FROM invitations WHERE state_code = $1
-                         GROUP BY id_number HAVING count(*) > 1) x)
+  (SELECT count(*) FROM (SELECT id_hash FROM invitations WHERE state_code = $1
+                         GROUP BY id_hash HAVING count(*) > 1) x)
   + (SELECT count(*) FROM registrations r JOIN invitations i ON i.registration = r.reference
      WHERE r.state_code = $1 AND r.status = 'duplicate'),
   (SELECT count(*) FROM invitations i
    WHERE i.state_code = $1
-     AND (SELECT count(*) FROM bookings b WHERE b.state_code = i.state_code AND b.id_number = i.id_number
+     AND (SELECT count(*) FROM bookings b WHERE b.state_code = i.state_code AND b.id_hash = i.id_hash
           AND b.status = 'confirmed') > 1),
   (SELECT count(*) FROM bookings b
    WHERE b.state_code = $1 AND b.status = 'confirmed' AND b.submitted_at >= $2
      AND NOT EXISTS (SELECT 1 FROM invitations i
-                     WHERE i.booking_reference = b.reference AND i.id_number = b.id_number
+                     WHERE i.booking_reference = b.reference AND i.id_hash = b.id_hash
                        AND i.state_code = b.state_code AND b.submitted_at < i.expires_at)),
   (SELECT count(*) FROM unnest($3::text[]) a(ref)
    WHERE NOT EXISTS (SELECT 1 FROM registrations r WHERE r.reference = a.ref)),

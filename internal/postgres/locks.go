@@ -21,12 +21,18 @@ const CacheFillLease LeaseKey = 7_2021_0001
 // (docs/queue.md); two writers could hold one place for two people.
 const InviteLease LeaseKey = 7_2021_0002
 
+// RetentionLock is held, for one transaction, by the one retention pass
+// (or erasure) removing personal data, so two never race on the same rows.
+const RetentionLock LeaseKey = 7_2021_0003
+
 func (k LeaseKey) String() string {
 	switch k {
 	case CacheFillLease:
 		return "cache-fill lease"
 	case InviteLease:
 		return "invitation lease"
+	case RetentionLock:
+		return "retention lock"
 	}
 	return fmt.Sprintf("lease %d", int64(k))
 }

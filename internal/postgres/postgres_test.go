@@ -12,6 +12,7 @@ import (
 
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/listing"
+	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/testenv"
 )
@@ -109,7 +110,7 @@ func TestDecide(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			pool := seedTwoSlots(t, tt.am, tt.pm)
-			b := postgres.NewBookings(pool)
+			b := postgres.NewBookings(pool, pii.Dev())
 			ctx := t.Context()
 			for i, r := range tt.before {
 				if _, err := b.Decide(ctx, r, fmt.Sprintf("before-%d", i)); err != nil {
@@ -152,7 +153,7 @@ func TestDecide(t *testing.T) {
 func TestDecide_RedeliveredDuplicateTellsTheSameHolder(t *testing.T) {
 	t.Parallel()
 	pool := seedTwoSlots(t, 5, 5)
-	b := postgres.NewBookings(pool)
+	b := postgres.NewBookings(pool, pii.Dev())
 	held := testenv.NewRequest(1, "sel-001-am")
 	held.Email, held.Lang = "holder@example.org", "en"
 	if _, err := b.Decide(t.Context(), held, "m0"); err != nil {
@@ -184,7 +185,7 @@ func TestDecide_RedeliveryGivesTheSameOutcomeAndBooksOnce(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			pool := seedTwoSlots(t, tt.am, tt.pm)
-			b := postgres.NewBookings(pool)
+			b := postgres.NewBookings(pool, pii.Dev())
 			req := testenv.NewRequest(1, "sel-001-am", "sel-001-pm")
 			first, err := b.Decide(t.Context(), req, "m1")
 			if err != nil {

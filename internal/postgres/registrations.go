@@ -9,15 +9,22 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/queue"
 )
 
 // Registrar records registrations: the worker's transaction for
 // registrations-topic (docs/queue.md, "Registering").
-type Registrar struct{ pool *pgxpool.Pool }
+type Registrar struct {
+	pool *pgxpool.Pool
+	ids  *pii.Pepper
+}
 
-// NewRegistrar wraps a pool.
-func NewRegistrar(pool *pgxpool.Pool) *Registrar { return &Registrar{pool: pool} }
+// NewRegistrar wraps a pool; ids hashes ID numbers (ID_PEPPER), as
+// NewBookings'.
+func NewRegistrar(pool *pgxpool.Pool, ids *pii.Pepper) *Registrar {
+	return &Registrar{pool: pool, ids: ids}
+}
 
 // lockStateQueue serialises everything that gives places in one state: two
 // registrations counting the places before them at once could both take
@@ -34,7 +41,7 @@ const findPriorRegistration = `
 SELECT r.reference, r.state_code, r.status, r.place, i.expires_at, COALESCE(i.booking_reference, '')
 FROM registrations r
 LEFT JOIN invitations i ON i.registration = r.reference
-WHERE r.reference = $1 OR (r.state_code = $2 AND r.id_number = $3 AND r.status IN ('queued', 'invited'))`
+WHERE r.reference = $1 OR (r.state_code = $2 AND r.id_hash = $3 AND r.status IN ('queued', 'invited'))`
 
 // placeAfterQueued is the place after the nearest queued registration
 // before key: walking registrations_waiting backwards from key finds it in
@@ -53,10 +60,15 @@ const placeAfterInvited = `
 SELECT COALESCE(max(place), 0) + 1 FROM registrations
 WHERE state_code = $1 AND status IN ('invited', 'booked', 'expired') AND (queue_key, reference) < ($2, $3)`
 
+// The raw id_number is kept only while the invite loop will still sign an
+// invitation with it (queue.Signer binds the token to the number, which the
+// API checks without the pepper); a duplicate is never invited, so it gets
+// none, and the invite loop clears it once the invitation is sent
+// (MarkNotified).
 const insertRegistration = `
-INSERT INTO registrations (reference, state_code, id_number, status, name, phone, email, lang, contact,
+INSERT INTO registrations (reference, state_code, id_hash, id_number, status, name, phone, email, lang, contact,
                            received_at, queue_key, place, message_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
+VALUES ($1, $2, $3, NULLIF($4, ''), $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
 
 // Record records a registration in one transaction and returns the record
 // GET /registration shows for it (with the place, for the API's `ahead`).
@@ -67,7 +79,7 @@ func (r *Registrar) Record(ctx context.Context, reg queue.Registration, messageI
 	var rec queue.Record
 	err := InTx(ctx, r.pool, func(tx pgx.Tx) error {
 		var err error
-		rec, err = record(ctx, tx, reg, messageID)
+		rec, err = record(ctx, tx, reg, r.ids.Hash(reg.IDNumber), messageID)
 		return err
 	})
 	if err != nil {
@@ -76,11 +88,11 @@ func (r *Registrar) Record(ctx context.Context, reg queue.Registration, messageI
 	return rec, nil
 }
 
-func record(ctx context.Context, tx pgx.Tx, reg queue.Registration, messageID string) (queue.Record, error) {
+func record(ctx context.Context, tx pgx.Tx, reg queue.Registration, idHash, messageID string) (queue.Record, error) {
 	batch := &pgx.Batch{}
 	batch.Queue(lockStateQueue, reg.State)
 	batch.Queue(readQueueState, reg.State)
-	batch.Queue(findPriorRegistration, reg.Reference, reg.State, reg.IDNumber)
+	batch.Queue(findPriorRegistration, reg.Reference, reg.State, idHash)
 	br := tx.SendBatch(ctx, batch)
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
@@ -151,7 +163,11 @@ func record(ctx context.Context, tx pgx.Tx, reg queue.Registration, messageID st
 		}
 		key, place, rec.Place = &k, &p, p
 	}
-	_, err = tx.Exec(ctx, insertRegistration, reg.Reference, reg.State, reg.IDNumber, string(rec.Status),
+	rawID := reg.IDNumber
+	if rec.Status == queue.StatusDuplicate {
+		rawID = ""
+	}
+	_, err = tx.Exec(ctx, insertRegistration, reg.Reference, reg.State, idHash, rawID, string(rec.Status),
 		reg.Name, reg.Phone, reg.Email, reg.Lang, string(reg.Contact), reg.ReceivedAt, key, place, messageID)
 	if err != nil {
 		return queue.Record{}, fmt.Errorf("insert registration: %w", err)

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/queue"
 )
@@ -14,7 +15,7 @@ import (
 func TestRecord_SecondRegistrationWhileInvitedIsDuplicateAndAfterExpiryQueuesAgain(t *testing.T) {
 	t.Parallel()
 	pool := queueState(t, time.Time{})
-	r := postgres.NewRegistrar(pool)
+	r := postgres.NewRegistrar(pool, pii.Dev())
 	first := registration(1, t0)
 	mustRecord(t, r, first, "m1")
 	mustRecord(t, r, registration(2, t0.Add(time.Second)), "m2")
@@ -40,7 +41,7 @@ func TestRecord_SecondRegistrationWhileInvitedIsDuplicateAndAfterExpiryQueuesAga
 func TestRecord_SamePersonManyTimesAtOnceQueuesExactlyOne(t *testing.T) {
 	t.Parallel()
 	pool := queueState(t, time.Time{})
-	r := postgres.NewRegistrar(pool)
+	r := postgres.NewRegistrar(pool, pii.Dev())
 	const n = 8
 	var (
 		wg   sync.WaitGroup

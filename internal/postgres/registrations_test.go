@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vaxbook/vaxbook/internal/booking"
+	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/queue"
 	"github.com/vaxbook/vaxbook/internal/testenv"
@@ -89,7 +90,7 @@ func TestSetStateMode_SetsKeepsAndClearsTheOpeningTime(t *testing.T) {
 func TestRecord_QueuesByArrivalAndASecondRegistrationIsDuplicateKeepingTheFirstPlace(t *testing.T) {
 	t.Parallel()
 	pool := queueState(t, time.Time{})
-	r := postgres.NewRegistrar(pool)
+	r := postgres.NewRegistrar(pool, pii.Dev())
 	first, other := registration(1, t0), registration(2, t0.Add(time.Second))
 	if rec := mustRecord(t, r, first, "m1"); rec.Status != queue.StatusQueued || rec.Place != 1 {
 		t.Fatalf("first: got %+v, want queued at place 1", rec)
@@ -112,7 +113,7 @@ func TestRecord_QueuesByArrivalAndASecondRegistrationIsDuplicateKeepingTheFirstP
 func TestRecord_RedeliveryHasItsEffectOnceAndReturnsTheRecordAsItStands(t *testing.T) {
 	t.Parallel()
 	pool := queueState(t, time.Time{})
-	r := postgres.NewRegistrar(pool)
+	r := postgres.NewRegistrar(pool, pii.Dev())
 	reg := registration(1, t0)
 	first := mustRecord(t, r, reg, "m1")
 	if again := mustRecord(t, r, reg, "m1-redelivered"); again != first {
@@ -139,7 +140,7 @@ func TestRecord_RedeliveryHasItsEffectOnceAndReturnsTheRecordAsItStands(t *testi
 func TestRecord_OrdersByReceivedAtWhateverTheDeliveryOrder(t *testing.T) {
 	t.Parallel()
 	pool := queueState(t, time.Time{})
-	r := postgres.NewRegistrar(pool)
+	r := postgres.NewRegistrar(pool, pii.Dev())
 	early, late := registration(1, t0), registration(2, t0.Add(time.Millisecond))
 	mustRecord(t, r, late, "m2")
 	mustRecord(t, r, early, "m1")
@@ -165,7 +166,7 @@ func TestRecord_BeforeOpeningHasNoKeyOrPlaceUntilTheStateOpens(t *testing.T) {
 	t.Parallel()
 	opens := t0.Add(time.Hour)
 	pool := queueState(t, opens)
-	r := postgres.NewRegistrar(pool)
+	r := postgres.NewRegistrar(pool, pii.Dev())
 	early := registration(1, opens.Add(-time.Second))
 	if rec := mustRecord(t, r, early, "m1"); rec.Status != queue.StatusQueued || rec.Place != 0 {
 		t.Errorf("early: got %+v, want queued with no place", rec)
@@ -189,7 +190,7 @@ func TestRecord_BeforeOpeningHasNoKeyOrPlaceUntilTheStateOpens(t *testing.T) {
 
 func TestRecord_UnknownStateIsErrUnknownState(t *testing.T) {
 	t.Parallel()
-	r := postgres.NewRegistrar(queueState(t, time.Time{}))
+	r := postgres.NewRegistrar(queueState(t, time.Time{}), pii.Dev())
 	reg := registration(1, t0)
 	reg.State = "atlantis"
 	if _, err := r.Record(context.Background(), reg, "m1"); !errors.Is(err, postgres.ErrUnknownState) {
@@ -200,7 +201,7 @@ func TestRecord_UnknownStateIsErrUnknownState(t *testing.T) {
 func TestRecord_PlacesAfterTheInvitedWhenNobodyBeforeIsQueued(t *testing.T) {
 	t.Parallel()
 	pool := queueState(t, time.Time{})
-	r := postgres.NewRegistrar(pool)
+	r := postgres.NewRegistrar(pool, pii.Dev())
 	for i := 1; i <= 3; i++ {
 		mustRecord(t, r, registration(i, t0.Add(time.Duration(i)*time.Second)), fmt.Sprint("m", i))
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/testenv"
 )
@@ -26,7 +27,7 @@ func TestReject_KeepsABoundedExcerptWithoutPersonalData(t *testing.T) {
 	})
 	for _, rej := range []interface {
 		Reject(context.Context, postgres.RejectedMessage) error
-	}{postgres.NewBookings(pool), postgres.NewEmails(pool)} {
+	}{postgres.NewBookings(pool, pii.Dev()), postgres.NewEmails(pool)} {
 		id := strings.Repeat("m", 2000) // attacker-chosen, unbounded
 		m := postgres.RejectedMessage{MessageID: id, Subscription: strings.Repeat("s", 5000), Data: data,
 			Attributes: map[string]string{"reference": "ABCDEFGHJK234567", "ic": "900101145678"}, Reason: strings.Repeat("r", 5000)}
@@ -72,7 +73,7 @@ func TestReject_NonJSONDataKeepsOnlyItsSize(t *testing.T) {
 	t.Parallel()
 	pool := testenv.NewPool(t)
 	m := postgres.RejectedMessage{MessageID: "m1", Subscription: "s", Data: []byte("IC 900101145678 not json"), Reason: "r"}
-	if err := postgres.NewBookings(pool).Reject(context.Background(), m); err != nil {
+	if err := postgres.NewBookings(pool, pii.Dev()).Reject(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
 	var got string

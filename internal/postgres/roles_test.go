@@ -16,6 +16,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/listing"
 	"github.com/vaxbook/vaxbook/internal/notify"
+	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/queue"
 	"github.com/vaxbook/vaxbook/internal/testenv"
@@ -142,7 +143,7 @@ func TestRoles_WorkerBooksButCannotChangeTheSchemaOrACapacity(t *testing.T) {
 		listing.SlotRow{SlotID: "sel-001-pm", Time: "14:00-18:00", Capacity: 1},
 	)
 
-	b := postgres.NewBookings(db.as)
+	b := postgres.NewBookings(db.as, pii.Dev())
 	out, err := b.Decide(ctx, testenv.NewRequest(1, "sel-001-am"), "m1")
 	if err != nil || out.Record.Status != booking.StatusConfirmed {
 		t.Fatalf("Decide: %+v, %v", out, err)
@@ -170,7 +171,7 @@ func TestRoles_WorkerBooksButCannotChangeTheSchemaOrACapacity(t *testing.T) {
 		Reference: booking.NewReference(), State: "selangor", Name: "Person 3", IDNumber: testenv.NewRequest(3).IDNumber,
 		Phone: "+60123456789", Email: "p@example.com", Lang: "ms", Contact: booking.ContactEmail, ReceivedAt: time.Now().UTC(),
 	}
-	if rec, err := postgres.NewRegistrar(db.as).Record(ctx, reg, "m4"); err != nil || rec.Status != queue.StatusQueued {
+	if rec, err := postgres.NewRegistrar(db.as, pii.Dev()).Record(ctx, reg, "m4"); err != nil || rec.Status != queue.StatusQueued {
 		t.Fatalf("Record: %+v, %v", rec, err)
 	}
 
@@ -208,7 +209,7 @@ func TestRoles_InviteRunsItsRoundAndReadsNoBookings(t *testing.T) {
 	}
 	// Three registered before opening (an early batch to shuffle) for two
 	// places; one invitation already run out.
-	r := postgres.NewRegistrar(db.admin)
+	r := postgres.NewRegistrar(db.admin, pii.Dev())
 	for n := 1; n <= 3; n++ {
 		reg := queue.Registration{
 			Reference: booking.NewReference(), State: "selangor", Name: "P", IDNumber: testenv.NewRequest(n).IDNumber,

@@ -17,6 +17,7 @@ import (
 
 	"github.com/vaxbook/vaxbook/internal/email"
 	"github.com/vaxbook/vaxbook/internal/notify"
+	"github.com/vaxbook/vaxbook/internal/redact"
 )
 
 // Config is the SendGrid part of the worker's configuration.
@@ -44,7 +45,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	u, err := url.Parse(cfg.BaseURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("SENDGRID_BASE_URL: want an absolute http(s) URL, got %q", cfg.BaseURL)
+		return nil, fmt.Errorf("SENDGRID_BASE_URL: want an absolute http(s) URL, got %q", redact.URL(cfg.BaseURL))
 	}
 	return &Client{key: cfg.APIKey, host: strings.TrimRight(cfg.BaseURL, "/")}, nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vaxbook/vaxbook/internal/booking"
+	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/queue"
 )
 
@@ -37,7 +38,8 @@ type Invited struct {
 // MustInvite records person n (NewRequest's id_number) as registered in
 // state and invited, as the invitation loop leaves them: a registration
 // row with status invited and its invitations row, whose token signer
-// signs. The registration's name is "Registrant n", its e-mail
+// signs; the ID is hashed with pii.Dev, the pepper tests give the worker.
+// The registration's name is "Registrant n", its e-mail
 // regN@example.com, its phone +60198765432, its lang en and its contact
 // both (none of them NewRequest's). The state must exist.
 func MustInvite(t testing.TB, db *pgxpool.Pool, signer *queue.Signer, state string, n int, expiresAt time.Time) Invited {
@@ -53,15 +55,15 @@ func MustInvite(t testing.TB, db *pgxpool.Pool, signer *queue.Signer, state stri
 	defer cancel()
 	_, err := db.Exec(ctx, `
 WITH reg AS (
-    INSERT INTO registrations (reference, state_code, id_number, status, name, phone, email, lang, contact,
+    INSERT INTO registrations (reference, state_code, id_number, id_hash, status, name, phone, email, lang, contact,
                                received_at, queue_key, place, message_id)
-    VALUES ($1, $2, $3, 'invited', $4, '+60198765432', $5, 'en', 'both', now(), $6, $6, $7)
+    VALUES ($1, $2, $3, $10, 'invited', $4, '+60198765432', $5, 'en', 'both', now(), $6, $6, $7)
     RETURNING reference
 )
-INSERT INTO invitations (token_hash, registration, state_code, id_number, expires_at)
-SELECT $8, reference, $2, $3, $9 FROM reg`,
+INSERT INTO invitations (token_hash, registration, state_code, id_hash, expires_at)
+SELECT $8, reference, $2, $10, $9 FROM reg`,
 		inv.Registration, state, inv.IDNumber, fmt.Sprintf("Registrant %d", n), fmt.Sprintf("reg%d@example.com", n),
-		n, "reg-"+inv.Registration, queue.TokenHash(inv.Token), inv.ExpiresAt)
+		n, "reg-"+inv.Registration, queue.TokenHash(inv.Token), inv.ExpiresAt, pii.Dev().Hash(inv.IDNumber))
 	if err != nil {
 		t.Fatalf("testenv: invite person %d in %s: %v", n, state, err)
 	}
