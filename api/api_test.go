@@ -132,6 +132,32 @@ func decodeError(t *testing.T, w *httptest.ResponseRecorder) errorBody {
 	return b
 }
 
+// wantRefused checks an error answer: its status, its field ("" for none)
+// and, unless code is "", its code.
+func wantRefused(t *testing.T, w *httptest.ResponseRecorder, status int, field, code string) {
+	t.Helper()
+	if w.Code != status {
+		t.Fatalf("status: got %d, want %d: %s", w.Code, status, w.Body)
+	}
+	got := decodeError(t, w)
+	if got.Error.Field != field {
+		t.Errorf("field: got %q, want %q (%s)", got.Error.Field, field, got.Error.Message)
+	}
+	if code != "" && got.Error.Code != code {
+		t.Errorf("code: got %q, want %q", got.Error.Code, code)
+	}
+}
+
+// wantUnqueued checks the answer to a request that could not be queued: 503
+// with Retry-After, and an error body.
+func wantUnqueued(t *testing.T, w *httptest.ResponseRecorder) errorBody {
+	t.Helper()
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
+		t.Fatalf("got %d Retry-After %q, want 503 with Retry-After: %s", w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+	return decodeError(t, w)
+}
+
 func TestListPPV_ServesTheRenderedBytes(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, true)

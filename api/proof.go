@@ -109,16 +109,7 @@ func handleProof(log *slog.Logger, p Proof, abuse Abuse, publishTimeout time.Dur
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		log := logging.FromContext(ctx, log)
-		if _, err := admitForm(r); err != nil {
-			fail(w, r, log, err)
-			return
-		}
-		body, err := booking.DecodeProofRequest(http.MaxBytesReader(w, r.Body, maxSubmitBody))
-		if err != nil {
-			fail(w, r, log, errUnreadable.because(err))
-			return
-		}
-		req, err := body.Validate()
+		_, _, req, err := readForm(w, r, booking.DecodeProofRequest, booking.ProofRequest.Validate)
 		if err != nil {
 			fail(w, r, log, err)
 			return

@@ -27,17 +27,7 @@ func handleRegister(log *slog.Logger, cache *microCache, q Queue, abuse Abuse, h
 		ctx := r.Context()
 		log := logging.FromContext(ctx, log)
 
-		key, err := admitForm(r)
-		if err != nil {
-			fail(w, r, log, err)
-			return
-		}
-		form, err := booking.DecodeRegistration(http.MaxBytesReader(w, r.Body, maxSubmitBody))
-		if err != nil {
-			fail(w, r, log, errUnreadable.because(err))
-			return
-		}
-		person, err := form.Validate()
+		key, form, person, err := readForm(w, r, booking.DecodeRegistration, booking.RegistrationForm.Validate)
 		if err != nil {
 			fail(w, r, log, err)
 			return
@@ -58,20 +48,7 @@ func handleRegister(log *slog.Logger, cache *microCache, q Queue, abuse Abuse, h
 			fail(w, r, log, err)
 			return
 		}
-		if contact.On() {
-			if err := checkProof(ctx, log, contact, form.Proof, person.Email); err != nil {
-				fail(w, r, log, err)
-				return
-			}
-		}
-		if human.on() {
-			if err := checkCaptcha(ctx, human.Verifier, form.CaptchaToken, remoteIP(abuse.ClientIP, r)); err != nil {
-				fail(w, r, log, err)
-				return
-			}
-		}
-
-		release, err := takeContacts(ctx, log, abuse, "register", person.Email, person.Phone)
+		release, err := admitPerson(ctx, log, r, abuse, human, contact, true, form.Proof, form.CaptchaToken, "register", person)
 		if err != nil {
 			fail(w, r, log, err)
 			return

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -38,19 +39,7 @@ func handleSubmit(log *slog.Logger, cache *microCache, pub Publisher, statuses S
 		ctx := r.Context()
 		log := logging.FromContext(ctx, log)
 
-		key, err := admitForm(r)
-		if err != nil {
-			fail(w, r, log, err)
-			return
-		}
-		sub, err := booking.DecodeSubmission(http.MaxBytesReader(w, r.Body, maxSubmitBody))
-		if err != nil {
-			// The decoder's field errors and the size limit answer for
-			// themselves; any other failure to read is the body's.
-			fail(w, r, log, errUnreadable.because(err))
-			return
-		}
-		req, err := sub.Validate()
+		key, sub, req, err := readForm(w, r, booking.DecodeSubmission, booking.Submission.Validate)
 		if err != nil {
 			fail(w, r, log, err)
 			return
@@ -87,24 +76,7 @@ func handleSubmit(log *slog.Logger, cache *microCache, pub Publisher, statuses S
 		}
 		// A booking with an invitation needs no proof: the invitation
 		// reached the contact its registration proved.
-		if contact.On() && req.Invitation == "" {
-			if err := checkProof(ctx, log, contact, sub.Proof, req.Email); err != nil {
-				fail(w, r, log, err)
-				return
-			}
-		}
-		// Last before queuing: a token is good for one verification, so a
-		// submission refused above keeps its token for the corrected retry,
-		// and an accepted one's retry is answered above without asking again.
-		if human.on() {
-			if err := checkCaptcha(ctx, human.Verifier, sub.CaptchaToken, remoteIP(abuse.ClientIP, r)); err != nil {
-				fail(w, r, log, err)
-				return
-			}
-		}
-		// Counted only once everything else has passed, and given back if
-		// the booking cannot be queued: the cap is on accepted bookings.
-		release, err := takeContacts(ctx, log, abuse, "submit", req.Email, req.Phone)
+		release, err := admitPerson(ctx, log, r, abuse, human, contact, req.Invitation == "", sub.Proof, sub.CaptchaToken, "submit", req)
 		if err != nil {
 			fail(w, r, log, err)
 			return
@@ -153,6 +125,47 @@ func admitForm(r *http.Request) (string, error) {
 		return "", errBadIdempotencyKey
 	}
 	return key, nil
+}
+
+// readForm reads a POST body the way /submit, /register and /proof do,
+// after admitForm: within maxSubmitBody, then decode and validate. It
+// returns the Idempotency-Key ("" when none was sent).
+func readForm[F, V any](w http.ResponseWriter, r *http.Request, decode func(io.Reader) (F, error), validate func(F) (V, error)) (key string, form F, valid V, err error) {
+	if key, err = admitForm(r); err != nil {
+		return key, form, valid, err
+	}
+	if form, err = decode(http.MaxBytesReader(w, r.Body, maxSubmitBody)); err != nil {
+		// The decoder's field errors and the size limit answer for
+		// themselves; any other failure to read is the body's.
+		return key, form, valid, errUnreadable.because(err)
+	}
+	valid, err = validate(form)
+	return key, form, valid, err
+}
+
+// admitPerson is the end of the checks of /submit and /register, in this
+// order: the contact proof (when on and wanted), the captcha, and the
+// contact caps of scope.
+//
+// The captcha is last before queuing: a token is good for one
+// verification, so a request refused above keeps its token for the
+// corrected retry, and an accepted one's retry is answered before asking
+// again. The caps are counted only once everything else has passed, and
+// release gives them back if the request cannot be queued: the cap is on
+// accepted requests.
+func admitPerson(ctx context.Context, log *slog.Logger, r *http.Request, abuse Abuse, human Captcha, contact Proof,
+	wantProof bool, got *booking.Proof, captchaToken, scope string, p booking.Request) (release func(), err error) {
+	if contact.On() && wantProof {
+		if err := checkProof(ctx, log, contact, got, p.Email); err != nil {
+			return nil, err
+		}
+	}
+	if human.on() {
+		if err := checkCaptcha(ctx, human.Verifier, captchaToken, remoteIP(abuse.ClientIP, r)); err != nil {
+			return nil, err
+		}
+	}
+	return takeContacts(ctx, log, abuse, scope, p.Email, p.Phone)
 }
 
 // checkAgainstListing holds preferences to the state's current listing and

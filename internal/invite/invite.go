@@ -15,12 +15,12 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vaxbook/vaxbook/internal/email"
+	"github.com/vaxbook/vaxbook/internal/leased"
 	"github.com/vaxbook/vaxbook/internal/notify"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/queue"
@@ -57,76 +57,45 @@ const publishers = 64
 // Postgres.
 const rebuildPage = 1000
 
-// Loop is the invitation loop.
+// Loop is the invitation loop. Each pass takes the lease if free and,
+// holding it, runs one round in every queue state.
 type Loop struct {
+	*leased.Loop
 	log     *slog.Logger
-	pool    *pgxpool.Pool
 	records Records
 	pub     Publisher
 	signer  *queue.Signer
 	cfg     Config
-	now     func() time.Time
 
-	lease *postgres.Lease
 	// afterBatch, when set (by tests), runs after each committed batch of
 	// invitations but the last.
 	afterBatch func()
+}
 
-	lastPass atomic.Int64 // unix ms of the last pass that did its job, as leader or standby
-	leader   atomic.Bool
+// pass is the loop during one pass, with the lease it holds.
+type pass struct {
+	*Loop
+	lease *postgres.Lease
 }
 
 // New returns a loop that runs every cfg.Interval and signs with signer
 // (cfg.Check's).
 func New(log *slog.Logger, pool *pgxpool.Pool, records Records, pub Publisher, signer *queue.Signer, cfg Config) *Loop {
-	return &Loop{log: log, pool: pool, records: records, pub: pub, signer: signer, cfg: cfg, now: time.Now}
+	l := &Loop{log: log, records: records, pub: pub, signer: signer, cfg: cfg}
+	l.Loop = leased.New(log, pool, postgres.InviteLease, "invitation", "invites", cfg.Interval, 30*time.Second,
+		func(ctx context.Context, lease *postgres.Lease) (time.Time, bool, error) {
+			return pass{l, lease}.run(ctx)
+		})
+	return l
 }
 
-// Run passes once at once and then every interval until ctx is done; it
-// gives the lease up on return so a standby can take over at its next tick.
-func (l *Loop) Run(ctx context.Context) error {
-	defer l.dropLease()
-	t := time.NewTicker(l.cfg.Interval)
-	defer t.Stop()
-	for {
-		if err := l.Pass(ctx); err != nil && ctx.Err() == nil {
-			l.log.Error("invitation pass", "error", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
-}
-
-// Pass takes the lease if free and, holding it, runs one round in every
-// queue state. A standby pass does nothing and is not an error.
-func (l *Loop) Pass(ctx context.Context) error {
-	// A hung connection must not hold the lease forever: cancelling the
-	// query closes the connection, which frees the lock for a standby.
-	ctx, cancel := context.WithTimeout(ctx, max(2*l.cfg.Interval, 30*time.Second))
-	defer cancel()
-	if l.lease == nil {
-		lease, err := postgres.TryLease(ctx, l.pool, postgres.InviteLease)
-		if err != nil {
-			return err
-		}
-		if lease == nil {
-			l.leader.Store(false)
-			l.lastPass.Store(l.now().UnixMilli())
-			l.log.Debug("invitation standby: another loop holds the lease")
-			return nil
-		}
-		l.log.Info("invitation lease taken: this loop invites")
-		l.lease = lease
-		l.leader.Store(true)
-	}
-	now := l.now()
+// run is one pass's rounds: it says to drop the lease when its connection
+// is gone.
+func (l pass) run(ctx context.Context) (time.Time, bool, error) {
+	now := l.Now()
 	states, err := l.lease.QueueStates(ctx, now)
 	if err != nil {
-		l.dropLease()
-		return err
+		return now, true, err
 	}
 	var errs []error
 	due := map[string]bool{}
@@ -142,21 +111,14 @@ func (l *Loop) Pass(ctx context.Context) error {
 	if err := l.restoreWaiting(ctx, due); err != nil {
 		errs = append(errs, err)
 	}
-	if l.lease.Lost() {
-		l.dropLease()
-	}
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	l.lastPass.Store(now.UnixMilli())
-	return nil
+	return now, l.lease.Lost(), errors.Join(errs...)
 }
 
 // round is one state's turn: what changes Postgres first, each step in its
 // own transactions, then what is told about it. The telling steps run even
 // when inviting failed, and pick up whatever an earlier round committed but
 // did not tell, so a crash between commit and publish only delays messages.
-func (l *Loop) round(ctx context.Context, st postgres.QueueState, now time.Time) error {
+func (l pass) round(ctx context.Context, st postgres.QueueState, now time.Time) error {
 	state := st.Code
 	// Read before anything this round writes the mark.
 	kept, err := l.records.MarkExists(ctx, state)
@@ -198,7 +160,7 @@ func (l *Loop) round(ctx context.Context, st postgres.QueueState, now time.Time)
 // restoreWaiting rebuilds the records of the queue states not yet due (their
 // opening time to come) whose mark Redis lost, and writes their mark, so
 // that people registered early still find their registration.
-func (l *Loop) restoreWaiting(ctx context.Context, due map[string]bool) error {
+func (l pass) restoreWaiting(ctx context.Context, due map[string]bool) error {
 	all, err := l.lease.QueueModeStates(ctx)
 	if err != nil {
 		return err
@@ -229,7 +191,7 @@ func (l *Loop) restoreWaiting(ctx context.Context, due map[string]bool) error {
 // so a worker or API write racing with it wins when it is further along.
 // The mark is written after it by the round: a rebuild cut short leaves the
 // mark missing and is done again next round.
-func (l *Loop) rebuild(ctx context.Context, state string, kept bool) error {
+func (l pass) rebuild(ctx context.Context, state string, kept bool) error {
 	after, n := "", 0
 	for {
 		recs, err := l.lease.Records(ctx, state, after, rebuildPage)
@@ -252,7 +214,7 @@ func (l *Loop) rebuild(ctx context.Context, state string, kept bool) error {
 
 // invite issues invitations batch by batch until the free places, the
 // queue or the round's cap run out.
-func (l *Loop) invite(ctx context.Context, state string, now time.Time) (int, error) {
+func (l pass) invite(ctx context.Context, state string, now time.Time) (int, error) {
 	// The token carries its expiry in whole seconds; the stored one must
 	// be the same instant so that the token can be made again from it.
 	expiresAt := now.Add(l.cfg.TTL).Truncate(time.Second)
@@ -283,7 +245,7 @@ func (l *Loop) invite(ctx context.Context, state string, now time.Time) (int, er
 // tellInvited writes the record and asks for the message of every
 // invitation not yet told, then marks those that went. The send-once
 // record of the e-mail makes a repeat after a crash harmless.
-func (l *Loop) tellInvited(ctx context.Context, state string, now time.Time) error {
+func (l pass) tellInvited(ctx context.Context, state string, now time.Time) error {
 	return tell(ctx, "invited",
 		func() ([]postgres.Invitee, error) { return l.lease.Unnotified(ctx, state, now, l.cfg.Batch) },
 		func(ctx context.Context, v postgres.Invitee) (string, error) {
@@ -298,12 +260,12 @@ func (l *Loop) tellInvited(ctx context.Context, state string, now time.Time) err
 				Token: l.signer.Sign(v.Reference, state, v.IDNumber, exp), ExpiresAt: &exp,
 			})
 		},
-		func(done []string) error { return l.lease.MarkNotified(ctx, done, l.now()) })
+		func(done []string) error { return l.lease.MarkNotified(ctx, done, l.Now()) })
 }
 
 // tellExpired does for expired registrations what tellInvited does for
 // invited ones.
-func (l *Loop) tellExpired(ctx context.Context, state string, now time.Time) error {
+func (l pass) tellExpired(ctx context.Context, state string, now time.Time) error {
 	return tell(ctx, "expired",
 		func() ([]postgres.Expiree, error) { return l.lease.UntoldExpired(ctx, state, l.cfg.Batch) },
 		func(ctx context.Context, v postgres.Expiree) (string, error) {
@@ -315,7 +277,7 @@ func (l *Loop) tellExpired(ctx context.Context, state string, now time.Time) err
 				State: state, Contact: v.Contact, DecidedAt: now.UTC(),
 			})
 		},
-		func(done []string) error { return l.lease.MarkExpiredTold(ctx, done, l.now()) })
+		func(done []string) error { return l.lease.MarkExpiredTold(ctx, done, l.Now()) })
 }
 
 // tell takes page after page of untold registrations, tells each (one
@@ -344,7 +306,7 @@ func tell[T any](ctx context.Context, what string, page func() ([]T, error),
 // Only a rebuild (restore, its token) creates a missing mark, even at 0: its
 // presence says the state's records are in Redis, so a round that merely
 // raised it after a flush in its middle would hide the loss for good.
-func (l *Loop) mark(ctx context.Context, state, restore string) error {
+func (l pass) mark(ctx context.Context, state, restore string) error {
 	through, err := l.lease.InvitedThrough(ctx, state)
 	if err != nil {
 		return err
@@ -401,22 +363,4 @@ func shuffle(refs []string) error {
 	r := mrand.New(mrand.NewChaCha8(seed))
 	r.Shuffle(len(refs), func(i, j int) { refs[i], refs[j] = refs[j], refs[i] })
 	return nil
-}
-
-// Close gives the lease up; Run does it on return, callers of Pass must.
-func (l *Loop) Close() { l.dropLease() }
-
-func (l *Loop) dropLease() {
-	if l.lease != nil {
-		l.lease.Release()
-		l.lease = nil
-		l.leader.Store(false)
-	}
-}
-
-// Healthy reports whether a pass completed within three intervals, and
-// whether this loop is the one inviting.
-func (l *Loop) Healthy() (ok, leader bool, last time.Time) {
-	last = time.UnixMilli(l.lastPass.Load())
-	return l.now().Sub(last) <= 3*l.cfg.Interval, l.leader.Load(), last
 }
