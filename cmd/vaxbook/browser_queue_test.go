@@ -59,7 +59,7 @@ func poolFor(t *testing.T, dbURL string) *pgxpool.Pool {
 // waitStateMode waits until GET /states shows the mode, so the page reads it.
 func waitStateMode(t *testing.T, base, state, mode string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		var doc struct {
 			States []struct{ Code, Mode string }

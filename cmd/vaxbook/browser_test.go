@@ -612,10 +612,10 @@ func (r *redisServer) start() {
 	}
 	rdb := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:" + r.port})
 	defer rdb.Close()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for rdb.Ping(context.Background()).Err() != nil {
 		if time.Now().After(deadline) {
-			r.t.Fatalf("redis-server on port %s did not answer within 10 s", r.port)
+			r.t.Fatalf("redis-server on port %s did not answer within 60 s", r.port)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -633,7 +633,7 @@ func (r *redisServer) stop() {
 // waitStatus polls a URL until it answers the status.
 func waitStatus(t *testing.T, url string, want int) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get(url)
 		if err == nil {
@@ -871,7 +871,7 @@ func TestBrowser_FullAndDuplicateOutcomes(t *testing.T) {
 	// Someone else takes the last place behind the page's back.
 	body := `{"state":"selangor","name":"Orang Lain","id_number":"880808-08-8888","phone":"0123456781","email":"lain@example.com","preferences":["sel-002-pm"]}`
 	firstOther := submitAccepted(t, base, body)
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if n, st, _ := bookingsFor(t, dbURL, "880808088888"); n == 1 && st == "confirmed" {
 			break

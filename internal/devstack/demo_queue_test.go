@@ -40,7 +40,7 @@ func call(t *testing.T, method, u, body string, out any) int {
 // saying what was last seen.
 func eventually(t *testing.T, what string, f func() (done bool, seen any)) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		done, seen := f()
 		if done {

@@ -117,7 +117,7 @@ VALUES ('ABCDEFGHJK234567', 'perlis', '900101145678', 'queued', 'Siti', '+601234
         (extract(epoch FROM now()) * 1000000)::bigint, 1, 'm1')`); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		resp, err := http.Get(s.URL() + "/dev/mail.json")
 		if err != nil {

@@ -25,7 +25,7 @@ func TestStart_RegistrationIsRelayedToTheWorkerAndQueued(t *testing.T) {
 	}
 	body := `{"state":"perlis","name":"Siti","id_number":"900101-14-5678","phone":"0123456789","email":"siti@example.com"}`
 	var ref string
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	// The mode reaches the API with the next cache-fill pass.
 	for ref == "" {
 		resp, err := http.Post(s.URL()+"/register", "application/json", strings.NewReader(body))

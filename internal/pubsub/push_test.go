@@ -71,7 +71,7 @@ func TestRelay_PostsPushEnvelopesAndRetriesUntil2xx(t *testing.T) {
 		t.Fatal("the relay never got a 2xx")
 	}
 	// Let the ack reach the server, then stop the relay.
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for srv.Messages()[0].Acks == 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
