@@ -36,7 +36,7 @@ func call(t *testing.T, method, u, body string, out any) int {
 	return resp.StatusCode
 }
 
-// eventually polls f every 100ms until it says done, or fails after 20s
+// eventually polls f every 100ms until it says done, or fails after 60s
 // saying what was last seen.
 func eventually(t *testing.T, what string, f func() (done bool, seen any)) {
 	t.Helper()
@@ -47,7 +47,7 @@ func eventually(t *testing.T, what string, f func() (done bool, seen any)) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: still %v after 20s", what, seen)
+			t.Fatalf("%s: still %v after 60s", what, seen)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
