@@ -3,8 +3,6 @@ package worker_test
 import (
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,7 +11,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/pushauth"
 	"github.com/vaxbook/vaxbook/internal/pushauth/pushauthtest"
@@ -31,14 +28,13 @@ func authedWorker(t *testing.T, f fixture, is *pushauthtest.Issuer) http.Handler
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return worker.NewHandler(log, "test", postgres.NewBookings(f.pool, pii.Dev()), f.statuses, worker.WithPushAuth(v),
-		worker.WithEmailPush(worker.HandleEmail(log, postgres.NewEmails(f.pool), nil, nil)))
+	return newWorker(f.pool, f.statuses, worker.WithPushAuth(v),
+		worker.WithEmailPush(worker.HandleEmail(quiet, postgres.NewEmails(f.pool), nil, nil)))
 }
 
 // pushWith posts body to path with the given Authorization header ("" for
 // none) and returns the status code.
-func pushWith(t *testing.T, h http.Handler, path, authorization string, body []byte) int {
+func pushWith(t testing.TB, h http.Handler, path, authorization string, body []byte) int {
 	t.Helper()
 	rec := httptest.NewRecorder()
 	r := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
@@ -137,7 +133,7 @@ func TestPush_EveryPushRouteDemandsAToken(t *testing.T) {
 func TestPush_NoAuthChoiceRefusesEveryPush(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 5, 5)
-	h := worker.NewHandler(slog.New(slog.NewTextHandler(io.Discard, nil)), "test", postgres.NewBookings(f.pool, pii.Dev()), f.statuses)
+	h := newWorker(f.pool, f.statuses)
 	if got := push(t, h, worker.PushPath, envelope(t, "m1", testenv.NewRequest(1, "sel-001-am"))); got != http.StatusUnauthorized {
 		t.Errorf("push: got %d, want 401", got)
 	}

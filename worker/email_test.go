@@ -20,7 +20,6 @@ import (
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/email"
 	"github.com/vaxbook/vaxbook/internal/notify"
-	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/pubsub"
 	"github.com/vaxbook/vaxbook/internal/sendgrid"
@@ -285,8 +284,7 @@ func bookingWithEmail(t *testing.T, amCap, pmCap int) (fixture, http.Handler, *g
 	_, psc := testenv.NewPubSub(t, "test")
 	pub := pubsub.NewRequestPublisher[email.Request](psc, "email-topic")
 	t.Cleanup(pub.Stop)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return f, worker.NewHandler(log, "test", postgres.NewBookings(f.pool, pii.Dev()), f.statuses, worker.WithEmailRequests(pub), worker.WithoutPushAuth()), psc
+	return f, newWorker(f.pool, f.statuses, worker.WithEmailRequests(pub), worker.WithoutPushAuth()), psc
 }
 
 func TestPush_EveryFinalBookingGetsExactlyOneEmailUnderRedelivery(t *testing.T) {

@@ -2,15 +2,11 @@ package worker_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/vaxbook/vaxbook/internal/booking"
-	"github.com/vaxbook/vaxbook/internal/pii"
-	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/queue"
 	"github.com/vaxbook/vaxbook/internal/redis"
 	"github.com/vaxbook/vaxbook/internal/testenv"
@@ -29,8 +25,7 @@ func (f fixture) invitedRequest(t *testing.T, n int, prefs ...string) (booking.R
 
 func (f fixture) withRegistrations(t *testing.T, regs worker.RegistrationRecords) http.Handler {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return worker.NewHandler(log, "test", postgres.NewBookings(f.pool, pii.Dev()), f.statuses, worker.WithRegistrations(regs), worker.WithoutPushAuth())
+	return newWorker(f.pool, f.statuses, worker.WithRegistrations(regs), worker.WithoutPushAuth())
 }
 
 func TestPush_InvitationBooksOnceAndItsRegistrationSaysBookedWhateverTheDeliveries(t *testing.T) {

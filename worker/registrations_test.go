@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"testing"
 	"time"
@@ -49,9 +47,8 @@ func newQueueFixture(t *testing.T, opensAt time.Time) queueFixture {
 }
 
 func (f queueFixture) handlerWith(records worker.RegistrationRecords) http.Handler {
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return worker.NewHandler(log, "test", postgres.NewBookings(f.pool, pii.Dev()), redis.NewStatuses(f.rdb, time.Hour),
-		worker.WithRegistrationsPush(worker.HandleRegistrations(log, postgres.NewRegistrar(f.pool, pii.Dev()), records)), worker.WithoutPushAuth())
+	return newWorker(f.pool, redis.NewStatuses(f.rdb, time.Hour),
+		worker.WithRegistrationsPush(worker.HandleRegistrations(quiet, postgres.NewRegistrar(f.pool, pii.Dev()), records)), worker.WithoutPushAuth())
 }
 
 func (f queueFixture) record(t *testing.T, ref string) queue.Record {

@@ -42,8 +42,15 @@ func newFixture(t *testing.T, amCap, pmCap int) fixture {
 		listing.SlotRow{CenterName: "Dewan A", CenterAddress: "Jalan 1, Shah Alam", SlotID: "sel-001-pm", Time: "14:00-18:00", Capacity: pmCap},
 	)
 	statuses := redis.NewStatuses(testenv.NewRedis(t), time.Hour)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return fixture{pool: pool, statuses: statuses, handler: worker.NewHandler(log, "test", postgres.NewBookings(pool, pii.Dev()), statuses, worker.WithoutPushAuth())}
+	return fixture{pool: pool, statuses: statuses, handler: newWorker(pool, statuses, worker.WithoutPushAuth())}
+}
+
+// quiet is the log of the workers under test.
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// newWorker is the worker over pool, deciding with the dev pepper.
+func newWorker(pool *pgxpool.Pool, statuses worker.StatusWriter, opts ...worker.Option) http.Handler {
+	return worker.NewHandler(quiet, "test", postgres.NewBookings(pool, pii.Dev()), statuses, opts...)
 }
 
 // envelope is the push body for a message under messageID whose data is v
@@ -60,9 +67,7 @@ func envelope(t testing.TB, messageID string, v any) []byte {
 // push posts body to h at path and returns the status code.
 func push(t testing.TB, h http.Handler, path string, body []byte) int {
 	t.Helper()
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body)))
-	return rec.Code
+	return pushWith(t, h, path, "", body)
 }
 
 // count runs a query that counts rows.
@@ -325,8 +330,7 @@ func TestPush_RedisDownAsksForRedeliveryAndRedeliveryWritesStatus(t *testing.T) 
 		t.Fatal(err)
 	}
 	down.Close() // every command now fails
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	broken := worker.NewHandler(log, "test", postgres.NewBookings(f.pool, pii.Dev()), redis.NewStatuses(down, time.Hour), worker.WithoutPushAuth())
+	broken := newWorker(f.pool, redis.NewStatuses(down, time.Hour), worker.WithoutPushAuth())
 	if got := push(t, broken, worker.PushPath, body); got < 500 {
 		t.Fatalf("push with Redis down: got %d, want 5xx", got)
 	}

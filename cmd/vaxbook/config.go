@@ -5,6 +5,8 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/vaxbook/vaxbook/api"
 	"github.com/vaxbook/vaxbook/cachefill"
 	"github.com/vaxbook/vaxbook/internal/config"
@@ -53,6 +55,18 @@ type inviteConfig struct {
 
 type migrateConfig struct {
 	DatabaseURL string `env:"DATABASE_URL, required" json:"-"`
+}
+
+// withPool runs f over a pool of maxConns on url, closed after: the
+// database scaffolding of the one-shot commands (seed, state, pii, erase,
+// retention).
+func withPool(ctx context.Context, url string, maxConns int32, f func(*pgxpool.Pool) error) error {
+	pool, err := postgres.Open(ctx, postgres.Config{URL: url, MaxConns: maxConns})
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	return f(pool)
 }
 
 // configure loads a serving role's configuration and builds its logger.

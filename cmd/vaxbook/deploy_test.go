@@ -145,12 +145,17 @@ type knPodSpec struct {
 	Containers           []knContainer `yaml:"containers"`
 }
 
-// knService is a Knative Service as `gcloud run services replace` reads it.
-type knService struct {
+// knObject is what every manifest starts with.
+type knObject struct {
 	APIVersion string `yaml:"apiVersion"`
 	Kind       string `yaml:"kind"`
 	Metadata   knMeta `yaml:"metadata"`
-	Spec       struct {
+}
+
+// knService is a Knative Service as `gcloud run services replace` reads it.
+type knService struct {
+	knObject `yaml:",inline"`
+	Spec     struct {
 		Template struct {
 			Metadata knMeta    `yaml:"metadata"`
 			Spec     knPodSpec `yaml:"spec"`
@@ -164,10 +169,8 @@ type knService struct {
 
 // runJob is a Cloud Run job as `gcloud run jobs replace` reads it.
 type runJob struct {
-	APIVersion string `yaml:"apiVersion"`
-	Kind       string `yaml:"kind"`
-	Metadata   knMeta `yaml:"metadata"`
-	Spec       struct {
+	knObject `yaml:",inline"`
+	Spec     struct {
 		Template struct {
 			Metadata knMeta `yaml:"metadata"`
 			Spec     struct {

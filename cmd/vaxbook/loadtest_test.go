@@ -10,8 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/vaxbook/vaxbook/internal/loadtest"
-	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/seed"
 	"github.com/vaxbook/vaxbook/internal/testenv"
 )
@@ -24,28 +25,9 @@ import (
 func TestLoadtestSurge_NoOverbookingNoLoss(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dbURL := testenv.DatabaseURL(t)
-	pool, err := postgres.Open(ctx, postgres.Config{URL: dbURL, MaxConns: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	// Two states, 18 slots of 50: seeded before dev starts, so dev keeps
-	// them instead of loading its demo data.
-	var rows []seed.Row
-	for _, st := range []struct{ code, name, prefix string }{{"selangor", "Selangor", "sel"}, {"labuan", "W.P. Labuan", "lbn"}} {
-		for c := 1; c <= 3; c++ {
-			center := fmt.Sprintf("%s-%03d", st.prefix, c)
-			for d := 1; d <= 3; d++ {
-				date := fmt.Sprintf("2026-12-%02d", d)
-				rows = append(rows, seed.Row{State: st.code, StateName: st.name, CenterID: center, CenterName: "Dewan " + center,
-					Address: "Jalan " + center, SlotID: center + "-" + date + "-am", Date: date, Time: "08:00-13:00", Capacity: 50})
-			}
-		}
-	}
-	if _, err := seed.Load(ctx, pool, rows); err != nil {
-		t.Fatal(err)
-	}
+	// Two states, 18 slots of 50.
+	dbURL, pool := seedLoadStates(t, 3, func(d int) string { return fmt.Sprintf("2026-12-%02d", d) },
+		loadState{"selangor", "Selangor", "sel"}, loadState{"labuan", "W.P. Labuan", "lbn"})
 	srv, _ := testenv.NewPubSub(t, "surge")
 	env := map[string]string{
 		"PORT": freePort(t), "DATABASE_URL": dbURL, "REDIS_URL": testenv.RedisURL(t),
@@ -57,7 +39,7 @@ func TestLoadtestSurge_NoOverbookingNoLoss(t *testing.T) {
 
 	out := filepath.Join(t.TempDir(), "surge.json")
 	var stdout bytes.Buffer
-	err = run(ctx, []string{"vaxbook", "loadtest", "surge", "--url", base, "--people", "2000", "--rate", "1000",
+	err := run(ctx, []string{"vaxbook", "loadtest", "surge", "--url", base, "--people", "2000", "--rate", "1000",
 		// The people, not the clock, end the run: a busy CI machine gets
 		// through 2,000 more slowly, and must still get through them all.
 		"--duration", "90s", "--drain", "60s", "--database-url", dbURL, "--seed", "6", "--quiet", "--out", out},
@@ -106,36 +88,17 @@ func TestLoadtestSurge_NoOverbookingNoLoss(t *testing.T) {
 func TestLoadtestRegister_NoOneInvitedTwiceNoLoss(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dbURL := testenv.DatabaseURL(t)
-	pool, err := postgres.Open(ctx, postgres.Config{URL: dbURL, MaxConns: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	// One state to make a queue state and one that stays open, seeded
-	// before dev starts so it keeps them; slots from tomorrow on, which
-	// is where the loop counts places.
-	var rows []seed.Row
-	for _, st := range []struct{ code, name, prefix string }{{"putrajaya", "W.P. Putrajaya", "pjy"}, {"labuan", "W.P. Labuan", "lbn"}} {
-		for c := 1; c <= 2; c++ {
-			center := fmt.Sprintf("%s-%03d", st.prefix, c)
-			for d := 1; d <= 3; d++ {
-				date := time.Now().AddDate(0, 0, d).Format(time.DateOnly)
-				rows = append(rows, seed.Row{State: st.code, StateName: st.name, CenterID: center, CenterName: "Dewan " + center,
-					Address: "Jalan " + center, SlotID: center + "-" + date + "-am", Date: date, Time: "08:00-13:00", Capacity: 50})
-			}
-		}
-	}
-	if _, err := seed.Load(ctx, pool, rows); err != nil {
-		t.Fatal(err)
-	}
+	// One state to make a queue state and one that stays open; slots from
+	// tomorrow on, which is where the loop counts places.
+	dbURL, _ := seedLoadStates(t, 2, func(d int) string { return time.Now().AddDate(0, 0, d).Format(time.DateOnly) },
+		loadState{"putrajaya", "W.P. Putrajaya", "pjy"}, loadState{"labuan", "W.P. Labuan", "lbn"})
 	env := map[string]string{
 		"DATABASE_URL": dbURL, "REDIS_URL": testenv.RedisURL(t),
 		"CACHEFILL_INTERVAL": "200ms", "LISTPPV_MICROCACHE_TTL": "100ms", "LOG_LEVEL": "error",
 	}
 	out := filepath.Join(t.TempDir(), "register.json")
 	var stdout bytes.Buffer
-	err = run(ctx, []string{"vaxbook", "loadtest", "register", "--dev", "--state", "putrajaya",
+	err := run(ctx, []string{"vaxbook", "loadtest", "register", "--dev", "--state", "putrajaya",
 		"--people", "300", "--rate", "300", "--places", "120", "--round-max", "60",
 		"--book-share", "0.7", "--repeat", "0.05", "--reuse", "0.2", "--early-share", "0.5",
 		"--invite-ttl", "30s", "--round-every", "300ms", "--drain", "60s", "--seed", "8", "--quiet", "--out", out},
@@ -181,4 +144,30 @@ func TestLoadtestRegister_NoOneInvitedTwiceNoLoss(t *testing.T) {
 	if r.EarlyOutOfOrder < 0.35 || r.EarlyOutOfOrder > 0.65 || math.Abs(r.EarlySpearman) > 0.35 {
 		t.Errorf("early batch: %.3f of pairs out of order, Spearman %.3f: want a shuffle (about 0.5 and 0)", r.EarlyOutOfOrder, r.EarlySpearman)
 	}
+}
+
+type loadState struct{ code, name, prefix string }
+
+// seedLoadStates gives a load test its own database holding, in each
+// state, centres centres with one slot of 50 on each of three days (date
+// names day 1 to 3). Seeded before dev starts, so dev keeps them instead
+// of loading its demo data.
+func seedLoadStates(t *testing.T, centres int, date func(d int) string, states ...loadState) (string, *pgxpool.Pool) {
+	t.Helper()
+	dbURL, pool := testenv.NewDatabase(t)
+	var rows []seed.Row
+	for _, st := range states {
+		for c := 1; c <= centres; c++ {
+			center := fmt.Sprintf("%s-%03d", st.prefix, c)
+			for d := 1; d <= 3; d++ {
+				date := date(d)
+				rows = append(rows, seed.Row{State: st.code, StateName: st.name, CenterID: center, CenterName: "Dewan " + center,
+					Address: "Jalan " + center, SlotID: center + "-" + date + "-am", Date: date, Time: "08:00-13:00", Capacity: 50})
+			}
+		}
+	}
+	if _, err := seed.Load(context.Background(), pool, rows); err != nil {
+		t.Fatal(err)
+	}
+	return dbURL, pool
 }

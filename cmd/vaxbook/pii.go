@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/config"
 	"github.com/vaxbook/vaxbook/internal/pii"
@@ -45,13 +47,10 @@ func runRetention(ctx context.Context, _ []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
-	pool, err := postgres.Open(ctx, postgres.Config{URL: cfg.Database.URL, MaxConns: 2})
-	if err != nil {
+	return withPool(ctx, cfg.Database.URL, 2, func(pool *pgxpool.Pool) error {
+		_, err := retention.Run(ctx, log, pool, policy, time.Now())
 		return err
-	}
-	defer pool.Close()
-	_, err = retention.Run(ctx, log, pool, policy, time.Now())
-	return err
+	})
 }
 
 const eraseUsage = "usage: vaxbook erase --id-number IC_OR_PASSPORT | --reference REF"
@@ -88,19 +87,16 @@ func runErase(ctx context.Context, args []string, getenv func(string) string, st
 	if ref != "" && !booking.ValidReference(ref) {
 		return fmt.Errorf("erase: --reference: want 16 characters of A-Z and 2-7, got %q", ref)
 	}
-	pool, err := postgres.Open(ctx, postgres.Config{URL: cfg.DatabaseURL, MaxConns: 1})
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	e, err := postgres.Erase(ctx, pool, idHash, ref, time.Now())
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "erased: %d bookings %v, %d registrations %v (ended while live: %v), %d invitations, %d sent-message records\n",
-		len(e.BookingRefs), e.BookingRefs, len(e.RegistrationRefs), e.RegistrationRefs, e.EndedRefs, e.Removed.Invitations, e.Removed.SentEmails)
-	fmt.Fprintln(stdout, "kept: statuses, slots and counters (a confirmed place stays booked); Redis status records name no person and expire with STATUS_TTL")
-	return nil
+	return withPool(ctx, cfg.DatabaseURL, 1, func(pool *pgxpool.Pool) error {
+		e, err := postgres.Erase(ctx, pool, idHash, ref, time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "erased: %d bookings %v, %d registrations %v (ended while live: %v), %d invitations, %d sent-message records\n",
+			len(e.BookingRefs), e.BookingRefs, len(e.RegistrationRefs), e.RegistrationRefs, e.EndedRefs, e.Removed.Invitations, e.Removed.SentEmails)
+		fmt.Fprintln(stdout, "kept: statuses, slots and counters (a confirmed place stays booked); Redis status records name no person and expire with STATUS_TTL")
+		return nil
+	})
 }
 
 // runPII runs `vaxbook pii backfill`: hash the ID numbers stored before
@@ -117,15 +113,12 @@ func runPII(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err != nil {
 		return err
 	}
-	pool, err := postgres.Open(ctx, postgres.Config{URL: cfg.DatabaseURL, MaxConns: 1})
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	n, err := postgres.Backfill(ctx, pool, ids)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "hashed ID numbers: %d bookings, %d registrations, %d invitations\n", n["bookings"], n["registrations"], n["invitations"])
-	return nil
+	return withPool(ctx, cfg.DatabaseURL, 1, func(pool *pgxpool.Pool) error {
+		n, err := postgres.Backfill(ctx, pool, ids)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "hashed ID numbers: %d bookings, %d registrations, %d invitations\n", n["bookings"], n["registrations"], n["invitations"])
+		return nil
+	})
 }

@@ -2,11 +2,8 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"strings"
 	"testing"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vaxbook/vaxbook/internal/listing"
 	"github.com/vaxbook/vaxbook/internal/pii"
@@ -16,12 +13,7 @@ import (
 
 func TestRun_EraseRemovesOnePersonAndSaysWhat(t *testing.T) {
 	t.Parallel()
-	url := testenv.DatabaseURL(t)
-	pool, err := pgxpool.New(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	url, pool := testenv.NewDatabase(t)
 	testenv.MustSeed(t, pool, listing.SlotRow{SlotID: "sel-001-am", Capacity: 5})
 	pepper := strings.Repeat("p", 32)
 	ids, _ := pii.NewPepper(pepper)
@@ -60,7 +52,7 @@ func TestRun_EraseRemovesOnePersonAndSaysWhat(t *testing.T) {
 
 	// Without the pepper an ID number cannot be looked up; the error names
 	// the variable.
-	err = run(t.Context(), []string{"vaxbook", "erase", "--id-number", ic}, envFunc(map[string]string{"DATABASE_URL": url}), &out)
+	err := run(t.Context(), []string{"vaxbook", "erase", "--id-number", ic}, envFunc(map[string]string{"DATABASE_URL": url}), &out)
 	if err == nil || !strings.Contains(err.Error(), "ID_PEPPER") || strings.Contains(err.Error(), mine.IDNumber[6:]) {
 		t.Errorf("erase without ID_PEPPER: %v, want an error naming ID_PEPPER only", err)
 	}

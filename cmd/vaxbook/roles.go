@@ -319,15 +319,12 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 			return fmt.Errorf("seed %s: %w", *csvPath, err)
 		}
 	}
-	pool, err := postgres.Open(ctx, postgres.Config{URL: cfg.DatabaseURL, MaxConns: 2})
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	res, err := seed.Load(ctx, pool, rows)
-	if err != nil {
-		return fmt.Errorf("seed: %w", err)
-	}
-	fmt.Fprintf(stdout, "seed: %d rows read; changed %d states, %d centres, %d slots\n", len(rows), res.States, res.Centers, res.Slots)
-	return nil
+	return withPool(ctx, cfg.DatabaseURL, 2, func(pool *pgxpool.Pool) error {
+		res, err := seed.Load(ctx, pool, rows)
+		if err != nil {
+			return fmt.Errorf("seed: %w", err)
+		}
+		fmt.Fprintf(stdout, "seed: %d rows read; changed %d states, %d centres, %d slots\n", len(rows), res.States, res.Centers, res.Slots)
+		return nil
+	})
 }

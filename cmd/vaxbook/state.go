@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/vaxbook/vaxbook/internal/config"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/queue"
@@ -56,19 +58,16 @@ func runState(ctx context.Context, args []string, getenv func(string) string, st
 	if err := config.Load(ctx, getenv, &cfg); err != nil {
 		return err
 	}
-	pool, err := postgres.Open(ctx, postgres.Config{URL: cfg.DatabaseURL, MaxConns: 1})
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	s, err := postgres.SetStateMode(ctx, pool, strings.ToLower(strings.TrimSpace(code)), m, change)
-	if err != nil {
-		return fmt.Errorf("state set: %w", err)
-	}
-	opens := "not set"
-	if s.OpensAt != nil {
-		opens = s.OpensAt.Format(time.RFC3339)
-	}
-	fmt.Fprintf(stdout, "state %s: mode %s, opens_at %s (GET /states shows it after the next cache-fill pass)\n", s.Code, s.Mode, opens)
-	return nil
+	return withPool(ctx, cfg.DatabaseURL, 1, func(pool *pgxpool.Pool) error {
+		s, err := postgres.SetStateMode(ctx, pool, strings.ToLower(strings.TrimSpace(code)), m, change)
+		if err != nil {
+			return fmt.Errorf("state set: %w", err)
+		}
+		opens := "not set"
+		if s.OpensAt != nil {
+			opens = s.OpensAt.Format(time.RFC3339)
+		}
+		fmt.Fprintf(stdout, "state %s: mode %s, opens_at %s (GET /states shows it after the next cache-fill pass)\n", s.Code, s.Mode, opens)
+		return nil
+	})
 }

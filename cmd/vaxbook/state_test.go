@@ -7,19 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/testenv"
 )
 
 func TestRun_StateSetChangesModeAndOpeningTime(t *testing.T) {
 	t.Parallel()
-	dbURL := testenv.DatabaseURL(t)
+	dbURL, pool := testenv.NewDatabase(t)
 	env := envFunc(map[string]string{"DATABASE_URL": dbURL})
-	pool, err := postgres.Open(context.Background(), postgres.Config{URL: dbURL, MaxConns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
 	if _, err := pool.Exec(t.Context(), `INSERT INTO states (code, name) VALUES ('perlis', 'Perlis')`); err != nil {
 		t.Fatal(err)
 	}

@@ -274,13 +274,7 @@ func Register(ctx context.Context, o RegisterOptions) (*RegisterTallies, []Phase
 }
 
 func (r *registerRun) phases() []Phase {
-	var out []Phase
-	for _, name := range []string{"register", "register:listppv", "register:submit", "register:status"} {
-		if m := r.calls.metrics[name]; m != nil {
-			out = append(out, Summarise(name, m))
-		}
-	}
-	return out
+	return r.calls.summarise("register", "register:listppv", "register:submit", "register:status")
 }
 
 func (r *registerRun) say(format string, args ...any) {
@@ -323,27 +317,16 @@ func (r *registerRun) arrive(ctx context.Context, began time.Time, from, to int)
 	var wg sync.WaitGroup
 	var arrived atomic.Int64
 	done := make(chan struct{})
-	go r.arrivalProgress(began, &arrived, done)
+	go everySecond(done, func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.say("register %6.1fs  arrived %d/%d  accepted %d  gave up %d", time.Since(began).Seconds(), arrived.Load(), r.o.People, len(r.accepted), r.t.GaveUp)
+	})
 	paceArrivals(ctx, arrivalPlan{pacer: pacer, began: began, n: to - from, slots: slots, wg: &wg, arrived: &arrived},
 		func(i int) { r.registerPerson(ctx, from+i) })
 	wg.Wait()
 	close(done)
 	r.t.People += int(arrived.Load())
-}
-
-func (r *registerRun) arrivalProgress(began time.Time, arrived *atomic.Int64, done <-chan struct{}) {
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case <-done:
-			return
-		case <-tick.C:
-		}
-		r.mu.Lock()
-		r.say("register %6.1fs  arrived %d/%d  accepted %d  gave up %d", time.Since(began).Seconds(), arrived.Load(), r.o.People, len(r.accepted), r.t.GaveUp)
-		r.mu.Unlock()
-	}
 }
 
 // registerPerson is one person registering, and for a share of them

@@ -188,8 +188,13 @@ func Surge(ctx context.Context, o SurgeOptions) (*Tallies, []Phase, error) {
 }
 
 func (s *surge) phases() []Phase {
+	return s.summarise("surge:listppv", "surge:submit", "surge:status")
+}
+
+// summarise gives the phases among names that had requests, in that order.
+func (s *surge) summarise(names ...string) []Phase {
 	var out []Phase
-	for _, name := range []string{"surge:listppv", "surge:submit", "surge:status"} {
+	for _, name := range names {
 		if m := s.metrics[name]; m != nil {
 			out = append(out, Summarise(name, m))
 		}
@@ -201,15 +206,9 @@ func (s *surge) progress(began time.Time, arrived *atomic.Int64, done <-chan str
 	if s.o.Progress == nil {
 		return
 	}
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case <-done:
-			return
-		case <-tick.C:
-		}
+	everySecond(done, func() {
 		s.mu.Lock()
+		defer s.mu.Unlock()
 		decided := 0
 		for _, st := range s.final {
 			if st.Final() {
@@ -218,7 +217,20 @@ func (s *surge) progress(began time.Time, arrived *atomic.Int64, done <-chan str
 		}
 		fmt.Fprintf(s.o.Progress, "surge %6.1fs  arrived %d/%d  accepted %d  decided %d  refused full %d  no room %d  errors %d\n",
 			time.Since(began).Seconds(), arrived.Load(), s.o.People, len(s.final), decided, s.t.Rejected, s.t.SawNoRoom, s.t.GaveUp)
-		s.mu.Unlock()
+	})
+}
+
+// everySecond calls f once a second until done is closed.
+func everySecond(done <-chan struct{}, f func()) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+		}
+		f()
 	}
 }
 

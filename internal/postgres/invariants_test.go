@@ -3,15 +3,13 @@ package postgres_test
 import (
 	"testing"
 
-	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/testenv"
 )
 
 func TestCheckInvariants_HoldAfterBookings(t *testing.T) {
 	t.Parallel()
-	pool := seedTwoSlots(t, 1, 1)
-	b := postgres.NewBookings(pool, pii.Dev())
+	pool, b := bookingsOn(t, 1, 1)
 	var refs []string
 	for _, req := range []struct {
 		person int

@@ -24,28 +24,32 @@ type QueueState struct {
 	Opened  bool
 }
 
-// Invitee is an invited registration whose message has not been queued yet.
-type Invitee struct {
+// Addressee is the registration a loop message goes to.
+type Addressee struct {
 	Reference string
 	State     string
 	Name      string
 	Email     string
 	Lang      string
 	Contact   booking.Contact
+}
+
+// scanTargets are the columns every untold-registration query selects
+// first, in this order: reference, name, email, lang, contact.
+func (a *Addressee) scanTargets(more ...any) []any {
+	return append([]any{&a.Reference, &a.Name, &a.Email, &a.Lang, &a.Contact}, more...)
+}
+
+// Invitee is an invited registration whose message has not been queued yet.
+type Invitee struct {
+	Addressee
 	IDNumber  string // normalised; the token is bound to it
 	Place     int64
 	ExpiresAt time.Time
 }
 
 // Expiree is a registration whose invitation ran out unused, not yet told.
-type Expiree struct {
-	Reference string
-	State     string
-	Name      string
-	Email     string
-	Lang      string
-	Contact   booking.Contact
-}
+type Expiree struct{ Addressee }
 
 const readQueueStates = `
 SELECT code, opens_at, opened_at IS NOT NULL
@@ -279,8 +283,8 @@ LIMIT $3`
 // message was not queued yet, in queue order.
 func (l *Lease) Unnotified(ctx context.Context, state string, now time.Time, limit int) ([]Invitee, error) {
 	out, err := queryAll(ctx, l, func(r pgx.CollectableRow) (Invitee, error) {
-		v := Invitee{State: state}
-		return v, r.Scan(&v.Reference, &v.Name, &v.Email, &v.Lang, &v.Contact, &v.IDNumber, &v.Place, &v.ExpiresAt)
+		v := Invitee{Addressee: Addressee{State: state}}
+		return v, r.Scan(v.scanTargets(&v.IDNumber, &v.Place, &v.ExpiresAt)...)
 	}, readUnnotified, state, now, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read unnotified invitations of %s: %w", state, err)
@@ -300,10 +304,7 @@ UPDATE registrations r SET id_number = NULL FROM told WHERE r.reference = told.r
 // MarkNotified records that the invitation messages of registrations were
 // queued at.
 func (l *Lease) MarkNotified(ctx context.Context, registrations []string, at time.Time) error {
-	if _, err := l.conn.Exec(ctx, markInvitationsNotified, registrations, at); err != nil {
-		return fmt.Errorf("mark %d invitations notified: %w", len(registrations), err)
-	}
-	return nil
+	return l.markTold(ctx, markInvitationsNotified, registrations, at, "invitations notified")
 }
 
 const readUntoldExpired = `
@@ -316,8 +317,8 @@ LIMIT $2`
 // message was not queued yet.
 func (l *Lease) UntoldExpired(ctx context.Context, state string, limit int) ([]Expiree, error) {
 	out, err := queryAll(ctx, l, func(r pgx.CollectableRow) (Expiree, error) {
-		v := Expiree{State: state}
-		return v, r.Scan(&v.Reference, &v.Name, &v.Email, &v.Lang, &v.Contact)
+		v := Expiree{Addressee{State: state}}
+		return v, r.Scan(v.scanTargets()...)
 	}, readUntoldExpired, state, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read untold expired registrations of %s: %w", state, err)
@@ -330,8 +331,13 @@ const markExpiredTold = `UPDATE registrations SET expiry_notified_at = $2 WHERE 
 // MarkExpiredTold records that the expired messages of registrations were
 // queued at.
 func (l *Lease) MarkExpiredTold(ctx context.Context, registrations []string, at time.Time) error {
-	if _, err := l.conn.Exec(ctx, markExpiredTold, registrations, at); err != nil {
-		return fmt.Errorf("mark %d expiries told: %w", len(registrations), err)
+	return l.markTold(ctx, markExpiredTold, registrations, at, "expiries told")
+}
+
+// markTold runs a mark statement: $1 the registrations, $2 when.
+func (l *Lease) markTold(ctx context.Context, sql string, registrations []string, at time.Time, what string) error {
+	if _, err := l.conn.Exec(ctx, sql, registrations, at); err != nil {
+		return fmt.Errorf("mark %d %s: %w", len(registrations), what, err)
 	}
 	return nil
 }

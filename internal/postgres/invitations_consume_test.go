@@ -51,8 +51,7 @@ WHERE i.registration = $1 AND (i.used_at IS NULL) = (i.booking_reference IS NULL
 
 func TestDecide_InvitationIsConsumedByTheBookingItConfirms(t *testing.T) {
 	t.Parallel()
-	pool := seedTwoSlots(t, 1, 0)
-	b := postgres.NewBookings(pool, pii.Dev())
+	pool, b := bookingsOn(t, 1, 0)
 	req, inv := invitedRequest(t, pool, 1, time.Now().Add(time.Hour), "sel-001-am")
 
 	first, err := b.Decide(t.Context(), req, "m1")
@@ -85,8 +84,7 @@ func TestDecide_InvitationIsConsumedByTheBookingItConfirms(t *testing.T) {
 
 func TestDecide_FullLeavesTheInvitationForAnotherChoice(t *testing.T) {
 	t.Parallel()
-	pool := seedTwoSlots(t, 0, 1)
-	b := postgres.NewBookings(pool, pii.Dev())
+	pool, b := bookingsOn(t, 0, 1)
 	req, inv := invitedRequest(t, pool, 1, time.Now().Add(time.Hour), "sel-001-am")
 
 	o, err := b.Decide(t.Context(), req, "m1")
@@ -111,8 +109,7 @@ func TestDecide_FullLeavesTheInvitationForAnotherChoice(t *testing.T) {
 
 func TestDecide_InvitationCountsAsOfTheAPIsAcceptance(t *testing.T) {
 	t.Parallel()
-	pool := seedTwoSlots(t, 5, 0)
-	b := postgres.NewBookings(pool, pii.Dev())
+	pool, b := bookingsOn(t, 5, 0)
 	expiry := time.Now().Add(-time.Minute)
 
 	// Accepted before expiry, decided after it: honoured.
@@ -141,8 +138,7 @@ func TestDecide_InvitationCountsAsOfTheAPIsAcceptance(t *testing.T) {
 
 func TestDecide_OneTokenBooksOnceWhateverTheSubmissions(t *testing.T) {
 	t.Parallel()
-	pool := seedTwoSlots(t, 10, 0)
-	b := postgres.NewBookings(pool, pii.Dev())
+	pool, b := bookingsOn(t, 10, 0)
 	req, inv := invitedRequest(t, pool, 1, time.Now().Add(time.Hour), "sel-001-am")
 
 	const n = 6
@@ -213,8 +209,7 @@ func TestDecide_RefusesAnInvitationTheAPIWouldHaveRefused(t *testing.T) {
 // whatever the order their bookings land in.
 func TestDecide_EveryInviteeWhoBooksInTimeGetsAPlace(t *testing.T) {
 	t.Parallel()
-	pool := seedTwoSlots(t, 3, 2)
-	b := postgres.NewBookings(pool, pii.Dev())
+	pool, b := bookingsOn(t, 3, 2)
 	const invited = 5
 	reqs := make([]booking.Request, invited)
 	for i := range reqs {

@@ -14,8 +14,7 @@ import (
 // hold only its keyed hash, and one person still holds one booking.
 func TestDecide_StoresTheIDHashNotTheNumber(t *testing.T) {
 	t.Parallel()
-	pool := seedTwoSlots(t, 5, 5)
-	b := postgres.NewBookings(pool, pii.Dev())
+	pool, b := bookingsOn(t, 5, 5)
 	first, second := testenv.NewRequest(7, "sel-001-am"), testenv.NewRequest(7, "sel-001-pm")
 	for _, req := range []booking.Request{first, second} {
 		if _, err := b.Decide(t.Context(), req, "m-"+req.Reference); err != nil {
@@ -42,8 +41,7 @@ func TestDecide_StoresTheIDHashNotTheNumber(t *testing.T) {
 // still sign an invitation with it.
 func TestRecord_KeepsTheRawIDOnlyUntilTheInvitationIsSent(t *testing.T) {
 	t.Parallel()
-	pool := queueState(t, time.Time{})
-	r := postgres.NewRegistrar(pool, pii.Dev())
+	pool, r := registrarOn(t, time.Time{})
 	first, dup := registration(1, t0), registration(1, t0.Add(time.Second))
 	mustRecord(t, r, first, "m1")
 	if rec := mustRecord(t, r, dup, "m2"); rec.Status != "duplicate" {

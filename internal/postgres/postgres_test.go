@@ -31,6 +31,13 @@ func seedTwoSlots(t *testing.T, am, pm int) *pgxpool.Pool {
 	return pool
 }
 
+// bookingsOn is seedTwoSlots with the bookings adapter over it.
+func bookingsOn(t *testing.T, am, pm int) (*pgxpool.Pool, *postgres.Bookings) {
+	t.Helper()
+	pool := seedTwoSlots(t, am, pm)
+	return pool, postgres.NewBookings(pool, pii.Dev())
+}
+
 func queryInt(t *testing.T, db *pgxpool.Pool, sql string, args ...any) int {
 	t.Helper()
 	var n int
@@ -109,8 +116,7 @@ func TestDecide(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			pool := seedTwoSlots(t, tt.am, tt.pm)
-			b := postgres.NewBookings(pool, pii.Dev())
+			pool, b := bookingsOn(t, tt.am, tt.pm)
 			ctx := t.Context()
 			for i, r := range tt.before {
 				if _, err := b.Decide(ctx, r, fmt.Sprintf("before-%d", i)); err != nil {
@@ -152,8 +158,7 @@ func TestDecide(t *testing.T) {
 
 func TestDecide_RedeliveredDuplicateTellsTheSameHolder(t *testing.T) {
 	t.Parallel()
-	pool := seedTwoSlots(t, 5, 5)
-	b := postgres.NewBookings(pool, pii.Dev())
+	pool, b := bookingsOn(t, 5, 5)
 	held := testenv.NewRequest(1, "sel-001-am")
 	held.Email, held.Lang = "holder@example.org", "en"
 	if _, err := b.Decide(t.Context(), held, "m0"); err != nil {
@@ -184,8 +189,7 @@ func TestDecide_RedeliveryGivesTheSameOutcomeAndBooksOnce(t *testing.T) {
 	}{{"confirmed", 1, 0}, {"full", 0, 0}} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			pool := seedTwoSlots(t, tt.am, tt.pm)
-			b := postgres.NewBookings(pool, pii.Dev())
+			pool, b := bookingsOn(t, tt.am, tt.pm)
 			req := testenv.NewRequest(1, "sel-001-am", "sel-001-pm")
 			first, err := b.Decide(t.Context(), req, "m1")
 			if err != nil {

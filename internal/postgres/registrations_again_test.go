@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vaxbook/vaxbook/internal/pii"
-	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/queue"
 )
 
@@ -14,8 +12,7 @@ import (
 // invited), a fresh place at the back once the first expired.
 func TestRecord_SecondRegistrationWhileInvitedIsDuplicateAndAfterExpiryQueuesAgain(t *testing.T) {
 	t.Parallel()
-	pool := queueState(t, time.Time{})
-	r := postgres.NewRegistrar(pool, pii.Dev())
+	pool, r := registrarOn(t, time.Time{})
 	first := registration(1, t0)
 	mustRecord(t, r, first, "m1")
 	mustRecord(t, r, registration(2, t0.Add(time.Second)), "m2")
@@ -40,8 +37,7 @@ func TestRecord_SecondRegistrationWhileInvitedIsDuplicateAndAfterExpiryQueuesAga
 // duplicate.
 func TestRecord_SamePersonManyTimesAtOnceQueuesExactlyOne(t *testing.T) {
 	t.Parallel()
-	pool := queueState(t, time.Time{})
-	r := postgres.NewRegistrar(pool, pii.Dev())
+	pool, r := registrarOn(t, time.Time{})
 	const n = 8
 	var (
 		wg   sync.WaitGroup

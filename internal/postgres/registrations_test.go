@@ -32,6 +32,13 @@ func queueState(t *testing.T, opensAt time.Time) *pgxpool.Pool {
 	return pool
 }
 
+// registrarOn is queueState with the registrar over it.
+func registrarOn(t *testing.T, opensAt time.Time) (*pgxpool.Pool, *postgres.Registrar) {
+	t.Helper()
+	pool := queueState(t, opensAt)
+	return pool, postgres.NewRegistrar(pool, pii.Dev())
+}
+
 var t0 = time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC)
 
 func registration(person int, at time.Time) queue.Registration {
@@ -89,8 +96,7 @@ func TestSetStateMode_SetsKeepsAndClearsTheOpeningTime(t *testing.T) {
 
 func TestRecord_QueuesByArrivalAndASecondRegistrationIsDuplicateKeepingTheFirstPlace(t *testing.T) {
 	t.Parallel()
-	pool := queueState(t, time.Time{})
-	r := postgres.NewRegistrar(pool, pii.Dev())
+	pool, r := registrarOn(t, time.Time{})
 	first, other := registration(1, t0), registration(2, t0.Add(time.Second))
 	if rec := mustRecord(t, r, first, "m1"); rec.Status != queue.StatusQueued || rec.Place != 1 {
 		t.Fatalf("first: got %+v, want queued at place 1", rec)
@@ -112,8 +118,7 @@ func TestRecord_QueuesByArrivalAndASecondRegistrationIsDuplicateKeepingTheFirstP
 
 func TestRecord_RedeliveryHasItsEffectOnceAndReturnsTheRecordAsItStands(t *testing.T) {
 	t.Parallel()
-	pool := queueState(t, time.Time{})
-	r := postgres.NewRegistrar(pool, pii.Dev())
+	pool, r := registrarOn(t, time.Time{})
 	reg := registration(1, t0)
 	first := mustRecord(t, r, reg, "m1")
 	if again := mustRecord(t, r, reg, "m1-redelivered"); again != first {
@@ -139,8 +144,7 @@ func TestRecord_RedeliveryHasItsEffectOnceAndReturnsTheRecordAsItStands(t *testi
 
 func TestRecord_OrdersByReceivedAtWhateverTheDeliveryOrder(t *testing.T) {
 	t.Parallel()
-	pool := queueState(t, time.Time{})
-	r := postgres.NewRegistrar(pool, pii.Dev())
+	pool, r := registrarOn(t, time.Time{})
 	early, late := registration(1, t0), registration(2, t0.Add(time.Millisecond))
 	mustRecord(t, r, late, "m2")
 	mustRecord(t, r, early, "m1")
@@ -165,8 +169,7 @@ func TestRecord_OrdersByReceivedAtWhateverTheDeliveryOrder(t *testing.T) {
 func TestRecord_BeforeOpeningHasNoKeyOrPlaceUntilTheStateOpens(t *testing.T) {
 	t.Parallel()
 	opens := t0.Add(time.Hour)
-	pool := queueState(t, opens)
-	r := postgres.NewRegistrar(pool, pii.Dev())
+	pool, r := registrarOn(t, opens)
 	early := registration(1, opens.Add(-time.Second))
 	if rec := mustRecord(t, r, early, "m1"); rec.Status != queue.StatusQueued || rec.Place != 0 {
 		t.Errorf("early: got %+v, want queued with no place", rec)
@@ -190,7 +193,7 @@ func TestRecord_BeforeOpeningHasNoKeyOrPlaceUntilTheStateOpens(t *testing.T) {
 
 func TestRecord_UnknownStateIsErrUnknownState(t *testing.T) {
 	t.Parallel()
-	r := postgres.NewRegistrar(queueState(t, time.Time{}), pii.Dev())
+	_, r := registrarOn(t, time.Time{})
 	reg := registration(1, t0)
 	reg.State = "atlantis"
 	if _, err := r.Record(context.Background(), reg, "m1"); !errors.Is(err, postgres.ErrUnknownState) {
@@ -200,8 +203,7 @@ func TestRecord_UnknownStateIsErrUnknownState(t *testing.T) {
 
 func TestRecord_PlacesAfterTheInvitedWhenNobodyBeforeIsQueued(t *testing.T) {
 	t.Parallel()
-	pool := queueState(t, time.Time{})
-	r := postgres.NewRegistrar(pool, pii.Dev())
+	pool, r := registrarOn(t, time.Time{})
 	for i := 1; i <= 3; i++ {
 		mustRecord(t, r, registration(i, t0.Add(time.Duration(i)*time.Second)), fmt.Sprint("m", i))
 	}

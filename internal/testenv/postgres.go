@@ -103,6 +103,14 @@ func DatabaseURL(t testing.TB) string {
 // (see DatabaseURL), closed when the test ends.
 func NewPool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
+	_, pool := NewDatabase(t)
+	return pool
+}
+
+// NewDatabase is NewPool that also gives the database's URL, for a test
+// that seeds or reads the database a process under test is given.
+func NewDatabase(t testing.TB) (string, *pgxpool.Pool) {
+	t.Helper()
 	dbURL := DatabaseURL(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -115,7 +123,7 @@ func NewPool(t testing.TB) *pgxpool.Pool {
 	if err := pool.Ping(ctx); err != nil {
 		t.Fatalf("testenv: ping test database: %v", err)
 	}
-	return pool
+	return dbURL, pool
 }
 
 func cloneDatabase(ctx context.Context, admin *pgxpool.Pool, template, name string) error {
