@@ -76,13 +76,24 @@ const RelayConcurrency = 64
 // it renews it before every retry.
 const relayAckDeadline = 60 * time.Second
 
+// relayAttempts bounds how long one message holds one of the relay's
+// RelayConcurrency slots: after that many refusals it goes back to Pub/Sub
+// for later, as real push does, so messages that keep failing cannot take
+// every slot and stop the rest from being delivered.
+const relayAttempts = 6
+
+// relayHandBack is how long a message handed back waits before Pub/Sub
+// offers it again.
+const relayHandBack = 10 * time.Second
+
 // Relay plays Pub/Sub push where there is none: pstest accepts push configs
 // but never delivers them. It pulls from subscription (a full name) with
 // unary Pull, which pstest answers in batches, and POSTs each message to
 // pushURL in the push format. A 2xx acks; anything else is retried with
-// exponential backoff, push's own behaviour, keeping the message leased;
-// when ctx ends, messages in flight are nacked for redelivery. Relay returns
-// once every push it started has finished.
+// exponential backoff, push's own behaviour, keeping the message leased for
+// relayAttempts tries and then handing it back for a later delivery; when
+// ctx ends, messages in flight are nacked for redelivery. Relay returns once
+// every push it started has finished.
 func Relay(ctx context.Context, log *slog.Logger, c *pubsub.Client, subscription, pushURL string, client *http.Client) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -143,6 +154,14 @@ func relayOne(ctx context.Context, log *slog.Logger, c *pubsub.Client, subscript
 			})
 			return
 		}
+		if attempt == relayAttempts {
+			// At error level: a load test runs the stack quietly, and a
+			// message the worker keeps refusing is what it must show.
+			log.Error("relay: push refused on every attempt; handed back to Pub/Sub for a later delivery",
+				"message_id", rm.GetMessage().GetMessageId(), "attempts", attempt, "status", code, "error", err)
+			handBack(c, subscription, rm.GetAckId(), relayHandBack)
+			return
+		}
 		log.Warn("relay: push not acknowledged, retrying", "message_id", rm.GetMessage().GetMessageId(),
 			"attempt", attempt, "status", code, "error", err, "backoff", backoff.String())
 		select {
@@ -160,11 +179,14 @@ func relayOne(ctx context.Context, log *slog.Logger, c *pubsub.Client, subscript
 }
 
 // nack hands a message back for redelivery at once.
-func nack(c *pubsub.Client, subscription, ackID string) {
+func nack(c *pubsub.Client, subscription, ackID string) { handBack(c, subscription, ackID, 0) }
+
+// handBack hands a message back, to be offered again after wait.
+func handBack(c *pubsub.Client, subscription, ackID string, wait time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_ = c.SubscriptionAdminClient.ModifyAckDeadline(ctx, &pubsubpb.ModifyAckDeadlineRequest{
-		Subscription: subscription, AckIds: []string{ackID}, AckDeadlineSeconds: 0,
+		Subscription: subscription, AckIds: []string{ackID}, AckDeadlineSeconds: int32(wait / time.Second),
 	})
 }
 

@@ -120,3 +120,83 @@ func TestDecodePush_ReadsWhatPushSubscriptionsSend(t *testing.T) {
 		t.Errorf("envelope: got subscription %q attempt %d", env.Subscription, env.DeliveryAttempt)
 	}
 }
+
+// Messages the worker refuses every time go back to Pub/Sub after a few
+// tries: RelayConcurrency of them must not hold every slot for ever while a
+// message the worker would take waits behind them.
+func TestRelay_MessagesThatKeepFailingDoNotStopTheOthers(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	_, psc := testenv.NewPubSub(t, "p")
+	if err := pubsub.EnsureTopic(ctx, psc, "t"); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := pubsub.EnsurePullSubscription(ctx, psc, "t", "s", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := pubsub.NewPublisher(psc, "t")
+	defer pub.Stop()
+	poison := map[string]bool{}
+	for range pubsub.RelayConcurrency {
+		req := booking.Request{Reference: booking.NewReference(), State: "selangor", Preferences: []string{"a"}}
+		poison[req.Reference] = true
+		if err := pub.Publish(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var (
+		mu        sync.Mutex
+		refused   = map[string]bool{}
+		slotsFull = make(chan struct{})
+		delivered = make(chan struct{})
+		fullOnce  sync.Once
+		goodOnce  sync.Once
+	)
+	worker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, _ := io.ReadAll(r.Body)
+		env, _ := pubsub.DecodePush(raw)
+		var req booking.Request
+		_ = json.Unmarshal(env.Message.Data, &req)
+		if poison[req.Reference] {
+			mu.Lock()
+			refused[req.Reference] = true
+			if len(refused) == len(poison) {
+				fullOnce.Do(func() { close(slotsFull) })
+			}
+			mu.Unlock()
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+		goodOnce.Do(func() { close(delivered) })
+	}))
+	defer worker.Close()
+
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- pubsub.Relay(rctx, slog.New(slog.NewTextHandler(io.Discard, nil)), psc, sub, worker.URL, http.DefaultClient)
+	}()
+	// Every slot now holds a message the worker refuses; only then does
+	// the one it would take arrive.
+	select {
+	case <-slotsFull:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the relay never pushed every refused message")
+	}
+	good := booking.Request{Reference: booking.NewReference(), State: "selangor", Preferences: []string{"a"}}
+	if err := pub.Publish(ctx, good); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-delivered:
+	case <-time.After(60 * time.Second):
+		t.Error("the message the worker takes was never delivered behind the ones it refuses")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("relay: %v", err)
+	}
+}
