@@ -19,6 +19,13 @@ func workerPushAuth(ctx context.Context, log *slog.Logger, cfg pushauth.Config) 
 		log.Warn("PUSH_AUTH=off: push routes accept requests without Pub/Sub's token")
 		return worker.WithoutPushAuth(), nil
 	}
+	if cfg.Unset() {
+		// Fail closed, not at start: the contract's worker starts with
+		// DATABASE_URL and REDIS_URL alone, and an unverified push must
+		// still book nothing.
+		log.Error("push authentication is on but PUSH_AUDIENCE and PUSH_SERVICE_ACCOUNT are not set: every push is refused with 401 (PUSH_AUTH=off only for local runs)")
+		return worker.WithPushAuth(nil), nil
+	}
 	v, err := pushauth.New(ctx, cfg)
 	if err != nil {
 		return nil, err

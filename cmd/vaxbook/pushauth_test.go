@@ -13,9 +13,20 @@ import (
 // without one is refused on every push route, and the probes still answer.
 func TestRun_WorkerRefusesPushesWithoutAToken(t *testing.T) {
 	t.Parallel()
-	base := startRole(t, map[string]string{"PORT": freePort(t), "DATABASE_URL": testenv.DatabaseURL(t), "REDIS_URL": testenv.RedisURL(t),
+	configured := map[string]string{"PORT": freePort(t), "DATABASE_URL": testenv.DatabaseURL(t), "REDIS_URL": testenv.RedisURL(t),
 		"PUSH_AUDIENCE": "https://worker-1.asia-southeast1.run.app", "PUSH_SERVICE_ACCOUNT": "vaxbook-push@p.iam.gserviceaccount.com",
-		"ID_PEPPER": strings.Repeat("p", 32)}, "/readyz", "worker")
+		"ID_PEPPER": strings.Repeat("p", 32)}
+	// With only what the contract says a worker needs, it starts and its
+	// probes answer, but it takes no push: authentication is on and knows
+	// no push identity.
+	bare := map[string]string{"PORT": freePort(t), "DATABASE_URL": testenv.DatabaseURL(t), "REDIS_URL": testenv.RedisURL(t)}
+	for _, env := range []map[string]string{configured, bare} {
+		refusesEveryPush(t, startRole(t, env, "/readyz", "worker"))
+	}
+}
+
+func refusesEveryPush(t *testing.T, base string) {
+	t.Helper()
 	for _, path := range []string{worker.PushPath, worker.EmailPushPath, "/push/registrations"} {
 		resp, err := http.Post(base+path, "application/json", strings.NewReader(`{"message":{"data":"e30=","messageId":"1"}}`))
 		if err != nil {

@@ -47,7 +47,7 @@ func TestRun_BadConfigurationStopsWithOneLineNamingTheVariable(t *testing.T) {
 		{"invite without secret", []string{"invite"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "GOOGLE_CLOUD_PROJECT": "p", "EMAIL_TOPIC": "email-topic"}, "INVITATION_SECRET"},
 		{"invite with a short secret", []string{"invite"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "GOOGLE_CLOUD_PROJECT": "p", "EMAIL_TOPIC": "email-topic", "INVITATION_SECRET": "short"}, "INVITATION_SECRET"},
 		{"invite without e-mail topic", []string{"invite"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "GOOGLE_CLOUD_PROJECT": "p", "INVITATION_SECRET": strings.Repeat("k", 32)}, "EMAIL_TOPIC"},
-		{"worker without push audience", []string{"worker"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x"}, "PUSH_AUDIENCE"},
+		{"worker with a push account but no audience", []string{"worker"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "PUSH_SERVICE_ACCOUNT": "vaxbook-push@p.iam.gserviceaccount.com"}, "PUSH_AUDIENCE"},
 		{"worker without push account", []string{"worker"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "PUSH_AUDIENCE": "https://w.run.app"}, "PUSH_SERVICE_ACCOUNT"},
 		{"worker without ID pepper", []string{"worker"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "PUSH_AUDIENCE": "https://w.run.app", "PUSH_SERVICE_ACCOUNT": "push@p.iam.gserviceaccount.com"}, "ID_PEPPER"},
 		{"unknown push auth mode", []string{"worker"}, map[string]string{"DATABASE_URL": "postgres://x", "REDIS_URL": "redis://x", "PUSH_AUTH": "maybe"}, "PUSH_AUTH"},

@@ -39,6 +39,11 @@ type Config struct {
 // Off reports whether push authentication is switched off.
 func (c Config) Off() bool { return c.Mode == "off" }
 
+// Unset reports that the check is on but nobody said whose tokens to take:
+// the worker then starts, so its probes answer, and refuses every push.
+// Half of the pair set is a mistake, which Check names.
+func (c Config) Unset() bool { return c.Mode == "on" && c.Audience == "" && c.ServiceAccount == "" }
+
 // Check validates the settings, with one line naming the variable at fault.
 func (c Config) Check() error {
 	switch c.Mode {
@@ -46,7 +51,7 @@ func (c Config) Check() error {
 	default:
 		return fmt.Errorf("configuration: PUSH_AUTH: want on or off, got %q", c.Mode)
 	}
-	if c.Off() {
+	if c.Off() || c.Unset() {
 		return nil
 	}
 	if _, err := baseURL(c.Audience); err != nil {
