@@ -89,12 +89,7 @@ func newFixture(t *testing.T, capacity int) *fixture {
 
 func (f *fixture) openPool(t *testing.T) *pgxpool.Pool {
 	t.Helper()
-	pool, err := pgxpool.New(context.Background(), f.dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
+	return testenv.OpenPool(t, f.dbURL)
 }
 
 func (f *fixture) exec(t *testing.T, sql string, args ...any) {

@@ -112,6 +112,13 @@ func NewPool(t testing.TB) *pgxpool.Pool {
 func NewDatabase(t testing.TB) (string, *pgxpool.Pool) {
 	t.Helper()
 	dbURL := DatabaseURL(t)
+	return dbURL, OpenPool(t, dbURL)
+}
+
+// OpenPool opens a pool on dbURL (a test database's), closed when the test
+// ends: a second pool is what a second process under test would hold.
+func OpenPool(t testing.TB, dbURL string) *pgxpool.Pool {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	pool, err := pgxpool.New(ctx, dbURL)
@@ -123,7 +130,7 @@ func NewDatabase(t testing.TB) (string, *pgxpool.Pool) {
 	if err := pool.Ping(ctx); err != nil {
 		t.Fatalf("testenv: ping test database: %v", err)
 	}
-	return dbURL, pool
+	return pool
 }
 
 func cloneDatabase(ctx context.Context, admin *pgxpool.Pool, template, name string) error {
