@@ -11,27 +11,6 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// raiseMark sets KEYS[1] to ARGV[1] unless it already holds a higher
-// number: the mark only moves forward, whichever loop wrote last. A missing
-// mark is created even at 0, because its presence is what tells the
-// invitation loop that Redis still holds the state's records (MarkExists).
-var raiseMark = goredis.NewScript(`
-local old = redis.call('GET', KEYS[1])
-if not old or tonumber(ARGV[1]) > (tonumber(old) or 0) then
-  redis.call('SET', KEYS[1], ARGV[1])
-end
-return 1`)
-
-// SetMark raises a queue state's invited-through mark (the highest place
-// invited so far) to place; the API answers `ahead` = a registration's
-// place − mark − 1 from it.
-func (r *Registrations) SetMark(ctx context.Context, state string, place int64) error {
-	if err := raiseMark.Run(ctx, r.c, []string{keyQueueMark(state)}, place).Err(); err != nil {
-		return fmt.Errorf("write queue mark %s: %w", state, err)
-	}
-	return nil
-}
-
 // Mark returns a queue state's invited-through mark: 0 before anyone in it
 // was invited.
 func (r *Registrations) Mark(ctx context.Context, state string) (int64, error) {
@@ -57,9 +36,13 @@ func (r *Registrations) MarkExists(ctx context.Context, state string) (bool, err
 	return n == 1, nil
 }
 
-// raiseExisting is raiseMark for a mark that is there: a missing one stays
-// missing, so a flush in the middle of a round is not hidden by the round's
-// own write at its end.
+// raiseExisting raises a queue state's invited-through mark (the highest
+// place invited so far; the API answers `ahead` = a registration's place −
+// mark − 1 from it) and never lowers it, whichever loop wrote last. A
+// missing mark stays missing, so a flush in the middle of a round is not
+// hidden by the round's own write at its end: only FinishRestore creates
+// one, even at 0, and its presence tells the invitation loop that Redis
+// still holds the state's records (MarkExists).
 var raiseExisting = goredis.NewScript(`
 local old = redis.call('GET', KEYS[1])
 if old and tonumber(ARGV[1]) > (tonumber(old) or 0) then

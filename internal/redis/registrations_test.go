@@ -98,8 +98,9 @@ func TestRegistrations_MarkOnlyRises(t *testing.T) {
 	if m, err := r.Mark(ctx, "selangor"); err != nil || m != 0 {
 		t.Fatalf("Mark before any: got %d, %v; want 0", m, err)
 	}
-	for _, p := range []int64{10, 25, 12} {
-		if err := r.SetMark(ctx, "selangor", p); err != nil {
+	restoreMark(t, r, "selangor", 10)
+	for _, p := range []int64{25, 12} {
+		if _, err := r.RaiseMark(ctx, "selangor", p); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -121,11 +122,9 @@ func TestRegistrations_MarkExistsOnceWrittenEvenAtZero(t *testing.T) {
 	if ok, err := r.MarkExists(ctx, "perlis"); err != nil || ok {
 		t.Fatalf("MarkExists before any: got %t, %v; want false", ok, err)
 	}
-	if err := r.SetMark(ctx, "perlis", 0); err != nil {
-		t.Fatal(err)
-	}
+	restoreMark(t, r, "perlis", 0)
 	if ok, err := r.MarkExists(ctx, "perlis"); err != nil || !ok {
-		t.Errorf("MarkExists after SetMark 0: got %t, %v; want true", ok, err)
+		t.Errorf("MarkExists after a restore at 0: got %t, %v; want true", ok, err)
 	}
 	if err := rdb.FlushDB(ctx).Err(); err != nil {
 		t.Fatal(err)
@@ -179,5 +178,19 @@ func TestRegistrations_OnlyARebuildThatSawNoFlushRestoresTheMark(t *testing.T) {
 	}
 	if done, _ := r.FinishRestore(ctx, "perlis", token, 9); done {
 		t.Error("a finished rebuild's token was accepted twice")
+	}
+}
+
+// restoreMark creates a state's mark the one way the loop does: a rebuild
+// that no flush cut through.
+func restoreMark(t *testing.T, r *Registrations, state string, place int64) {
+	t.Helper()
+	ctx := context.Background()
+	token, err := r.BeginRestore(ctx, state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done, err := r.FinishRestore(ctx, state, token, place); err != nil || !done {
+		t.Fatalf("FinishRestore: got %t, %v; want true, nil", done, err)
 	}
 }
