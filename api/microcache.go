@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/vaxbook/vaxbook/internal/listing"
+	"github.com/vaxbook/vaxbook/internal/telemetry"
 )
 
 // statesKey is the micro-cache's name for the /states document; state codes
@@ -89,6 +91,9 @@ func (c *microCache) fill(ctx context.Context, key string) *entry {
 		r, err = c.src.State(ctx, key)
 	}
 	if err != nil {
+		if !errors.Is(err, listing.ErrNotFilled) {
+			telemetry.StoreError(ctx, "redis")
+		}
 		e.err = err
 		return e
 	}

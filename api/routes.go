@@ -15,7 +15,9 @@ import (
 	"github.com/vaxbook/vaxbook/internal/listing"
 	"github.com/vaxbook/vaxbook/internal/logging"
 	"github.com/vaxbook/vaxbook/internal/queue"
+	"github.com/vaxbook/vaxbook/internal/telemetry"
 )
+
 
 // Listings reads rendered documents and the cache-fill heartbeat.
 type Listings interface {
@@ -109,6 +111,9 @@ func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Stat
 		panic("api: the configuration turns CONTACT_PROOF on but Options.Proof has no Tries or Mail")
 	}
 	cache := newMicroCache(listings, opts.MicroCacheTTL)
+	// The route labels of metrics and spans: any other path is "other".
+	routes := telemetry.NewRoutes("api", "/listppv", "/states", "/healthz", "/readyz", "/config",
+		"/submit", "/proof", "/register", "/status/{reference}", "/registration/{reference}")
 
 	r := chi.NewRouter()
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { fail(w, r, log, errNoRoute) })
@@ -124,6 +129,8 @@ func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Stat
 	r.Method(http.MethodGet, "/config", handleConfig(opts.Captcha, opts.Proof.On()))
 
 	r.Group(func(r chi.Router) {
+		// The span first, so the request's log lines carry its ids.
+		r.Use(routes.Trace)
 		r.Use(logging.Middleware(log, opts.Project))
 		// Per-client limits on the paths opts.Abuse.Routes lists, before
 		// any handler work: a refused request costs one Redis call.
@@ -144,12 +151,14 @@ func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Stat
 	// to carry its route context, the only allocation left on a cached hit.
 	// It has no per-client limit either: the CDN absorbs its bursts
 	// (Cache-Control), and a Redis call per hit would cost more than the hit.
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	// Every answer is counted by route and code (telemetry.Routes.Count:
+	// prebuilt attribute sets, no allocation on the surge path).
+	return routes.Count(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		setSecurityHeaders(w.Header())
 		if req.URL.Path == "/listppv" && (req.Method == http.MethodGet || req.Method == http.MethodHead) {
 			listPPV.ServeHTTP(w, req)
 			return
 		}
 		r.ServeHTTP(w, req)
-	})
+	}), false)
 }

@@ -6,6 +6,8 @@ package cachefill
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"log/slog"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/leased"
 	"github.com/vaxbook/vaxbook/internal/listing"
 	"github.com/vaxbook/vaxbook/internal/postgres"
+	"github.com/vaxbook/vaxbook/internal/telemetry"
 )
 
 // Sink stores rendered documents and the heartbeat in one step.
@@ -41,7 +44,10 @@ func New(log *slog.Logger, pool *pgxpool.Pool, sink Sink, interval time.Duration
 	return l
 }
 
-func (l *Loop) pass(ctx context.Context, lease *postgres.Lease) (time.Time, bool, error) {
+func (l *Loop) pass(ctx context.Context, lease *postgres.Lease) (_ time.Time, _ bool, err error) {
+	start := time.Now()
+	var written []string
+	defer func() { telemetry.CacheFilled(ctx, start, written, err) }()
 	rows, err := lease.Snapshot(ctx)
 	if err != nil {
 		// The lease's connection may be gone with the lock: start over.
@@ -54,7 +60,9 @@ func (l *Loop) pass(ctx context.Context, lease *postgres.Lease) (time.Time, bool
 	}
 	l.rendered = docs
 	if err := l.sink.Write(ctx, docs, at); err != nil {
+		telemetry.StoreError(ctx, "redis")
 		return time.Time{}, false, fmt.Errorf("write listings: %w", err)
 	}
+	written = slices.Collect(maps.Keys(docs.ByState))
 	return at, false, nil
 }
