@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/pubsub"
 	"github.com/vaxbook/vaxbook/internal/redis"
 	"github.com/vaxbook/vaxbook/internal/sendgrid"
+	"github.com/vaxbook/vaxbook/internal/telemetry"
 	"github.com/vaxbook/vaxbook/worker"
 )
 
@@ -67,6 +69,24 @@ func withPool(ctx context.Context, url string, maxConns int32, f func(*pgxpool.P
 	}
 	defer pool.Close()
 	return f(pool)
+}
+
+// withTelemetry builds a serving role's telemetry (TELEMETRY_EXPORTER) and
+// returns ctx carrying it, for the role's server and loops to be built on,
+// and the flush to defer: it has two seconds of Cloud Run's ten after
+// SIGTERM, after the server's drain.
+func withTelemetry(ctx context.Context, log *slog.Logger, cfg telemetry.Config, role string) (context.Context, func(), error) {
+	tel, err := telemetry.New(ctx, cfg, role, version)
+	if err != nil {
+		return ctx, nil, err
+	}
+	return telemetry.NewContext(ctx, tel), func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		if err := tel.Shutdown(sctx); err != nil {
+			log.Warn("telemetry not flushed", "error", err)
+		}
+	}, nil
 }
 
 // configure loads a serving role's configuration and builds its logger.

@@ -35,6 +35,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/redis"
 	"github.com/vaxbook/vaxbook/internal/seed"
 	"github.com/vaxbook/vaxbook/internal/serve"
+	"github.com/vaxbook/vaxbook/internal/telemetry"
 	"github.com/vaxbook/vaxbook/migrations"
 	"github.com/vaxbook/vaxbook/worker"
 )
@@ -76,6 +77,8 @@ type Config struct {
 // defaults are dev's answers where a deployment must say.
 var defaults = map[string]string{
 	"GOOGLE_CLOUD_PROJECT": "vaxbook-dev",
+	// Metrics on the dev port's /metrics, in Prometheus's text format.
+	"TELEMETRY_EXPORTER": "prometheus",
 	"EMAIL_TOPIC":          "email-topic",
 	"EMAIL_FROM":           "vaxbook dev <no-reply@vaxbook.localhost>",
 	// Short, so a round follows a registration while one watches.
@@ -159,6 +162,21 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 			closeAll()
 		}
 	}()
+
+	// A caller's own telemetry (a test's in-memory readers) wins over
+	// TELEMETRY_EXPORTER; either way every role below finds it in ctx.
+	tel := telemetry.From(ctx)
+	if tel == nil {
+		if tel, err = telemetry.New(ctx, cfg.Telemetry, "dev", "dev"); err != nil {
+			return nil, err
+		}
+		closers = append(closers, func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			_ = tel.Shutdown(sctx)
+		})
+		ctx = telemetry.NewContext(ctx, tel)
+	}
 
 	dbURL, err := given(ctx, log, cfg.DatabaseURL, "postgres: DATABASE_URL", devenv.Postgres, &closers)
 	if err != nil {
@@ -264,8 +282,11 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 		}
 
 		mux := http.NewServeMux()
-		mux.Handle("POST "+worker.PushPath, worker.HandlePush(log, postgres.NewBookings(pool, pii.Dev()), statuses, worker.WithEmailRequests(mail.pub), worker.WithRegistrations(registrations)))
-		mux.Handle("POST "+worker.RegistrationsPushPath, worker.HandleRegistrations(log, postgres.NewRegistrar(pool, pii.Dev()), registrations))
+		mux.Handle("POST "+worker.PushPath, worker.Routes.Count(worker.HandlePush(log, postgres.NewBookings(pool, pii.Dev()), statuses, worker.WithEmailRequests(mail.pub), worker.WithRegistrations(registrations)), true))
+		mux.Handle("POST "+worker.RegistrationsPushPath, worker.Routes.Count(worker.HandleRegistrations(log, postgres.NewRegistrar(pool, pii.Dev()), registrations), true))
+		if tel != nil && tel.MetricsHandler != nil {
+			mux.Handle("GET /metrics", tel.MetricsHandler)
+		}
 		if err := mail.mount(mux, log, pool, cfg.Email, base); err != nil {
 			return nil, err
 		}
