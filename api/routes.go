@@ -18,7 +18,6 @@ import (
 	"github.com/vaxbook/vaxbook/internal/telemetry"
 )
 
-
 // Listings reads rendered documents and the cache-fill heartbeat.
 type Listings interface {
 	State(ctx context.Context, code string) (listing.Rendered, error)

@@ -6,9 +6,9 @@ package cachefill
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
-	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"

@@ -79,8 +79,8 @@ var defaults = map[string]string{
 	"GOOGLE_CLOUD_PROJECT": "vaxbook-dev",
 	// Metrics on the dev port's /metrics, in Prometheus's text format.
 	"TELEMETRY_EXPORTER": "prometheus",
-	"EMAIL_TOPIC":          "email-topic",
-	"EMAIL_FROM":           "vaxbook dev <no-reply@vaxbook.localhost>",
+	"EMAIL_TOPIC":        "email-topic",
+	"EMAIL_FROM":         "vaxbook dev <no-reply@vaxbook.localhost>",
 	// Short, so a round follows a registration while one watches.
 	"INVITE_INTERVAL": "5s",
 	// A fixed key, so links in /dev/mail survive a restart; never deployed

@@ -122,7 +122,6 @@ func Middleware(log *slog.Logger, project string) func(http.Handler) http.Handle
 	}
 }
 
-
 func newID() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
