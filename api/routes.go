@@ -100,6 +100,17 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// newRoutes are the route labels of the API's metrics and spans: any
+// other path is "other".
+func newRoutes() *telemetry.Routes {
+	return telemetry.NewRoutes("api", "/listppv", "/states", "/healthz", "/readyz", "/config",
+		"/submit", "/proof", "/register", "/status/{reference}", "/registration/{reference}")
+}
+
+// RouteNames are the values of the route label of the API's metrics, which
+// deploy/monitoring's SLOs and charts select on.
+func RouteNames() []string { return newRoutes().Names() }
+
 // NewServer builds the API's routes.
 func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Statuses, opts Options) http.Handler {
 	opts = opts.withDefaults()
@@ -110,9 +121,7 @@ func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Stat
 		panic("api: the configuration turns CONTACT_PROOF on but Options.Proof has no Tries or Mail")
 	}
 	cache := newMicroCache(listings, opts.MicroCacheTTL)
-	// The route labels of metrics and spans: any other path is "other".
-	routes := telemetry.NewRoutes("api", "/listppv", "/states", "/healthz", "/readyz", "/config",
-		"/submit", "/proof", "/register", "/status/{reference}", "/registration/{reference}")
+	routes := newRoutes()
 
 	r := chi.NewRouter()
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { fail(w, r, log, errNoRoute) })

@@ -16,8 +16,9 @@
 #   PROJECT_ID=my-project REGION=asia-southeast1 bash deploy/bootstrap.sh
 #
 # Optional: SENDGRID_API_KEY, CAPTCHA_SECRET (added as secret versions when
-# given; otherwise the secrets are created empty and the end says so).
-# Needs gcloud, logged in as a project owner, and openssl.
+# given; otherwise the secrets are created empty and the end says so);
+# ALERT_EMAIL, where deploy/monitoring's alerts are sent.
+# Needs gcloud, logged in as a project owner, openssl, curl and jq.
 #
 # cmd/vaxbook/deploy_test.go reads the settings below (keep them one per
 # line, NAME=value) and checks the services in deploy/ against them.
@@ -67,7 +68,8 @@ gc services enable \
   run.googleapis.com cloudbuild.googleapis.com artifactregistry.googleapis.com \
   compute.googleapis.com servicenetworking.googleapis.com sqladmin.googleapis.com \
   redis.googleapis.com pubsub.googleapis.com secretmanager.googleapis.com \
-  iam.googleapis.com firebase.googleapis.com firebasehosting.googleapis.com
+  iam.googleapis.com firebase.googleapis.com firebasehosting.googleapis.com \
+  monitoring.googleapis.com cloudtrace.googleapis.com cloudscheduler.googleapis.com
 
 # --- network -------------------------------------------------------------
 if ! gc compute networks describe "$NETWORK" >/dev/null 2>&1; then
@@ -211,7 +213,7 @@ if ! secret_has_version reference-key; then
 fi
 
 # --- service accounts --------------------------------------------------------
-for role in api worker cachefill invite migrate push build deploy; do
+for role in api worker cachefill invite migrate push build deploy scaler; do
   if ! gc iam service-accounts describe "$(sa "$role")" >/dev/null 2>&1; then
     log "creating service account $(sa "$role")"
     gc iam service-accounts create "vaxbook-$role" --display-name="vaxbook $role"
@@ -238,6 +240,18 @@ grant_secret rate-limit-key api
 grant_secret contact-proof-secret api
 grant_secret id-pepper worker
 grant_secret reference-key api
+
+# Telemetry (TELEMETRY_EXPORTER=gcp): each service writes its own metrics
+# to Cloud Monitoring and spans to Cloud Trace, and nothing more there.
+for svc in api worker cachefill invite; do
+  for telemetry_role in roles/monitoring.metricWriter roles/cloudtrace.agent; do
+    gc projects add-iam-policy-binding "$PROJECT_ID" --member="serviceAccount:$(sa "$svc")" \
+      --role="$telemetry_role" --condition=None >/dev/null
+  done
+done
+# vaxbook-scaler is the identity of the pre-scale Cloud Scheduler jobs
+# (deploy/prescale.sh): it may change the api service's scaling, granted
+# on that service alone by prescale.sh once the service exists.
 
 # --- database users -------------------------------------------------------------
 # One IAM database user per service that uses Postgres, made a member of its
@@ -356,6 +370,11 @@ if gc run services describe worker --region="$REGION" >/dev/null 2>&1; then
   gc run services add-iam-policy-binding worker --region="$REGION" \
     --member="serviceAccount:$(sa push)" --role=roles/run.invoker >/dev/null
 fi
+
+# --- monitoring -------------------------------------------------------------------
+# SLOs, alert policies and the opening-day dashboard (deploy/monitoring;
+# ALERT_EMAIL, when set, is the channel the alerts go to).
+PROJECT_ID=$PROJECT_ID bash "$(dirname "$0")/monitoring/apply.sh"
 
 # --- what is left to a person ---------------------------------------------------
 for secret in sendgrid-api-key captcha-secret captcha-site-key; do

@@ -190,8 +190,10 @@ type deployed struct {
 	name        string
 	location    string
 	annotations map[string]string // revision / execution template
-	ingress     string
-	pod         knPodSpec
+	// serviceAnnotations are the service's own (a service only).
+	serviceAnnotations map[string]string
+	ingress            string
+	pod                knPodSpec
 }
 
 func (d deployed) container(t *testing.T) knContainer {
@@ -308,7 +310,8 @@ func loadDeployed(t *testing.T, file string, rendered bool) deployed {
 		}
 		return deployed{file: file, name: s.Metadata.Name, location: s.Metadata.Labels["cloud.googleapis.com/location"],
 			annotations: s.Spec.Template.Metadata.Annotations, ingress: s.Metadata.Annotations["run.googleapis.com/ingress"],
-			pod: s.Spec.Template.Spec}
+			serviceAnnotations: s.Metadata.Annotations,
+			pod:                s.Spec.Template.Spec}
 	case "Job":
 		var j runJob
 		decodeStrict(t, file, b, &j)
@@ -541,12 +544,18 @@ func TestDeploy_ServicesMatchTheCodesPortsProbesAndNames(t *testing.T) {
 	if api.ingress != "all" {
 		t.Errorf("deploy/api.yaml: ingress %q, want all (public)", api.ingress)
 	}
-	if api.annotations["autoscaling.knative.dev/minScale"] != "__API_MIN_INSTANCES__" {
-		t.Errorf("deploy/api.yaml: minScale %q, want __API_MIN_INSTANCES__, the surge knob", api.annotations["autoscaling.knative.dev/minScale"])
+	// The surge knob is the service's own minimum (changing it makes no
+	// revision); a revision-level one beside it would be a second knob.
+	if api.serviceAnnotations["run.googleapis.com/minScale"] != "__API_MIN_INSTANCES__" {
+		t.Errorf("deploy/api.yaml: service-level run.googleapis.com/minScale %q, want __API_MIN_INSTANCES__, the surge knob", api.serviceAnnotations["run.googleapis.com/minScale"])
+	}
+	if v, ok := api.annotations["autoscaling.knative.dev/minScale"]; ok {
+		t.Errorf("deploy/api.yaml: revision-level minScale %q: leave the minimum to the service level (prescale.sh changes it without a revision)", v)
 	}
 	rendered := loadDeployed(t, "deploy/api.yaml", true)
-	if lo, hi := rendered.intAnnotation(t, "autoscaling.knative.dev/minScale"), rendered.intAnnotation(t, "autoscaling.knative.dev/maxScale"); lo < 1 || lo > hi {
-		t.Errorf("deploy/api.yaml: rendered minScale %d, maxScale %d: want 1 <= min <= max", lo, hi)
+	lo, err := strconv.Atoi(rendered.serviceAnnotations["run.googleapis.com/minScale"])
+	if hi := rendered.intAnnotation(t, "autoscaling.knative.dev/maxScale"); err != nil || lo < 1 || lo > hi {
+		t.Errorf("deploy/api.yaml: rendered service minScale %d (%v), maxScale %d: want 1 <= min <= max", lo, err, hi)
 	}
 	topic, _ := envVarNamed(reflect.TypeFor[pubsub.Config](), "APPOINTMENTS_TOPIC")
 	if v := envValue(api.container(t), "APPOINTMENTS_TOPIC"); v != "appointments-topic" || topic.def != v {
@@ -984,7 +993,7 @@ func (cb cloudBuild) step(t *testing.T, id string) cbStep {
 
 func TestDeploy_CloudBuildUsesWhatItDeclaresAndDeclaresWhatItUses(t *testing.T) {
 	t.Parallel()
-	for _, cb := range []cloudBuild{loadCloudBuild(t), loadDeployBuild(t)} {
+	for _, cb := range []cloudBuild{loadCloudBuild(t), loadDeployBuild(t), loadCloudBuildFile(t, "cloudbuild-pr.yaml")} {
 		checkSubstitutions(t, cb)
 		var ids []string
 		for _, s := range cb.Steps {
@@ -1000,7 +1009,7 @@ func TestDeploy_CloudBuildUsesWhatItDeclaresAndDeclaresWhatItUses(t *testing.T) 
 				}
 			}
 		}
-		want := map[string][]string{"cloudbuild.yaml": {"test", "build", "push"}, "deploy/cloudbuild-deploy.yaml": {"resolve", "migrate", "deploy", "hosting"}}[cb.file]
+		want := map[string][]string{"cloudbuild.yaml": {"test", "build", "push"}, "deploy/cloudbuild-deploy.yaml": {"resolve", "migrate", "deploy", "page", "hosting"}, "cloudbuild-pr.yaml": {"test"}}[cb.file]
 		if !slices.Equal(ids, want) {
 			t.Errorf("%s: steps %v, want %v", cb.file, ids, want)
 		}

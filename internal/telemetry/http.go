@@ -3,6 +3,7 @@ package telemetry
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,6 +63,9 @@ func NewRoutes(role string, patterns ...string) *Routes {
 	return rs
 }
 
+// Names are the route labels, "other" last.
+func (rs *Routes) Names() []string { return slices.Clone(rs.names) }
+
 // Of is the route label of path.
 func (rs *Routes) Of(path string) string { return rs.names[rs.index(path)] }
 
@@ -85,7 +89,7 @@ func (rs *Routes) optsFor(route, code int) *recordOpts {
 	if o := slot.Load(); o != nil {
 		return o
 	}
-	set := attribute.NewSet(attribute.String("role", rs.role), attribute.String("route", rs.names[route]), attribute.Int("code", code))
+	set := attribute.NewSet(attribute.String("role", rs.role), attribute.String("route", rs.names[route]), attribute.String("code", strconv.Itoa(code)))
 	o := &recordOpts{add: []metric.AddOption{metric.WithAttributeSet(set)}, record: []metric.RecordOption{metric.WithAttributeSet(set)}}
 	slot.Store(o)
 	return o
