@@ -780,6 +780,11 @@ func TestDeploy_RolesStartWithTheirDeployedEnvironment(t *testing.T) {
 			// internal/postgres's TestIAMLogin_*.
 			env["DATABASE_IAM_AUTH"] = "off"
 		}
+		if env["TELEMETRY_EXPORTER"] == "gcp" {
+			// No Google credentials here; the exporters' setup is
+			// internal/telemetry's, the instruments' TestTelemetry_*.
+			env["TELEMETRY_EXPORTER"] = "prometheus"
+		}
 		if r.role == "api" || r.role == "worker" || r.role == "invite" {
 			env["PUBSUB_EMULATOR_HOST"] = srv.Addr
 		}

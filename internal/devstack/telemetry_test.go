@@ -162,3 +162,50 @@ func keys[V any](m map[string]V) []string {
 	}
 	return out
 }
+
+// TestTelemetry_DevServesPrometheusMetrics: `vaxbook dev`'s default
+// exporter shows a booking on GET /metrics, in Prometheus's text format.
+func TestTelemetry_DevServesPrometheusMetrics(t *testing.T) {
+	t.Parallel()
+	s := start(t, map[string]string{"CACHEFILL_INTERVAL": "200ms", "LOG_LEVEL": "error"}, false)
+	var doc listing.Document
+	getInto(t, s.URL()+"/listppv?state=johor", &doc)
+	body := `{"state":"johor","name":"Siti Aminah","id_number":"900101-14-5678","phone":"+60123456789","email":"siti@example.com","preferences":["` + doc.Centers[0].Slots[0].ID + `"]}`
+	if status, b := postJSON(t, s.URL()+"/submit", body); status != http.StatusAccepted {
+		t.Fatalf("POST /submit: %d %s", status, b)
+	}
+	want := []string{
+		`vaxbook_booking_outcomes_total{outcome="confirmed",state="johor"} 1`,
+		`vaxbook_http_requests_total{code="202",role="api",route="/submit"} 1`,
+		`vaxbook_booking_decision_time_seconds_count{state="johor"} 1`,
+		`vaxbook_cachefill_listing_age_seconds{state="johor"}`,
+	}
+	var text string
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		resp, err := http.Get(s.URL() + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		text = string(b)
+		missing := 0
+		for _, w := range want {
+			if !strings.Contains(text, w) {
+				missing++
+			}
+		}
+		if missing == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, w := range want {
+		if !strings.Contains(text, w) {
+			t.Errorf("GET /metrics has no %q", w)
+		}
+	}
+}
