@@ -137,7 +137,7 @@ func sum(m metricdata.Metrics, key, value string) int64 {
 	s, _ := m.Data.(metricdata.Sum[int64])
 	var n int64
 	for _, p := range s.DataPoints {
-		if v, ok := p.Attributes.Value(attribute.Key(key)); ok && v.Emit() == value {
+		if v, ok := p.Attributes.Value(attribute.Key(key)); ok && v.String() == value {
 			n += p.Value
 		}
 	}
