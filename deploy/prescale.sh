@@ -17,8 +17,8 @@
 #   bash deploy/prescale.sh remove NAME
 #
 # PROJECT_ID is required; REGION defaults to bootstrap.sh's. The jobs run
-# as vaxbook-scaler (bootstrap.sh creates it; the first schedule grants it
-# roles/run.developer on the api service alone) and call the Cloud Run
+# as vaxbook-scheduler (bootstrap.sh creates it; the first schedule grants
+# it roles/run.developer on the api service alone) and call the Cloud Run
 # Admin API's services.patch with updateMask=scaling.minInstanceCount.
 # A deploy keeps whatever minimum is set (cloudbuild-deploy.yaml reads it
 # back). Runbook: deploy/README.md, "Steering without a redeploy".
@@ -27,7 +27,7 @@ set -euo pipefail
 PROJECT_ID=${PROJECT_ID:?set PROJECT_ID to the Google Cloud project id}
 REGION=${REGION:-asia-southeast1}
 SERVICE=api
-SCALER=vaxbook-scaler@$PROJECT_ID.iam.gserviceaccount.com
+SCALER=vaxbook-scheduler@$PROJECT_ID.iam.gserviceaccount.com
 
 gc() { gcloud --project="$PROJECT_ID" --quiet "$@"; }
 log() { printf 'prescale: %s\n' "$*" >&2; }

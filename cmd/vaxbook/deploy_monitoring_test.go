@@ -229,8 +229,8 @@ func TestDeploySteering_MinimumInstancesAndPageReleaseNeedNoRevision(t *testing.
 	if regexp.MustCompile(`(?m)^[^#]*--min-instances`).MatchString(pre) {
 		t.Error("deploy/prescale.sh: --min-instances sets the revision's minimum (a new revision); use --min")
 	}
-	if !slices.Contains(loadBootstrap(t).serviceAccounts, "scaler") {
-		t.Error("deploy/bootstrap.sh: creates no vaxbook-scaler account for the Scheduler jobs")
+	if !slices.Contains(loadBootstrap(t).serviceAccounts, "scheduler") || !strings.Contains(pre, "SCALER=vaxbook-scheduler@") {
+		t.Error("deploy/prescale.sh: the Scheduler jobs must run as vaxbook-scheduler, which bootstrap.sh creates")
 	}
 
 	dep := loadDeployBuild(t)
