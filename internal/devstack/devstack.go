@@ -83,6 +83,9 @@ var defaults = map[string]string{
 	// A fixed key, so links in /dev/mail survive a restart; never deployed
 	// (deploy/ takes the secret from Secret Manager).
 	"INVITATION_SECRET": "vaxbook-dev-invitation-secret-not-for-production",
+	// The worker here hashes ID numbers with pii.Dev; the API checks
+	// invitation tokens against the same hashes.
+	"ID_PEPPER": pii.DevPepper,
 	// The abuse limits are on, as deployed, so the page and its headers
 	// are tried with them; the key is fixed and public because a laptop's
 	// counters hide nothing. On a laptop every client is one address and
@@ -263,9 +266,14 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 			g.Go(func() error { return inviter.Run(gctx) })
 		}
 
+		// One pepper for the worker's hashes and the API's token checks.
+		ids := opts.Invitations.IDs
+		if ids == nil {
+			ids = pii.Dev()
+		}
 		mux := http.NewServeMux()
-		mux.Handle("POST "+worker.PushPath, worker.HandlePush(log, postgres.NewBookings(pool, pii.Dev()), statuses, worker.WithEmailRequests(mail.pub), worker.WithRegistrations(registrations)))
-		mux.Handle("POST "+worker.RegistrationsPushPath, worker.HandleRegistrations(log, postgres.NewRegistrar(pool, pii.Dev()), registrations))
+		mux.Handle("POST "+worker.PushPath, worker.HandlePush(log, postgres.NewBookings(pool, ids), statuses, worker.WithEmailRequests(mail.pub), worker.WithRegistrations(registrations)))
+		mux.Handle("POST "+worker.RegistrationsPushPath, worker.HandleRegistrations(log, postgres.NewRegistrar(pool, ids), registrations))
 		if err := mail.mount(mux, log, pool, cfg.Email, base); err != nil {
 			return nil, err
 		}

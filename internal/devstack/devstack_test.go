@@ -15,6 +15,7 @@ import (
 	"github.com/vaxbook/vaxbook/cachefill"
 	"github.com/vaxbook/vaxbook/internal/config"
 	"github.com/vaxbook/vaxbook/internal/devstack"
+	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/testenv"
 )
 
@@ -112,9 +113,9 @@ func TestStart_InvitesAQueueStatesRegistrantIntoTheOutbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := pool.Exec(ctx, `
-INSERT INTO registrations (reference, state_code, id_number, status, name, phone, email, lang, contact, received_at, queue_key, place, message_id)
-VALUES ('ABCDEFGHJK234567', 'perlis', '900101145678', 'queued', 'Siti', '+60123456789', 'siti@example.com', 'en', 'email', now(),
-        (extract(epoch FROM now()) * 1000000)::bigint, 1, 'm1')`); err != nil {
+INSERT INTO registrations (reference, state_code, id_hash, status, name, phone, email, lang, contact, received_at, queue_key, place, message_id)
+VALUES ('ABCDEFGHJK234567', 'perlis', $1, 'queued', 'Siti', '+60123456789', 'siti@example.com', 'en', 'email', now(),
+        (extract(epoch FROM now()) * 1000000)::bigint, 1, 'm1')`, pii.Dev().Hash("900101145678")); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(60 * time.Second)
