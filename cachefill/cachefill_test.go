@@ -84,7 +84,7 @@ func (f fixture) newLoop(t *testing.T, pool *pgxpool.Pool, interval time.Duratio
 	t.Helper()
 	sink := &countingSink{Listings: redis.NewListings(f.rdb)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	l := cachefill.New(log, pool, sink, interval)
+	l := cachefill.New(log, pool, sink, redis.NewStatuses(f.rdb, time.Hour), cachefill.Config{Interval: interval, StatusTTL: time.Hour})
 	// A leader driven by Pass keeps its lease's connection checked out, and
 	// pool.Close would wait for it.
 	t.Cleanup(l.Close)

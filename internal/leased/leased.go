@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/vaxbook/vaxbook/internal/logging"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 )
 
@@ -50,20 +51,38 @@ func New(log *slog.Logger, pool *pgxpool.Pool, key postgres.LeaseKey, name, role
 	}
 }
 
-// Run passes once at once and then every interval until ctx is done; it
-// gives the lease up on return so a standby can take over at its next tick.
+// firstRetry is the wait before the first retry of a failed pass; each
+// further failure doubles it, up to the interval. A pass fails when Redis
+// or Postgres does, and both usually come back within seconds: waiting a
+// whole interval would leave the API without a listing for that long.
+const firstRetry = 100 * time.Millisecond
+
+// Run passes once at once and then every interval until ctx is done,
+// retrying a failed pass sooner, with backoff. Failures are logged once per
+// episode (the first at error, the recovery at info). It gives the lease up
+// on return so a standby can take over at its next tick.
 func (l *Loop) Run(ctx context.Context) error {
 	defer l.dropLease()
 	t := time.NewTicker(l.interval)
 	defer t.Stop()
+	failing := logging.NewEpisode(l.log, slog.LevelError, l.name+" pass failed; retrying with backoff", l.name+" pass recovered")
+	var backoff time.Duration
 	for {
+		var retry <-chan time.Time
 		if err := l.Pass(ctx); err != nil && ctx.Err() == nil {
-			l.log.Error(l.name+" pass", "error", err)
+			failing.Fail(err)
+			backoff = min(max(2*backoff, firstRetry), l.interval)
+			l.log.Debug(l.name+" pass failed", "error", err, "retry_in", backoff.String())
+			retry = time.After(backoff)
+		} else if err == nil {
+			failing.OK()
+			backoff = 0
 		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+		case <-retry:
 		}
 	}
 }
