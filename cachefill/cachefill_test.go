@@ -300,8 +300,8 @@ func TestPass_WritesEveryStateTheStatesListAndTheHeartbeat(t *testing.T) {
 	if hb.Before(before.Truncate(time.Millisecond)) || hb.After(after) {
 		t.Errorf("heartbeat: got %v, want between %v and %v", hb, before, after)
 	}
-	if n := f.keyCount(t); n != int64(len(stateCodes))+2 {
-		t.Errorf("keys: got %d, want %d (a document per state, the states list, the heartbeat)", n, len(stateCodes)+2)
+	if n := f.keyCount(t); n != int64(len(stateCodes))+3 {
+		t.Errorf("keys: got %d, want %d (a document per state, the states list, the heartbeat, the status records' mark)", n, len(stateCodes)+3)
 	}
 	if ok, leader, _ := l.Healthy(); !ok || !leader {
 		t.Errorf("Healthy: got ok %v leader %v, want true, true", ok, leader)
