@@ -35,7 +35,9 @@ func TestSubmit_AcceptedOnTheLastListingWhileRedisIsEmpty(t *testing.T) {
 	}
 	time.Sleep(2 * time.Millisecond) // past the micro-cache, not a synchronisation
 	for i := range 3 {
-		w := e.do(t, http.MethodPost, "/submit", submission(func(m map[string]any) { m["id_number"] = []string{"900101-14-5678", "900101-14-5679", "900101-14-5670"}[i] }), nil)
+		w := e.do(t, http.MethodPost, "/submit", submission(func(m map[string]any) {
+			m["id_number"] = []string{"900101-14-5678", "900101-14-5679", "900101-14-5670"}[i]
+		}), nil)
 		if w.Code != http.StatusAccepted {
 			t.Fatalf("submit %d with Redis empty: %d %s, want 202 on the last listing", i, w.Code, w.Body)
 		}
