@@ -7,6 +7,7 @@ package cachefill
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -22,6 +23,8 @@ import (
 // Sink stores rendered documents and the heartbeat in one step.
 type Sink interface {
 	Write(ctx context.Context, docs listing.Documents, at time.Time) error
+	// Heartbeat is listing.ErrNotFilled when Redis lost what was written.
+	Heartbeat(ctx context.Context) (time.Time, error)
 }
 
 // Statuses is where GET /status reads the booking status records
@@ -79,6 +82,10 @@ func New(log *slog.Logger, pool *pgxpool.Pool, sink Sink, statuses Statuses, cfg
 		budget: max(cfg.Interval, time.Second), claimTTL: max(time.Minute, 4*cfg.Interval)}
 	l.Loop = leased.New(log, pool, postgres.CacheFillLease, "cache fill", "writes", cfg.Interval, 5*time.Second, l.pass)
 	l.Taken = func() { l.rendered, l.restore = listing.Documents{}, rebuild{} }
+	l.Lost = func(ctx context.Context) bool {
+		_, err := sink.Heartbeat(ctx)
+		return errors.Is(err, listing.ErrNotFilled)
+	}
 	return l
 }
 

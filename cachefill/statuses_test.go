@@ -165,3 +165,24 @@ func TestRun_RetriesAFailedPassWithinSecondsNotAnInterval(t *testing.T) {
 		t.Errorf("error lines: got %d, want 1 for the episode:\n%s", n, lg.String())
 	}
 }
+
+// TestRun_RefillsAFlushedCacheWithinSecondsNotAnInterval: with an interval
+// of an hour, the leader notices Redis lost its listings between passes
+// and writes them again at once.
+func TestRun_RefillsAFlushedCacheWithinSecondsNotAnInterval(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	l, sink := f.newLoop(t, f.pool, never)
+	stop := run(t, l)
+	defer stop()
+	listings := redis.NewListings(f.rdb)
+	filled := func() bool { _, err := listings.Heartbeat(context.Background()); return err == nil }
+	eventually(t, "the first pass has written", filled)
+	if err := f.rdb.FlushDB(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the listings written again after FLUSHDB", filled)
+	if n := sink.writes.Load(); n != 2 {
+		t.Errorf("writes: got %d, want 2 (the first pass, the one after the loss)", n)
+	}
+}

@@ -36,6 +36,10 @@ type Loop struct {
 	Now func() time.Time
 	// Taken, when set, runs when this loop has just taken the lease.
 	Taken func()
+	// Lost, when set, is asked every watchEvery between the passes of a
+	// leader whether what it writes is gone (a flushed Redis): then the
+	// next pass runs at once instead of at the next tick.
+	Lost func(ctx context.Context) bool
 
 	lease    *postgres.Lease
 	lastPass atomic.Int64 // unix ms of the last pass that did its job, as leader or standby
@@ -78,11 +82,38 @@ func (l *Loop) Run(ctx context.Context) error {
 			failing.OK()
 			backoff = 0
 		}
+		l.wait(ctx, t.C, retry)
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// watchEvery is how often a leader asks Lost between passes: a few cheap
+// reads a second make a loss last a fraction of a second, not an interval.
+const watchEvery = 250 * time.Millisecond
+
+// wait returns at the next tick or retry, when ctx is done, or as soon as
+// a leader's Lost says its writes are gone.
+func (l *Loop) wait(ctx context.Context, tick, retry <-chan time.Time) {
+	var watch <-chan time.Time
+	if l.Lost != nil && retry == nil {
+		w := time.NewTicker(watchEvery)
+		defer w.Stop()
+		watch = w.C
+	}
+	for {
 		select {
 		case <-ctx.Done():
-			return nil
-		case <-t.C:
+			return
+		case <-tick:
+			return
 		case <-retry:
+			return
+		case <-watch:
+			if l.leader.Load() && l.Lost(ctx) {
+				return
+			}
 		}
 	}
 }
