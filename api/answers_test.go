@@ -195,6 +195,7 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 		{name: "status malformed", method: "GET", target: "/status/nope"},
 		{name: "status unknown", method: "GET", target: "/status/" + ref, setup: setup{statuses: booking.ErrUnknownReference}},
 		{name: "status redis down", method: "GET", target: "/status/" + ref, setup: setup{statuses: errDown}},
+		{name: "status while the records are restored", method: "GET", target: "/status/" + ref, setup: setup{statuses: booking.ErrStatusesRestoring}},
 
 		{name: "submit rate limited", method: "POST", target: "/submit", body: body, times: 2, setup: setup{abuse: true}},
 		{name: "submit contact limit", method: "POST", target: "/submit", body: body, times: 2, setup: setup{abuse: true, caps: "email"}},

@@ -150,7 +150,7 @@ func TestStart_BadSettingStopsBeforeAnythingStarts(t *testing.T) {
 	t.Parallel()
 	for name, cfg := range map[string]devstack.Config{
 		"CACHEFILL_INTERVAL":     {},
-		"LISTPPV_MICROCACHE_TTL": {CacheFill: cachefill.Config{Interval: time.Second}},
+		"LISTPPV_MICROCACHE_TTL": {CacheFill: cachefill.Config{Interval: time.Second, StatusTTL: time.Hour}},
 	} {
 		_, err := devstack.Start(context.Background(), slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil)), cfg)
 		if err == nil || !strings.Contains(err.Error(), name) {
