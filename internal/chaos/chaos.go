@@ -165,9 +165,10 @@ func choose(names []string) ([]fault, error) {
 	return out, nil
 }
 
-// rows is the demo data's first day with capacities cut so the whole run's
-// people want about a fifth more places than there are: the big states
-// fill up mid-run, so capacity is fought over, as on opening day.
+// rows is the demo data's first day with as many places as the whole run
+// has people, spread evenly: the big states fill up mid-run (Selangor has
+// a fifth of the people and a sixteenth of the places), so capacity is
+// fought over, as on opening day, while the small ones keep room.
 func rows(people int) []seed.Row {
 	all := seed.Demo(time.Now())
 	first := slices.MinFunc(all, func(a, b seed.Row) int { return strings.Compare(a.Date, b.Date) }).Date
@@ -177,7 +178,7 @@ func rows(people int) []seed.Row {
 			out = append(out, r)
 		}
 	}
-	per := max(1, int(math.Ceil(float64(people)*0.8/float64(len(out)))))
+	per := max(1, int(math.Ceil(float64(people)/float64(len(out)))))
 	for i := range out {
 		out[i].Capacity = per
 		out[i].Line = 0
@@ -295,18 +296,24 @@ func statusFinal(ctx context.Context, base, ref string) bool {
 	return resp.StatusCode == http.StatusOK && decodeJSON(resp.Body, &rec) == nil && rec.Status.Final()
 }
 
-// recovery is how long after injected decisions kept lagging the crowd by
-// more than max(2 s, 3x the median lag before it): from the fault to the
-// last decision that slow. Decisions, not arrivals, so a fault that only
-// slowed the API (whose people then arrived late) shows as none.
+// recovery reads the decisions of refs and gives recoveredAfter's figure.
 func recovery(ctx context.Context, s *system, refs []string, start, injected time.Time) (time.Duration, error) {
-	ds, err := postgres.DecisionTimes(ctx, s.pool, refs)
-	if err != nil || injected.IsZero() {
-		return 0, err
+	if injected.IsZero() {
+		return 0, nil
 	}
+	ds, err := postgres.DecisionTimes(ctx, s.pool, refs)
+	return recoveredAfter(ds, start, injected), err
+}
+
+// recoveredAfter is how long after injected decisions kept lagging the
+// crowd by more than max(2 s, 3x the median lag of decisions before it): from the fault
+// to the last decision that slow, among those submitted since start.
+// Decisions, not arrivals, so a fault that only slowed the API (whose
+// people then arrived late) shows as none.
+func recoveredAfter(ds []postgres.Decision, start, injected time.Time) time.Duration {
 	var before []time.Duration
 	for _, d := range ds {
-		if d.Submitted.Before(injected) {
+		if d.Decided.Before(injected) {
 			before = append(before, d.Decided.Sub(d.Submitted))
 		}
 	}
@@ -317,14 +324,14 @@ func recovery(ctx context.Context, s *system, refs []string, start, injected tim
 	}
 	var last time.Time
 	for _, d := range ds {
-		if d.Decided.After(injected) && d.Submitted.After(start) && d.Decided.Sub(d.Submitted) > threshold && d.Decided.After(last) {
+		if d.Decided.After(injected) && !d.Submitted.Before(start) && d.Decided.Sub(d.Submitted) > threshold && d.Decided.After(last) {
 			last = d.Decided
 		}
 	}
 	if last.IsZero() {
-		return 0, nil
+		return 0
 	}
-	return last.Sub(injected), nil
+	return last.Sub(injected)
 }
 
 func httpOKWithin(ctx context.Context, u string, d time.Duration) error {

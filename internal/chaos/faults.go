@@ -79,6 +79,9 @@ func killWorkerMidTransaction(ctx context.Context, s *system, _ Options) (string
 			return "", err
 		}
 		open = n
+		if open == 0 && sleep(ctx, 2*time.Millisecond) != nil {
+			return "", ctx.Err()
+		}
 	}
 	s.worker.kill()
 	what := fmt.Sprintf("SIGKILL of the worker with %d booking transactions open, restarted at once", open)
