@@ -28,7 +28,7 @@ func runChaos(ctx context.Context, args []string, _ func(string) string, stdout 
 	fs.Float64Var(&o.Rate, "rate", def.Rate, "people arriving per second during each fault's surge")
 	fs.DurationVar(&o.Arrivals, "arrivals", def.Arrivals, "how long people arrive, per fault (the fault comes a third of the way in)")
 	fs.DurationVar(&o.PGStop, "pg-stop", def.PGStop, "how long PostgreSQL stays stopped")
-	fs.DurationVar(&o.PublishFailure, "publish-failure", def.PublishFailure, "how long the local Pub/Sub refuses publishes (the API gives up on one after 15 s)")
+	fs.DurationVar(&o.PublishFailure, "publish-failure", def.PublishFailure, "how long the local Pub/Sub refuses publishes (the API gives up on one after 10 s)")
 	fs.DurationVar(&o.Recover, "recover", def.Recover, "how long people follow their status after the last arrival")
 	faults := fs.String("faults", "", "comma-separated faults to inject, of "+strings.Join(chaos.FaultNames(), ", ")+" (default all)")
 	exe := fs.String("exe", "", "the vaxbook binary that runs each role (default this one)")

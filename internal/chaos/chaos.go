@@ -52,7 +52,7 @@ func Short() Options {
 }
 
 // Full is the default run, a few minutes: the 15-second PostgreSQL
-// stop, and a publish outage longer than the API's publish timeout (15 s)
+// stop, and a publish outage longer than the API's publish timeout (10 s)
 // so that some submissions are refused 503 and retried.
 func Full() Options {
 	return Options{Rate: 40, Arrivals: 20 * time.Second, PGStop: 15 * time.Second, PublishFailure: 20 * time.Second,
@@ -108,7 +108,7 @@ func Run(ctx context.Context, o Options) ([]Row, error) {
 	if perFault < 1 {
 		return nil, errors.New("chaos: --rate x --arrivals brings nobody")
 	}
-	at := o.Arrivals / 3
+	at := (o.Arrivals / 3).Round(100 * time.Millisecond)
 	fmt.Fprintf(o.Out, "chaos: schedule: %d faults, each in its own surge of %d people at %g/s over %s, injected %s in; then up to %s for every status\n",
 		len(chosen), perFault, o.Rate, o.Arrivals, at, o.Recover)
 	for i, f := range chosen {

@@ -60,7 +60,7 @@ var faults = []fault{
 		}
 		s.pubsub.send(pubsub.FaultSignal)
 		// Over when the window is, which the API's publish timeout
-		// (15 s) decides whether people saw as a wait or a 503.
+		// (10 s) decides whether people saw as a wait or a 503.
 		return fmt.Sprintf("the local Pub/Sub refused every publish for %s", o.PublishFailure), sleep(ctx, o.PublishFailure)
 	}},
 	{name: "two-cachefills", inject: func(ctx context.Context, s *system, _ Options) (string, error) {

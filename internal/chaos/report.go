@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"time"
 )
 
 // routes are the surge's steps, in the order the table shows their 5xx.
@@ -27,7 +28,7 @@ func (r Row) summary() string {
 	}
 	return fmt.Sprintf("%s: %s; accepted %d, decided %d, lost %d, over capacity %d, counters/twice %d, statuses never shown %d, retries given another reference %d; 5xx listppv/submit/status %s, no answer %d, gave up %d; recovered after %s",
 		verdict, r.What, r.Accepted, r.Decided, r.Lost, r.OverCapacity, r.Broken, r.NeverShown, r.RetriedNewRef,
-		r.fiveXX(), r.ConnErrors, r.GaveUp, r.Recovered.Round(100_000_000))
+		r.fiveXX(), r.ConnErrors, r.GaveUp, r.Recovered.Round(100*time.Millisecond))
 }
 
 // WriteTable writes the rows as a Markdown table, the must-be-zero columns
