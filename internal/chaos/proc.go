@@ -93,21 +93,6 @@ func (p *proc) kill() { p.signal(os.Kill, time.Minute) }
 // SIGINT as its fast shutdown).
 func (p *proc) stop(sig os.Signal) { p.signal(sig, 15*time.Second) }
 
-// running reports whether the process is up.
-func (p *proc) running() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.done == nil {
-		return false
-	}
-	select {
-	case <-p.done:
-		return false
-	default:
-		return true
-	}
-}
-
 // send delivers sig to the running process.
 func (p *proc) send(sig os.Signal) {
 	p.mu.Lock()

@@ -33,7 +33,6 @@ const project = "vaxbook-chaos"
 type system struct {
 	dir     string
 	exe     string // this binary, which runs every role
-	pgBin   string
 	ports   map[string]int
 	out     io.Writer
 	cfInter time.Duration
