@@ -31,11 +31,9 @@ const project = "vaxbook-chaos"
 // PostgreSQL and a Redis of its own, each on a port it keeps across
 // restarts so a killed process comes back where its clients look for it.
 type system struct {
-	dir     string
-	exe     string // this binary, which runs every role
-	ports   map[string]int
-	out     io.Writer
-	cfInter time.Duration
+	dir   string
+	exe   string // this binary, which runs every role
+	ports map[string]int
 
 	pg, redis, pubsub, worker, cachefill, cachefill2, api *proc
 	pool                                                  *pgxpool.Pool
@@ -58,7 +56,7 @@ func startSystem(ctx context.Context, exe string, rows []seed.Row, cfInterval ti
 	if err != nil {
 		return nil, fmt.Errorf("chaos: %w", err)
 	}
-	s := &system{dir: dir, exe: exe, ports: map[string]int{}, out: out, cfInter: cfInterval}
+	s := &system{dir: dir, exe: exe, ports: map[string]int{}}
 	ok := false
 	defer func() {
 		if !ok {
