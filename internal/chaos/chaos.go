@@ -85,6 +85,7 @@ type Row struct {
 	FiveXX     map[string]int // 5xx answers by route
 	ConnErrors int            // requests that got no answer at all
 	GaveUp     int            // people who gave up after five tries of a step
+	NoRoom     int            // people who found their state full, in the listing or at submit
 	// Recovered is how long after the fault began decisions lagged the
 	// crowd by more than they did before it (0: they never did).
 	Recovered time.Duration
@@ -218,7 +219,7 @@ func runFault(ctx context.Context, s *system, o Options, f fault, at time.Durati
 	if injectErr != nil {
 		return r, fmt.Errorf("inject: %w", injectErr)
 	}
-	r.Accepted, r.RetriedNewRef, r.GaveUp = t.Accepted, t.RetriedNewRef, t.GaveUp
+	r.Accepted, r.RetriedNewRef, r.GaveUp, r.NoRoom = t.Accepted, t.RetriedNewRef, t.GaveUp, t.SawNoRoom+t.Rejected
 	r.FiveXX = map[string]int{}
 	for _, p := range phases {
 		route := strings.TrimPrefix(p.Name, "surge:")
