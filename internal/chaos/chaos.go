@@ -110,8 +110,8 @@ func Run(ctx context.Context, o Options) ([]Row, error) {
 		return nil, errors.New("chaos: --rate x --arrivals brings nobody")
 	}
 	at := (o.Arrivals / 3).Round(100 * time.Millisecond)
-	fmt.Fprintf(o.Out, "chaos: schedule: %d faults, each in its own surge of %d people at %g/s over %s, injected %s in; then up to %s for every status\n",
-		len(chosen), perFault, o.Rate, o.Arrivals, at, o.Recover)
+	fmt.Fprintf(o.Out, "chaos: schedule: %d faults, each in its own surge of %d people at %g/s over %s, injected %s in; then up to %s for every status (--seed %d)\n",
+		len(chosen), perFault, o.Rate, o.Arrivals, at, o.Recover, o.Seed)
 	for i, f := range chosen {
 		fmt.Fprintf(o.Out, "chaos:   %d. %s\n", i+1, f.name)
 	}
