@@ -19,6 +19,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/captcha"
 	"github.com/vaxbook/vaxbook/internal/listing"
 	"github.com/vaxbook/vaxbook/internal/notify"
+	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/proof"
 	"github.com/vaxbook/vaxbook/internal/queue"
 	"github.com/vaxbook/vaxbook/internal/ratelimit"
@@ -152,11 +153,11 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 	}
 	signer := mustSigner(t, invitationSecret)
 	invitations := func(rec queue.Record) api.Options {
-		return api.Options{Invitations: api.Invitations{Signer: signer, Records: stubRecords{rec}}}
+		return api.Options{Invitations: api.Invitations{Signer: signer, IDs: pii.Dev(), Records: stubRecords{rec}}}
 	}
 	invited, booked := invitations(queue.Record{Status: queue.StatusInvited}), invitations(queue.Record{Status: queue.StatusBooked})
 	token := func(state string, expiresAt time.Time) string {
-		return signer.Sign("ABCDEFGHJKMNPQRS", state, inviteeIC, expiresAt)
+		return signer.Sign("ABCDEFGHJKMNPQRS", state, inviteeHash, expiresAt)
 	}
 	later := time.Now().Add(time.Hour)
 	proofSigner := mustProofSigner(t)
@@ -194,6 +195,7 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 		{name: "status malformed", method: "GET", target: "/status/nope"},
 		{name: "status unknown", method: "GET", target: "/status/" + ref, setup: setup{statuses: booking.ErrUnknownReference}},
 		{name: "status redis down", method: "GET", target: "/status/" + ref, setup: setup{statuses: errDown}},
+		{name: "status while the records are restored", method: "GET", target: "/status/" + ref, setup: setup{statuses: booking.ErrStatusesRestoring}},
 
 		{name: "submit rate limited", method: "POST", target: "/submit", body: body, times: 2, setup: setup{abuse: true}},
 		{name: "submit contact limit", method: "POST", target: "/submit", body: body, times: 2, setup: setup{abuse: true, caps: "email"}},

@@ -39,6 +39,7 @@ func slotRows() []listing.SlotRow {
 }
 
 type env struct {
+	logs     *logLines // what the API logged, JSON
 	rdb      *goredis.Client
 	commands *atomic.Int64 // Redis commands the API sent
 	srv      *pstest.Server
@@ -76,7 +77,7 @@ type option func(*api.Options)
 func newEnv(t *testing.T, filled bool, opts ...option) *env {
 	t.Helper()
 	rdb := testenv.NewRedis(t)
-	e := &env{rdb: rdb, commands: new(atomic.Int64)}
+	e := &env{rdb: rdb, commands: new(atomic.Int64), logs: &logLines{}}
 	if filled {
 		e.docs = fill(t, rdb, slotRows())
 	}
@@ -92,9 +93,41 @@ func newEnv(t *testing.T, filled bool, opts ...option) *env {
 	for _, f := range opts {
 		f(&o)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.NewJSONHandler(e.logs, nil))
 	e.handler = api.NewServer(log, redis.NewListings(rdb), pub, redis.NewStatuses(rdb, time.Hour), o)
 	return e
+}
+
+// logLines keeps log output for a test to count lines in.
+type logLines struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logLines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// count is how many lines at level say message.
+func (l *logLines) count(level slog.Level, message string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, line := range strings.Split(l.buf.String(), "\n") {
+		var e struct{ Level, Msg string }
+		if json.Unmarshal([]byte(line), &e) == nil && e.Level == level.String() && e.Msg == message {
+			n++
+		}
+	}
+	return n
+}
+
+func (l *logLines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 func (e *env) do(t *testing.T, method, target string, body string, header map[string]string) *httptest.ResponseRecorder {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/captcha"
+	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/queue"
 	"github.com/vaxbook/vaxbook/internal/ratelimit"
 	"github.com/vaxbook/vaxbook/internal/redact"
@@ -34,6 +35,10 @@ type Config struct {
 	// open-only deployment needs no secret. Unset, a submission in a queue
 	// state is answered 503 invitations_unavailable and logged once.
 	InvitationSecret string `env:"INVITATION_SECRET" json:"-"`
+	// IDPepper is the worker's ID_PEPPER: tokens are bound to the ID hash
+	// the database keeps (queue.Signer), so checking one hashes the number
+	// given. Required with INVITATION_SECRET.
+	IDPepper string `env:"ID_PEPPER" json:"-"`
 	// ReferenceKey keys the references of submissions sent with an
 	// Idempotency-Key (booking.References), the same on every instance.
 	// Unset: booking.DevReferenceKey, which is public; deploy/api.yaml sets
@@ -222,6 +227,9 @@ func (c Config) Options(project string) (Options, error) {
 	if c.InvitationSecret != "" {
 		if invitations.Signer, err = queue.NewSigner(c.InvitationSecret); err != nil {
 			return Options{}, fmt.Errorf("configuration: INVITATION_SECRET: %w", err)
+		}
+		if invitations.IDs, err = pii.Configured(c.IDPepper); err != nil {
+			return Options{}, fmt.Errorf("%w, with INVITATION_SECRET", err)
 		}
 	}
 	refs := booking.DevReferences()

@@ -97,6 +97,7 @@ var (
 	errBadReference      = answer(http.StatusBadRequest, booking.CodeInvalid, "reference", "reference is not a vaxbook booking reference.", 0)
 	errUnknownReference  = answer(http.StatusNotFound, "not_found", "reference", "No booking is known under this reference.", 0)
 	errStatusUnavailable = answer(http.StatusServiceUnavailable, "status_unavailable", "", "The booking status cannot be read right now; please try again shortly.", retryCache)
+	errStatusRestoring   = answer(http.StatusServiceUnavailable, "status_restoring", "", "Booking statuses are being restored after a fault; if this reference was accepted, its status shows again shortly. Please try again in a few seconds.", retryCache)
 
 	errRateLimited           = answer(http.StatusTooManyRequests, "rate_limited", "", "Too many requests from this address; please wait a moment and try again.", time.Minute)
 	errContactLimitEmail     = answer(http.StatusTooManyRequests, "contact_limit", "email", "This e-mail address has been used for as many bookings as allowed for now; please try again later or use another address.", time.Hour)

@@ -120,7 +120,7 @@ func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Stat
 	if opts.Proof.On() && (opts.Proof.Tries == nil || opts.Proof.Mail == nil) {
 		panic("api: the configuration turns CONTACT_PROOF on but Options.Proof has no Tries or Mail")
 	}
-	cache := newMicroCache(listings, opts.MicroCacheTTL)
+	cache := newMicroCache(log, listings, opts.MicroCacheTTL)
 	routes := newRoutes()
 
 	r := chi.NewRouter()

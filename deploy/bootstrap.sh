@@ -238,7 +238,7 @@ grant_secret captcha-secret api
 grant_secret captcha-site-key api
 grant_secret rate-limit-key api
 grant_secret contact-proof-secret api
-grant_secret id-pepper worker
+grant_secret id-pepper worker api
 grant_secret reference-key api
 
 # Telemetry (TELEMETRY_EXPORTER=gcp): each service writes its own metrics

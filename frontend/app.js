@@ -4,7 +4,7 @@
 // invitation (?invite=) books with the ID number and the times alone. Plain
 // DOM, no framework: the page must load fast on a cheap phone over 3G, and
 // every byte here is paid a million times.
-import { t, setLang, lang, tables } from './i18n.js?v=e65127e150';
+import { t, setLang, lang, tables } from './i18n.js?v=88bf8d6861';
 import * as api from './api.js?v=caf14ea1be';
 import { validate } from './validate.js?v=82308de9b9';
 
@@ -532,7 +532,9 @@ function accepted(ans, reg) {
 
 // --- status --------------------------------------------------------------
 
-function poll(i) {
+// A status being restored (503) is on its way: such asks (5 min at
+// most) do not count.
+function poll(i, wait) {
   clearTimeout(pollTimer);
   const delays = ui.result.reg ? REG_DELAYS : POLL_DELAYS;
   if (i >= delays.length) {
@@ -541,17 +543,25 @@ function poll(i) {
   }
   pollTimer = setTimeout(async () => {
     const done = await checkStatus();
-    if (!done) poll(i + 1);
-  }, delays[i] * 1000);
+    if (done === true) return;
+    if (done.restoring && (ui.result.n = (ui.result.n | 0) + 1) <= 60) return poll(i, Math.max(done.retryAfter, delays[i]));
+    poll(i + 1);
+  }, (wait || delays[i]) * 1000);
 }
 
 // checkStatus asks once and reports whether the booking or registration
-// reached a status the page need not watch.
+// reached a status the page need not watch (or {restoring, retryAfter}).
 async function checkStatus() {
   const { reference, reg } = ui.result;
   const r = await (reg ? api.getRegistration : api.getStatus)(reference).catch(() => null);
   const s = r?.status === 200 ? r.body?.status : '';
   if (!ui.result) return true; // the person moved on to another form meanwhile
+  if (r?.status === 503 && r.body?.error?.code === 'status_restoring') {
+    ui.result.restoring = true;
+    renderResult();
+    return { restoring: true, retryAfter: r.retryAfter || 5 };
+  }
+  ui.result.restoring = false;
   if (!s || s === 'pending') return false;
   ui.result = { ...r.body, reg };
   if (s === 'full' && ui.mode === 'invite') {
@@ -619,7 +629,7 @@ function renderResult() {
       box.replaceChildren(el('p', { class: 'alert' }, t('duplicate')));
       break;
     default:
-      box.replaceChildren(el('p', {}, t(res.gaveUp ? 'willEmail' : 'pending')));
+      box.replaceChildren(el('p', {}, t(res.gaveUp ? 'willEmail' : res.restoring ? 'restoring' : 'pending')));
   }
 }
 

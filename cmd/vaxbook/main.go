@@ -63,6 +63,8 @@ var commands = []command{
 	{name: "erase", args: "--id-number X | --reference REF", about: "remove one person's details everywhere", run: runErase},
 	{name: "pii", args: "backfill", about: "hash ID numbers stored before migration 7 (ID_PEPPER)", run: runPII},
 	{name: "dev", about: "everything in one process, for a laptop", run: runDev},
+	{name: "pubsub", about: "a standalone local Pub/Sub on $PORT pushing to $PUSH_ENDPOINT (the roles as processes)", run: runPubSub},
+	{name: "chaos", args: "[--short] [--people N] ...", about: "a surge against the roles as processes, with faults injected", run: runChaos},
 	{name: "loadtest", args: "listppv|submit|surge [--dev] [--baseline] [--rate N] ...", run: runLoadtest},
 	{name: "capacity", args: "--result FILE --peak-rps N --peak-bookings N", run: runCapacity},
 	{name: "version", about: "print the build version", run: runVersion},

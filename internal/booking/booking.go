@@ -102,6 +102,14 @@ type StatusRecord struct {
 	Lang string `json:"lang,omitempty"`
 }
 
+// Decided is a final status record as Postgres holds it, with when it was
+// decided: what the cache-fill loop writes back when Redis lost the records,
+// expiring when the worker's record would have.
+type Decided struct {
+	Record StatusRecord
+	At     time.Time
+}
+
 // Outcome is what the worker decided for a request together with what a
 // message to the person needs. It never holds the id_number.
 type Outcome struct {

@@ -86,6 +86,9 @@ var defaults = map[string]string{
 	// A fixed key, so links in /dev/mail survive a restart; never deployed
 	// (deploy/ takes the secret from Secret Manager).
 	"INVITATION_SECRET": "vaxbook-dev-invitation-secret-not-for-production",
+	// The worker here hashes ID numbers with pii.Dev; the API checks
+	// invitation tokens against the same hashes.
+	"ID_PEPPER": pii.DevPepper,
 	// The abuse limits are on, as deployed, so the page and its headers
 	// are tried with them; the key is fixed and public because a laptop's
 	// counters hide nothing. On a laptop every client is one address and
@@ -254,7 +257,7 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 	}
 	closers = append(closers, func() { _ = ln.Close() })
 	base := "http://" + loopback(ln.Addr())
-	loop := cachefill.New(log, pool, listings, cfg.CacheFill.Interval)
+	loop := cachefill.New(log, pool, listings, statuses, cfg.CacheFill)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return loop.Run(gctx) })
 
@@ -281,9 +284,14 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 			g.Go(func() error { return inviter.Run(gctx) })
 		}
 
+		// One pepper for the worker's hashes and the API's token checks.
+		ids := opts.Invitations.IDs
+		if ids == nil {
+			ids = pii.Dev()
+		}
 		mux := http.NewServeMux()
-		mux.Handle("POST "+worker.PushPath, worker.Routes.Count(worker.HandlePush(log, postgres.NewBookings(pool, pii.Dev()), statuses, worker.WithEmailRequests(mail.pub), worker.WithRegistrations(registrations)), true))
-		mux.Handle("POST "+worker.RegistrationsPushPath, worker.Routes.Count(worker.HandleRegistrations(log, postgres.NewRegistrar(pool, pii.Dev()), registrations), true))
+		mux.Handle("POST "+worker.PushPath, worker.Routes.Count(worker.HandlePush(log, postgres.NewBookings(pool, ids), statuses, worker.WithEmailRequests(mail.pub), worker.WithRegistrations(registrations)), true))
+		mux.Handle("POST "+worker.RegistrationsPushPath, worker.Routes.Count(worker.HandleRegistrations(log, postgres.NewRegistrar(pool, ids), registrations), true))
 		if tel != nil && tel.MetricsHandler != nil {
 			mux.Handle("GET /metrics", tel.MetricsHandler)
 		}

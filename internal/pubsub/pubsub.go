@@ -157,3 +157,16 @@ func IsNotFound(err error) bool {
 	var se interface{ GRPCStatus() *status.Status }
 	return errors.As(err, &se) && se.GRPCStatus().Code() == codes.NotFound
 }
+
+// SubscriptionExists reports whether the subscription sub exists.
+func SubscriptionExists(ctx context.Context, c *pubsub.Client, sub string) (bool, error) {
+	name := fmt.Sprintf("projects/%s/subscriptions/%s", c.Project(), sub)
+	_, err := c.SubscriptionAdminClient.GetSubscription(ctx, &pubsubpb.GetSubscriptionRequest{Subscription: name})
+	if IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("look up subscription %s: %w", name, err)
+	}
+	return true, nil
+}

@@ -114,17 +114,15 @@ func Registered(ctx context.Context, state, status string) {
 	}
 }
 
-// CacheFilled records a cache-fill pass that started at start and, when it
-// wrote, the states it wrote at.
+// CacheFilled records a cache-fill pass that started at start, and the
+// states whose listings it wrote (at start), if it got that far: a pass may
+// write them and fail after.
 func CacheFilled(ctx context.Context, start time.Time, states []string, err error) {
 	t := From(ctx)
 	if t == nil {
 		return
 	}
 	t.cacheFillPass.Record(ctx, time.Since(start).Seconds(), metric.WithAttributes(attribute.String("result", result(err))))
-	if err != nil {
-		return
-	}
 	t.listingsMu.Lock()
 	defer t.listingsMu.Unlock()
 	for _, s := range states {
