@@ -345,10 +345,18 @@ push_subscription() {
 }
 # A booking takes milliseconds: short deadline, quick first retry. E-mail
 # waits on SendGrid: longer deadline, gentler retries.
-push_subscription appointments-push appointments-topic /push/appointments appointments-dead-letter 30 1s 60s 10
+# Sized for a surge backlog: while the workers are saturated (429/503 from
+# Cloud Run at maxScale) or Cloud SQL fails over, every queued booking is
+# refused again and again. Pub/Sub's ceiling of 100 attempts, backing off
+# 1 s doubling to 120 s, dead-letters a message only after about 3 hours of
+# refusals (1+2+...+64 s, then 93 x 120 s), yet retries each one at least
+# every 2 minutes once the workers recover. cmd/vaxbook/deploy_test.go
+# holds the booking subscriptions to at least 2 hours.
+push_subscription appointments-push appointments-topic /push/appointments appointments-dead-letter 30 1s 120s 100
 push_subscription email-push email-topic /push/email email-dead-letter 60 10s 600s 10
-# Recording a registration is a booking-sized transaction.
-push_subscription registrations-push registrations-topic /push/registrations registrations-dead-letter 30 1s 60s 10
+# Recording a registration is a booking-sized transaction, with a surge of
+# its own at a queue state's opening.
+push_subscription registrations-push registrations-topic /push/registrations registrations-dead-letter 30 1s 120s 100
 
 # The push identity may invoke the worker and nothing else. The binding
 # needs the service, so cloudbuild.yaml also makes it after each deploy.
