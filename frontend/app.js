@@ -4,7 +4,7 @@
 // invitation (?invite=) books with the ID number and the times alone. Plain
 // DOM, no framework: the page must load fast on a cheap phone over 3G, and
 // every byte here is paid a million times.
-import { t, setLang, lang, tables } from './i18n.js?v=e65127e150';
+import { t, setLang, lang, tables } from './i18n.js?v=56fee471a5';
 import * as api from './api.js?v=caf14ea1be';
 import { validate } from './validate.js?v=82308de9b9';
 
@@ -231,8 +231,10 @@ async function loadStates() {
 // registration of a state that books by invitation.
 function showLabel() {
   const b = $('show');
-  b.dataset.t = stateOf($('state').value)?.mode === 'queue' && !ui.invite ? 'toRegister' : 'showSlots';
+  const st = stateOf($('state').value);
+  b.dataset.t = st?.mode === 'queue' && !ui.invite ? 'toRegister' : 'showSlots';
   b.textContent = t(b.dataset.t);
+  $('state-closed').hidden = !st?.closed;
 }
 
 async function showList() {
@@ -447,6 +449,12 @@ async function onSubmit(e) {
     case 'invitation_expired':
       formMessage(t('inv.' + code), code === 'invitation_expired');
       return releaseSubmit();
+    case 'state_closed':
+      // Closed since the page read /states.
+      ui.st.closed = true;
+      showLabel();
+      formMessage(t('stateClosed'));
+      return releaseSubmit(COOLDOWN_MS);
     case 'invitation_required':
     case 'not_queue_mode':
       releaseSubmit();

@@ -57,7 +57,7 @@ var commands = []command{
 	{name: "migrate", args: "up|down N|version", run: runMigrate,
 		deploy: &deployment{"deploy/migrate-job.yaml", []string{"migrate", "up"}, reflect.TypeFor[migrateConfig]()}},
 	{name: "seed", args: "--csv FILE | --demo", run: runSeed},
-	{name: "state", args: "set STATE --mode open|queue [--opens-at TIME]", about: "change a state's booking mode; --opens-at \"\" clears the time", run: runState},
+	{name: "state", args: "set STATE|--all [--mode open|queue [--opens-at TIME]] [--closed|--open]", about: "a state's booking mode (--opens-at \"\" clears the time) or maintenance switch", run: runState},
 	{name: "retention", about: "remove personal data past RETENTION_AFTER, once (a scheduled job)", run: runRetention},
 	{name: "erase", args: "--id-number X | --reference REF", about: "remove one person's details everywhere", run: runErase},
 	{name: "pii", args: "backfill", about: "hash ID numbers stored before migration 7 (ID_PEPPER)", run: runPII},
