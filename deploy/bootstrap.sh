@@ -67,7 +67,8 @@ gc services enable \
   run.googleapis.com cloudbuild.googleapis.com artifactregistry.googleapis.com \
   compute.googleapis.com servicenetworking.googleapis.com sqladmin.googleapis.com \
   redis.googleapis.com pubsub.googleapis.com secretmanager.googleapis.com \
-  iam.googleapis.com firebase.googleapis.com firebasehosting.googleapis.com
+  iam.googleapis.com firebase.googleapis.com firebasehosting.googleapis.com \
+  cloudscheduler.googleapis.com
 
 # --- network -------------------------------------------------------------
 if ! gc compute networks describe "$NETWORK" >/dev/null 2>&1; then
@@ -211,7 +212,7 @@ if ! secret_has_version reference-key; then
 fi
 
 # --- service accounts --------------------------------------------------------
-for role in api worker cachefill invite migrate push build deploy; do
+for role in api worker cachefill invite migrate reconcile scheduler push build deploy; do
   if ! gc iam service-accounts describe "$(sa "$role")" >/dev/null 2>&1; then
     log "creating service account $(sa "$role")"
     gc iam service-accounts create "vaxbook-$role" --display-name="vaxbook $role"
@@ -225,7 +226,9 @@ grant_secret() { # secret role...
       --role=roles/secretmanager.secretAccessor >/dev/null
   done
 }
-grant_secret database-url migrate
+# reconcile --fix sets counters on every slot, which no service's role may:
+# it logs in as the schema owner, like an operator's seed or state set.
+grant_secret database-url migrate reconcile
 grant_secret database-url-worker worker
 grant_secret database-url-cachefill cachefill
 grant_secret database-url-invite invite
@@ -277,7 +280,7 @@ for role in roles/run.admin roles/logging.logWriter roles/firebasehosting.admin;
 done
 gc artifacts repositories add-iam-policy-binding "$AR_REPO" --location="$REGION" \
   --member="serviceAccount:$(sa deploy)" --role=roles/artifactregistry.reader >/dev/null
-for role in api worker cachefill invite migrate; do
+for role in api worker cachefill invite migrate reconcile; do
   gc iam service-accounts add-iam-policy-binding "$(sa "$role")" \
     --member="serviceAccount:$(sa deploy)" --role=roles/iam.serviceAccountUser >/dev/null
 done
@@ -363,6 +366,37 @@ push_subscription registrations-push registrations-topic /push/registrations reg
 if gc run services describe worker --region="$REGION" >/dev/null 2>&1; then
   gc run services add-iam-policy-binding worker --region="$REGION" \
     --member="serviceAccount:$(sa push)" --role=roles/run.invoker >/dev/null
+fi
+
+# --- schedules ---------------------------------------------------------------
+# reconcile-hourly executes job reconcile (deploy/reconcile-job.yaml) at
+# minute 17 of every hour, as vaxbook-scheduler, which may run that job and
+# nothing else. The binding needs the job, so before the first deploy this
+# says so and a second run of this script makes it.
+RECONCILE_SCHEDULE="17 * * * *"
+reconcile_flags=(
+  --location="$REGION" --schedule="$RECONCILE_SCHEDULE" --time-zone=Asia/Kuala_Lumpur
+  --uri="https://run.googleapis.com/v2/projects/$PROJECT_ID/locations/$REGION/jobs/reconcile:run"
+  --http-method=POST --oauth-service-account-email="$(sa scheduler)"
+  --oauth-token-scope=https://www.googleapis.com/auth/cloud-platform
+)
+if gc scheduler jobs describe reconcile-hourly --location="$REGION" >/dev/null 2>&1; then
+  gc scheduler jobs update http reconcile-hourly "${reconcile_flags[@]}"
+else
+  gc scheduler jobs create http reconcile-hourly "${reconcile_flags[@]}"
+fi
+if gc run jobs describe reconcile --region="$REGION" >/dev/null 2>&1; then
+  gc run jobs add-iam-policy-binding reconcile --region="$REGION" \
+    --member="serviceAccount:$(sa scheduler)" --role=roles/run.invoker >/dev/null
+else
+  log "TODO: job reconcile does not exist yet: run this script again after the first deploy, so Cloud Scheduler may execute it"
+fi
+
+# reconcile's drift lines, counted for the Counter drift alert (runbook).
+RECONCILE_FILTER='resource.type="cloud_run_job" AND resource.labels.job_name="reconcile" AND jsonPayload.message="reconcile drift"'
+if ! gc logging metrics describe reconcile_drift >/dev/null 2>&1; then
+  gc logging metrics create reconcile_drift --log-filter="$RECONCILE_FILTER" \
+    --description="slots whose booked counter differs from their confirmed bookings (vaxbook reconcile)"
 fi
 
 # --- what is left to a person ---------------------------------------------------
