@@ -60,6 +60,7 @@ var commands = []command{
 	{name: "state", args: "set STATE|--all [--mode open|queue [--opens-at TIME]] [--closed|--open]", about: "a state's booking mode (--opens-at \"\" clears the time) or maintenance switch", run: runState},
 	{name: "reconcile", args: "[--fix]", about: "hold every slot's booked counter against its bookings; --fix sets them", run: runReconcile,
 		deploy: &deployment{"deploy/reconcile-job.yaml", []string{"reconcile"}, reflect.TypeFor[reconcileConfig]()}},
+	{name: "deadletter", args: "replay --subscription SUB [--limit N] [--dry-run]", about: "republish dead-lettered messages to their topic", run: runDeadletter},
 	{name: "retention", about: "remove personal data past RETENTION_AFTER, once (a scheduled job)", run: runRetention},
 	{name: "erase", args: "--id-number X | --reference REF", about: "remove one person's details everywhere", run: runErase},
 	{name: "pii", args: "backfill", about: "hash ID numbers stored before migration 7 (ID_PEPPER)", run: runPII},
