@@ -212,7 +212,7 @@ if ! secret_has_version reference-key; then
 fi
 
 # --- service accounts --------------------------------------------------------
-for role in api worker cachefill invite migrate reconcile scheduler push build deploy; do
+for role in api worker cachefill invite migrate retention reconcile scheduler push build deploy; do
   if ! gc iam service-accounts describe "$(sa "$role")" >/dev/null 2>&1; then
     log "creating service account $(sa "$role")"
     gc iam service-accounts create "vaxbook-$role" --display-name="vaxbook $role"
@@ -228,7 +228,7 @@ grant_secret() { # secret role...
 }
 # reconcile --fix sets counters on every slot, which no service's role may:
 # it logs in as the schema owner, like an operator's seed or state set.
-grant_secret database-url migrate reconcile
+grant_secret database-url migrate retention reconcile
 grant_secret database-url-worker worker
 grant_secret database-url-cachefill cachefill
 grant_secret database-url-invite invite
@@ -280,7 +280,7 @@ for role in roles/run.admin roles/logging.logWriter roles/firebasehosting.admin;
 done
 gc artifacts repositories add-iam-policy-binding "$AR_REPO" --location="$REGION" \
   --member="serviceAccount:$(sa deploy)" --role=roles/artifactregistry.reader >/dev/null
-for role in api worker cachefill invite migrate reconcile; do
+for role in api worker cachefill invite migrate retention reconcile; do
   gc iam service-accounts add-iam-policy-binding "$(sa "$role")" \
     --member="serviceAccount:$(sa deploy)" --role=roles/iam.serviceAccountUser >/dev/null
 done
@@ -368,29 +368,33 @@ if gc run services describe worker --region="$REGION" >/dev/null 2>&1; then
     --member="serviceAccount:$(sa push)" --role=roles/run.invoker >/dev/null
 fi
 
-# --- schedules ---------------------------------------------------------------
-# reconcile-hourly executes job reconcile (deploy/reconcile-job.yaml) at
-# minute 17 of every hour, as vaxbook-scheduler, which may run that job and
-# nothing else. The binding needs the job, so before the first deploy this
-# says so and a second run of this script makes it.
-RECONCILE_SCHEDULE="17 * * * *"
-reconcile_flags=(
-  --location="$REGION" --schedule="$RECONCILE_SCHEDULE" --time-zone=Asia/Kuala_Lumpur
-  --uri="https://run.googleapis.com/v2/projects/$PROJECT_ID/locations/$REGION/jobs/reconcile:run"
-  --http-method=POST --oauth-service-account-email="$(sa scheduler)"
-  --oauth-token-scope=https://www.googleapis.com/auth/cloud-platform
-)
-if gc scheduler jobs describe reconcile-hourly --location="$REGION" >/dev/null 2>&1; then
-  gc scheduler jobs update http reconcile-hourly "${reconcile_flags[@]}"
-else
-  gc scheduler jobs create http reconcile-hourly "${reconcile_flags[@]}"
-fi
-if gc run jobs describe reconcile --region="$REGION" >/dev/null 2>&1; then
-  gc run jobs add-iam-policy-binding reconcile --region="$REGION" \
+# --- scheduled jobs ------------------------------------------------------------------
+# Retention runs daily at 03:00 Malaysia time, when nobody books. Cloud
+# Scheduler calls the Run Admin API's jobs.run as vaxbook-scheduler, which
+# may run that job and nothing else. The job itself is made by the deploy
+# pipeline (deploy/retention-job.yaml), so the first run of this script
+# before any deploy leaves a TODO.
+schedule_job() { # job schedule
+  local job=$1 schedule=$2 uri
+  uri="https://run.googleapis.com/v2/projects/$PROJECT_ID/locations/$REGION/jobs/$job:run"
+  if ! gc run jobs describe "$job" --region="$REGION" >/dev/null 2>&1; then
+    log "TODO: job $job is not deployed yet: run this script again after the first deploy to schedule it"
+    return
+  fi
+  gc run jobs add-iam-policy-binding "$job" --region="$REGION" \
     --member="serviceAccount:$(sa scheduler)" --role=roles/run.invoker >/dev/null
-else
-  log "TODO: job reconcile does not exist yet: run this script again after the first deploy, so Cloud Scheduler may execute it"
-fi
+  local flags=(--location="$REGION" --schedule="$schedule" --time-zone=Asia/Kuala_Lumpur
+    --uri="$uri" --http-method=POST --oauth-service-account-email="$(sa scheduler)")
+  if gc scheduler jobs describe "vaxbook-$job" --location="$REGION" >/dev/null 2>&1; then
+    gc scheduler jobs update http "vaxbook-$job" "${flags[@]}"
+  else
+    gc scheduler jobs create http "vaxbook-$job" "${flags[@]}"
+  fi
+}
+schedule_job retention "0 3 * * *"
+# reconcile holds the slots' counters against their bookings every hour
+# and only reports (deploy/README.md, "Counter drift").
+schedule_job reconcile "17 * * * *"
 
 # reconcile's drift lines, counted for the Counter drift alert (runbook).
 RECONCILE_FILTER='resource.type="cloud_run_job" AND resource.labels.job_name="reconcile" AND jsonPayload.message="reconcile drift"'

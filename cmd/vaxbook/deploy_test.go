@@ -192,7 +192,7 @@ type deployed struct {
 	annotations map[string]string // revision / execution template
 	ingress     string
 	pod         knPodSpec
-	job         bool // a Cloud Run job: no port, no probes
+	job         bool // a Cloud Run job: runs once, serves nothing
 }
 
 func (d deployed) container(t *testing.T) knContainer {
@@ -519,10 +519,10 @@ func TestDeploy_ServicesMatchTheCodesPortsProbesAndNames(t *testing.T) {
 				t.Errorf("%s: env %s reads secret %s, but deploy/bootstrap.sh does not grant it to vaxbook-%s", r.file, e.Name, secret, r.role)
 			}
 		}
+		if r.role == "migrate" && (d.pod.MaxRetries == nil || *d.pod.MaxRetries != 0) {
+			t.Errorf("%s: maxRetries: want 0, a failed migration is looked at", r.file)
+		}
 		if d.job {
-			if d.pod.MaxRetries == nil || *d.pod.MaxRetries != 0 {
-				t.Errorf("%s: maxRetries: want 0, a failed run is looked at", r.file)
-			}
 			continue
 		}
 		if len(c.Ports) != 1 || strconv.Itoa(c.Ports[0].ContainerPort) != port.def {
@@ -1654,6 +1654,24 @@ func TestDeploy_TestsRunWithoutDeployRightsAndDeploysGoByDigest(t *testing.T) {
 	for _, r := range deployedRoles {
 		if d := loadDeployed(t, r.file, true); !strings.HasSuffix(d.container(t).Image, sampleDigest) {
 			t.Errorf("%s: rendered image %q, want the resolved REPO@sha256:...", r.file, d.container(t).Image)
+		}
+	}
+}
+
+func TestDeploy_ScheduledJobsAreReleasedAndScheduled(t *testing.T) {
+	t.Parallel()
+	boot := loadBootstrap(t)
+	release := string(readRepoFile(t, "deploy/cloudbuild-deploy.yaml"))
+	for _, r := range deployedRoles {
+		d := loadDeployed(t, r.file, false)
+		if !d.job || r.role == "migrate" {
+			continue // migrate runs in the pipeline itself, before the services
+		}
+		if !strings.Contains(release, "deploy/render.sh "+r.file) || !strings.Contains(release, "gcloud run jobs replace /workspace/"+filepath.Base(r.file)) {
+			t.Errorf("deploy/cloudbuild-deploy.yaml: does not render and replace %s with each release", r.file)
+		}
+		if !regexp.MustCompile(`(?m)^schedule_job ` + regexp.QuoteMeta(d.name) + ` "[^"]+"$`).MatchString(boot.text) {
+			t.Errorf("deploy/bootstrap.sh: job %s is never scheduled (schedule_job %s \"CRON\")", d.name, d.name)
 		}
 	}
 }
