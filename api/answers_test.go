@@ -119,6 +119,21 @@ func perlisQueues(s *stubListings) {
 	s.docs = docs
 }
 
+// closeStates throws the maintenance switch of selangor and perlis, perlis
+// in queue mode, in the stub's listings.
+func closeStates(s *stubListings) {
+	rows := slotRows()
+	rows[0].StateMode = "queue"
+	for i := range rows {
+		rows[i].StateClosed = true
+	}
+	docs, err := listing.RenderAll(rows, time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC), listing.Documents{})
+	if err != nil {
+		panic(err)
+	}
+	s.docs = docs
+}
+
 type stubVerifier struct{ err error }
 
 func (v stubVerifier) Verify(context.Context, string, string) error { return v.err }
@@ -223,6 +238,8 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 
 		{name: "register open state", method: "POST", target: "/register", body: registration(nil), setup: setup{opts: withQueue(stubQueue{})}},
 		{name: "register queue down", method: "POST", target: "/register", body: registration(func(m map[string]any) { m["state"] = "perlis" }), setup: setup{listings: perlisQueues, opts: withQueue(stubQueue{pubErr: errDown})}},
+		{name: "submit state closed", method: "POST", target: "/submit", body: submission(nil), setup: setup{listings: closeStates}},
+		{name: "register state closed", method: "POST", target: "/register", body: registration(nil), setup: setup{listings: closeStates, opts: withQueue(stubQueue{})}},
 		{name: "registration malformed", method: "GET", target: "/registration/nope", setup: setup{opts: withQueue(stubQueue{})}},
 		{name: "registration unknown", method: "GET", target: "/registration/" + ref, setup: setup{opts: withQueue(stubQueue{})}},
 		{name: "registration redis down", method: "GET", target: "/registration/" + ref, setup: setup{opts: withQueue(stubQueue{getErr: errDown})}},

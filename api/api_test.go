@@ -384,6 +384,31 @@ func TestHealthAndReadiness(t *testing.T) {
 	}
 }
 
+// A stalled cache writer must not keep new instances from starting in a
+// surge: the startup probe asks only that Redis answers and the listing was
+// filled once, whatever its age.
+func TestStartupz_WantsAFilledCacheNotAFreshOne(t *testing.T) {
+	t.Parallel()
+	if w := newEnv(t, false).do(t, http.MethodGet, "/startupz", "", nil); w.Code != 503 || decodeError(t, w).Error.Code != "cache_not_ready" {
+		t.Errorf("startupz before the first fill: got %d %s, want 503 cache_not_ready", w.Code, w.Body)
+	}
+	e := newEnv(t, true)
+	if err := redis.NewListings(e.rdb).Write(context.Background(), e.docs, time.Now().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if w := e.do(t, http.MethodGet, "/startupz", "", nil); w.Code != 200 {
+		t.Errorf("startupz with an hour-old cache: got %d %s, want 200", w.Code, w.Body)
+	}
+	down := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: time.Second})
+	t.Cleanup(func() { _ = down.Close() })
+	h := api.NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)), redis.NewListings(down), nil, redis.NewStatuses(down, time.Hour), api.Options{})
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/startupz", nil))
+	if w.Code != 503 || decodeError(t, w).Error.Code != "redis_unreachable" {
+		t.Errorf("startupz with Redis down: got %d %s, want 503 redis_unreachable", w.Code, w.Body)
+	}
+}
+
 func httptestRequest(method, target, body string) *http.Request {
 	return httptest.NewRequest(method, target, strings.NewReader(body))
 }

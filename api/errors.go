@@ -112,7 +112,9 @@ var (
 	errCaptchaRequired       = answer(http.StatusBadRequest, booking.CodeRequired, "captcha_token", "captcha_token is required: complete the human check and submit again.", 0)
 	errCaptchaFailed         = answer(http.StatusBadRequest, "captcha_failed", "captcha_token", "captcha_token was not accepted: complete the human check again and submit.", 0)
 	errCaptchaUnavailable    = answer(http.StatusServiceUnavailable, "captcha_unavailable", "", "The human check cannot be verified right now; nothing was saved. Please try again shortly.", retrySoon)
-	errQueueUnavailable      = answer(http.StatusServiceUnavailable, "queue_unavailable", "", "Your booking could not be queued; nothing was saved. Please try again shortly.", retrySoon)
+	// The maintenance switch (`vaxbook state set STATE --closed`).
+	errStateClosed      = answer(http.StatusServiceUnavailable, "state_closed", "state", "Bookings and registrations in this state are paused for maintenance; nothing was saved. Lists and statuses still work; please try again later.", retryConfig)
+	errQueueUnavailable = answer(http.StatusServiceUnavailable, "queue_unavailable", "", "Your booking could not be queued; nothing was saved. Please try again shortly.", retrySoon)
 
 	// The registration queue (docs/queue.md).
 	errNotQueueMode             = answer(http.StatusConflict, "not_queue_mode", "state", "This state books first come, first served: book with POST /submit.", 0)

@@ -134,6 +134,7 @@ func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Stat
 	r.Method(http.MethodHead, "/listppv", listPPV)
 	r.Method(http.MethodGet, "/states", handleStates(log, cache))
 	r.Method(http.MethodGet, "/healthz", handleHealthz())
+	r.Method(http.MethodGet, "/startupz", handleStartupz(log, listings))
 	r.Method(http.MethodGet, "/config", handleConfig(opts.Captcha, opts.Proof.On()))
 
 	r.Group(func(r chi.Router) {
@@ -166,6 +167,12 @@ func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Stat
 		if req.URL.Path == "/listppv" && (req.Method == http.MethodGet || req.Method == http.MethodHead) {
 			listPPV.ServeHTTP(w, req)
 			return
+		}
+		if personal(req.URL.Path) {
+			// Set before any handler or limit runs, so a 404, 429 or 503 is
+			// never kept by a CDN either: a cached "unknown reference" would
+			// outlive the worker writing the status by minutes.
+			w.Header()["Cache-Control"] = hdrNoStore
 		}
 		r.ServeHTTP(w, req)
 	}), false)

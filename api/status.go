@@ -34,7 +34,6 @@ func handleStatus(log *slog.Logger, statuses Statuses) http.Handler {
 			fail(w, r, log, errStatusUnavailable.because(err))
 			return
 		}
-		w.Header().Set("Cache-Control", "no-store")
 		respond.Raw(w, http.StatusOK, b)
 	})
 }

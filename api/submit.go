@@ -100,7 +100,8 @@ func handleSubmit(log *slog.Logger, cache *microCache, pub Publisher, statuses S
 }
 
 // submittedState is the /states entry of the state a submission names,
-// which carries its mode.
+// which carries its mode. A state closed by the maintenance switch takes
+// nothing new: its answer is 503 state_closed.
 func submittedState(ctx context.Context, cache *microCache, code string) (listing.State, error) {
 	states := cache.lastGood(ctx, statesKey)
 	if states.err != nil {
@@ -109,6 +110,9 @@ func submittedState(ctx context.Context, cache *microCache, code string) (listin
 	st, known := states.states[code]
 	if !known {
 		return listing.State{}, errSubmittedUnknownState
+	}
+	if st.Closed {
+		return listing.State{}, errStateClosed
 	}
 	return st, nil
 }

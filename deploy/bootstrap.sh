@@ -213,7 +213,7 @@ if ! secret_has_version reference-key; then
 fi
 
 # --- service accounts --------------------------------------------------------
-for role in api worker cachefill invite migrate retention scheduler push build deploy; do
+for role in api worker cachefill invite migrate retention reconcile scheduler push build deploy; do
   if ! gc iam service-accounts describe "$(sa "$role")" >/dev/null 2>&1; then
     log "creating service account $(sa "$role")"
     gc iam service-accounts create "vaxbook-$role" --display-name="vaxbook $role"
@@ -227,7 +227,9 @@ grant_secret() { # secret role...
       --role=roles/secretmanager.secretAccessor >/dev/null
   done
 }
-grant_secret database-url migrate retention
+# reconcile --fix sets counters on every slot, which no service's role may:
+# it logs in as the schema owner, like an operator's seed or state set.
+grant_secret database-url migrate retention reconcile
 grant_secret database-url-worker worker
 grant_secret database-url-cachefill cachefill
 grant_secret database-url-invite invite
@@ -291,7 +293,7 @@ for role in roles/run.admin roles/logging.logWriter roles/firebasehosting.admin;
 done
 gc artifacts repositories add-iam-policy-binding "$AR_REPO" --location="$REGION" \
   --member="serviceAccount:$(sa deploy)" --role=roles/artifactregistry.reader >/dev/null
-for role in api worker cachefill invite migrate retention; do
+for role in api worker cachefill invite migrate retention reconcile; do
   gc iam service-accounts add-iam-policy-binding "$(sa "$role")" \
     --member="serviceAccount:$(sa deploy)" --role=roles/iam.serviceAccountUser >/dev/null
 done
@@ -359,10 +361,18 @@ push_subscription() {
 }
 # A booking takes milliseconds: short deadline, quick first retry. E-mail
 # waits on SendGrid: longer deadline, gentler retries.
-push_subscription appointments-push appointments-topic /push/appointments appointments-dead-letter 30 1s 60s 10
+# Sized for a surge backlog: while the workers are saturated (429/503 from
+# Cloud Run at maxScale) or Cloud SQL fails over, every queued booking is
+# refused again and again. Pub/Sub's ceiling of 100 attempts, backing off
+# 1 s doubling to 120 s, dead-letters a message only after about 3 hours of
+# refusals (1+2+...+64 s, then 93 x 120 s), yet retries each one at least
+# every 2 minutes once the workers recover. cmd/vaxbook/deploy_test.go
+# holds the booking subscriptions to at least 2 hours.
+push_subscription appointments-push appointments-topic /push/appointments appointments-dead-letter 30 1s 120s 100
 push_subscription email-push email-topic /push/email email-dead-letter 60 10s 600s 10
-# Recording a registration is a booking-sized transaction.
-push_subscription registrations-push registrations-topic /push/registrations registrations-dead-letter 30 1s 60s 10
+# Recording a registration is a booking-sized transaction, with a surge of
+# its own at a queue state's opening.
+push_subscription registrations-push registrations-topic /push/registrations registrations-dead-letter 30 1s 120s 100
 
 # The push identity may invoke the worker and nothing else. The binding
 # needs the service, so cloudbuild.yaml also makes it after each deploy.
@@ -395,6 +405,16 @@ schedule_job() { # job schedule
   fi
 }
 schedule_job retention "0 3 * * *"
+# reconcile holds the slots' counters against their bookings every hour
+# and only reports (deploy/README.md, "Counter drift").
+schedule_job reconcile "17 * * * *"
+
+# reconcile's drift lines, counted for the Counter drift alert (runbook).
+RECONCILE_FILTER='resource.type="cloud_run_job" AND resource.labels.job_name="reconcile" AND jsonPayload.message="reconcile drift"'
+if ! gc logging metrics describe reconcile_drift >/dev/null 2>&1; then
+  gc logging metrics create reconcile_drift --log-filter="$RECONCILE_FILTER" \
+    --description="slots whose booked counter differs from their confirmed bookings (vaxbook reconcile)"
+fi
 
 # --- monitoring -------------------------------------------------------------------
 # SLOs, alert policies and the opening-day dashboard (deploy/monitoring;

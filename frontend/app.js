@@ -4,7 +4,7 @@
 // invitation (?invite=) books with the ID number and the times alone. Plain
 // DOM, no framework: the page must load fast on a cheap phone over 3G, and
 // every byte here is paid a million times.
-import { t, setLang, lang, tables } from './i18n.js?v=88bf8d6861';
+import { t, setLang, lang, tables } from './i18n.js?v=2c0a447dfb';
 import * as api from './api.js?v=caf14ea1be';
 import { validate } from './validate.js?v=82308de9b9';
 
@@ -76,7 +76,7 @@ function el(tag, props = {}, ...kids) {
   return e;
 }
 
-// --- language ------------------------------------------------------------
+// --- language
 
 function texts() {
   for (const e of document.querySelectorAll('[data-t]')) e.textContent = t(e.dataset.t);
@@ -113,7 +113,7 @@ function initialLang() {
   return [asked, stored].find((l) => l && tables[l]) || 'ms';
 }
 
-// --- formatting ----------------------------------------------------------
+// --- formatting
 
 const locale = () => (lang() === 'en' ? 'en-MY' : 'ms-MY');
 
@@ -137,7 +137,7 @@ function findSlot(id) {
   return null;
 }
 
-// --- errors next to fields -----------------------------------------------
+// --- errors next to fields
 
 function setErrors(errs) {
   ui.errors = errs;
@@ -193,7 +193,7 @@ function setMode(m) {
   formMessage('');
 }
 
-// --- states and the list call --------------------------------------------
+// --- states and the list call
 
 function setListBusy(busy) {
   $('show').disabled = busy;
@@ -231,8 +231,10 @@ async function loadStates() {
 // registration of a state that books by invitation.
 function showLabel() {
   const b = $('show');
-  b.dataset.t = stateOf($('state').value)?.mode === 'queue' && !ui.invite ? 'toRegister' : 'showSlots';
+  const st = stateOf($('state').value);
+  b.dataset.t = st?.mode === 'queue' && !ui.invite ? 'toRegister' : 'showSlots';
   b.textContent = t(b.dataset.t);
+  $('state-closed').hidden = !st?.closed;
 }
 
 async function showList() {
@@ -280,7 +282,7 @@ async function showList() {
   announce(t('loaded', { n: ui.doc.centers.length, state: name }));
 }
 
-// --- centres, slots and preferences --------------------------------------
+// --- centres, slots and preferences
 
 function slotLabel(s) {
   return `${fmtDate(s.date)}, ${s.time}`;
@@ -366,7 +368,7 @@ function onSlotChange(e) {
   renderPrefs();
 }
 
-// --- submit --------------------------------------------------------------
+// --- submit
 
 function readForm() {
   const v = Object.fromEntries((ui.mode === 'invite' ? ['id_number'] : FIELDS).map((f) => [f, $(f).value]));
@@ -447,6 +449,12 @@ async function onSubmit(e) {
     case 'invitation_expired':
       formMessage(t('inv.' + code), code === 'invitation_expired');
       return releaseSubmit();
+    case 'state_closed':
+      // Closed since the page read /states.
+      ui.st.closed = true;
+      showLabel();
+      formMessage(t('stateClosed'));
+      return releaseSubmit(COOLDOWN_MS);
     case 'invitation_required':
     case 'not_queue_mode':
       releaseSubmit();
@@ -530,11 +538,9 @@ function accepted(ans, reg) {
   poll(0);
 }
 
-// --- status --------------------------------------------------------------
+// --- status
 
-// A status being restored (503) is on its way: such asks (5 min at
-// most) do not count.
-function poll(i, wait) {
+function poll(i) {
   clearTimeout(pollTimer);
   const delays = ui.result.reg ? REG_DELAYS : POLL_DELAYS;
   if (i >= delays.length) {
@@ -543,25 +549,17 @@ function poll(i, wait) {
   }
   pollTimer = setTimeout(async () => {
     const done = await checkStatus();
-    if (done === true) return;
-    if (done.restoring && (ui.result.n = (ui.result.n | 0) + 1) <= 60) return poll(i, Math.max(done.retryAfter, delays[i]));
-    poll(i + 1);
-  }, (wait || delays[i]) * 1000);
+    if (!done) poll(i + 1);
+  }, delays[i] * 1000);
 }
 
 // checkStatus asks once and reports whether the booking or registration
-// reached a status the page need not watch (or {restoring, retryAfter}).
+// reached a status the page need not watch.
 async function checkStatus() {
   const { reference, reg } = ui.result;
   const r = await (reg ? api.getRegistration : api.getStatus)(reference).catch(() => null);
   const s = r?.status === 200 ? r.body?.status : '';
   if (!ui.result) return true; // the person moved on to another form meanwhile
-  if (r?.status === 503 && r.body?.error?.code === 'status_restoring') {
-    ui.result.restoring = true;
-    renderResult();
-    return { restoring: true, retryAfter: r.retryAfter || 5 };
-  }
-  ui.result.restoring = false;
   if (!s || s === 'pending') return false;
   ui.result = { ...r.body, reg };
   if (s === 'full' && ui.mode === 'invite') {
@@ -629,7 +627,7 @@ function renderResult() {
       box.replaceChildren(el('p', { class: 'alert' }, t('duplicate')));
       break;
     default:
-      box.replaceChildren(el('p', {}, t(res.gaveUp ? 'willEmail' : res.restoring ? 'restoring' : 'pending')));
+      box.replaceChildren(el('p', {}, t(res.gaveUp ? 'willEmail' : 'pending')));
   }
 }
 
@@ -654,7 +652,7 @@ async function checkAgain() {
   setTimeout(() => ($('check').disabled = false), COOLDOWN_MS);
 }
 
-// --- contact proof -------------------------------------------------------
+// --- contact proof
 
 const needsProof = () => ui.proof && ui.mode !== 'invite';
 
@@ -699,7 +697,7 @@ function onEmailInput() {
   }
 }
 
-// --- captcha -------------------------------------------------------------
+// --- captcha
 
 // loadCaptcha asks the API whether a human check is configured and only then
 // loads the provider's script: no captcha, no third-party request.
@@ -737,7 +735,7 @@ function resetCaptcha() {
   c.token = '';
 }
 
-// --- start ---------------------------------------------------------------
+// --- start
 
 function start() {
   for (const b of document.querySelectorAll('[data-lang]')) b.addEventListener('click', () => applyLang(b.dataset.lang));

@@ -536,7 +536,13 @@ func TestDeploy_ServicesMatchTheCodesPortsProbesAndNames(t *testing.T) {
 		if len(c.Ports) != 1 || strconv.Itoa(c.Ports[0].ContainerPort) != port.def {
 			t.Errorf("%s: want one container port %s (the binary's PORT default), got %+v", r.file, port.def, c.Ports)
 		}
-		checkProbe(t, r.file, "startupProbe", c.StartupProbe, "/readyz", port.def)
+		// The api starts on a filled cache whatever its age: a stalled
+		// cache writer is an alert, never a gate on scaling out.
+		startup := "/readyz"
+		if r.role == "api" {
+			startup = "/startupz"
+		}
+		checkProbe(t, r.file, "startupProbe", c.StartupProbe, startup, port.def)
 		checkProbe(t, r.file, "livenessProbe", c.LivenessProbe, "/healthz", port.def)
 		if d.annotations["run.googleapis.com/startup-cpu-boost"] != "true" {
 			t.Errorf("%s: want startup CPU boost", r.file)
@@ -732,6 +738,18 @@ func TestDeploy_PubSubTopicsAndPushSubscriptionsMatchTheWorker(t *testing.T) {
 		lo, hi := seconds(t, sub.minBackoff), seconds(t, sub.maxBackoff)
 		if lo > hi || hi > 600 {
 			t.Errorf("deploy/bootstrap.sh: %s: backoff %s-%s: want min <= max <= 600s", name, sub.minBackoff, sub.maxBackoff)
+		}
+		// A surge backlog is refused (429/503) for as long as the workers
+		// are saturated: a booking must not be dead-lettered for waiting.
+		if name != "email-push" {
+			window := time.Duration(0)
+			for i, d := 0, lo; i < sub.attempts-1; i++ {
+				window += time.Duration(d) * time.Second
+				d = min(2*d, hi)
+			}
+			if window < 2*time.Hour {
+				t.Errorf("deploy/bootstrap.sh: %s: %d attempts backing off %s-%s dead-letter after %v of refusals, want at least 2h for a surge backlog", name, sub.attempts, sub.minBackoff, sub.maxBackoff, window)
+			}
 		}
 	}
 	for name := range want {
