@@ -121,6 +121,11 @@ type Outcome struct {
 	// registration the invitation belonged to, whose record now says
 	// booked.
 	Registration string
+	// Manage is, for confirmed, the manage token the confirmation's link
+	// carries (ManageSigner); empty without MANAGE_SECRET.
+	Manage string `json:"-"`
+	// ManageStored says the booking was stored with a manage hash.
+	ManageStored bool `json:"-"`
 }
 
 // Holder is the holder of an existing booking, as much as telling them that
