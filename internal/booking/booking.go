@@ -100,6 +100,10 @@ type StatusRecord struct {
 	Slot      *SlotInfo `json:"slot,omitempty"`
 	// Lang is kept so later notifications speak the person's language.
 	Lang string `json:"lang,omitempty"`
+	// Sequence counts the changes and the cancellation of a booking (the
+	// calendar's SEQUENCE), so a record written late never replaces a
+	// newer one.
+	Sequence int `json:"sequence,omitempty"`
 }
 
 // Outcome is what the worker decided for a request together with what a

@@ -123,7 +123,7 @@ func manage(ctx context.Context, tx pgx.Tx, m booking.ManageRequest, messageID s
 		if err := tx.QueryRow(ctx, cancelBooking, m.Booking).Scan(&o.Sequence); err != nil {
 			return o, fmt.Errorf("cancel: %w", err)
 		}
-		h.status = booking.StatusCancelled
+		h.status, h.sequence = booking.StatusCancelled, o.Sequence
 		if o.DecidedAt, err = recordChange(ctx, tx, m, outcome, h.slot, "", o.Sequence, messageID); err != nil {
 			return o, err
 		}
@@ -135,7 +135,7 @@ func manage(ctx context.Context, tx pgx.Tx, m booking.ManageRequest, messageID s
 			if err := tx.QueryRow(ctx, moveBooking, m.Booking, toSlot).Scan(&o.Sequence); err != nil {
 				return o, fmt.Errorf("move: %w", err)
 			}
-			h.slot = toSlot
+			h.slot, h.sequence = toSlot, o.Sequence
 		}
 		if o.DecidedAt, err = recordChange(ctx, tx, m, outcome, h.slot, toSlot, o.Sequence, messageID); err != nil {
 			return o, err
@@ -148,7 +148,7 @@ func manage(ctx context.Context, tx pgx.Tx, m booking.ManageRequest, messageID s
 	if err != nil {
 		return o, err
 	}
-	o.Booking = booking.StatusRecord{Reference: m.Booking, Status: h.status, Slot: &slot, Lang: h.lang}
+	o.Booking = booking.StatusRecord{Reference: m.Booking, Status: h.status, Slot: &slot, Lang: h.lang, Sequence: h.sequence}
 	o.Request = booking.StatusRecord{Reference: m.Request, Status: outcome, Lang: h.lang}
 	if outcome == booking.StatusChanged {
 		to, err := slotInfo(ctx, tx, toSlot)
