@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 	"time"
 )
 
@@ -204,4 +206,58 @@ func cut(b []byte) (field, rest []byte, ok bool) {
 	}
 	n := int(b[0])
 	return b[1 : 1+n], b[1+n:], true
+}
+
+// ManageForm is the body of the POST /manage/* endpoints: token (cancel,
+// change) with preferences (change), or reference and id_number (resend).
+type ManageForm struct {
+	Token       string   `json:"token,omitempty"`
+	Preferences []string `json:"preferences,omitempty"`
+	Reference   string   `json:"reference,omitempty"`
+	IDNumber    string   `json:"id_number,omitempty"`
+}
+
+// DecodeManageForm reads exactly one JSON object from r as a ManageForm,
+// as strictly as DecodeSubmission and with the same errors.
+func DecodeManageForm(r io.Reader) (ManageForm, error) {
+	var f ManageForm
+	err := decodeStrict(r, "a manage request", func(key string) any {
+		switch key {
+		case "token":
+			return &f.Token
+		case "preferences":
+			return &f.Preferences
+		case "reference":
+			return &f.Reference
+		case "id_number":
+			return &f.IDNumber
+		}
+		return nil
+	})
+	if err != nil {
+		return ManageForm{}, err
+	}
+	return f, nil
+}
+
+// ValidateChange holds a change's preferences to /submit's rules.
+func (f ManageForm) ValidateChange() ([]string, error) {
+	prefs, fe := validatePreferences(f.Preferences)
+	if fe != nil {
+		return nil, fe
+	}
+	return prefs, nil
+}
+
+// ValidateResend normalises a resend's reference (typed by hand) and ID
+// number.
+func (f ManageForm) ValidateResend() (reference, idNumber string, err error) {
+	reference = strings.ToUpper(strings.TrimSpace(f.Reference))
+	if !ValidReference(reference) {
+		return "", "", fieldErr("reference", CodeInvalid, "reference must be the 16-character booking reference from your confirmation")
+	}
+	if idNumber, err = NormalizeIDNumber(f.IDNumber); err != nil {
+		return "", "", err
+	}
+	return reference, idNumber, nil
 }
