@@ -63,6 +63,11 @@ func runAPI(ctx context.Context, _ []string, getenv func(string) string, stdout 
 	regs := pubsub.NewRegistrationPublisher(psc, cfg.API.RegistrationsTopic)
 	defer regs.Stop()
 	opts.Queue = api.Queue{Publisher: regs, Records: redis.NewRegistrations(rdb, cfg.API.StatusTTL)}
+	if opts.Manage.Signer != nil {
+		manage := pubsub.NewManagePublisher(psc, cfg.API.ManageTopic)
+		defer manage.Stop()
+		opts.Manage.Publisher = manage
+	}
 	if opts.Proof.On() {
 		// The code e-mails go on the worker's email-topic, sent through
 		// the same send-once record and provider as every other e-mail.
