@@ -106,7 +106,7 @@ var defaults = map[string]string{
 	"MANAGE_SECRET":     "vaxbook-dev-manage-secret-not-for-production",
 	"RATE_LIMIT_MANAGE": "1000000/m:100000",
 	"RATE_LIMIT_RESEND": "100000/m:10000",
-	"CONTACT_CAP_PROOF":    "0",
+	"CONTACT_CAP_PROOF": "0",
 }
 
 // Lookup is getenv with dev's defaults for what getenv leaves unset.
