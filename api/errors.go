@@ -141,6 +141,16 @@ var (
 	errProofContactLimit = answer(http.StatusTooManyRequests, "contact_limit", "email", "We have sent as many codes to this e-mail address as allowed for now; please use the last one, or try again later.", time.Hour)
 )
 
+// After the booking (docs/contract.md, "After the booking").
+var (
+	errManageTokenRequired = answer(http.StatusUnauthorized, "manage_token_required", "token", "Open the link in your confirmation message: it carries the token this needs.", 0)
+	errManageInvalid       = answer(http.StatusForbidden, "manage_invalid", "token", "This link does not open a booking; open the link in your latest message, or ask for it again with your reference and ID number.", 0)
+	errManageExpired       = answer(http.StatusGone, "manage_expired", "token", "This appointment has passed, so its link no longer works.", 0)
+	errAlreadyCancelled    = answer(http.StatusConflict, "already_cancelled", "", "This booking is already cancelled; you may book again.", 0)
+	errChangeToSameSlot    = answer(http.StatusBadRequest, "same_slot", "preferences", "preferences: choose slots other than the one you are booked in.", 0)
+	errManageUnqueued      = answer(http.StatusServiceUnavailable, errQueueUnavailable.code, "", "Your request could not be queued; nothing was changed. Please try again shortly.", retrySoon)
+)
+
 // retryConfig is how long to wait when a setting of the deployment is
 // missing: an operator has to act, so asking every few seconds helps no one.
 const retryConfig = time.Minute

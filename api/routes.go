@@ -78,6 +78,9 @@ type Options struct {
 	// References derives the references of retried submissions; nil:
 	// booking.DevReferences (Config.Options sets REFERENCE_KEY's).
 	References *booking.References
+	// Manage is the manage link's endpoints; zero: unrouted
+	// (Config.Options sets the signer, the caller the publisher).
+	Manage Manage
 }
 
 func (o Options) withDefaults() Options {
@@ -103,8 +106,9 @@ func (o Options) withDefaults() Options {
 // newRoutes are the route labels of the API's metrics and spans: any
 // other path is "other".
 func newRoutes() *telemetry.Routes {
-	return telemetry.NewRoutes("api", "/listppv", "/states", "/healthz", "/readyz", "/config",
-		"/submit", "/proof", "/register", "/status/{reference}", "/registration/{reference}")
+	return telemetry.NewRoutes("api", "/listppv", "/states", "/healthz", "/startupz", "/readyz", "/config",
+		"/submit", "/proof", "/register", "/status/{reference}", "/registration/{reference}",
+		"/manage", "/manage/cancel", "/manage/change", "/manage/resend")
 }
 
 // RouteNames are the values of the route label of the API's metrics, which
@@ -153,6 +157,12 @@ func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Stat
 			r.Method(http.MethodGet, "/registration/{reference}", handleRegistration(log, opts.Queue.Records))
 		}
 		r.Method(http.MethodGet, "/status/{reference}", handleStatus(log, statuses))
+		if opts.Manage.on() {
+			r.Method(http.MethodGet, "/manage", handleManageView(log, opts.Manage, statuses))
+			r.Method(http.MethodPost, "/manage/cancel", handleManageAction(log, booking.ActionCancel, opts.Manage, cache, statuses, opts.PublishTimeout))
+			r.Method(http.MethodPost, "/manage/change", handleManageAction(log, booking.ActionChange, opts.Manage, cache, statuses, opts.PublishTimeout))
+			r.Method(http.MethodPost, "/manage/resend", handleManageResend(log, opts.Manage, opts.PublishTimeout))
+		}
 		r.Method(http.MethodGet, "/readyz", handleReadyz(log, listings, opts.MaxCacheAge))
 	})
 

@@ -212,6 +212,12 @@ if ! secret_has_version reference-key; then
   ensure_secret reference-key "$(openssl rand -hex 32)"
 fi
 
+# Signs the manage links of bookings (worker) and checks them (api).
+if ! secret_has_version manage-secret; then
+  log "creating secret manage-secret"
+  ensure_secret manage-secret "$(openssl rand -hex 32)"
+fi
+
 # --- service accounts --------------------------------------------------------
 for role in api worker cachefill invite migrate retention reconcile scheduler push build deploy; do
   if ! gc iam service-accounts describe "$(sa "$role")" >/dev/null 2>&1; then
@@ -242,6 +248,7 @@ grant_secret rate-limit-key api
 grant_secret contact-proof-secret api
 grant_secret id-pepper worker api
 grant_secret reference-key api
+grant_secret manage-secret api worker
 
 # Telemetry (TELEMETRY_EXPORTER=gcp): each service writes its own metrics
 # to Cloud Monitoring and spans to Cloud Trace, and nothing more there.
@@ -308,7 +315,7 @@ ensure_topic() {
     gc pubsub topics create "$1"
   fi
 }
-for topic in appointments-topic email-topic registrations-topic appointments-dead-letter email-dead-letter registrations-dead-letter; do
+for topic in appointments-topic email-topic registrations-topic manage-topic appointments-dead-letter email-dead-letter registrations-dead-letter manage-dead-letter; do
   ensure_topic "$topic"
 done
 gc pubsub topics add-iam-policy-binding appointments-topic \
@@ -318,6 +325,8 @@ gc pubsub topics add-iam-policy-binding email-topic \
 gc pubsub topics add-iam-policy-binding email-topic \
   --member="serviceAccount:$(sa invite)" --role=roles/pubsub.publisher >/dev/null
 gc pubsub topics add-iam-policy-binding registrations-topic \
+  --member="serviceAccount:$(sa api)" --role=roles/pubsub.publisher >/dev/null
+gc pubsub topics add-iam-policy-binding manage-topic \
   --member="serviceAccount:$(sa api)" --role=roles/pubsub.publisher >/dev/null
 # The api asks for contact-proof code e-mails (CONTACT_PROOF).
 gc pubsub topics add-iam-policy-binding email-topic \
@@ -373,6 +382,8 @@ push_subscription email-push email-topic /push/email email-dead-letter 60 10s 60
 # Recording a registration is a booking-sized transaction, with a surge of
 # its own at a queue state's opening.
 push_subscription registrations-push registrations-topic /push/registrations registrations-dead-letter 30 1s 120s 100
+# A cancel or change is a booking-sized transaction.
+push_subscription manage-push manage-topic /push/manage manage-dead-letter 30 1s 120s 100
 
 # The push identity may invoke the worker and nothing else. The binding
 # needs the service, so cloudbuild.yaml also makes it after each deploy.

@@ -482,7 +482,7 @@ func localSecret(t *testing.T, name, databaseURL, redisURL string) string {
 		return "test-rate-limit-key-0123456789"
 	case "contact-proof-secret":
 		return "test-contact-proof-secret-of-at-least-32-bytes"
-	case "id-pepper", "reference-key":
+	case "id-pepper", "reference-key", "manage-secret":
 		return "test-" + name + "-of-at-least-32-bytes"
 	}
 	t.Fatalf("secret %s: deploy_test.go's localSecret has no local stand-in for it; add one", name)
@@ -718,6 +718,7 @@ func TestDeploy_PubSubTopicsAndPushSubscriptionsMatchTheWorker(t *testing.T) {
 		// The registration queue's route (docs/queue.md); the worker's
 		// constant for it comes with its handler.
 		"registrations-push": {"registrations-topic", "/push/registrations", "registrations-dead-letter"},
+		"manage-push":        {"manage-topic", "/push/manage", "manage-dead-letter"},
 	}
 	w := loadDeployed(t, "deploy/worker.yaml", false)
 	for name, sub := range boot.pushSubs {

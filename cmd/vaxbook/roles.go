@@ -68,6 +68,11 @@ func runAPI(ctx context.Context, _ []string, getenv func(string) string, stdout 
 	regs := pubsub.NewRegistrationPublisher(psc, cfg.API.RegistrationsTopic)
 	defer regs.Stop()
 	opts.Queue = api.Queue{Publisher: regs, Records: redis.NewRegistrations(rdb, cfg.API.StatusTTL)}
+	if opts.Manage.Signer != nil {
+		manage := pubsub.NewManagePublisher(psc, cfg.API.ManageTopic)
+		defer manage.Stop()
+		opts.Manage.Publisher = manage
+	}
 	if opts.Proof.On() {
 		// The code e-mails go on the worker's email-topic, sent through
 		// the same send-once record and provider as every other e-mail.
@@ -108,6 +113,10 @@ func runWorker(ctx context.Context, _ []string, getenv func(string) string, stdo
 	if err != nil {
 		return err
 	}
+	manageSigner, err := cfg.ManageSigner()
+	if err != nil {
+		return err
+	}
 	if devPepper {
 		log.Warn("ID_PEPPER unset: ID numbers are hashed with the public dev pepper (PUSH_AUTH=off only)")
 	}
@@ -128,8 +137,15 @@ func runWorker(ctx context.Context, _ []string, getenv func(string) string, stdo
 
 	records := redis.NewRegistrations(rdb, cfg.StatusTTL)
 	registrations := worker.HandleRegistrations(log, postgres.NewRegistrar(pool, ids), records)
-	h := worker.NewHandler(log, cfg.Project, postgres.NewBookings(pool, ids), redis.NewStatuses(rdb, cfg.StatusTTL),
-		append(emailOpts(postgres.NewEmails(mailPool)), worker.WithRegistrationsPush(registrations), worker.WithRegistrations(records), authOpt)...)
+	books, statuses := postgres.NewBookings(pool, ids), redis.NewStatuses(rdb, cfg.StatusTTL)
+	opts := append(emailOpts(postgres.NewEmails(mailPool)), worker.WithRegistrationsPush(registrations), worker.WithRegistrations(records), authOpt)
+	if manageSigner != nil {
+		books = books.WithManage(manageSigner)
+		opts = append(opts, worker.WithManage(books, statuses, manageSigner))
+	} else {
+		log.Warn("MANAGE_SECRET unset: confirmations carry no manage link, and /push/manage is not served")
+	}
+	h := worker.NewHandler(log, cfg.Project, books, statuses, opts...)
 	ln, err := serve.Listen(cfg.Port)
 	if err != nil {
 		return err

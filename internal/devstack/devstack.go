@@ -108,7 +108,11 @@ var defaults = map[string]string{
 	// codes arrive in /dev/mail, signed with this fixed, public key.
 	"CONTACT_PROOF_SECRET": "vaxbook-dev-contact-proof-secret-not-for-production",
 	"RATE_LIMIT_PROOF":     "100000/m:10000",
-	"CONTACT_CAP_PROOF":    "0",
+	// Manage links work on a laptop, signed with this fixed, public key.
+	"MANAGE_SECRET":     "vaxbook-dev-manage-secret-not-for-production",
+	"RATE_LIMIT_MANAGE": "1000000/m:100000",
+	"RATE_LIMIT_RESEND": "100000/m:10000",
+	"CONTACT_CAP_PROOF": "0",
 }
 
 // Lookup is getenv with dev's defaults for what getenv leaves unset.
@@ -123,6 +127,9 @@ const relaySubscription = "appointments-dev-relay"
 // registrationsRelaySubscription stands in for registrations-topic's push
 // subscription in the same way.
 const registrationsRelaySubscription = "registrations-dev-relay"
+
+// manageRelaySubscription stands in for manage-topic's push subscription.
+const manageRelaySubscription = "manage-dev-relay"
 
 // Stack is a running whole system.
 type Stack struct {
@@ -233,6 +240,15 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 	}
 	regPub := pubsub.NewRegistrationPublisher(psc, regTopic)
 	closers = append(closers, regPub.Stop)
+	manageTopic := cfg.API.ManageTopic
+	if opts.Manage.Signer != nil {
+		if err := pubsub.EnsureTopic(ctx, psc, manageTopic); err != nil {
+			return nil, err
+		}
+		managePub := pubsub.NewManagePublisher(psc, manageTopic)
+		closers = append(closers, managePub.Stop)
+		opts.Manage.Publisher = managePub
+	}
 
 	if opts.Proof.On() {
 		// Before the API: its code e-mails go on email-topic, which the
@@ -273,6 +289,12 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 		if err != nil {
 			return nil, err
 		}
+		var manageSubName string
+		if opts.Manage.Signer != nil {
+			if manageSubName, err = pubsub.EnsurePullSubscription(ctx, psc, manageTopic, manageRelaySubscription, 60*time.Second); err != nil {
+				return nil, err
+			}
+		}
 		log.Info("pubsub: "+psHow+" with push relays", "topics", []string{topic, regTopic})
 		mail, err := newDevMail(ctx, psc, cfg.Email.Topic)
 		if err != nil {
@@ -290,7 +312,15 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 			ids = pii.Dev()
 		}
 		mux := http.NewServeMux()
-		mux.Handle("POST "+worker.PushPath, worker.Routes.Count(worker.HandlePush(log, postgres.NewBookings(pool, ids), statuses, worker.WithEmailRequests(mail.pub), worker.WithRegistrations(registrations)), true))
+		books := postgres.NewBookings(pool, ids)
+		if s := opts.Manage.Signer; s != nil {
+			books = books.WithManage(s)
+			mux.Handle("POST "+worker.ManagePushPath, worker.Routes.Count(worker.HandleManage(log, books, statuses, mail.pub, s), true))
+			g.Go(func() error {
+				return pubsub.Relay(gctx, log, psc, manageSubName, base+worker.ManagePushPath, pubsub.NewRelayClient())
+			})
+		}
+		mux.Handle("POST "+worker.PushPath, worker.Routes.Count(worker.HandlePush(log, books, statuses, worker.WithEmailRequests(mail.pub), worker.WithRegistrations(registrations)), true))
 		mux.Handle("POST "+worker.RegistrationsPushPath, worker.Routes.Count(worker.HandleRegistrations(log, postgres.NewRegistrar(pool, ids), registrations), true))
 		if tel != nil && tel.MetricsHandler != nil {
 			mux.Handle("GET /metrics", tel.MetricsHandler)

@@ -8,6 +8,7 @@ package email
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/vaxbook/vaxbook/internal/booking"
@@ -48,6 +49,14 @@ type Request struct {
 	// for invitation and expired. Until an SMS channel exists, these go by
 	// e-mail whatever the choice: every registration carries an address.
 	Contact booking.Contact `json:"contact,omitempty"`
+	// Manage is the booking's manage token, for confirmed, changed and
+	// manage: the link is PUBLIC_BASE_URL/?manage=TOKEN. A bearer
+	// credential for cancelling or changing the booking.
+	Manage string `json:"manage,omitempty"`
+	// Sequence is the calendar event's SEQUENCE, for changed and
+	// cancelled: each file replaces the one before it. It also keys each
+	// change's message, so every change is told once.
+	Sequence int `json:"sequence,omitempty"`
 }
 
 // RequestsFor builds the e-mail requests for a decided booking: the one to
@@ -73,7 +82,7 @@ func RequestFor(o booking.Outcome) Request {
 	}
 	switch o.Record.Status {
 	case booking.StatusConfirmed:
-		r.Slot = o.Record.Slot
+		r.Slot, r.Manage = o.Record.Slot, o.Manage
 	case booking.StatusFull:
 		r.Taken = o.Taken
 	}
@@ -85,8 +94,12 @@ func RequestFor(o booking.Outcome) Request {
 // arrive, and however often each is delivered, the holder gets one a day.
 func (r Request) Key() notify.Key {
 	k := notify.Key{Reference: r.Reference, Kind: r.Kind, Channel: notify.ChannelEmail}
-	if r.Kind == notify.KindAttempt {
+	switch r.Kind {
+	case notify.KindAttempt, notify.KindManage:
+		// The link resent at most once a day, however often it is asked.
 		return k.Daily(r.DecidedAt)
+	case notify.KindChanged:
+		k.Kind += notify.Kind("/" + strconv.Itoa(r.Sequence))
 	}
 	return k
 }
@@ -115,8 +128,16 @@ func (r Request) Validate() error {
 		return errors.New("name missing")
 	case !booking.ValidEmail(r.Email):
 		return errors.New("email missing or malformed")
-	case r.Kind == notify.KindConfirmed && r.Slot == nil:
-		return errors.New("confirmed without a slot")
+	case (r.Kind == notify.KindConfirmed || r.Kind == notify.KindChanged || r.Kind == notify.KindCancelled || r.Kind == notify.KindManage) && r.Slot == nil:
+		return fmt.Errorf("%s without a slot", r.Kind)
+	case (r.Kind == notify.KindChanged || r.Kind == notify.KindManage) && r.Manage == "":
+		return fmt.Errorf("%s without its manage link", r.Kind)
+	case r.Manage != "" && r.Kind != notify.KindConfirmed && r.Kind != notify.KindChanged && r.Kind != notify.KindManage:
+		return fmt.Errorf("%s carrying a manage link", r.Kind)
+	case (r.Kind == notify.KindChanged || r.Kind == notify.KindCancelled) && r.Sequence < 1:
+		return fmt.Errorf("%s without the calendar sequence that replaces the last file", r.Kind)
+	case r.Kind == notify.KindManage && r.DecidedAt.IsZero():
+		return errors.New("manage without decided_at, which its once-a-day key needs")
 	case r.Kind == notify.KindInvitation && (r.Token == "" || r.ExpiresAt == nil || r.State == ""):
 		return errors.New("invitation without its token, expiry or state")
 	case r.Kind == notify.KindExpired && r.State == "":
@@ -138,6 +159,26 @@ func validCode(c string) bool {
 		}
 	}
 	return true
+}
+
+// ManageRequest builds the e-mail request for what the worker did with a
+// manage request: cancelled or changed to the person, or the link again
+// (manage). token is the booking's manage token (ManageSigner).
+func ManageRequest(o booking.ManageOutcome, kind notify.Kind, token string) Request {
+	r := Request{
+		Reference: o.Booking.Reference, Kind: kind, Lang: o.Booking.Lang, Name: o.Name, Email: o.Email,
+		State: o.State, Slot: o.Booking.Slot, DecidedAt: o.DecidedAt.UTC(), Sequence: o.Sequence,
+	}
+	if kind == notify.KindChanged && o.Request.Slot != nil {
+		r.Slot = o.Request.Slot // what this change moved it to
+	}
+	if kind != notify.KindCancelled {
+		r.Manage = token
+	}
+	if kind == notify.KindManage {
+		r.Sequence = 0
+	}
+	return r
 }
 
 // Address is a mailbox with an optional display name.

@@ -34,7 +34,7 @@ ORDER BY s.id`
 
 // Locks every slot for the fix, so no booking moves a counter between the
 // count and the update; bookings wait for the length of this transaction.
-const lockSlots = `SELECT id FROM slots ORDER BY id FOR UPDATE`
+const lockAllSlots = `SELECT id FROM slots ORDER BY id FOR UPDATE`
 
 const setBooked = `UPDATE slots SET booked = $2 WHERE id = $1`
 
@@ -61,7 +61,7 @@ func FindDrift(ctx context.Context, db Querier) ([]Drift, error) {
 func FixDrift(ctx context.Context, db Beginner) ([]Drift, error) {
 	var found []Drift
 	err := InTx(ctx, db, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, lockSlots); err != nil {
+		if _, err := tx.Exec(ctx, lockAllSlots); err != nil {
 			return fmt.Errorf("lock slots: %w", err)
 		}
 		var err error

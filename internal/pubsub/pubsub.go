@@ -79,6 +79,16 @@ func NewRegistrationPublisher(c *pubsub.Client, topic string) *Publisher[queue.R
 		func(r queue.Registration) string { return "registration " + r.Reference })
 }
 
+// NewManagePublisher publishes cancels, changes and resends to topic
+// (manage-topic).
+func NewManagePublisher(c *pubsub.Client, topic string) *Publisher[booking.ManageRequest] {
+	return newPublisher(c, topic,
+		func(m booking.ManageRequest) map[string]string {
+			return map[string]string{"reference": m.Booking, "request": m.Request, "action": string(m.Action)}
+		},
+		func(m booking.ManageRequest) string { return string(m.Action) + " " + m.Request })
+}
+
 // NewRequestPublisher publishes one channel's message requests to its topic
 // (e-mail requests to email-topic).
 func NewRequestPublisher[R notify.Request](c *pubsub.Client, topic string) *Publisher[R] {

@@ -170,6 +170,32 @@ func (s *Statuses) Set(ctx context.Context, rec booking.StatusRecord) error {
 	return nil
 }
 
+// setNewer writes ARGV[1] unless the stored record's sequence is above
+// ARGV[2]: pushes about one booking commit in order but reach Redis in any.
+var setNewer = goredis.NewScript(`
+local old = redis.call('GET', KEYS[1])
+if old then
+  local ok, rec = pcall(cjson.decode, old)
+  if ok and type(rec) == 'table' and tonumber(rec.sequence or 0) > tonumber(ARGV[2]) then
+    return 0
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return 1`)
+
+// SetNewer records a booking's record after a cancel or change, unless a
+// later one (a higher Sequence) is stored already.
+func (s *Statuses) SetNewer(ctx context.Context, rec booking.StatusRecord) error {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encode status %s: %w", rec.Reference, err)
+	}
+	if err := setNewer.Run(ctx, s.c, []string{keyStatus(rec.Reference)}, b, rec.Sequence, s.ttl.Milliseconds()).Err(); err != nil {
+		return fmt.Errorf("write status %s: %w", rec.Reference, err)
+	}
+	return nil
+}
+
 // Ping checks Redis answers, for readiness.
 func (s *Statuses) Ping(ctx context.Context) error {
 	if err := s.c.Ping(ctx).Err(); err != nil {
