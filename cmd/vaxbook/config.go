@@ -24,14 +24,14 @@ import (
 // of the adapters it is wired to.
 
 type apiConfig struct {
-	config.Base
+	config.Serving
 	API    api.Config
 	Redis  redis.Config
 	PubSub pubsub.Config
 }
 
 type workerConfig struct {
-	config.Base
+	config.Serving
 	worker.Config
 	Database postgres.Config
 	Redis    redis.Config
@@ -39,14 +39,14 @@ type workerConfig struct {
 }
 
 type cacheFillConfig struct {
-	config.Base
+	config.Serving
 	CacheFill cachefill.Config
 	Database  postgres.Config
 	Redis     redis.Config
 }
 
 type inviteConfig struct {
-	config.Base
+	config.Serving
 	Invite   invite.Config
 	Database postgres.Config
 	Redis    redis.Config

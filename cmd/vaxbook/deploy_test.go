@@ -70,11 +70,6 @@ var leftUnset = map[string]map[string]string{
 		"DATABASE_MAX_CONNS":   "the role fixes its pool at inviteMaxConns",
 		"PUBSUB_EMULATOR_HOST": "emulator only: never in production",
 	},
-	"retention": {
-		"TELEMETRY_EXPORTER": "a one-shot job exports no telemetry: its logs and exit status are its record",
-		"TRACE_SAMPLE_RATIO": "a one-shot job exports no telemetry",
-		"METRICS_INTERVAL":   "a one-shot job exports no telemetry",
-	},
 }
 
 // cloudRunReserved are set by Cloud Run itself and may not be set in a service

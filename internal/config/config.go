@@ -23,7 +23,13 @@ import (
 type Base struct {
 	Port     string `env:"PORT, default=8080"`
 	LogLevel string `env:"LOG_LEVEL, default=info"`
-	// Telemetry is where metrics and traces go (TELEMETRY_EXPORTER).
+}
+
+// Serving is Base for a role that serves (a Cloud Run service and `vaxbook
+// dev`): it also says where its metrics and traces go. Jobs that run once
+// take Base alone and export nothing.
+type Serving struct {
+	Base
 	Telemetry telemetry.Config
 }
 

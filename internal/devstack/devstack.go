@@ -44,7 +44,7 @@ import (
 // stores optional. Load it through Lookup, which supplies the defaults a
 // deployment has to state but a laptop may assume.
 type Config struct {
-	config.Base
+	config.Serving
 	API       api.Config
 	CacheFill cachefill.Config
 	// PubSub.EmulatorHost, when set, replaces the in-process pstest server
