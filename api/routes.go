@@ -185,5 +185,5 @@ func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Stat
 			w.Header()["Cache-Control"] = hdrNoStore
 		}
 		r.ServeHTTP(w, req)
-	}), false)
+	}), "")
 }

@@ -43,11 +43,12 @@ type EmailRequests interface {
 	Publish(ctx context.Context, req email.Request) error
 }
 
-// Routes are the worker's route labels in metrics; every non-2xx answer
-// on them counts as a retry (telemetry.PushRetries), which for a push
-// route is what it is. `vaxbook dev` counts its mounted push handlers
-// with them too.
+// Routes are the worker's route labels in metrics (see Counted).
 var Routes = telemetry.NewRoutes("worker", PushPath, RegistrationsPushPath, EmailPushPath, ManagePushPath, "/healthz", "/readyz")
+
+// Counted is h counted in the request's telemetry by route and code, each
+// non-2xx answer on a push route a retry.
+func Counted(h http.Handler) http.Handler { return Routes.Count(h, pushPrefix) }
 
 // Option adds an optional part to the worker.
 type Option func(*options)
@@ -108,7 +109,7 @@ func collect(opts []Option) options {
 func NewHandler(log *slog.Logger, project string, books Booker, statuses StatusWriter, opts ...Option) http.Handler {
 	o := collect(opts)
 	r := chi.NewRouter()
-	r.Use(func(next http.Handler) http.Handler { return Routes.Count(next, true) })
+	r.Use(Counted)
 	r.Use(logging.Middleware(log, project))
 	r.Use(requirePushAuth(log, o))
 	r.Method(http.MethodPost, PushPath, handlePush(log, books, statuses, o))

@@ -315,13 +315,13 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 		books := postgres.NewBookings(pool, ids)
 		if s := opts.Manage.Signer; s != nil {
 			books = books.WithManage(s)
-			mux.Handle("POST "+worker.ManagePushPath, worker.Routes.Count(worker.HandleManage(log, books, statuses, mail.pub, s), true))
+			mux.Handle("POST "+worker.ManagePushPath, worker.Counted(worker.HandleManage(log, books, statuses, mail.pub, s)))
 			g.Go(func() error {
 				return pubsub.Relay(gctx, log, psc, manageSubName, base+worker.ManagePushPath, pubsub.NewRelayClient())
 			})
 		}
-		mux.Handle("POST "+worker.PushPath, worker.Routes.Count(worker.HandlePush(log, books, statuses, worker.WithEmailRequests(mail.pub), worker.WithRegistrations(registrations)), true))
-		mux.Handle("POST "+worker.RegistrationsPushPath, worker.Routes.Count(worker.HandleRegistrations(log, postgres.NewRegistrar(pool, ids), registrations), true))
+		mux.Handle("POST "+worker.PushPath, worker.Counted(worker.HandlePush(log, books, statuses, worker.WithEmailRequests(mail.pub), worker.WithRegistrations(registrations))))
+		mux.Handle("POST "+worker.RegistrationsPushPath, worker.Counted(worker.HandleRegistrations(log, postgres.NewRegistrar(pool, ids), registrations)))
 		if tel != nil && tel.MetricsHandler != nil {
 			mux.Handle("GET /metrics", tel.MetricsHandler)
 		}

@@ -46,7 +46,7 @@ func (d *devMail) mount(mux *http.ServeMux, log *slog.Logger, pool *pgxpool.Pool
 	if err != nil {
 		return err
 	}
-	mux.Handle("POST "+worker.EmailPushPath, worker.Routes.Count(worker.HandleEmail(log, postgres.NewEmails(pool), comp, d.outbox), true))
+	mux.Handle("POST "+worker.EmailPushPath, worker.Counted(worker.HandleEmail(log, postgres.NewEmails(pool), comp, d.outbox)))
 	for _, p := range []string{"GET /dev/mail", "GET /dev/mail.json", "GET /dev/mail/"} {
 		mux.Handle(p, d.outbox)
 	}

@@ -23,7 +23,7 @@ import (
 func TestRoutes_CountAllocatesNothing(t *testing.T) {
 	tel := telemetry.NewForTest(sdkmetric.NewManualReader(), tracetest.NewInMemoryExporter())
 	rs := telemetry.NewRoutes("api", "/listppv")
-	h := rs.Count(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) }), false)
+	h := rs.Count(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) }), "")
 	r := httptest.NewRequest(http.MethodGet, "/listppv?state=selangor", nil).WithContext(telemetry.NewContext(context.Background(), tel))
 	w := discard{}
 	h.ServeHTTP(w, r)

@@ -78,7 +78,7 @@ func TestGoogle_ExportsTheNamesDeployMonitoringReads(t *testing.T) {
 	routes := telemetry.NewRoutes("api", "/submit")
 	h := routes.Count(routes.Trace(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusAccepted)
-	})), false)
+	})), "")
 	r := httptest.NewRequest(http.MethodPost, "/submit", nil).WithContext(telemetry.NewContext(context.Background(), tel))
 	h.ServeHTTP(httptest.NewRecorder(), r)
 

@@ -121,10 +121,10 @@ func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 var recorders = sync.Pool{New: func() any { return new(recorder) }}
 
 // Count wraps next to count every answer and time it, by route and code,
-// in the Telemetry of the request's context (none: next alone). With
-// retries set, every non-2xx answer is also a PushRetries: the worker's
-// push routes, where one is a redelivery.
-func (rs *Routes) Count(next http.Handler, retries bool) http.Handler {
+// in the Telemetry of the request's context (none: next alone). Under
+// retries (a path prefix; "" for none) every non-2xx answer is also a
+// PushRetries: the worker's push routes, where one is a redelivery.
+func (rs *Routes) Count(next http.Handler, retries string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t := From(r.Context())
 		if t == nil {
@@ -145,7 +145,7 @@ func (rs *Routes) Count(next http.Handler, retries bool) http.Handler {
 		ctx := r.Context()
 		t.requests.Add(ctx, 1, o.add...)
 		t.requestDuration.Record(ctx, time.Since(start).Seconds(), o.record...)
-		if retries && (code < 200 || code > 299) {
+		if retries != "" && (code < 200 || code > 299) && strings.HasPrefix(r.URL.Path, retries) {
 			t.pushRetries.Add(ctx, 1, o.add...)
 		}
 	})

@@ -30,16 +30,17 @@ func TestRoutes_CountRecordsCodeAndRetriesAndPassesThroughWithout(t *testing.T) 
 	t.Parallel()
 	reader := sdkmetric.NewManualReader()
 	tel := telemetry.NewForTest(reader, tracetest.NewInMemoryExporter())
-	rs := telemetry.NewRoutes("worker", "/push/appointments")
+	rs := telemetry.NewRoutes("worker", "/push/appointments", "/readyz")
 	h := rs.Count(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
-	}), true)
+	}), "/push/")
 
 	// Without telemetry in the context: served, nothing recorded.
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/push/appointments", nil))
 	ctx := telemetry.NewContext(context.Background(), tel)
 	h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/push/appointments", nil).WithContext(ctx))
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/readyz", nil).WithContext(ctx)) // not a push: no retry
 	if w.Code != http.StatusServiceUnavailable {
 		t.Fatalf("answer %d, want the handler's 503", w.Code)
 	}
@@ -60,7 +61,10 @@ func TestRoutes_CountRecordsCodeAndRetriesAndPassesThroughWithout(t *testing.T) 
 			}
 		}
 	}
-	for _, k := range []string{telemetry.Requests + " /push/appointments 503", telemetry.PushRetries + " /push/appointments 503"} {
+	if got[telemetry.PushRetries+" /readyz 503"] != 0 {
+		t.Errorf("a 503 from /readyz counted as a push retry: %v", got)
+	}
+	for _, k := range []string{telemetry.Requests + " /push/appointments 503", telemetry.PushRetries + " /push/appointments 503", telemetry.Requests + " /readyz 503"} {
 		if got[k] != 1 {
 			t.Errorf("%s: %d, want 1 (the request with telemetry only); all: %v", k, got[k], got)
 		}
@@ -74,7 +78,7 @@ func TestRoutes_CountRecordsCodeAndRetriesAndPassesThroughWithout(t *testing.T) 
 func BenchmarkCount(b *testing.B) {
 	tel := telemetry.NewForTest(sdkmetric.NewManualReader(), tracetest.NewInMemoryExporter())
 	rs := telemetry.NewRoutes("api", "/listppv")
-	h := rs.Count(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) }), false)
+	h := rs.Count(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) }), "")
 	for _, mode := range []struct {
 		name string
 		ctx  context.Context
