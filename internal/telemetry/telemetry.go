@@ -102,8 +102,11 @@ func New(ctx context.Context, cfg Config, role, version string) (*Telemetry, err
 			return nil, fmt.Errorf("telemetry: prometheus exporter: %w", err)
 		}
 		mp := sdkmetric.NewMeterProvider(sdkmetric.WithResource(res), sdkmetric.WithReader(exp))
-		// Spans are made (logs carry their ids) but sent nowhere.
-		tp := sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithSampler(sdktrace.AlwaysSample()))
+		// Spans are made (logs carry their ids) but sent nowhere; sampled
+		// as deployed, so a load test through `vaxbook dev` pays what a
+		// deployment would, not the cost of recording every request.
+		tp := sdktrace.NewTracerProvider(sdktrace.WithResource(res),
+			sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(cfg.TraceRatio))))
 		t, err := build(mp, tp)
 		if err != nil {
 			return nil, err
