@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/vaxbook/vaxbook/internal/devstack"
 	"github.com/vaxbook/vaxbook/internal/listing"
 	"github.com/vaxbook/vaxbook/internal/telemetry"
 )
@@ -164,21 +165,28 @@ func keys[V any](m map[string]V) []string {
 }
 
 // TestTelemetry_DevServesPrometheusMetrics: `vaxbook dev`'s default
-// exporter shows a booking on GET /metrics, in Prometheus's text format.
+// exporter shows a booking, and a registration in the demo's queue state
+// and its invitation, on GET /metrics, in Prometheus's text format.
 func TestTelemetry_DevServesPrometheusMetrics(t *testing.T) {
 	t.Parallel()
-	s := start(t, map[string]string{"CACHEFILL_INTERVAL": "200ms", "LOG_LEVEL": "error"}, false)
+	s := start(t, map[string]string{"CACHEFILL_INTERVAL": "200ms", "INVITE_INTERVAL": "500ms", "LOG_LEVEL": "error"}, false)
 	var doc listing.Document
 	getInto(t, s.URL()+"/listppv?state=johor", &doc)
 	body := `{"state":"johor","name":"Siti Aminah","id_number":"900101-14-5678","phone":"+60123456789","email":"siti@example.com","preferences":["` + doc.Centers[0].Slots[0].ID + `"]}`
 	if status, b := postJSON(t, s.URL()+"/submit", body); status != http.StatusAccepted {
 		t.Fatalf("POST /submit: %d %s", status, b)
 	}
+	reg := `{"state":"` + devstack.DemoQueueState + `","name":"Siti Aminah","id_number":"900101-14-5678","phone":"0123456789","email":"siti@example.com","lang":"en"}`
+	if status, b := postJSON(t, s.URL()+"/register", reg); status != http.StatusAccepted {
+		t.Fatalf("POST /register: %d %s", status, b)
+	}
 	want := []string{
 		`vaxbook_booking_outcomes_total{outcome="confirmed",state="johor"} 1`,
 		`vaxbook_http_requests_total{code="202",role="api",route="/submit"} 1`,
 		`vaxbook_booking_decision_time_seconds_count{state="johor"} 1`,
 		`vaxbook_cachefill_listing_age_seconds{state="johor"}`,
+		`vaxbook_queue_registrations_total{state="` + devstack.DemoQueueState + `",status="queued"} 1`,
+		`vaxbook_queue_invitations_total{state="` + devstack.DemoQueueState + `"} 1`,
 	}
 	var text string
 	for deadline := time.Now().Add(60 * time.Second); ; {

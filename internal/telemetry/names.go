@@ -40,10 +40,15 @@ const (
 	// Registrations counts registrations recorded, by state and status
 	// (queued, received, duplicate).
 	Registrations = "vaxbook.queue.registrations"
+	// Invitations counts invitations made by the invitation loop, by state.
+	Invitations = "vaxbook.queue.invitations"
+	// Expiries counts invitations that ran out unused, by state.
+	Expiries = "vaxbook.queue.expiries"
 )
 
 // Names lists every metric vaxbook exports.
 func Names() []string {
 	return []string{Requests, RequestDuration, Publishes, PublishDuration, Bookings, DecisionTime,
-		TxDuration, PushRetries, CacheFillPass, ListingAge, StoreErrors, MessagesSent, Registrations}
+		TxDuration, PushRetries, CacheFillPass, ListingAge, StoreErrors, MessagesSent, Registrations,
+		Invitations, Expiries}
 }

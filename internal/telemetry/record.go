@@ -114,6 +114,22 @@ func Registered(ctx context.Context, state, status string) {
 	}
 }
 
+// QueueRound records an invitation round of state: how many it invited
+// and how many invitations it found expired.
+func QueueRound(ctx context.Context, state string, invited, expired int) {
+	t := From(ctx)
+	if t == nil {
+		return
+	}
+	attrs := metric.WithAttributes(attribute.String("state", state))
+	if invited > 0 {
+		t.invitations.Add(ctx, int64(invited), attrs)
+	}
+	if expired > 0 {
+		t.expiries.Add(ctx, int64(expired), attrs)
+	}
+}
+
 // CacheFilled records a cache-fill pass that started at start, and the
 // states whose listings it wrote (at start), if it got that far: a pass may
 // write them and fail after.

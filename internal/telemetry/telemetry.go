@@ -82,6 +82,8 @@ type Telemetry struct {
 	storeErrors     metric.Int64Counter
 	messagesSent    metric.Int64Counter
 	registrations   metric.Int64Counter
+	invitations     metric.Int64Counter
+	expiries        metric.Int64Counter
 
 	listingsMu sync.Mutex
 	listings   map[string]time.Time // state → last write, for ListingAge
@@ -179,6 +181,8 @@ func build(mp *sdkmetric.MeterProvider, tp *sdktrace.TracerProvider) (*Telemetry
 	t.storeErrors = counter(StoreErrors, "Failed calls to Redis and Postgres.")
 	t.messagesSent = counter(MessagesSent, "E-mail and SMS sends by channel and outcome.")
 	t.registrations = counter(Registrations, "Registrations recorded by state and status.")
+	t.invitations = counter(Invitations, "Invitations made by state.")
+	t.expiries = counter(Expiries, "Invitations expired unused by state.")
 	_, err := m.Float64ObservableGauge(ListingAge, metric.WithUnit("s"),
 		metric.WithDescription("Seconds since this cache-fill loop last wrote each state's listing."),
 		metric.WithFloat64Callback(t.observeListingAge))
