@@ -96,6 +96,9 @@ func (c *Composer) Compose(r Request) (Message, error) {
 	if err := r.Validate(); err != nil {
 		return Message{}, fmt.Errorf("e-mail request %s: %w", r.Reference, err)
 	}
+	if r.OnChannel() != notify.ChannelEmail {
+		return Message{}, fmt.Errorf("e-mail request %s: on channel %s", r.Reference, r.OnChannel())
+	}
 	t := texts[r.Lang]
 	kind := string(r.Kind)
 	v := view{R: r, T: t, Link: Link(c.base, r)}

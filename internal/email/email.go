@@ -55,6 +55,10 @@ type Request struct {
 	// request goes to email-topic and sms-topic, each rendering its own
 	// message from it (internal/sms for SMS).
 	Channel notify.Channel `json:"channel,omitempty"`
+	// Diverted marks a request sent on the channel the person did not
+	// choose, because the one they chose is undeliverable: it is not
+	// diverted again, so two dead addresses cannot pass it to and fro.
+	Diverted bool `json:"diverted,omitempty"`
 }
 
 // OnChannel is the channel r is on.
@@ -104,12 +108,14 @@ func (r Request) On(ch notify.Channel) Request {
 func (r Request) Fallback() (Request, bool) {
 	other := r.OnChannel().Other()
 	switch {
-	case r.Kind == notify.KindProof, r.Contact.Or() == booking.ContactBoth:
+	case r.Kind == notify.KindProof, r.Contact.Or() == booking.ContactBoth, r.Diverted:
 		return Request{}, false
 	case other == notify.ChannelSMS && r.Phone == "", other == notify.ChannelEmail && r.Email == "":
 		return Request{}, false
 	}
-	return r.On(other), true
+	r = r.On(other)
+	r.Diverted = true
+	return r, true
 }
 
 // Publisher puts a request on one channel's topic.

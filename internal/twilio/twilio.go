@@ -178,3 +178,24 @@ func (v *Validator) Valid(body []byte, signature string) bool {
 	}
 	return v.v.ValidateBody(v.url, body, signature)
 }
+
+// Meaning is what a status callback's MessageStatus and ErrorCode say of
+// the message, and false for the statuses not recorded (queued, sent…).
+// The codes that mark a number undeliverable are Twilio's for a number
+// that does not exist or cannot take SMS (bounced) and for a recipient
+// who blocked us or replied STOP (blocked).
+func Meaning(status, errorCode string) (notify.Event, bool) {
+	switch status {
+	case "delivered":
+		return notify.EventDelivered, true
+	case "undelivered", "failed":
+		switch errorCode {
+		case "21211", "21614", "30005", "30006":
+			return notify.EventBounced, true
+		case "21610", "30004":
+			return notify.EventBlocked, true
+		}
+		return notify.EventFailed, true
+	}
+	return "", false
+}
