@@ -181,7 +181,9 @@ function setMode(m) {
   const reg = m === 'register';
   $('slots').hidden = reg;
   $('reg-help').hidden = !reg;
-  $('contact-box').hidden = !reg;
+  // Every message, booking outcomes too, goes where the person chooses;
+  // an invitation's booking keeps the choice made at registration.
+  $('contact-box').hidden = m === 'invite';
   for (const f of ['name', 'phone', 'email']) $(f).closest('.field').hidden = m === 'invite';
   // An invitation already reached the contact its registration proved.
   $('proof-box').hidden = !ui.proof || m === 'invite';
@@ -417,10 +419,10 @@ async function onSubmit(e) {
 
   const reg = ui.mode === 'register';
   const body = { state: ui.st.code, ...form, lang: lang() };
-  if (reg) body.contact = new FormData($('book-form')).get('contact');
+  if (ui.mode !== 'invite') body.contact = new FormData($('book-form')).get('contact');
   // Sent whenever the page has one: in a state the API sees as open it is
   // ignored, and the page's /states may be older than the API's.
-  else if (ui.invite) body.invitation = ui.invite;
+  if (!reg && ui.invite) body.invitation = ui.invite;
   if (ui.captcha) body.captcha_token = ui.captcha.token;
   if (proof) body.proof = proof;
   const r = await api.post(reg ? '/register' : '/submit', body, ui.key).catch(() => null);
