@@ -22,7 +22,9 @@ import (
 
 // Config is the Twilio part of the worker's (and the hooks') configuration.
 type Config struct {
-	AccountSID string `env:"TWILIO_ACCOUNT_SID"`
+	// AccountSID is half of the API's credentials, kept in Secret Manager
+	// beside the token.
+	AccountSID string `env:"TWILIO_ACCOUNT_SID" json:"-"`
 	AuthToken  string `env:"TWILIO_AUTH_TOKEN" json:"-"`
 	// From is the sender: a number (+E.164), an alphanumeric sender ID, or
 	// a Messaging Service (MG…), which picks the number itself.
