@@ -66,7 +66,7 @@ var leftUnset = map[string]map[string]string{
 		"SENDGRID_BASE_URL":    "SendGrid's own API host is the default",
 		"TWILIO_BASE_URL":      "Twilio's own API host is the default",
 	},
-	"hooks": {"DATABASE_MAX_CONNS": "the role fixes its pool at hooksMaxConns"},
+	"hooks":     {"DATABASE_MAX_CONNS": "the role fixes its pool at hooksMaxConns"},
 	"cachefill": {"DATABASE_MAX_CONNS": "the role fixes its pool at cacheFillMaxConns"},
 	"invite": {
 		"DATABASE_MAX_CONNS":   "the role fixes its pool at inviteMaxConns",
