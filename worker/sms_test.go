@@ -322,6 +322,9 @@ func TestSendGridHook_BounceTurnsTheNextMessageToSMS(t *testing.T) {
 	if got := sg.post(t, hk, events, false); got != http.StatusForbidden {
 		t.Errorf("unsigned webhook: got %d, want 403", got)
 	}
+	if other, _ := newSendGridSigner(t); other.post(t, hk, events, true) != http.StatusForbidden {
+		t.Error("webhook signed with another key: accepted")
+	}
 	if n := count(t, pool, `SELECT count(*) FROM undeliverable_contacts`); n != 0 {
 		t.Fatalf("an unsigned bounce marked %d addresses", n)
 	}
