@@ -304,8 +304,8 @@ func TestSendGridHook_BounceTurnsTheNextMessageToSMS(t *testing.T) {
 	sent := postgres.NewEmails(pool)
 	sg, sgKey := newSendGridSigner(t)
 	hk := hooks(t, pool, sgKey)
-	eh, sgSrv := emailHandler(t, pool)
-	eh = worker.HandleEmail(quiet, sent, mustComposer(t), mustSendGrid(t, sgSrv.URL), smsPub)
+	_, sgSrv := emailHandler(t, pool)
+	eh := worker.HandleEmail(quiet, sent, mustComposer(t), mustSendGrid(t, sgSrv.URL), smsPub)
 	sh, twSrv := smsHandler(t, sent, nil)
 
 	first := emailRequest(notify.KindConfirmed)
@@ -365,7 +365,7 @@ func TestSendGridHook_BounceTurnsTheNextMessageToSMS(t *testing.T) {
 	}
 }
 
-func mustComposer(t *testing.T) *email.Composer {
+func mustComposer(t testing.TB) *email.Composer {
 	t.Helper()
 	comp, err := email.NewComposer(email.Address{Name: "vaxbook", Email: "no-reply@vaxbook.example.my"}, "https://vaxbook.example.my")
 	if err != nil {
@@ -374,7 +374,7 @@ func mustComposer(t *testing.T) *email.Composer {
 	return comp
 }
 
-func mustSendGrid(t *testing.T, base string) *sendgrid.Client {
+func mustSendGrid(t testing.TB, base string) *sendgrid.Client {
 	t.Helper()
 	sg, err := sendgrid.New(sendgrid.Config{APIKey: sendgridKey, BaseURL: base})
 	if err != nil {
