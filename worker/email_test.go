@@ -207,15 +207,22 @@ func TestEmailPush_WithoutSenderRequestsWait(t *testing.T) {
 // emailTopic makes email-topic with a pull subscription in a fresh pstest.
 func emailTopic(t *testing.T, psc *gpubsub.Client) string {
 	t.Helper()
+	return pullTopic(t, psc, "email-topic", "email-push")
+}
+
+// pullTopic makes topic with the pull subscription sub, whose full name it
+// returns.
+func pullTopic(t *testing.T, psc *gpubsub.Client, topic, sub string) string {
+	t.Helper()
 	ctx := context.Background()
-	if err := pubsub.EnsureTopic(ctx, psc, "email-topic"); err != nil {
+	if err := pubsub.EnsureTopic(ctx, psc, topic); err != nil {
 		t.Fatal(err)
 	}
-	sub, err := pubsub.EnsurePullSubscription(ctx, psc, "email-topic", "email-push", time.Minute)
+	name, err := pubsub.EnsurePullSubscription(ctx, psc, topic, sub, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sub
+	return name
 }
 
 // drain pulls and acknowledges everything waiting on sub.

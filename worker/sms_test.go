@@ -1,7 +1,6 @@
 package worker_test
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -290,14 +289,7 @@ func TestSendGridHook_BounceTurnsTheNextMessageToSMS(t *testing.T) {
 	t.Parallel()
 	pool := testenv.NewPool(t)
 	_, psc := testenv.NewPubSub(t, "test")
-	ctx := context.Background()
-	if err := pubsub.EnsureTopic(ctx, psc, "sms-topic"); err != nil {
-		t.Fatal(err)
-	}
-	smsSub, err := pubsub.EnsurePullSubscription(ctx, psc, "sms-topic", "sms-push", time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
+	smsSub := pullTopic(t, psc, "sms-topic", "sms-push")
 	smsPub := pubsub.NewRequestPublisher[email.Request](psc, "sms-topic")
 	t.Cleanup(smsPub.Stop)
 
@@ -389,15 +381,7 @@ func TestPush_ContactBothRequestsOneMessagePerChannel(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 5, 0)
 	_, psc := testenv.NewPubSub(t, "test")
-	mailSub := emailTopic(t, psc)
-	ctx := context.Background()
-	if err := pubsub.EnsureTopic(ctx, psc, "sms-topic"); err != nil {
-		t.Fatal(err)
-	}
-	smsSub, err := pubsub.EnsurePullSubscription(ctx, psc, "sms-topic", "sms-push", time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mailSub, smsSub := emailTopic(t, psc), pullTopic(t, psc, "sms-topic", "sms-push")
 	mail := pubsub.NewRequestPublisher[email.Request](psc, "email-topic")
 	text := pubsub.NewRequestPublisher[email.Request](psc, "sms-topic")
 	t.Cleanup(mail.Stop)

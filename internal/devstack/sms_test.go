@@ -23,7 +23,7 @@ func TestStart_ContactBothPutsOneEmailAndOneSMSInTheOutbox(t *testing.T) {
 			} `json:"slots"`
 		} `json:"centers"`
 	}
-	getJSON(t, s.URL()+"/listppv?state=selangor", &listing)
+	getInto(t, s.URL()+"/listppv?state=selangor", &listing)
 	slot := listing.Centers[0].Slots[0].ID
 	body := `{"state":"selangor","name":"Siti Aminah","id_number":"900101-14-5678","phone":"012-345 6789",
 		"email":"siti@example.com","preferences":["` + slot + `"],"contact":"both"}`
@@ -41,7 +41,7 @@ func TestStart_ContactBothPutsOneEmailAndOneSMSInTheOutbox(t *testing.T) {
 	var box struct{ Messages, SMS []outboxItem }
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		getJSON(t, s.URL()+"/dev/mail.json", &box)
+		getInto(t, s.URL()+"/dev/mail.json", &box)
 		mails, texts := mine(box.Messages, accepted.Reference), mine(box.SMS, accepted.Reference)
 		if len(mails) == 1 && len(texts) == 1 {
 			if mails[0].Channel != "email" || texts[0].Channel != "sms" || texts[0].Message.To != "+60123456789" || texts[0].Message.Kind != "confirmed" {
@@ -89,16 +89,4 @@ func mine(items []outboxItem, ref string) []outboxItem {
 		}
 	}
 	return out
-}
-
-func getJSON(t *testing.T, url string, v any) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
 }

@@ -177,6 +177,17 @@ func (e *RejectedError) Error() string {
 	return fmt.Sprintf("rejected by the provider with status %d: %s", e.Status, e.Detail)
 }
 
+// Retryable says which of a provider's HTTP answers are about us or the
+// provider rather than the message, so a later try may succeed: 429, 5xx,
+// a timeout, and 401/403/404, which mean our key or URL is wrong.
+func Retryable(status int) bool {
+	switch status {
+	case 401, 403, 404, 408, 429:
+		return true
+	}
+	return status < 400 || status >= 500
+}
+
 // Send sends m and turns the sender's answer into an outcome to record, or
 // an error for a try that may succeed later.
 func Send[M any](ctx context.Context, s Sender[M], m M) (Outcome, error) {

@@ -113,7 +113,7 @@ func (c *Client) Send(ctx context.Context, m notify.Text) (notify.Receipt, error
 	msg, err := api.NewApiServiceWithClient(tc).CreateMessage(params)
 	if rest, ok := errors.AsType[*client.TwilioRestError](err); ok {
 		detail := fmt.Sprintf("twilio error %d: %s", rest.Code, rest.Message)
-		if retryable(rest.Status) {
+		if notify.Retryable(rest.Status) {
 			return notify.Receipt{Status: rest.Status}, fmt.Errorf("twilio: status %d: %s", rest.Status, detail)
 		}
 		return notify.Receipt{Status: rest.Status}, &notify.RejectedError{Status: rest.Status, Detail: detail}
@@ -126,17 +126,6 @@ func (c *Client) Send(ctx context.Context, m notify.Text) (notify.Receipt, error
 		rec.ID = *msg.Sid
 	}
 	return rec, nil
-}
-
-// retryable says which answers are about us or Twilio rather than the
-// message.
-func retryable(code int) bool {
-	switch code {
-	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
-		http.StatusRequestTimeout, http.StatusTooManyRequests:
-		return true
-	}
-	return code < 400 || code >= 500
 }
 
 // rebase sends the library's requests, addressed to api.twilio.com, to
