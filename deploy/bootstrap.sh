@@ -67,7 +67,8 @@ gc services enable \
   run.googleapis.com cloudbuild.googleapis.com artifactregistry.googleapis.com \
   compute.googleapis.com servicenetworking.googleapis.com sqladmin.googleapis.com \
   redis.googleapis.com pubsub.googleapis.com secretmanager.googleapis.com \
-  iam.googleapis.com firebase.googleapis.com firebasehosting.googleapis.com
+  iam.googleapis.com firebase.googleapis.com firebasehosting.googleapis.com \
+  cloudscheduler.googleapis.com
 
 # --- network -------------------------------------------------------------
 if ! gc compute networks describe "$NETWORK" >/dev/null 2>&1; then
@@ -218,8 +219,14 @@ if ! secret_has_version reference-key; then
   ensure_secret reference-key "$(openssl rand -hex 32)"
 fi
 
+# Signs the manage links of bookings (worker) and checks them (api).
+if ! secret_has_version manage-secret; then
+  log "creating secret manage-secret"
+  ensure_secret manage-secret "$(openssl rand -hex 32)"
+fi
+
 # --- service accounts --------------------------------------------------------
-for role in api worker cachefill invite hooks migrate push build deploy; do
+for role in api worker cachefill invite hooks migrate retention reconcile scheduler push build deploy; do
   if ! gc iam service-accounts describe "$(sa "$role")" >/dev/null 2>&1; then
     log "creating service account $(sa "$role")"
     gc iam service-accounts create "vaxbook-$role" --display-name="vaxbook $role"
@@ -233,7 +240,9 @@ grant_secret() { # secret role...
       --role=roles/secretmanager.secretAccessor >/dev/null
   done
 }
-grant_secret database-url migrate
+# reconcile --fix sets counters on every slot, which no service's role may:
+# it logs in as the schema owner, like an operator's seed or state set.
+grant_secret database-url migrate retention reconcile
 grant_secret database-url-worker worker
 grant_secret database-url-cachefill cachefill
 grant_secret database-url-invite invite
@@ -248,8 +257,9 @@ grant_secret captcha-secret api
 grant_secret captcha-site-key api
 grant_secret rate-limit-key api
 grant_secret contact-proof-secret api
-grant_secret id-pepper worker
+grant_secret id-pepper worker api
 grant_secret reference-key api
+grant_secret manage-secret api worker
 
 # --- database users -------------------------------------------------------------
 # One IAM database user per service that uses Postgres, made a member of its
@@ -289,7 +299,7 @@ for role in roles/run.admin roles/logging.logWriter roles/firebasehosting.admin;
 done
 gc artifacts repositories add-iam-policy-binding "$AR_REPO" --location="$REGION" \
   --member="serviceAccount:$(sa deploy)" --role=roles/artifactregistry.reader >/dev/null
-for role in api worker cachefill invite migrate; do
+for role in api worker cachefill invite migrate retention reconcile; do
   gc iam service-accounts add-iam-policy-binding "$(sa "$role")" \
     --member="serviceAccount:$(sa deploy)" --role=roles/iam.serviceAccountUser >/dev/null
 done
@@ -304,7 +314,7 @@ ensure_topic() {
     gc pubsub topics create "$1"
   fi
 }
-for topic in appointments-topic email-topic sms-topic registrations-topic appointments-dead-letter email-dead-letter sms-dead-letter registrations-dead-letter; do
+for topic in appointments-topic email-topic sms-topic registrations-topic manage-topic appointments-dead-letter email-dead-letter sms-dead-letter registrations-dead-letter manage-dead-letter; do
   ensure_topic "$topic"
 done
 gc pubsub topics add-iam-policy-binding appointments-topic \
@@ -320,6 +330,8 @@ gc pubsub topics add-iam-policy-binding sms-topic \
 gc pubsub topics add-iam-policy-binding sms-topic \
   --member="serviceAccount:$(sa invite)" --role=roles/pubsub.publisher >/dev/null
 gc pubsub topics add-iam-policy-binding registrations-topic \
+  --member="serviceAccount:$(sa api)" --role=roles/pubsub.publisher >/dev/null
+gc pubsub topics add-iam-policy-binding manage-topic \
   --member="serviceAccount:$(sa api)" --role=roles/pubsub.publisher >/dev/null
 # The api asks for contact-proof code e-mails (CONTACT_PROOF).
 gc pubsub topics add-iam-policy-binding email-topic \
@@ -363,18 +375,63 @@ push_subscription() {
 }
 # A booking takes milliseconds: short deadline, quick first retry. E-mail
 # waits on SendGrid: longer deadline, gentler retries.
-push_subscription appointments-push appointments-topic /push/appointments appointments-dead-letter 30 1s 60s 10
+# Sized for a surge backlog: while the workers are saturated (429/503 from
+# Cloud Run at maxScale) or Cloud SQL fails over, every queued booking is
+# refused again and again. Pub/Sub's ceiling of 100 attempts, backing off
+# 1 s doubling to 120 s, dead-letters a message only after about 3 hours of
+# refusals (1+2+...+64 s, then 93 x 120 s), yet retries each one at least
+# every 2 minutes once the workers recover. cmd/vaxbook/deploy_test.go
+# holds the booking subscriptions to at least 2 hours.
+push_subscription appointments-push appointments-topic /push/appointments appointments-dead-letter 30 1s 120s 100
 push_subscription email-push email-topic /push/email email-dead-letter 60 10s 600s 10
 # SMS waits on Twilio as e-mail does on SendGrid.
 push_subscription sms-push sms-topic /push/sms sms-dead-letter 60 10s 600s 10
-# Recording a registration is a booking-sized transaction.
-push_subscription registrations-push registrations-topic /push/registrations registrations-dead-letter 30 1s 60s 10
+# Recording a registration is a booking-sized transaction, with a surge of
+# its own at a queue state's opening.
+push_subscription registrations-push registrations-topic /push/registrations registrations-dead-letter 30 1s 120s 100
+# A cancel or change is a booking-sized transaction.
+push_subscription manage-push manage-topic /push/manage manage-dead-letter 30 1s 120s 100
 
 # The push identity may invoke the worker and nothing else. The binding
 # needs the service, so cloudbuild.yaml also makes it after each deploy.
 if gc run services describe worker --region="$REGION" >/dev/null 2>&1; then
   gc run services add-iam-policy-binding worker --region="$REGION" \
     --member="serviceAccount:$(sa push)" --role=roles/run.invoker >/dev/null
+fi
+
+# --- scheduled jobs ------------------------------------------------------------------
+# Retention runs daily at 03:00 Malaysia time, when nobody books. Cloud
+# Scheduler calls the Run Admin API's jobs.run as vaxbook-scheduler, which
+# may run that job and nothing else. The job itself is made by the deploy
+# pipeline (deploy/retention-job.yaml), so the first run of this script
+# before any deploy leaves a TODO.
+schedule_job() { # job schedule
+  local job=$1 schedule=$2 uri
+  uri="https://run.googleapis.com/v2/projects/$PROJECT_ID/locations/$REGION/jobs/$job:run"
+  if ! gc run jobs describe "$job" --region="$REGION" >/dev/null 2>&1; then
+    log "TODO: job $job is not deployed yet: run this script again after the first deploy to schedule it"
+    return
+  fi
+  gc run jobs add-iam-policy-binding "$job" --region="$REGION" \
+    --member="serviceAccount:$(sa scheduler)" --role=roles/run.invoker >/dev/null
+  local flags=(--location="$REGION" --schedule="$schedule" --time-zone=Asia/Kuala_Lumpur
+    --uri="$uri" --http-method=POST --oauth-service-account-email="$(sa scheduler)")
+  if gc scheduler jobs describe "vaxbook-$job" --location="$REGION" >/dev/null 2>&1; then
+    gc scheduler jobs update http "vaxbook-$job" "${flags[@]}"
+  else
+    gc scheduler jobs create http "vaxbook-$job" "${flags[@]}"
+  fi
+}
+schedule_job retention "0 3 * * *"
+# reconcile holds the slots' counters against their bookings every hour
+# and only reports (deploy/README.md, "Counter drift").
+schedule_job reconcile "17 * * * *"
+
+# reconcile's drift lines, counted for the Counter drift alert (runbook).
+RECONCILE_FILTER='resource.type="cloud_run_job" AND resource.labels.job_name="reconcile" AND jsonPayload.message="reconcile drift"'
+if ! gc logging metrics describe reconcile_drift >/dev/null 2>&1; then
+  gc logging metrics create reconcile_drift --log-filter="$RECONCILE_FILTER" \
+    --description="slots whose booked counter differs from their confirmed bookings (vaxbook reconcile)"
 fi
 
 # --- what is left to a person ---------------------------------------------------

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/email"
 	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/pushauth"
@@ -33,6 +34,22 @@ type Config struct {
 	// from Secret Manager. Required while PUSH_AUTH is on, as deployed;
 	// with PUSH_AUTH=off (dev, local runs) unset means pii.DevPepper.
 	IDPepper string `env:"ID_PEPPER" json:"-"`
+	// ManageSecret signs the manage links of confirmed bookings (the API
+	// checks them with the same secret). Unset: bookings get no link and
+	// /push/manage is not served.
+	ManageSecret string `env:"MANAGE_SECRET" json:"-"`
+}
+
+// ManageSigner checks MANAGE_SECRET; nil when it is unset.
+func (c Config) ManageSigner() (*booking.ManageSigner, error) {
+	if c.ManageSecret == "" {
+		return nil, nil
+	}
+	s, err := booking.NewManageSigner(c.ManageSecret)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: MANAGE_SECRET: %w", err)
+	}
+	return s, nil
 }
 
 // Pepper checks ID_PEPPER; dev reports that the public dev pepper is used.

@@ -52,6 +52,19 @@ type options struct {
 	registrations     RegistrationRecords
 	verifier          PushVerifier // see WithPushAuth
 	authOff           bool
+	manage            *manageParts
+}
+
+type manageParts struct {
+	mgr      Manager
+	statuses ManagedStatuses
+	signer   *booking.ManageSigner
+}
+
+// WithManage serves HandleManage at ManagePushPath, asking for its
+// messages through WithEmailRequests's publisher.
+func WithManage(mgr Manager, statuses ManagedStatuses, signer *booking.ManageSigner) Option {
+	return func(o *options) { o.manage = &manageParts{mgr: mgr, statuses: statuses, signer: signer} }
 }
 
 // WithRegistrations makes the booking push write, before it acknowledges,
@@ -99,6 +112,9 @@ func NewHandler(log *slog.Logger, project string, books Booker, statuses StatusW
 	}
 	if o.registrationsPush != nil {
 		r.Method(http.MethodPost, RegistrationsPushPath, o.registrationsPush)
+	}
+	if m := o.manage; m != nil {
+		r.Method(http.MethodPost, ManagePushPath, HandleManage(log, m.mgr, m.statuses, o.emails, m.signer))
 	}
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		respond.JSON(w, http.StatusOK, map[string]string{"status": "ok"})

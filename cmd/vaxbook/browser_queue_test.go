@@ -27,6 +27,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vaxbook/vaxbook/internal/postgres"
+	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/queue"
 	"github.com/vaxbook/vaxbook/internal/seed"
 	"github.com/vaxbook/vaxbook/internal/testenv"
@@ -215,7 +216,7 @@ func TestBrowser_QueueRegisterInviteBook(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tok := signer.Sign(regRef, "johor", icDigits, time.Now().Add(-time.Hour))
+		tok := signer.Sign(regRef, "johor", pii.Dev().Hash(icDigits), time.Now().Add(-time.Hour))
 		q := bookWithInvitation(t, browser, base, "/?invite="+tok+"&lang=ms", ic)
 		q.waitFor(`!document.getElementById('form-msg').hidden`)
 		if got := q.text("#form-msg"); !strings.Contains(got, "telah tamat tempoh") || !q.visible("to-register") {

@@ -194,6 +194,7 @@ type deployed struct {
 	annotations map[string]string // revision / execution template
 	ingress     string
 	pod         knPodSpec
+	job         bool // a Cloud Run job: runs once, serves nothing
 }
 
 func (d deployed) container(t *testing.T) knContainer {
@@ -321,7 +322,7 @@ func loadDeployed(t *testing.T, file string, rendered bool) deployed {
 			t.Errorf("%s: want one task, one at a time (migrations must not race)", file)
 		}
 		return deployed{file: file, name: j.Metadata.Name, location: j.Metadata.Labels["cloud.googleapis.com/location"],
-			annotations: j.Spec.Template.Metadata.Annotations, pod: j.Spec.Template.Spec.Template.Spec}
+			annotations: j.Spec.Template.Metadata.Annotations, pod: j.Spec.Template.Spec.Template.Spec, job: true}
 	}
 	t.Fatalf("%s: kind %q, want Service or Job", file, head.Kind)
 	return deployed{}
@@ -482,7 +483,7 @@ func localSecret(t *testing.T, name, databaseURL, redisURL string) string {
 		return "test-rate-limit-key-0123456789"
 	case "contact-proof-secret":
 		return "test-contact-proof-secret-of-at-least-32-bytes"
-	case "id-pepper", "reference-key":
+	case "id-pepper", "reference-key", "manage-secret":
 		return "test-" + name + "-of-at-least-32-bytes"
 	}
 	t.Fatalf("secret %s: deploy_test.go's localSecret has no local stand-in for it; add one", name)
@@ -527,16 +528,22 @@ func TestDeploy_ServicesMatchTheCodesPortsProbesAndNames(t *testing.T) {
 				t.Errorf("%s: env %s reads secret %s, but deploy/bootstrap.sh does not grant it to vaxbook-%s", r.file, e.Name, secret, r.role)
 			}
 		}
-		if r.role == "migrate" {
-			if d.pod.MaxRetries == nil || *d.pod.MaxRetries != 0 {
-				t.Errorf("%s: maxRetries: want 0, a failed migration is looked at", r.file)
-			}
+		if r.role == "migrate" && (d.pod.MaxRetries == nil || *d.pod.MaxRetries != 0) {
+			t.Errorf("%s: maxRetries: want 0, a failed migration is looked at", r.file)
+		}
+		if d.job {
 			continue
 		}
 		if len(c.Ports) != 1 || strconv.Itoa(c.Ports[0].ContainerPort) != port.def {
 			t.Errorf("%s: want one container port %s (the binary's PORT default), got %+v", r.file, port.def, c.Ports)
 		}
-		checkProbe(t, r.file, "startupProbe", c.StartupProbe, "/readyz", port.def)
+		// The api starts on a filled cache whatever its age: a stalled
+		// cache writer is an alert, never a gate on scaling out.
+		startup := "/readyz"
+		if r.role == "api" {
+			startup = "/startupz"
+		}
+		checkProbe(t, r.file, "startupProbe", c.StartupProbe, startup, port.def)
 		checkProbe(t, r.file, "livenessProbe", c.LivenessProbe, "/healthz", port.def)
 		if d.annotations["run.googleapis.com/startup-cpu-boost"] != "true" {
 			t.Errorf("%s: want startup CPU boost", r.file)
@@ -712,6 +719,7 @@ func TestDeploy_PubSubTopicsAndPushSubscriptionsMatchTheWorker(t *testing.T) {
 		// The registration queue's route (docs/queue.md); the worker's
 		// constant for it comes with its handler.
 		"registrations-push": {"registrations-topic", "/push/registrations", "registrations-dead-letter"},
+		"manage-push":        {"manage-topic", "/push/manage", "manage-dead-letter"},
 	}
 	w := loadDeployed(t, "deploy/worker.yaml", false)
 	for name, sub := range boot.pushSubs {
@@ -732,6 +740,18 @@ func TestDeploy_PubSubTopicsAndPushSubscriptionsMatchTheWorker(t *testing.T) {
 		lo, hi := seconds(t, sub.minBackoff), seconds(t, sub.maxBackoff)
 		if lo > hi || hi > 600 {
 			t.Errorf("deploy/bootstrap.sh: %s: backoff %s-%s: want min <= max <= 600s", name, sub.minBackoff, sub.maxBackoff)
+		}
+		// A surge backlog is refused (429/503) for as long as the workers
+		// are saturated: a booking must not be dead-lettered for waiting.
+		if name != "email-push" {
+			window := time.Duration(0)
+			for i, d := 0, lo; i < sub.attempts-1; i++ {
+				window += time.Duration(d) * time.Second
+				d = min(2*d, hi)
+			}
+			if window < 2*time.Hour {
+				t.Errorf("deploy/bootstrap.sh: %s: %d attempts backing off %s-%s dead-letter after %v of refusals, want at least 2h for a surge backlog", name, sub.attempts, sub.minBackoff, sub.maxBackoff, window)
+			}
 		}
 	}
 	for name := range want {
@@ -774,7 +794,7 @@ func TestDeploy_RolesStartWithTheirDeployedEnvironment(t *testing.T) {
 				env[e.Name] = e.Value
 			}
 		}
-		if r.role == "migrate" {
+		if d.job {
 			if err := run(context.Background(), append([]string{"vaxbook"}, c.Args...), envFunc(env), &bytes.Buffer{}); err != nil {
 				t.Errorf("%s: vaxbook %v: %v", r.file, c.Args, err)
 			}
@@ -1650,6 +1670,24 @@ func TestDeploy_TestsRunWithoutDeployRightsAndDeploysGoByDigest(t *testing.T) {
 	for _, r := range deployedRoles {
 		if d := loadDeployed(t, r.file, true); !strings.HasSuffix(d.container(t).Image, sampleDigest) {
 			t.Errorf("%s: rendered image %q, want the resolved REPO@sha256:...", r.file, d.container(t).Image)
+		}
+	}
+}
+
+func TestDeploy_ScheduledJobsAreReleasedAndScheduled(t *testing.T) {
+	t.Parallel()
+	boot := loadBootstrap(t)
+	release := string(readRepoFile(t, "deploy/cloudbuild-deploy.yaml"))
+	for _, r := range deployedRoles {
+		d := loadDeployed(t, r.file, false)
+		if !d.job || r.role == "migrate" {
+			continue // migrate runs in the pipeline itself, before the services
+		}
+		if !strings.Contains(release, "deploy/render.sh "+r.file) || !strings.Contains(release, "gcloud run jobs replace /workspace/"+filepath.Base(r.file)) {
+			t.Errorf("deploy/cloudbuild-deploy.yaml: does not render and replace %s with each release", r.file)
+		}
+		if !regexp.MustCompile(`(?m)^schedule_job ` + regexp.QuoteMeta(d.name) + ` "[^"]+"$`).MatchString(boot.text) {
+			t.Errorf("deploy/bootstrap.sh: job %s is never scheduled (schedule_job %s \"CRON\")", d.name, d.name)
 		}
 	}
 }

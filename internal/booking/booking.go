@@ -100,6 +100,18 @@ type StatusRecord struct {
 	Slot      *SlotInfo `json:"slot,omitempty"`
 	// Lang is kept so later notifications speak the person's language.
 	Lang string `json:"lang,omitempty"`
+	// Sequence counts the changes and the cancellation of a booking (the
+	// calendar's SEQUENCE), so a record written late never replaces a
+	// newer one.
+	Sequence int `json:"sequence,omitempty"`
+}
+
+// Decided is a final status record as Postgres holds it, with when it was
+// decided: what the cache-fill loop writes back when Redis lost the records,
+// expiring when the worker's record would have.
+type Decided struct {
+	Record StatusRecord
+	At     time.Time
 }
 
 // Outcome is what the worker decided for a request together with what a
@@ -125,6 +137,11 @@ type Outcome struct {
 	// registration the invitation belonged to, whose record now says
 	// booked.
 	Registration string
+	// Manage is, for confirmed, the manage token the confirmation's link
+	// carries (ManageSigner); empty without MANAGE_SECRET.
+	Manage string `json:"-"`
+	// ManageStored says the booking was stored with a manage hash.
+	ManageStored bool `json:"-"`
 }
 
 // Holder is the holder of an existing booking, as much as telling them that

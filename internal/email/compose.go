@@ -89,6 +89,7 @@ type view struct {
 	Calendar string
 	Taken    []choice
 	Link     string
+	Manage   string // the manage link, when the request carries a token
 }
 
 // Compose renders r; it fails only for a request Validate refuses.
@@ -102,6 +103,9 @@ func (c *Composer) Compose(r Request) (Message, error) {
 	t := texts[r.Lang]
 	kind := string(r.Kind)
 	v := view{R: r, T: t, Link: Link(c.base, r)}
+	if r.Manage != "" {
+		v.Manage = ManageLink(c.base, r)
+	}
 	if r.Name != "" {
 		v.Greeting = fmt.Sprintf(t["greeting"], r.Name)
 	} else {
@@ -112,13 +116,20 @@ func (c *Composer) Compose(r Request) (Message, error) {
 		To: Address{Name: headerText(r.Name), Email: r.Email},
 	}
 	switch r.Kind {
-	case notify.KindConfirmed:
-		v.Subject = fmt.Sprintf(t["confirmed_subject"], r.Reference)
-		v.Intro = t["confirmed_intro"]
+	case notify.KindConfirmed, notify.KindChanged, notify.KindCancelled, notify.KindManage:
+		v.Subject = fmt.Sprintf(t[kind+"_subject"], r.Reference)
+		v.Intro = t[kind+"_intro"]
 		v.When = longDate(r.Lang, r.Slot.Date)
-		if ics, ok := c.calendar(r); ok {
-			m.Attachments = []Attachment{{Filename: t["ics_filename"], ContentType: "text/calendar; charset=utf-8; method=PUBLISH", Content: ics}}
-			v.Calendar = fmt.Sprintf(t["calendar"], t["ics_filename"])
+		if r.Kind == notify.KindManage {
+			break // the link only: the calendar has the appointment already
+		}
+		method := "PUBLISH"
+		if r.Kind == notify.KindCancelled {
+			method = "CANCEL"
+		}
+		if ics, ok := c.calendar(r, method); ok {
+			m.Attachments = []Attachment{{Filename: t["ics_filename"], ContentType: "text/calendar; charset=utf-8; method=" + method, Content: ics}}
+			v.Calendar = fmt.Sprintf(t["calendar_"+kind], t["ics_filename"])
 		}
 	case notify.KindFull:
 		v.Subject = fmt.Sprintf(t["full_subject"], r.Reference)
@@ -174,6 +185,15 @@ func headerText(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// ManageLink is the link that changes or cancels r's booking, on the
+// booking page at base; empty when r carries no manage token.
+func ManageLink(base string, r Request) string {
+	if r.Manage == "" {
+		return ""
+	}
+	return base + "/?manage=" + url.QueryEscape(r.Manage)
 }
 
 // Link is where a message about r sends the person, on the booking page at

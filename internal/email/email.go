@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/vaxbook/vaxbook/internal/booking"
@@ -59,6 +60,14 @@ type Request struct {
 	// choose, because the one they chose is undeliverable: it is not
 	// diverted again, so two dead addresses cannot pass it to and fro.
 	Diverted bool `json:"diverted,omitempty"`
+	// Manage is the booking's manage token, for confirmed, changed and
+	// manage: the link is PUBLIC_BASE_URL/?manage=TOKEN. A bearer
+	// credential for cancelling or changing the booking.
+	Manage string `json:"manage,omitempty"`
+	// Sequence is the calendar event's SEQUENCE, for changed and
+	// cancelled: each file replaces the one before it. It also keys each
+	// change's message, so every change is told once.
+	Sequence int `json:"sequence,omitempty"`
 }
 
 // OnChannel is the channel r is on.
@@ -169,7 +178,7 @@ func RequestFor(o booking.Outcome) Request {
 	}
 	switch o.Record.Status {
 	case booking.StatusConfirmed:
-		r.Slot = o.Record.Slot
+		r.Slot, r.Manage = o.Record.Slot, o.Manage
 	case booking.StatusFull:
 		r.Taken = o.Taken
 	}
@@ -181,8 +190,12 @@ func RequestFor(o booking.Outcome) Request {
 // arrive, and however often each is delivered, the holder gets one a day.
 func (r Request) Key() notify.Key {
 	k := notify.Key{Reference: r.Reference, Kind: r.Kind, Channel: r.OnChannel()}
-	if r.Kind == notify.KindAttempt {
+	switch r.Kind {
+	case notify.KindAttempt, notify.KindManage:
+		// The link resent at most once a day, however often it is asked.
 		return k.Daily(r.DecidedAt)
+	case notify.KindChanged:
+		k.Kind += notify.Kind("/" + strconv.Itoa(r.Sequence))
 	}
 	return k
 }
@@ -219,8 +232,16 @@ func (r Request) Validate() error {
 		return errors.New("email missing or malformed")
 	case r.OnChannel() == notify.ChannelSMS && !validPhone(r.Phone):
 		return errors.New("phone missing or not E.164")
-	case r.Kind == notify.KindConfirmed && r.Slot == nil:
-		return errors.New("confirmed without a slot")
+	case (r.Kind == notify.KindConfirmed || r.Kind == notify.KindChanged || r.Kind == notify.KindCancelled || r.Kind == notify.KindManage) && r.Slot == nil:
+		return fmt.Errorf("%s without a slot", r.Kind)
+	case (r.Kind == notify.KindChanged || r.Kind == notify.KindManage) && r.Manage == "":
+		return fmt.Errorf("%s without its manage link", r.Kind)
+	case r.Manage != "" && r.Kind != notify.KindConfirmed && r.Kind != notify.KindChanged && r.Kind != notify.KindManage:
+		return fmt.Errorf("%s carrying a manage link", r.Kind)
+	case (r.Kind == notify.KindChanged || r.Kind == notify.KindCancelled) && r.Sequence < 1:
+		return fmt.Errorf("%s without the calendar sequence that replaces the last file", r.Kind)
+	case r.Kind == notify.KindManage && r.DecidedAt.IsZero():
+		return errors.New("manage without decided_at, which its once-a-day key needs")
 	case r.Kind == notify.KindInvitation && (r.Token == "" || r.ExpiresAt == nil || r.State == ""):
 		return errors.New("invitation without its token, expiry or state")
 	case r.Kind == notify.KindExpired && r.State == "":
@@ -248,6 +269,27 @@ func validCode(c string) bool {
 		}
 	}
 	return true
+}
+
+// ManageRequest builds the e-mail request for what the worker did with a
+// manage request: cancelled or changed to the person, or the link again
+// (manage). token is the booking's manage token (ManageSigner).
+func ManageRequest(o booking.ManageOutcome, kind notify.Kind, token string) Request {
+	r := Request{
+		Reference: o.Booking.Reference, Kind: kind, Lang: o.Booking.Lang, Name: o.Name, Email: o.Email,
+		Phone: o.Phone, Contact: o.Contact,
+		State: o.State, Slot: o.Booking.Slot, DecidedAt: o.DecidedAt.UTC(), Sequence: o.Sequence,
+	}
+	if kind == notify.KindChanged && o.Request.Slot != nil {
+		r.Slot = o.Request.Slot // what this change moved it to
+	}
+	if kind != notify.KindCancelled {
+		r.Manage = token
+	}
+	if kind == notify.KindManage {
+		r.Sequence = 0
+	}
+	return r
 }
 
 // Address is a mailbox with an optional display name.

@@ -38,12 +38,22 @@ const (
 	// nobody has proved yet: the code and its expiry, nothing the person
 	// typed and no link, so it is useless for spam or phishing.
 	KindProof Kind = "proof"
+	// KindCancelled tells the person their booking is cancelled and its
+	// place given back, with a calendar file that removes the event.
+	KindCancelled = Kind(booking.StatusCancelled)
+	// KindChanged tells the person their appointment moved, with a
+	// calendar file that replaces the old one.
+	KindChanged = Kind(booking.StatusChanged)
+	// KindManage carries the manage link again, to the contact on the
+	// booking, when someone gave its reference and ID number.
+	KindManage Kind = "manage"
 )
 
 // Known reports whether vaxbook sends messages of kind k.
 func (k Kind) Known() bool {
 	switch k {
-	case KindConfirmed, KindFull, KindDuplicate, KindAttempt, KindInvitation, KindExpired, KindProof:
+	case KindConfirmed, KindFull, KindDuplicate, KindAttempt, KindInvitation, KindExpired, KindProof,
+		KindCancelled, KindChanged, KindManage:
 		return true
 	}
 	return false

@@ -26,11 +26,16 @@ func NewRegistrar(pool *pgxpool.Pool, ids *pii.Pepper) *Registrar {
 	return &Registrar{pool: pool, ids: ids}
 }
 
-// lockStateQueue serialises everything that gives places in one state: two
-// registrations counting the places before them at once could both take
-// the same one, and a count made during the state's opening would miss the
-// early batch that the opening puts in front.
-const lockStateQueue = `SELECT pg_advisory_xact_lock(hashtextextended($1, ` + stateQueueLockSeed + `))`
+// lockStateQueue is held by whatever moves a queue state's places around
+// (Lease.Open's shuffle and shift); the worker holds it shared
+// (shareStateQueue) while it places one registration. Registrations then
+// run side by side — two at once may count the same place, which an
+// approximate `ahead` allows — but none counts halfway through an opening,
+// which would miss the early batch it puts in front.
+const (
+	lockStateQueue  = `SELECT pg_advisory_xact_lock(hashtextextended($1, ` + stateQueueLockSeed + `))`
+	shareStateQueue = `SELECT pg_advisory_xact_lock_shared(hashtextextended($1, ` + stateQueueLockSeed + `))`
+)
 
 const readQueueState = `SELECT opens_at, opened_at FROM states WHERE code = $1`
 
@@ -60,15 +65,12 @@ const placeAfterInvited = `
 SELECT COALESCE(max(place), 0) + 1 FROM registrations
 WHERE state_code = $1 AND status IN ('invited', 'booked', 'expired') AND (queue_key, reference) < ($2, $3)`
 
-// The raw id_number is kept only while the invite loop will still sign an
-// invitation with it (queue.Signer binds the token to the number, which the
-// API checks without the pepper); a duplicate is never invited, so it gets
-// none, and the invite loop clears it once the invitation is sent
-// (MarkNotified).
+// Only the ID's hash is stored: the invitation token binds the hash
+// (queue.Signer), so nothing needs the number once it is hashed.
 const insertRegistration = `
-INSERT INTO registrations (reference, state_code, id_hash, id_number, status, name, phone, email, lang, contact,
+INSERT INTO registrations (reference, state_code, id_hash, status, name, phone, email, lang, contact,
                            received_at, queue_key, place, message_id)
-VALUES ($1, $2, $3, NULLIF($4, ''), $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
 
 // Record records a registration in one transaction and returns the record
 // GET /registration shows for it (with the place, for the API's `ahead`).
@@ -90,13 +92,21 @@ func (r *Registrar) Record(ctx context.Context, reg queue.Registration, messageI
 
 func record(ctx context.Context, tx pgx.Tx, reg queue.Registration, idHash, messageID string) (queue.Record, error) {
 	batch := &pgx.Batch{}
-	batch.Queue(lockStateQueue, reg.State)
+	batch.Queue(shareStateQueue, reg.State)
+	// Twins of one person (two tabs, a retried form) now record side by
+	// side: the person's lock makes the second see the first and end
+	// duplicate, rather than fail on the one-live index and wait for a
+	// redelivery.
+	batch.Queue(lockPerson, idHash)
 	batch.Queue(readQueueState, reg.State)
 	batch.Queue(findPriorRegistration, reg.Reference, reg.State, idHash)
 	br := tx.SendBatch(ctx, batch)
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
 		return queue.Record{}, fmt.Errorf("lock state queue: %w", err)
+	}
+	if _, err := br.Exec(); err != nil {
+		return queue.Record{}, fmt.Errorf("lock person: %w", err)
 	}
 	var opensAt, openedAt *time.Time
 	switch err := br.QueryRow().Scan(&opensAt, &openedAt); {
@@ -163,11 +173,7 @@ func record(ctx context.Context, tx pgx.Tx, reg queue.Registration, idHash, mess
 		}
 		key, place, rec.Place = &k, &p, p
 	}
-	rawID := reg.IDNumber
-	if rec.Status == queue.StatusDuplicate {
-		rawID = ""
-	}
-	_, err = tx.Exec(ctx, insertRegistration, reg.Reference, reg.State, idHash, rawID, string(rec.Status),
+	_, err = tx.Exec(ctx, insertRegistration, reg.Reference, reg.State, idHash, string(rec.Status),
 		reg.Name, reg.Phone, reg.Email, reg.Lang, string(reg.Contact), reg.ReceivedAt, key, place, messageID)
 	if err != nil {
 		return queue.Record{}, fmt.Errorf("insert registration: %w", err)

@@ -27,9 +27,10 @@ type Removed struct {
 // What a booking keeps once its person's details are removed: reference,
 // status, slot, state, preferences, language and times, which the counters
 // and the statistics need and which name nobody. existing_reference goes
-// too: it ties a duplicate attempt to the holder's booking.
+// too: it ties a duplicate attempt to the holder's booking, and so does
+// the manage hash: with nobody to tell, nobody may cancel or change it.
 const scrubBooking = `name = '', phone = '', email = '', id_hash = NULL, id_number = NULL,
-    existing_reference = NULL, personal_data_removed_at = $1`
+    existing_reference = NULL, manage_hash = NULL, personal_data_removed_at = $1`
 
 // A confirmed booking is kept until its appointment's day ($2, Malaysia's
 // date of now - after) is past (a centre may still ask who came); one that

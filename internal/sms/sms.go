@@ -47,6 +47,11 @@ func (c *Composer) Compose(r email.Request) (notify.Text, error) {
 		return notify.Text{}, fmt.Errorf("sms request %s: no text for %s in %q", r.Reference, r.Kind, r.Lang)
 	}
 	fill := []string{"{ref}", r.Reference, "{link}", email.Link(c.base, r)}
+	manage := ""
+	if link := email.ManageLink(c.base, r); link != "" {
+		manage = manageLink[r.Lang] + link
+	}
+	fill = append(fill, "{manage}", manage)
 	if r.ExpiresAt != nil {
 		fill = append(fill, "{expires}", shortDateTime(r.Lang, *r.ExpiresAt))
 	}

@@ -29,7 +29,7 @@ const (
 // proves an e-mail address.
 var smsKinds = []notify.Kind{
 	notify.KindConfirmed, notify.KindFull, notify.KindDuplicate, notify.KindAttempt,
-	notify.KindInvitation, notify.KindExpired,
+	notify.KindInvitation, notify.KindExpired, notify.KindChanged, notify.KindCancelled, notify.KindManage,
 }
 
 func request(t *testing.T, kind notify.Kind, lang string) email.Request {
@@ -67,10 +67,31 @@ func request(t *testing.T, kind notify.Kind, lang string) email.Request {
 			exp := decided.Add(48 * time.Hour)
 			r.Token, r.ExpiresAt = signer.Sign(r.Reference, "selangor", icBare, exp), &exp
 		}
+	case notify.KindChanged, notify.KindCancelled, notify.KindManage:
+		r = email.Request{Reference: o.Record.Reference, Kind: kind, Lang: lang, Name: o.Name, Email: o.Email,
+			Phone: o.Phone, Contact: booking.ContactSMS, State: "selangor", DecidedAt: decided, Slot: &slot, Sequence: 1}
+		if kind != notify.KindCancelled {
+			r.Manage = manageToken(t)
+		}
+		if kind == notify.KindManage {
+			r.Sequence = 0
+		}
 	default:
 		r = email.RequestFor(o)
+		if kind == notify.KindConfirmed {
+			r.Manage = manageToken(t)
+		}
 	}
 	return r.On(notify.ChannelSMS)
+}
+
+func manageToken(t *testing.T) string {
+	t.Helper()
+	s, err := booking.NewManageSigner(strings.Repeat("m", 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.Sign("ABCDEFGHJK234567", "selangor")
 }
 
 func composer(t *testing.T) *sms.Composer {
@@ -125,8 +146,11 @@ func TestCompose_OneSegmentWithoutLinkOrCentre(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if kind == notify.KindInvitation || kind == notify.KindFull || kind == notify.KindExpired {
+			if kind == notify.KindInvitation || kind == notify.KindFull || kind == notify.KindExpired || kind == notify.KindCancelled {
 				m.Body = m.Body[:strings.LastIndex(m.Body, " ")]
+			}
+			for _, words := range []string{" Change or cancel: ", " Tukar atau batal: "} {
+				m.Body, _, _ = strings.Cut(m.Body, words) // the manage link
 			}
 			if m.Segments = sms.Segments(m.Body); m.Segments != 1 {
 				t.Errorf("%s/%s: %d segments without link and centre: %q", kind, lang, m.Segments, m.Body)
@@ -157,7 +181,7 @@ func TestCompose_NoIDNumberInAnyText(t *testing.T) {
 
 func TestTexts_EveryKindInBothLanguages(t *testing.T) {
 	c := composer(t)
-	for _, kind := range []notify.Kind{notify.KindConfirmed, notify.KindFull, notify.KindDuplicate, notify.KindAttempt, notify.KindInvitation, notify.KindExpired, notify.KindProof} {
+	for _, kind := range append(smsKinds, notify.KindProof) {
 		if !kind.Known() {
 			t.Fatalf("%s unknown", kind)
 		}
