@@ -77,8 +77,15 @@ func NewServer(log *slog.Logger, o Options) http.Handler {
 	mux.Handle("GET "+Prefix+"/{$}", servePage(page, "index.html", o.ClientID != ""))
 	mux.Handle("GET "+Prefix+"/admin.js", servePage(page, "admin.js", false))
 	mux.Handle("GET "+Prefix+"/admin.css", servePage(page, "admin.css", false))
-	mux.Handle("GET "+Prefix+"/healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		respond.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	}))
+	mux.Handle("GET /readyz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := o.Store.Pool().Ping(r.Context()); err != nil {
+			respond.Unavailable(w, 0, "postgres_unreachable", "Postgres does not answer.")
+			return
+		}
+		respond.JSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	}))
 	mux.Handle("GET "+Prefix+"/api/config", handleConfig(o))
 	mux.Handle("POST "+Prefix+"/session", handleSignIn(log, o))
