@@ -167,6 +167,7 @@ ensure_secret database-url-worker "$(iam_db_url worker)"
 ensure_secret database-url-cachefill "$(iam_db_url cachefill)"
 ensure_secret database-url-invite "$(iam_db_url invite)"
 ensure_secret database-url-hooks "$(iam_db_url hooks)"
+ensure_secret database-url-admin "$(iam_db_url admin)"
 
 if ! secret_has_version redis-url; then
   log "creating secret redis-url"
@@ -226,7 +227,7 @@ if ! secret_has_version manage-secret; then
 fi
 
 # --- service accounts --------------------------------------------------------
-for role in api worker cachefill invite hooks migrate retention reconcile scheduler push build deploy; do
+for role in api worker cachefill invite hooks admin migrate retention reconcile scheduler push build deploy; do
   if ! gc iam service-accounts describe "$(sa "$role")" >/dev/null 2>&1; then
     log "creating service account $(sa "$role")"
     gc iam service-accounts create "vaxbook-$role" --display-name="vaxbook $role"
@@ -247,7 +248,8 @@ grant_secret database-url-worker worker
 grant_secret database-url-cachefill cachefill
 grant_secret database-url-invite invite
 grant_secret database-url-hooks hooks
-grant_secret redis-url api worker cachefill invite
+grant_secret database-url-admin admin
+grant_secret redis-url api worker cachefill invite admin
 grant_secret invitation-secret api worker invite
 grant_secret sendgrid-api-key worker
 grant_secret twilio-account-sid worker
@@ -257,7 +259,7 @@ grant_secret captcha-secret api
 grant_secret captcha-site-key api
 grant_secret rate-limit-key api
 grant_secret contact-proof-secret api
-grant_secret id-pepper worker api
+grant_secret id-pepper worker api admin
 grant_secret reference-key api
 grant_secret manage-secret api worker
 
@@ -266,7 +268,7 @@ grant_secret manage-secret api worker
 # service's group. The groups are made by the first migrate (the first
 # deploy's), so on a new project the membership step says so and is done by
 # running this script again after it (deploy/README.md, "First deploy").
-DB_SERVICES="worker cachefill invite hooks"
+DB_SERVICES="worker cachefill invite hooks admin"
 for role in $DB_SERVICES; do
   # roles/cloudsql.instanceUser: log in with a token. Nothing else on the
   # instance: the connection is to its private IP, no connector.
@@ -299,7 +301,7 @@ for role in roles/run.admin roles/logging.logWriter roles/firebasehosting.admin;
 done
 gc artifacts repositories add-iam-policy-binding "$AR_REPO" --location="$REGION" \
   --member="serviceAccount:$(sa deploy)" --role=roles/artifactregistry.reader >/dev/null
-for role in api worker cachefill invite migrate retention reconcile; do
+for role in api worker cachefill invite admin migrate retention reconcile; do
   gc iam service-accounts add-iam-policy-binding "$(sa "$role")" \
     --member="serviceAccount:$(sa deploy)" --role=roles/iam.serviceAccountUser >/dev/null
 done
@@ -329,6 +331,11 @@ gc pubsub topics add-iam-policy-binding sms-topic \
   --member="serviceAccount:$(sa worker)" --role=roles/pubsub.publisher >/dev/null
 gc pubsub topics add-iam-policy-binding sms-topic \
   --member="serviceAccount:$(sa invite)" --role=roles/pubsub.publisher >/dev/null
+# The admin role tells the people of a closed session, by their channels.
+gc pubsub topics add-iam-policy-binding email-topic \
+  --member="serviceAccount:$(sa admin)" --role=roles/pubsub.publisher >/dev/null
+gc pubsub topics add-iam-policy-binding sms-topic \
+  --member="serviceAccount:$(sa admin)" --role=roles/pubsub.publisher >/dev/null
 gc pubsub topics add-iam-policy-binding registrations-topic \
   --member="serviceAccount:$(sa api)" --role=roles/pubsub.publisher >/dev/null
 gc pubsub topics add-iam-policy-binding manage-topic \

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/vaxbook/vaxbook/admin"
 	"github.com/vaxbook/vaxbook/api"
 	"github.com/vaxbook/vaxbook/cachefill"
 	"github.com/vaxbook/vaxbook/internal/config"
@@ -98,4 +99,17 @@ func configure(ctx context.Context, getenv func(string) string, stdout io.Writer
 		return nil, err
 	}
 	return cfg.Logger(stdout)
+}
+
+type adminConfig struct {
+	config.Base
+	Admin    admin.Config
+	Database postgres.Config
+	Redis    redis.Config
+	Project  string `env:"GOOGLE_CLOUD_PROJECT, required"`
+	// EmulatorHost is honoured as the client library does (dev and tests).
+	EmulatorHost string `env:"PUBSUB_EMULATOR_HOST"`
+	// SMSTopic, when set, carries the messages of a closed session to
+	// people who chose SMS (sms-topic).
+	SMSTopic string `env:"SMS_TOPIC"`
 }

@@ -68,6 +68,10 @@ var leftUnset = map[string]map[string]string{
 	},
 	"hooks":     {"DATABASE_MAX_CONNS": "the role fixes its pool at hooksMaxConns"},
 	"cachefill": {"DATABASE_MAX_CONNS": "the role fixes its pool at cacheFillMaxConns"},
+	"admin": {
+		"DATABASE_MAX_CONNS":   "the role fixes its pool at adminMaxConns",
+		"PUBSUB_EMULATOR_HOST": "emulator only: never in production",
+	},
 	"invite": {
 		"DATABASE_MAX_CONNS":   "the role fixes its pool at inviteMaxConns",
 		"PUBSUB_EMULATOR_HOST": "emulator only: never in production",
@@ -464,7 +468,7 @@ func TestDeploy_RenderedValuesPassTheRolesOwnConfigurationChecks(t *testing.T) {
 func localSecret(t *testing.T, name, databaseURL, redisURL string) string {
 	t.Helper()
 	switch name {
-	case "database-url", "database-url-worker", "database-url-cachefill", "database-url-invite", "database-url-hooks":
+	case "database-url", "database-url-worker", "database-url-cachefill", "database-url-invite", "database-url-hooks", "database-url-admin":
 		return databaseURL
 	case "redis-url":
 		return redisURL
@@ -599,7 +603,7 @@ func TestDeploy_ServicesMatchTheCodesPortsProbesAndNames(t *testing.T) {
 		}
 		invokers[service] = append(invokers[service], m[1])
 	}
-	wantInvokers := map[string][]string{"api": {"allUsers"}, "hooks": {"allUsers"}, "worker": {"serviceAccount:vaxbook-push@$PROJECT_ID.iam.gserviceaccount.com"}}
+	wantInvokers := map[string][]string{"api": {"allUsers"}, "hooks": {"allUsers"}, "admin": {"allUsers"}, "worker": {"serviceAccount:vaxbook-push@$PROJECT_ID.iam.gserviceaccount.com"}}
 	if !reflect.DeepEqual(invokers, wantInvokers) {
 		t.Errorf("cloudbuild.yaml: run.invoker bindings %v, want %v", invokers, wantInvokers)
 	}
@@ -807,7 +811,7 @@ func TestDeploy_RolesStartWithTheirDeployedEnvironment(t *testing.T) {
 			// internal/postgres's TestIAMLogin_*.
 			env["DATABASE_IAM_AUTH"] = "off"
 		}
-		if r.role == "api" || r.role == "worker" || r.role == "invite" {
+		if r.role == "api" || r.role == "worker" || r.role == "invite" || r.role == "admin" {
 			env["PUBSUB_EMULATOR_HOST"] = srv.Addr
 		}
 		base := startRole(t, env, c.LivenessProbe.HTTPGet.Path, c.Args...)
@@ -1117,8 +1121,8 @@ func TestDeploy_CloudBuildUsesWhatItDeclaresAndDeclaresWhatItUses(t *testing.T) 
 	}
 	deploy := strings.Join(dep.step(t, "deploy").Args, "\n")
 	m := regexp.MustCompile(`for service in ([a-z ]+); do`).FindStringSubmatch(deploy)
-	if m == nil || strings.Join(strings.Fields(m[1]), " ") != "cachefill invite hooks worker api" {
-		t.Errorf("%s: deploy step must loop over cachefill invite hooks worker api (cachefill first: the api's startup probe needs a filled cache), got %q", dep.file, m)
+	if m == nil || strings.Join(strings.Fields(m[1]), " ") != "cachefill invite hooks worker api admin" {
+		t.Errorf("%s: deploy step must loop over cachefill invite hooks worker api admin (cachefill first: the api's startup probe needs a filled cache), got %q", dep.file, m)
 	}
 	for _, r := range deployedRoles {
 		render(t, r.file, env) // fails naming a placeholder options.env lacks

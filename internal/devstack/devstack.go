@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/vaxbook/vaxbook/admin"
 	"github.com/vaxbook/vaxbook/api"
 	"github.com/vaxbook/vaxbook/cachefill"
 	"github.com/vaxbook/vaxbook/frontend"
@@ -309,6 +310,9 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 		if err := mail.mount(mux, log, pool, cfg.Email, base); err != nil {
 			return nil, err
 		}
+		if err := mountAdmin(ctx, log, mux, pool, ids, mail.requests(), statuses); err != nil {
+			return nil, err
+		}
 		if err := mountPage(mux); err != nil {
 			return nil, err
 		}
@@ -479,4 +483,34 @@ func loopback(a net.Addr) string {
 		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// DevStaff is the staff member `vaxbook dev` signs in with the stand-in:
+// administrator of every state, added when the staff list is empty.
+const DevStaff = "admin@vaxbook.localhost"
+
+// mountAdmin serves the admin role at /admin with the dev sign-in
+// stand-in (an address taken at its word; the staff list still applies).
+func mountAdmin(ctx context.Context, log *slog.Logger, mux *http.ServeMux, pool *pgxpool.Pool, ids *pii.Pepper, mail admin.Mailer, statuses admin.Statuses) error {
+	var empty bool
+	if err := pool.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM staff)`).Scan(&empty); err != nil {
+		return fmt.Errorf("dev staff: %w", err)
+	}
+	if empty {
+		var states []string
+		if err := pool.QueryRow(ctx, `SELECT COALESCE(array_agg(code ORDER BY code), '{}') FROM states`).Scan(&states); err != nil {
+			return fmt.Errorf("dev staff: %w", err)
+		}
+		if len(states) > 0 {
+			s := postgres.Staff{Email: DevStaff, Role: postgres.RoleStateAdmin, States: states}
+			if err := postgres.SetStaff(ctx, pool, "vaxbook dev", s); err != nil {
+				return err
+			}
+		}
+	}
+	mux.Handle(admin.Prefix+"/", admin.NewServer(log, admin.Options{
+		Store: postgres.NewAdmin(pool), Verifier: admin.DevSignIn{}, IDs: ids, Mail: mail, Statuses: statuses, Dev: true,
+	}))
+	log.Info("staff pages at /admin/ (dev sign-in: " + DevStaff + ")")
+	return nil
 }
