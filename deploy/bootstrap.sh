@@ -346,7 +346,7 @@ gc pubsub topics add-iam-policy-binding email-topic \
 
 # A dead-letter topic keeps nothing by itself: each gets a pull subscription
 # that holds what failed for a week, for an operator to read and replay.
-for dl in appointments-dead-letter email-dead-letter sms-dead-letter registrations-dead-letter; do
+for dl in appointments-dead-letter email-dead-letter sms-dead-letter registrations-dead-letter manage-dead-letter; do
   if ! gc pubsub subscriptions describe "$dl-sub" >/dev/null 2>&1; then
     gc pubsub subscriptions create "$dl-sub" --topic="$dl" \
       --message-retention-duration=7d --expiration-period=never

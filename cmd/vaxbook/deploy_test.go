@@ -1696,3 +1696,18 @@ func TestDeploy_ScheduledJobsAreReleasedAndScheduled(t *testing.T) {
 		}
 	}
 }
+
+func TestDeploy_EveryDeadLetterTopicKeepsWhatItGets(t *testing.T) {
+	t.Parallel()
+	boot := loadBootstrap(t)
+	m := regexp.MustCompile(`(?m)^for dl in ([a-z -]+); do$`).FindStringSubmatch(boot.text)
+	if m == nil {
+		t.Fatal("deploy/bootstrap.sh: no `for dl in ...; do` loop giving dead-letter topics their subscriptions")
+	}
+	kept := strings.Fields(m[1])
+	for name, sub := range boot.pushSubs {
+		if !slices.Contains(kept, sub.deadLetter) {
+			t.Errorf("deploy/bootstrap.sh: %s dead-letters to %s, which has no subscription to keep them (add it to the `for dl in` loop)", name, sub.deadLetter)
+		}
+	}
+}
