@@ -44,7 +44,7 @@ type EmailRequests interface {
 }
 
 // Routes are the worker's route labels in metrics (see Counted).
-var Routes = telemetry.NewRoutes("worker", PushPath, RegistrationsPushPath, EmailPushPath, ManagePushPath, "/healthz", "/readyz")
+var Routes = telemetry.NewRoutes("worker", PushPath, RegistrationsPushPath, EmailPushPath, SMSPushPath, ManagePushPath, "/healthz", "/readyz")
 
 // Counted is h counted in the request's telemetry by route and code, each
 // non-2xx answer on a push route a retry.
@@ -56,6 +56,7 @@ type Option func(*options)
 type options struct {
 	emails            EmailRequests
 	emailPush         http.Handler
+	smsPush           http.Handler
 	registrationsPush http.Handler
 	registrations     RegistrationRecords
 	verifier          PushVerifier // see WithPushAuth
@@ -115,6 +116,9 @@ func NewHandler(log *slog.Logger, project string, books Booker, statuses StatusW
 	r.Method(http.MethodPost, PushPath, handlePush(log, books, statuses, o))
 	if o.emailPush != nil {
 		r.Method(http.MethodPost, EmailPushPath, o.emailPush)
+	}
+	if o.smsPush != nil {
+		r.Method(http.MethodPost, SMSPushPath, o.smsPush)
 	}
 	if o.registrationsPush != nil {
 		r.Method(http.MethodPost, RegistrationsPushPath, o.registrationsPush)
