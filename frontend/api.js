@@ -28,6 +28,7 @@ export const getConfig = () => request('/config');
 export const getStates = () => request('/states');
 export const getListing = (state) => request('/listppv?state=' + encodeURIComponent(state));
 export const getStatus = (ref) => request('/status/' + encodeURIComponent(ref), { cache: 'no-store' });
+export const getManage = (tok) => request('/manage', { cache: 'no-store', headers: { Authorization: 'Bearer ' + tok } });
 export const getRegistration = (ref) => request('/registration/' + encodeURIComponent(ref), { cache: 'no-store' });
 
 // post sends a booking (/submit) or a registration (/register).

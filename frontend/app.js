@@ -4,8 +4,8 @@
 // invitation (?invite=) books with the ID number and the times alone. Plain
 // DOM, no framework: the page must load fast on a cheap phone over 3G, and
 // every byte here is paid a million times.
-import { t, setLang, lang, tables } from './i18n.js?v=2c0a447dfb';
-import * as api from './api.js?v=caf14ea1be';
+import { t, setLang, lang, tables } from './i18n.js?v=65b30e1c35';
+import * as api from './api.js?v=ee453cfd2c';
 import { validate } from './validate.js?v=82308de9b9';
 
 const $ = (id) => document.getElementById(id);
@@ -45,6 +45,8 @@ const ui = {
   st: null, // the state the form below is for
   mode: 'book', // the form: 'book', 'invite' (with ui.invite) or 'register'
   invite: new URLSearchParams(location.search).get('invite'), // the token from an invitation's link
+  tok: new URLSearchParams(location.search).get('manage'), // the token from a confirmation's manage link
+  mv: null, // the GET /manage answer shown, plus note (the last request's outcome) or err
   doc: null, // the /listppv document shown
   prefs: [], // chosen slot ids, most wanted first
   key: api.newKey(), // Idempotency-Key of the form being filled in
@@ -100,6 +102,7 @@ function applyLang(l) {
   renderList();
   renderPrefs();
   renderResult();
+  renderManage();
 }
 
 function initialLang() {
@@ -126,7 +129,8 @@ function fmtStamp(iso) {
   return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Asia/Kuala_Lumpur' }).format(new Date(iso));
 }
 
-const isOpen = (s) => s.open && s.available > 0;
+// A change of time cannot choose the booking's own slot (same_slot).
+const isOpen = (s) => s.open && s.available > 0 && s.id !== ui.mv?.slot?.id;
 const stateOf = (code) => ui.states?.find((s) => s.code === code);
 
 function findSlot(id) {
@@ -171,7 +175,7 @@ function formMessage(msg, withRegister = false) {
   $('to-register').hidden = !withRegister;
 }
 
-const act = () => (ui.mode === 'register' ? 'registerBtn' : 'submit');
+const act = () => ({ register: 'registerBtn', change: 'changeBtn' })[ui.mode] ?? 'submit';
 
 // setMode shapes the details form. A booking asks for everything; one with
 // an invitation only the ID number, since the registration holds the rest;
@@ -182,10 +186,11 @@ function setMode(m) {
   $('slots').hidden = reg;
   $('reg-help').hidden = !reg;
   $('contact-box').hidden = !reg;
-  for (const f of ['name', 'phone', 'email']) $(f).closest('.field').hidden = m === 'invite';
+  // A change of time asks for nothing but the times.
+  for (const f of FIELDS) $(f).closest('.field').hidden = m === 'change' || (m === 'invite' && f !== 'id_number');
   // An invitation already reached the contact its registration proved.
-  $('proof-box').hidden = !ui.proof || m === 'invite';
-  $('h-details').dataset.t = reg ? 'regStep' : 'step3';
+  $('proof-box').hidden = !needsProof();
+  $('h-details').dataset.t = reg ? 'regStep' : m === 'change' ? 'changeStep' : 'step3';
   $('email-hint').dataset.t = reg ? 'emailHintReg' : 'emailHint';
   $('submit').dataset.t = act();
   texts();
@@ -371,7 +376,7 @@ function onSlotChange(e) {
 // --- submit
 
 function readForm() {
-  const v = Object.fromEntries((ui.mode === 'invite' ? ['id_number'] : FIELDS).map((f) => [f, $(f).value]));
+  const v = Object.fromEntries(({ invite: ['id_number'], change: [] }[ui.mode] ?? FIELDS).map((f) => [f, $(f).value]));
   return ui.mode === 'register' ? v : { ...v, preferences: [...ui.prefs] };
 }
 
@@ -418,14 +423,15 @@ async function onSubmit(e) {
   btn.textContent = t('sending');
 
   const reg = ui.mode === 'register';
-  const body = { state: ui.st.code, ...form, lang: lang() };
+  const body = { state: ui.st?.code, ...form, lang: lang() };
   if (reg) body.contact = new FormData($('book-form')).get('contact');
   // Sent whenever the page has one: in a state the API sees as open it is
   // ignored, and the page's /states may be older than the API's.
   else if (ui.invite) body.invitation = ui.invite;
   if (ui.captcha) body.captcha_token = ui.captcha.token;
   if (proof) body.proof = proof;
-  const r = await api.post(reg ? '/register' : '/submit', body, ui.key).catch(() => null);
+  const chg = ui.mode === 'change';
+  const r = await api.post(reg ? '/register' : chg ? '/manage/change' : '/submit', chg ? { token: ui.tok, ...form } : body, ui.key).catch(() => null);
   if (!r) {
     formMessage(t('network'));
     return releaseSubmit(COOLDOWN_MS);
@@ -465,7 +471,7 @@ async function onSubmit(e) {
   switch (r.status) {
     case 202:
       releaseSubmit();
-      return accepted(r.body, reg);
+      return chg ? follow(r.body) : accepted(r.body, reg);
     case 400: {
       const list = err.fields?.length ? err.fields : [err];
       const mapped = {};
@@ -483,11 +489,12 @@ async function onSubmit(e) {
       return releaseSubmit();
     }
     case 409:
+      releaseSubmit();
+      if (chg && code !== 'slots_full') return openManage();
       // Every choice is full: show the list as it is now and say why.
       ui.prefs = [];
-      releaseSubmit();
       $('state').value = ui.doc.state;
-      await showList();
+      await (chg ? changeList() : showList());
       showFieldErrors({ preferences: { code: err.code || 'slots_full' } });
       return;
     case 429:
@@ -497,6 +504,8 @@ async function onSubmit(e) {
       return releaseSubmit(wait * 1000);
     }
     default:
+      // A manage link that stopped working says why in the booking's place.
+      if (chg && r.status < 500) return releaseSubmit(), openManage();
       formMessage(t('serverError', { code: err.code || r.status }));
       return releaseSubmit(COOLDOWN_MS);
   }
@@ -608,16 +617,9 @@ function renderResult() {
   $('check').hidden = !(res.reg ? REG_WAITING.includes(res.status) : res.status === 'pending' && res.gaveUp);
   if (res.reg) return renderRegistration(res, box);
   switch (res.status) {
-    case 'confirmed': {
-      const s = res.slot ?? {};
-      box.replaceChildren(el('div', { class: 'ok' }, el('p', {}, el('strong', {}, t('confirmed'))),
-        el('dl', {},
-          el('dt', {}, t('centre')), el('dd', {}, s.center_name ?? ''),
-          el('dt', {}, t('address')), el('dd', {}, s.address ?? ''),
-          el('dt', {}, t('date')), el('dd', {}, s.date ? fmtDate(s.date) : ''),
-          el('dt', {}, t('time')), el('dd', {}, s.time ?? ''))));
+    case 'confirmed':
+      box.replaceChildren(el('div', { class: 'ok' }, el('p', {}, el('strong', {}, t('confirmed'))), slotList(res.slot)));
       break;
-    }
     case 'full':
       box.replaceChildren(el('p', { class: 'alert' }, t('fullResult')));
       break;
@@ -629,6 +631,90 @@ function renderResult() {
     default:
       box.replaceChildren(el('p', {}, t(res.gaveUp ? 'willEmail' : 'pending')));
   }
+}
+
+// slotList describes a booking's place, and its reference when given.
+function slotList(s = {}, ref) {
+  const row = (k, v) => [el('dt', {}, t(k)), el('dd', {}, v ?? '')];
+  return el('dl', {}, ...(ref ? row('reference', ref) : []), ...row('centre', s.center_name), ...row('address', s.address),
+    ...row('date', s.date && fmtDate(s.date)), ...row('time', s.time));
+}
+
+// --- the manage link (?manage=): the booking, its cancel and change of time
+
+async function openManage(note) {
+  const r = await api.getManage(ui.tok).catch(() => null);
+  ui.mv = r?.status === 200 ? { ...r.body, note } : { err: r?.body?.error?.code ?? 'network' };
+  for (const id of ['slots', 'details', 'm-sure']) $(id).hidden = true;
+  renderManage();
+  $('h-manage').focus();
+}
+
+function renderManage() {
+  const m = ui.mv;
+  if (!m) return;
+  const live = m.status === 'confirmed';
+  $('m-acts').hidden = !live || !!m.note?.startsWith('pending');
+  $('lost').open ||= !!m.err;
+  if (m.err) return $('m-box').replaceChildren(el('p', { class: 'alert' }, t('m.' + m.err) ?? t(m.err === 'network' ? 'network' : 'm.manage_invalid')));
+  const note = m.note ?? m.status;
+  $('m-box').replaceChildren(el('div', { class: note === 'full' ? 'alert' : 'ok' },
+    el('p', {}, el('strong', {}, t('m.' + note))), slotList(m.slot, m.reference),
+    live ? null : el('p', {}, el('a', { href: '/?state=' + m.state }, t('bookAgain')))));
+}
+
+// changeList shows the booking's state's times, as the booking form does.
+async function changeList() {
+  const r = await api.getListing(ui.mv.state).catch(() => null);
+  if (r?.status !== 200) return formMessage(t('listError'));
+  ui.doc = r.body;
+  ui.prefs = ui.prefs.filter((id) => isOpen(findSlot(id)?.slot ?? {}));
+  setMode('change');
+  $('slots').hidden = $('details').hidden = false;
+  renderList();
+  renderPrefs();
+  $('h-slots').focus();
+}
+
+async function cancelBooking() {
+  $('m-yes').disabled = true;
+  const r = await api.post('/manage/cancel', { token: ui.tok }, api.newKey()).catch(() => null);
+  $('m-yes').disabled = false;
+  if (r?.status === 202) return follow(r.body);
+  if (r && r.status < 500 && r.status !== 429) return openManage();
+  $('m-sure').firstChild.textContent = r ? t('busy', { n: Math.max(r.retryAfter, 3) }) : t('network');
+}
+
+// follow watches a cancel or change request until the worker decided it,
+// then shows the booking as it now stands with what became of the request.
+function follow(ans, i = 0) {
+  ui.mv.note = i < POLL_DELAYS.length ? 'pending' : 'pendingLong';
+  for (const id of ['slots', 'details', 'm-sure']) $(id).hidden = true;
+  renderManage();
+  if (!i) $('h-manage').focus();
+  if (i >= POLL_DELAYS.length) return;
+  pollTimer = setTimeout(async () => {
+    const r = await api.getStatus(ans.request).catch(() => null);
+    const s = r?.status === 200 ? r.body?.status : '';
+    if (!s || s === 'pending') return follow(ans, i + 1);
+    await openManage(s);
+    announce(t('m.' + s));
+  }, POLL_DELAYS[i] * 1000);
+}
+
+async function sendLost(e) {
+  e.preventDefault();
+  const btn = $('lost-btn');
+  const ref = $('lost-ref').value.trim().toUpperCase();
+  const id = $('lost-id').value;
+  const bad = /^[A-Z2-7]{16}$/.test(ref) ? validate({ id_number: id }).id_number : 'ref';
+  $('lost-err').textContent = bad ? (bad === 'ref' ? t('lostRef') : t('err.id_number.' + bad)) : '';
+  $('lost-msg').textContent = '';
+  if (bad || btn.disabled) return;
+  btn.disabled = true;
+  const r = await api.post('/manage/resend', { reference: ref, id_number: id }, api.newKey()).catch(() => null);
+  $('lost-msg').textContent = r?.status === 202 ? t('lostSent') : r ? t('busy', { n: Math.max(r.retryAfter, 3) }) : t('network');
+  setTimeout(() => (btn.disabled = false), COOLDOWN_MS);
 }
 
 // chooseAgain starts a new form after a `full` answer, or a registration
@@ -654,7 +740,7 @@ async function checkAgain() {
 
 // --- contact proof
 
-const needsProof = () => ui.proof && ui.mode !== 'invite';
+const needsProof = () => ui.proof && !['invite', 'change'].includes(ui.mode);
 
 // sendCode asks the API to e-mail a code to the address in the form, and
 // keeps the challenge the booking will carry with it.
@@ -757,7 +843,25 @@ function start() {
   $('send-code').addEventListener('click', sendCode);
   $('email').addEventListener('input', onEmailInput);
   $('invite-note').hidden = !ui.invite;
+  $('m-change').addEventListener('click', changeList);
+  $('m-cancel').addEventListener('click', () => {
+    $('m-sure').hidden = false;
+    $('m-sure').firstChild.textContent = t('cancelSure');
+    $('m-yes').focus();
+  });
+  $('m-yes').addEventListener('click', cancelBooking);
+  $('m-no').addEventListener('click', () => {
+    $('m-sure').hidden = true;
+    $('m-cancel').focus();
+  });
+  $('lost-form').addEventListener('submit', sendLost);
   applyLang(initialLang());
+  if (ui.tok) {
+    // The booking is the page: no state to choose, no captcha.
+    $('manage').hidden = false;
+    $('choose').hidden = $('intro').hidden = true;
+    return openManage();
+  }
   configReady = loadCaptcha();
   loadStates();
 }
