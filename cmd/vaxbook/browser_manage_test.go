@@ -24,7 +24,7 @@ var manageWords = map[string]map[string]string{
 	"en": {"confirmed": "Your booking is confirmed.", "changed": "Your time is changed.", "cancelled": "This booking is cancelled",
 		"invalid": "This link does not open a booking.", "expired": "This link has expired", "sent": "If those details match a booking",
 		"badRef": "16-character reference"},
-	"ms": {"confirmed": "Tempahan anda disahkan.", "changed": "Masa anda telah ditukar.", "cancelled": "Tempahan ini telah dibatalkan",
+	"ms": {"confirmed": "Tempahan anda disahkan.", "changed": "Masa anda telah ditukar", "cancelled": "Tempahan ini telah dibatalkan",
 		"invalid": "Pautan ini tidak membuka sebarang tempahan.", "expired": "Pautan ini telah tamat", "sent": "Jika butiran itu sepadan",
 		"badRef": "16 aksara"},
 }
