@@ -1,7 +1,7 @@
 // The booking page: state → times → details → reference → status; a queue
 // state registers instead; ?invite= books with the ID alone; ?manage= shows
 // a booking to change or cancel. Plain DOM: every byte is paid a million times.
-import { t, setLang, lang, tables } from './i18n.js?v=cde04f3b1f';
+import { t, setLang, lang, tables } from './i18n.js?v=76344522f6';
 import * as api from './api.js?v=e5c3886ec2';
 import { validate } from './validate.js?v=4bcd29b8ad';
 

@@ -231,7 +231,7 @@ const en = {
   'reg.duplicate': 'This ID number already has a registration in this state; your place in the queue is kept.',
   'inv.invitation_invalid': 'This invitation link is not valid. Choose the state you registered in and open the whole link from your message.',
   'inv.invitation_expired': 'This invitation has expired. Register again for a new place in the queue.',
-  'inv.invitation_used': 'This invitation has already been used to book (once only). Check your booking's confirmation.',
+  'inv.invitation_used': 'This invitation has already been used to book (once only). Check your booking\'s confirmation.',
   'inv.invitation_required': 'This state books by invitation only: register here and we invite you when there is a place.',
   'inv.not_queue_mode': 'This state now books first come, first served: choose your times and book straight away.',
   'err.id_number.invitation_not_yours': 'This invitation was sent for another ID number. Enter the one you registered with.',
