@@ -21,7 +21,7 @@ var manageLinkRe = regexp.MustCompile(`https?://[^\s"<>]*/\?manage=([A-Za-z0-9_%
 
 // manageWords are the sentences the manage page shows, per language.
 var manageWords = map[string]map[string]string{
-	"en": {"confirmed": "Your booking is confirmed.", "changed": "Your time is changed.", "cancelled": "This booking is cancelled",
+	"en": {"confirmed": "Your booking is confirmed.", "changed": "Your time is changed", "cancelled": "This booking is cancelled",
 		"invalid": "This link does not open a booking.", "expired": "This link has expired", "sent": "If those details match a booking",
 		"badRef": "16-character reference"},
 	"ms": {"confirmed": "Tempahan anda disahkan.", "changed": "Masa anda telah ditukar", "cancelled": "Tempahan ini telah dibatalkan",
