@@ -1,7 +1,7 @@
 // The booking page: state → times → details → reference → status; a queue
 // state registers instead; ?invite= books with the ID alone; ?manage= shows
 // a booking to change or cancel. Plain DOM: every byte is paid a million times.
-import { t, setLang, lang, tables } from './i18n.js?v=76344522f6';
+import { t, setLang, lang, tables } from './i18n.js?v=4d9165fd7d';
 import * as api from './api.js?v=e5c3886ec2';
 import { validate } from './validate.js?v=4bcd29b8ad';
 
@@ -35,7 +35,7 @@ const ui = {
   mode: 'book', // or 'invite', 'register', 'change'
   invite: query.get('invite'),
   tok: query.get('manage'),
-  mv: null, // GET /manage, plus note (a request's outcome) or err
+  mv: null, // GET /manage, plus note or err
   doc: null,
   prefs: [], // slot ids, most wanted first
   key: api.newKey(),
@@ -168,7 +168,8 @@ function setMode(m) {
   const reg = m === 'register';
   $('slots').hidden = reg;
   $('reg-help').hidden = !reg;
-  $('contact-box').hidden = !reg;
+  // An invitation keeps the registration's choice, a change the booking's.
+  $('contact-box').hidden = m === 'invite' || m === 'change';
   for (const f of FIELDS) $(f).closest('.field').hidden = m === 'change' || (m === 'invite' && f !== 'id_number');
   $('proof-box').hidden = !needsProof();
   $('h-details').dataset.t = reg ? 'regStep' : m === 'change' ? 'changeStep' : 'step3';
@@ -382,9 +383,9 @@ async function onSubmit(e) {
 
   const reg = ui.mode === 'register';
   const body = { state: ui.st?.code, ...form, lang: lang() };
-  if (reg) body.contact = new FormData($('book-form')).get('contact');
+  if (ui.mode !== 'invite') body.contact = new FormData($('book-form')).get('contact');
   // Always sent: the page's /states may be older than the API's.
-  else if (ui.invite) body.invitation = ui.invite;
+  if (!reg && ui.invite) body.invitation = ui.invite;
   if (ui.captcha) body.captcha_token = ui.captcha.token;
   if (proof) body.proof = proof;
   const chg = ui.mode === 'change';
@@ -588,7 +589,6 @@ async function openManage(note) {
   $('h-manage').focus();
 }
 
-// A manage outcome's own words, else the booking form's.
 const text = (k) => t('m.' + k) ?? t(k);
 
 function renderManage() {

@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/vaxbook/vaxbook/admin"
 	"github.com/vaxbook/vaxbook/api"
 	"github.com/vaxbook/vaxbook/cachefill"
 	"github.com/vaxbook/vaxbook/frontend"
@@ -52,6 +53,8 @@ type Config struct {
 	// E-mail always goes to the local outbox at /dev/mail; PUBLIC_BASE_URL
 	// defaults to the stack's own address.
 	Email worker.EmailConfig
+	// SMSTopic is where SMS are asked for; they land in the same outbox.
+	SMSTopic string `env:"SMS_TOPIC, default=sms-topic"`
 	// The invitation loop, asking for its e-mails on Email.Topic.
 	Invite invite.Config
 	// Empty: found or started by internal/devenv.
@@ -278,13 +281,13 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 			}
 		}
 		log.Info("pubsub: "+psHow+" with push relays", "topics", []string{topic, regTopic})
-		mail, err := newDevMail(ctx, psc, cfg.Email.Topic)
+		mail, err := newDevMail(ctx, psc, cfg.Email.Topic, cfg.SMSTopic)
 		if err != nil {
 			return nil, err
 		}
-		closers = append(closers, mail.pub.Stop)
+		closers = append(closers, mail.stop)
 		if !cfg.NoInviteLoop {
-			inviter := invite.New(log, pool, redis.NewRegistrations(rdb, cfg.Invite.RecordTTL), mail.pub, signer, cfg.Invite)
+			inviter := invite.New(log, pool, redis.NewRegistrations(rdb, cfg.Invite.RecordTTL), mail.requests(), signer, cfg.Invite)
 			g.Go(func() error { return inviter.Run(gctx) })
 		}
 
@@ -297,14 +300,17 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 		books := postgres.NewBookings(pool, ids)
 		if s := opts.Manage.Signer; s != nil {
 			books = books.WithManage(s)
-			mux.Handle("POST "+worker.ManagePushPath, worker.HandleManage(log, books, statuses, mail.pub, s))
+			mux.Handle("POST "+worker.ManagePushPath, worker.HandleManage(log, books, statuses, mail.requests(), s))
 			g.Go(func() error {
 				return pubsub.Relay(gctx, log, psc, manageSubName, base+worker.ManagePushPath, pubsub.NewRelayClient())
 			})
 		}
-		mux.Handle("POST "+worker.PushPath, worker.HandlePush(log, books, statuses, worker.WithEmailRequests(mail.pub), worker.WithRegistrations(registrations)))
+		mux.Handle("POST "+worker.PushPath, worker.HandlePush(log, books, statuses, worker.WithEmailRequests(mail.requests()), worker.WithRegistrations(registrations)))
 		mux.Handle("POST "+worker.RegistrationsPushPath, worker.HandleRegistrations(log, postgres.NewRegistrar(pool, ids), registrations))
 		if err := mail.mount(mux, log, pool, cfg.Email, base); err != nil {
+			return nil, err
+		}
+		if err := mountAdmin(ctx, log, mux, pool, ids, mail.requests(), statuses); err != nil {
 			return nil, err
 		}
 		if err := mountPage(mux); err != nil {
@@ -477,4 +483,34 @@ func loopback(a net.Addr) string {
 		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// DevStaff is the staff member `vaxbook dev` signs in with the stand-in:
+// administrator of every state, added when the staff list is empty.
+const DevStaff = "admin@vaxbook.localhost"
+
+// mountAdmin serves the admin role at /admin with the dev sign-in
+// stand-in (an address taken at its word; the staff list still applies).
+func mountAdmin(ctx context.Context, log *slog.Logger, mux *http.ServeMux, pool *pgxpool.Pool, ids *pii.Pepper, mail admin.Mailer, statuses admin.Statuses) error {
+	var empty bool
+	if err := pool.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM staff)`).Scan(&empty); err != nil {
+		return fmt.Errorf("dev staff: %w", err)
+	}
+	if empty {
+		var states []string
+		if err := pool.QueryRow(ctx, `SELECT COALESCE(array_agg(code ORDER BY code), '{}') FROM states`).Scan(&states); err != nil {
+			return fmt.Errorf("dev staff: %w", err)
+		}
+		if len(states) > 0 {
+			s := postgres.Staff{Email: DevStaff, Role: postgres.RoleStateAdmin, States: states}
+			if err := postgres.SetStaff(ctx, pool, "vaxbook dev", s); err != nil {
+				return err
+			}
+		}
+	}
+	mux.Handle(admin.Prefix+"/", admin.NewServer(log, admin.Options{
+		Store: postgres.NewAdmin(pool), Verifier: admin.DevSignIn{}, IDs: ids, Mail: mail, Statuses: statuses, Dev: true,
+	}))
+	log.Info("staff pages at /admin/ (dev sign-in: " + DevStaff + ")")
+	return nil
 }
