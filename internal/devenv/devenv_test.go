@@ -143,6 +143,7 @@ func TestNothingFoundSaysWhatToInstall(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			o := forceBinaries
+			o.noEmbedded = true
 			o.findBinaries = func() (string, error) { return "", errors.New(tt.notFound) }
 			_, _, cleanup, err := tt.with(t.Context(), o)
 			cleanup()
