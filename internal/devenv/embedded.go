@@ -19,6 +19,12 @@ import (
 // the migrations meet the same server everywhere.
 const embeddedPostgresVersion = embeddedpostgres.V15
 
+// EmbeddedRedis starts the Redis `vaxbook dev` falls back to on a bare
+// machine, so tests can run the whole stack on it.
+func EmbeddedRedis(ctx context.Context) (redisURL, how string, cleanup func(), err error) {
+	return embeddedRedis(ctx, options{})
+}
+
 // embeddedRedis serves Redis from miniredis inside this process. Every
 // command, script and pipeline vaxbook sends works on it: the devstack and
 // Redis adapter suites pass against it (embedded_test.go in devstack keeps

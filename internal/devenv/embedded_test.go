@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -92,37 +91,11 @@ func TestPostgres_BareMachineFallsBackToEmbeddedPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatalf("postgresWith on a bare machine: %v", err)
 	}
-	defer cleanup()
 	t.Logf("%s", how)
 	if !strings.Contains(how, "embedded-postgres") || !strings.Contains(how, bin) {
 		t.Errorf("how = %q, want it to say embedded-postgres from %s", how, bin)
 	}
-	dir := dataDir(t, how)
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatalf("connect to %s: %v", dbURL, err)
-	}
-	var db string
-	if err := conn.QueryRow(ctx, "SELECT current_database()").Scan(&db); err != nil {
-		t.Errorf("query: %v", err)
-	}
-	if _, err := conn.Exec(ctx, "CREATE TABLE t (id int)"); err != nil {
-		t.Errorf("create table: %v", err)
-	}
-	_ = conn.Close(ctx)
-	if db != devDatabase {
-		t.Errorf("current_database() = %q, want %q", db, devDatabase)
-	}
-
-	addr := hostOf(t, dbURL)
-	cleanup()
-	if listening(addr) {
-		t.Errorf("after cleanup: something still listens on %s", addr)
-	}
-	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("after cleanup: %s still there (stat: %v)", dir, err)
-	}
-	cleanup()
+	usePostgresThenClean(t, dbURL, how, cleanup)
 }
 
 // runAsPostgres runs the calling test again as user postgres, in a copy of
