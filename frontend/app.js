@@ -4,7 +4,7 @@
 // invitation (?invite=) books with the ID number and the times alone. Plain
 // DOM, no framework: the page must load fast on a cheap phone over 3G, and
 // every byte here is paid a million times.
-import { t, setLang, lang, tables } from './i18n.js?v=2c0a447dfb';
+import { t, setLang, lang, tables } from './i18n.js?v=883fddb140';
 import * as api from './api.js?v=caf14ea1be';
 import { validate } from './validate.js?v=82308de9b9';
 
@@ -181,7 +181,9 @@ function setMode(m) {
   const reg = m === 'register';
   $('slots').hidden = reg;
   $('reg-help').hidden = !reg;
-  $('contact-box').hidden = !reg;
+  // Every message, booking outcomes too, goes where the person chooses;
+  // an invitation's booking keeps the choice made at registration.
+  $('contact-box').hidden = m === 'invite';
   for (const f of ['name', 'phone', 'email']) $(f).closest('.field').hidden = m === 'invite';
   // An invitation already reached the contact its registration proved.
   $('proof-box').hidden = !ui.proof || m === 'invite';
@@ -419,10 +421,10 @@ async function onSubmit(e) {
 
   const reg = ui.mode === 'register';
   const body = { state: ui.st.code, ...form, lang: lang() };
-  if (reg) body.contact = new FormData($('book-form')).get('contact');
+  if (ui.mode !== 'invite') body.contact = new FormData($('book-form')).get('contact');
   // Sent whenever the page has one: in a state the API sees as open it is
   // ignored, and the page's /states may be older than the API's.
-  else if (ui.invite) body.invitation = ui.invite;
+  if (!reg && ui.invite) body.invitation = ui.invite;
   if (ui.captcha) body.captcha_token = ui.captcha.token;
   if (proof) body.proof = proof;
   const r = await api.post(reg ? '/register' : '/submit', body, ui.key).catch(() => null);

@@ -47,6 +47,7 @@ type Option func(*options)
 type options struct {
 	emails            EmailRequests
 	emailPush         http.Handler
+	smsPush           http.Handler
 	registrationsPush http.Handler
 	registrations     RegistrationRecords
 	verifier          PushVerifier // see WithPushAuth
@@ -105,6 +106,9 @@ func NewHandler(log *slog.Logger, project string, books Booker, statuses StatusW
 	r.Method(http.MethodPost, PushPath, handlePush(log, books, statuses, o))
 	if o.emailPush != nil {
 		r.Method(http.MethodPost, EmailPushPath, o.emailPush)
+	}
+	if o.smsPush != nil {
+		r.Method(http.MethodPost, SMSPushPath, o.smsPush)
 	}
 	if o.registrationsPush != nil {
 		r.Method(http.MethodPost, RegistrationsPushPath, o.registrationsPush)

@@ -26,8 +26,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/pii"
+	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/queue"
 	"github.com/vaxbook/vaxbook/internal/seed"
 	"github.com/vaxbook/vaxbook/internal/testenv"
@@ -650,7 +650,8 @@ func TestBrowser_QueuePageAnswers(t *testing.T) {
 		p.chooseQueueState("johor")
 		p.fill(person)
 		p.do(chromedp.Click(chromedp.ID("submit")))
-		p.waitFor(`!document.getElementById('slots').hidden && document.getElementById('contact-box').hidden && !document.getElementById('form-msg').hidden`)
+		// The channel choice stays: bookings ask for it too (issue 12).
+		p.waitFor(`!document.getElementById('slots').hidden && !document.getElementById('contact-box').hidden && !document.getElementById('form-msg').hidden`)
 		if got := p.text("#form-msg"); !strings.Contains(got, "first come, first served") || !p.visible("name") {
 			t.Errorf("not_queue_mode: message %q; want the times and the full form", got)
 		}

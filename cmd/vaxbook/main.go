@@ -54,6 +54,8 @@ var commands = []command{
 		deploy: &deployment{"deploy/cachefill.yaml", []string{"cachefill"}, reflect.TypeFor[cacheFillConfig]()}},
 	{name: "invite", about: "the loop that invites registrants of queue states", run: runInvite,
 		deploy: &deployment{"deploy/invite.yaml", []string{"invite"}, reflect.TypeFor[inviteConfig]()}},
+	{name: "hooks", about: "the public delivery hooks of Twilio and SendGrid (Postgres)", run: runHooks,
+		deploy: &deployment{"deploy/hooks.yaml", []string{"hooks"}, reflect.TypeFor[hooksConfig]()}},
 	{name: "migrate", args: "up|down N|version", run: runMigrate,
 		deploy: &deployment{"deploy/migrate-job.yaml", []string{"migrate", "up"}, reflect.TypeFor[migrateConfig]()}},
 	{name: "seed", args: "--csv FILE | --demo", run: runSeed},

@@ -128,7 +128,7 @@ func runWorker(ctx context.Context, _ []string, getenv func(string) string, stdo
 	records := redis.NewRegistrations(rdb, cfg.StatusTTL)
 	registrations := worker.HandleRegistrations(log, postgres.NewRegistrar(pool, ids), records)
 	books, statuses := postgres.NewBookings(pool, ids), redis.NewStatuses(rdb, cfg.StatusTTL)
-	opts := append(emailOpts(postgres.NewEmails(mailPool)), worker.WithRegistrationsPush(registrations), worker.WithRegistrations(records), authOpt)
+	opts := append(emailOpts(postgres.NewEmails(mailPool).Guarded(ids, cfg.DailyCap)), worker.WithRegistrationsPush(registrations), worker.WithRegistrations(records), authOpt)
 	if manageSigner != nil {
 		books = books.WithManage(manageSigner)
 		opts = append(opts, worker.WithManage(books, statuses, manageSigner))
@@ -185,8 +185,14 @@ func runInvite(ctx context.Context, _ []string, getenv func(string) string, stdo
 	defer psc.Close()
 	pub := pubsub.NewRequestPublisher[email.Request](psc, cfg.Invite.EmailTopic)
 	defer pub.Stop()
+	reqs := email.Channels{Email: pub}
+	if cfg.SMSTopic != "" {
+		smsPub := pubsub.NewRequestPublisher[email.Request](psc, cfg.SMSTopic)
+		defer smsPub.Stop()
+		reqs.SMS = smsPub
+	}
 
-	return runLoop(ctx, log, cfg.Port, invite.New(log, pool, redis.NewRegistrations(rdb, cfg.Invite.RecordTTL), pub, signer, cfg.Invite))
+	return runLoop(ctx, log, cfg.Port, invite.New(log, pool, redis.NewRegistrations(rdb, cfg.Invite.RecordTTL), reqs, signer, cfg.Invite))
 }
 
 // loop is a role that works on a timer and answers only probes.

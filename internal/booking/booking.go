@@ -121,6 +121,10 @@ type Outcome struct {
 	Name   string
 	Email  string
 	State  string
+	// Phone and Contact are where else, and by what, the person asked to
+	// be told.
+	Phone   string
+	Contact Contact
 	// Taken is, for full, the person's choices as they stand, most wanted
 	// first.
 	Taken []SlotInfo
@@ -146,6 +150,8 @@ type Holder struct {
 	Reference string
 	Email     string
 	Lang      string
+	Phone     string
+	Contact   Contact
 }
 
 // Contact is where a person asked messages about their booking to go.
@@ -165,3 +171,12 @@ func (c Contact) ByEmail() bool { return c == "" || c == ContactEmail || c == Co
 
 // BySMS reports whether messages go by SMS.
 func (c Contact) BySMS() bool { return c == ContactSMS || c == ContactBoth }
+
+// Or is c, or e-mail for the empty choice of a message queued before the
+// field existed.
+func (c Contact) Or() Contact {
+	if c == "" {
+		return ContactEmail
+	}
+	return c
+}

@@ -110,6 +110,8 @@ type ManageOutcome struct {
 	Notify   bool
 	Name     string
 	Email    string
+	Phone    string // and Contact: where the booking's messages go
+	Contact  Contact
 	State    string
 	Sequence int // the calendar event's SEQUENCE after this request
 	// Found is, for resend, whether reference and ID number matched a

@@ -52,6 +52,8 @@ type Config struct {
 	// E-mail always goes to the local outbox at /dev/mail; PUBLIC_BASE_URL
 	// defaults to the stack's own address.
 	Email worker.EmailConfig
+	// SMSTopic is where SMS are asked for; they land in the same outbox.
+	SMSTopic string `env:"SMS_TOPIC, default=sms-topic"`
 	// The invitation loop, asking for its e-mails on Email.Topic.
 	Invite invite.Config
 	// Empty: found or started by internal/devenv.
@@ -278,13 +280,13 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 			}
 		}
 		log.Info("pubsub: "+psHow+" with push relays", "topics", []string{topic, regTopic})
-		mail, err := newDevMail(ctx, psc, cfg.Email.Topic)
+		mail, err := newDevMail(ctx, psc, cfg.Email.Topic, cfg.SMSTopic)
 		if err != nil {
 			return nil, err
 		}
-		closers = append(closers, mail.pub.Stop)
+		closers = append(closers, mail.stop)
 		if !cfg.NoInviteLoop {
-			inviter := invite.New(log, pool, redis.NewRegistrations(rdb, cfg.Invite.RecordTTL), mail.pub, signer, cfg.Invite)
+			inviter := invite.New(log, pool, redis.NewRegistrations(rdb, cfg.Invite.RecordTTL), mail.requests(), signer, cfg.Invite)
 			g.Go(func() error { return inviter.Run(gctx) })
 		}
 
@@ -297,12 +299,12 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 		books := postgres.NewBookings(pool, ids)
 		if s := opts.Manage.Signer; s != nil {
 			books = books.WithManage(s)
-			mux.Handle("POST "+worker.ManagePushPath, worker.HandleManage(log, books, statuses, mail.pub, s))
+			mux.Handle("POST "+worker.ManagePushPath, worker.HandleManage(log, books, statuses, mail.requests(), s))
 			g.Go(func() error {
 				return pubsub.Relay(gctx, log, psc, manageSubName, base+worker.ManagePushPath, pubsub.NewRelayClient())
 			})
 		}
-		mux.Handle("POST "+worker.PushPath, worker.HandlePush(log, books, statuses, worker.WithEmailRequests(mail.pub), worker.WithRegistrations(registrations)))
+		mux.Handle("POST "+worker.PushPath, worker.HandlePush(log, books, statuses, worker.WithEmailRequests(mail.requests()), worker.WithRegistrations(registrations)))
 		mux.Handle("POST "+worker.RegistrationsPushPath, worker.HandleRegistrations(log, postgres.NewRegistrar(pool, ids), registrations))
 		if err := mail.mount(mux, log, pool, cfg.Email, base); err != nil {
 			return nil, err

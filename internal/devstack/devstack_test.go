@@ -93,6 +93,7 @@ func TestStart_ServesPageAPIWorkerAndOutboxOnOnePort(t *testing.T) {
 		{"GET", "/dev/mail.json", 200, "application/json"},
 		{"POST", "/push/appointments", http.StatusNoContent, ""}, // malformed: acknowledged, not retried
 		{"POST", "/push/email", http.StatusNoContent, ""},
+		{"POST", "/push/sms", http.StatusNoContent, ""},
 		{"GET", "/push/appointments", http.StatusNotFound, ""},
 		{"GET", "/nothing-here", http.StatusNotFound, ""},
 	})

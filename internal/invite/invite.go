@@ -256,7 +256,7 @@ func (l pass) tellInvited(ctx context.Context, state string, now time.Time) erro
 			}
 			return v.Reference, l.pub.Publish(ctx, email.Request{
 				Reference: v.Reference, Kind: notify.KindInvitation, Lang: v.Lang, Name: v.Name, Email: v.Email,
-				State: state, Contact: v.Contact, DecidedAt: now.UTC(),
+				State: state, Contact: v.Contact, Phone: v.Phone, DecidedAt: now.UTC(),
 				Token: l.signer.Sign(v.Reference, state, v.IDHash, exp), ExpiresAt: &exp,
 			})
 		},
@@ -274,7 +274,7 @@ func (l pass) tellExpired(ctx context.Context, state string, now time.Time) erro
 			}
 			return v.Reference, l.pub.Publish(ctx, email.Request{
 				Reference: v.Reference, Kind: notify.KindExpired, Lang: v.Lang, Name: v.Name, Email: v.Email,
-				State: state, Contact: v.Contact, DecidedAt: now.UTC(),
+				State: state, Contact: v.Contact, Phone: v.Phone, DecidedAt: now.UTC(),
 			})
 		},
 		func(done []string) error { return l.lease.MarkExpiredTold(ctx, done, l.Now()) })

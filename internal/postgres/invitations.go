@@ -32,12 +32,13 @@ type Addressee struct {
 	Email     string
 	Lang      string
 	Contact   booking.Contact
+	Phone     string // E.164; for SMS, and for e-mail's fallback
 }
 
 // scanTargets are the columns every untold-registration query selects
-// first, in this order: reference, name, email, lang, contact.
+// first, in this order: reference, name, email, lang, contact, phone.
 func (a *Addressee) scanTargets(more ...any) []any {
-	return append([]any{&a.Reference, &a.Name, &a.Email, &a.Lang, &a.Contact}, more...)
+	return append([]any{&a.Reference, &a.Name, &a.Email, &a.Lang, &a.Contact, &a.Phone}, more...)
 }
 
 // Invitee is an invited registration whose message has not been queued yet.
@@ -273,7 +274,7 @@ func (l *Lease) Invite(ctx context.Context, state string, now, expiresAt time.Ti
 // Outstanding invitations are few (at most the state's free places), and
 // the partial index invitations_outstanding finds them.
 const readUnnotified = `
-SELECT r.reference, r.name, r.email, r.lang, r.contact, r.id_hash, COALESCE(r.place, 0), i.expires_at
+SELECT r.reference, r.name, r.email, r.lang, r.contact, r.phone, r.id_hash, COALESCE(r.place, 0), i.expires_at
 FROM invitations i JOIN registrations r ON r.reference = i.registration
 WHERE i.state_code = $1 AND i.used_at IS NULL AND i.expires_at > $2
   AND i.notified_at IS NULL AND r.status = 'invited'
@@ -303,7 +304,7 @@ func (l *Lease) MarkNotified(ctx context.Context, registrations []string, at tim
 }
 
 const readUntoldExpired = `
-SELECT reference, name, email, lang, contact FROM registrations
+SELECT reference, name, email, lang, contact, phone FROM registrations
 WHERE state_code = $1 AND status = 'expired' AND expiry_notified_at IS NULL
 ORDER BY reference
 LIMIT $2`

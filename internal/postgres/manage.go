@@ -23,7 +23,7 @@ var ErrManageRefused = errors.New("the manage token does not act on this booking
 // a cancel and a change, or two deliveries of one, run one after the other,
 // and the second sees what the first committed.
 const lockBooking = `
-SELECT status, COALESCE(manage_hash, ''), sequence, name, email, lang, state_code, COALESCE(slot_id, '')
+SELECT status, COALESCE(manage_hash, ''), sequence, name, email, lang, state_code, COALESCE(slot_id, ''), phone, contact
 FROM bookings WHERE reference = $1 FOR UPDATE`
 
 const findChange = `
@@ -51,7 +51,7 @@ UPDATE bookings SET slot_id = $2, sequence = sequence + 1 WHERE reference = $1 R
 const lockSlots = `SELECT id FROM slots WHERE id = ANY($1) ORDER BY id FOR UPDATE`
 
 const findForResend = `
-SELECT b.name, b.email, b.lang, b.state_code, b.slot_id
+SELECT b.name, b.email, b.lang, b.state_code, b.slot_id, b.phone, b.contact
 FROM bookings b
 WHERE b.reference = $1 AND b.id_hash = $2 AND b.status = 'confirmed' AND b.manage_hash IS NOT NULL`
 
@@ -65,6 +65,8 @@ type held struct {
 	lang     string
 	state    string
 	slot     string
+	phone    string
+	contact  booking.Contact
 }
 
 // Manage decides a cancel or a change in one transaction. A request
@@ -86,7 +88,7 @@ func (b *Bookings) Manage(ctx context.Context, m booking.ManageRequest, messageI
 
 func manage(ctx context.Context, tx pgx.Tx, m booking.ManageRequest, messageID string) (booking.ManageOutcome, error) {
 	var h held
-	err := tx.QueryRow(ctx, lockBooking, m.Booking).Scan(&h.status, &h.hash, &h.sequence, &h.name, &h.email, &h.lang, &h.state, &h.slot)
+	err := tx.QueryRow(ctx, lockBooking, m.Booking).Scan(&h.status, &h.hash, &h.sequence, &h.name, &h.email, &h.lang, &h.state, &h.slot, &h.phone, &h.contact)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return booking.ManageOutcome{}, ErrManageRefused
 	}
@@ -97,7 +99,7 @@ func manage(ctx context.Context, tx pgx.Tx, m booking.ManageRequest, messageID s
 	if h.hash == "" || subtle.ConstantTimeCompare([]byte(h.hash), []byte(want)) != 1 {
 		return booking.ManageOutcome{}, ErrManageRefused
 	}
-	o := booking.ManageOutcome{Name: h.name, Email: h.email, State: h.state, Sequence: h.sequence}
+	o := booking.ManageOutcome{Name: h.name, Email: h.email, Phone: h.phone, Contact: h.contact, State: h.state, Sequence: h.sequence}
 
 	var (
 		outcome booking.Status
@@ -217,7 +219,7 @@ func slotInfo(ctx context.Context, db RowQuerier, id string) (booking.SlotInfo, 
 func (b *Bookings) Resend(ctx context.Context, m booking.ManageRequest) (booking.ManageOutcome, error) {
 	o := booking.ManageOutcome{DecidedAt: m.RequestedAt}
 	var lang, slot string
-	err := b.pool.QueryRow(ctx, findForResend, m.Booking, b.ids.Hash(m.IDNumber)).Scan(&o.Name, &o.Email, &lang, &o.State, &slot)
+	err := b.pool.QueryRow(ctx, findForResend, m.Booking, b.ids.Hash(m.IDNumber)).Scan(&o.Name, &o.Email, &lang, &o.State, &slot, &o.Phone, &o.Contact)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return o, nil
 	}
