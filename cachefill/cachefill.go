@@ -110,6 +110,15 @@ func (l *Loop) pass(ctx context.Context, lease *postgres.Lease) (time.Time, bool
 	if err := l.sink.Write(ctx, docs, at); err != nil {
 		return time.Time{}, false, fmt.Errorf("write listings: %w", err)
 	}
+	// Redis may have lost everything between the claim and the write: the
+	// heartbeat just written would then tell GET /status there is nothing
+	// to wait for until the next pass. Asking again closes that to one
+	// round trip.
+	if l.restore.token == "" {
+		if err := l.claim(ctx); err != nil {
+			return time.Time{}, false, err
+		}
+	}
 	if l.restore.token != "" {
 		if err := l.rebuild(ctx, lease); err != nil {
 			return time.Time{}, lease.Lost(), err
