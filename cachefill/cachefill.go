@@ -119,6 +119,15 @@ func (l *Loop) pass(ctx context.Context, lease *postgres.Lease) (_ time.Time, _ 
 		return time.Time{}, false, fmt.Errorf("write listings: %w", err)
 	}
 	written = slices.Collect(maps.Keys(docs.ByState))
+	// Redis may have lost everything between the claim and the write: the
+	// heartbeat just written would then tell GET /status there is nothing
+	// to wait for until the next pass. Asking again closes that to one
+	// round trip.
+	if l.restore.token == "" {
+		if err := l.claim(ctx); err != nil {
+			return time.Time{}, false, err
+		}
+	}
 	if l.restore.token != "" {
 		if err := l.rebuild(ctx, lease); err != nil {
 			return time.Time{}, lease.Lost(), err

@@ -32,7 +32,7 @@ func start(t *testing.T, env map[string]string, apiOnly bool) *devstack.Stack {
 // telemetry, say).
 func startIn(t *testing.T, ctx context.Context, env map[string]string, apiOnly bool) *devstack.Stack {
 	t.Helper()
-	env["DATABASE_URL"], env["REDIS_URL"], env["PORT"] = testenv.DatabaseURL(t), testenv.RedisURL(t), "0"
+	env["DATABASE_URL"], env["REDIS_URL"], env["PORT"] = testenv.DatabaseURL(t), redisURL(t), "0"
 	var cfg devstack.Config
 	if err := config.Load(context.Background(), devstack.Lookup(func(k string) string { return env[k] }), &cfg); err != nil {
 		t.Fatal(err)
