@@ -93,3 +93,26 @@ func BenchmarkCount(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCountParallel is BenchmarkCount from every core at once: the
+// SDK's series for one route and code are shared, as on a busy instance.
+func BenchmarkCountParallel(b *testing.B) {
+	tel := telemetry.NewForTest(sdkmetric.NewManualReader(), tracetest.NewInMemoryExporter())
+	rs := telemetry.NewRoutes("api", "/listppv")
+	h := rs.Count(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) }), "")
+	for _, mode := range []struct {
+		name string
+		ctx  context.Context
+	}{{"off", context.Background()}, {"on", telemetry.NewContext(context.Background(), tel)}} {
+		b.Run(mode.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				r := httptest.NewRequest(http.MethodGet, "/listppv?state=selangor", nil).WithContext(mode.ctx)
+				w := httptest.NewRecorder()
+				for pb.Next() {
+					h.ServeHTTP(w, r)
+				}
+			})
+		})
+	}
+}
