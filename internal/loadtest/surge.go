@@ -82,8 +82,8 @@ type Tallies struct {
 	// whose final status /status never showed them before the drain ended.
 	StatusesNeverShown *int `json:"statuses_never_shown,omitempty"` // must be 0
 	// PlacesFreed are the run's bookings Postgres holds cancelled;
-	// PlacesReused how many of those places were booked again by someone
-	// else (postgres.CancelReuse says how that is counted).
+	// PlacesReused how many of those places were booked again
+	// (postgres.CancelReuse says how that is counted).
 	PlacesFreed  *int `json:"places_freed,omitempty"`
 	PlacesReused *int `json:"places_reused,omitempty"`
 
@@ -116,7 +116,7 @@ func (t *Tallies) writeText(w io.Writer) {
 	fmt.Fprintf(w, "surge: slots over capacity %s, counters unlike bookings %s, people booked twice %s, accepted missing from Postgres %s, statuses never shown %s (all must be 0)\n",
 		show(t.SlotsOverCapacity), show(t.CountersUnlikeBookings), show(t.PeopleBookedTwice), show(t.MissingFromPostgres), show(t.StatusesNeverShown))
 	if t.Cancelled > 0 || t.CancelFailed > 0 {
-		fmt.Fprintf(w, "surge: cancelled %d (failed %d, must be 0); places freed %s, booked again by others %s\n",
+		fmt.Fprintf(w, "surge: cancelled %d (failed %d, must be 0); places freed %s, booked again %s\n",
 			t.Cancelled, t.CancelFailed, show(t.PlacesFreed), show(t.PlacesReused))
 	}
 	fmt.Fprintf(w, "surge: /status answered 404 %d times, 503 status_restoring %d times\n", t.StatusNotFound, t.StatusRestoring)
