@@ -77,6 +77,9 @@ type Options struct {
 	// References derives the references of retried submissions; nil:
 	// booking.DevReferences (Config.Options sets REFERENCE_KEY's).
 	References *booking.References
+	// MaxInFlight caps the requests answered at once (API_MAX_IN_FLIGHT);
+	// beyond it they are shed with 503 overloaded. 0: DefaultMaxInFlight.
+	MaxInFlight int
 }
 
 func (o Options) withDefaults() Options {
@@ -95,6 +98,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.References == nil {
 		o.References = booking.DevReferences()
+	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = DefaultMaxInFlight
 	}
 	return o
 }
@@ -144,8 +150,20 @@ func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Stat
 	// to carry its route context, the only allocation left on a cached hit.
 	// It has no per-client limit either: the CDN absorbs its bursts
 	// (Cache-Control), and a Redis call per hit would cost more than the hit.
+	// It does count towards the cap: a miss waits on Redis like any other.
+	// Only this handler is capped: in `vaxbook dev` the worker's /push/*
+	// share the port but not the cap, so decisions go on at full rate
+	// while the API sheds.
+	busy := newInFlight(log, opts.MaxInFlight)
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		setSecurityHeaders(w.Header())
+		if !exempt(req) {
+			if !busy.enter() {
+				fail(w, req, log, errOverloaded)
+				return
+			}
+			defer busy.leave()
+		}
 		if req.URL.Path == "/listppv" && (req.Method == http.MethodGet || req.Method == http.MethodHead) {
 			listPPV.ServeHTTP(w, req)
 			return
