@@ -165,6 +165,9 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
+	if err := fitDescriptors(f.workers, f.dev); err != nil {
+		return err
+	}
 	var progress io.Writer = os.Stderr
 	if f.quiet {
 		progress = nil
