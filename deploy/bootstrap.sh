@@ -67,7 +67,8 @@ gc services enable \
   run.googleapis.com cloudbuild.googleapis.com artifactregistry.googleapis.com \
   compute.googleapis.com servicenetworking.googleapis.com sqladmin.googleapis.com \
   redis.googleapis.com pubsub.googleapis.com secretmanager.googleapis.com \
-  iam.googleapis.com firebase.googleapis.com firebasehosting.googleapis.com
+  iam.googleapis.com firebase.googleapis.com firebasehosting.googleapis.com \
+  cloudscheduler.googleapis.com
 
 # --- network -------------------------------------------------------------
 if ! gc compute networks describe "$NETWORK" >/dev/null 2>&1; then
@@ -211,7 +212,7 @@ if ! secret_has_version reference-key; then
 fi
 
 # --- service accounts --------------------------------------------------------
-for role in api worker cachefill invite migrate push build deploy; do
+for role in api worker cachefill invite migrate retention scheduler push build deploy; do
   if ! gc iam service-accounts describe "$(sa "$role")" >/dev/null 2>&1; then
     log "creating service account $(sa "$role")"
     gc iam service-accounts create "vaxbook-$role" --display-name="vaxbook $role"
@@ -225,7 +226,7 @@ grant_secret() { # secret role...
       --role=roles/secretmanager.secretAccessor >/dev/null
   done
 }
-grant_secret database-url migrate
+grant_secret database-url migrate retention
 grant_secret database-url-worker worker
 grant_secret database-url-cachefill cachefill
 grant_secret database-url-invite invite
@@ -277,7 +278,7 @@ for role in roles/run.admin roles/logging.logWriter roles/firebasehosting.admin;
 done
 gc artifacts repositories add-iam-policy-binding "$AR_REPO" --location="$REGION" \
   --member="serviceAccount:$(sa deploy)" --role=roles/artifactregistry.reader >/dev/null
-for role in api worker cachefill invite migrate; do
+for role in api worker cachefill invite migrate retention; do
   gc iam service-accounts add-iam-policy-binding "$(sa "$role")" \
     --member="serviceAccount:$(sa deploy)" --role=roles/iam.serviceAccountUser >/dev/null
 done
@@ -356,6 +357,31 @@ if gc run services describe worker --region="$REGION" >/dev/null 2>&1; then
   gc run services add-iam-policy-binding worker --region="$REGION" \
     --member="serviceAccount:$(sa push)" --role=roles/run.invoker >/dev/null
 fi
+
+# --- scheduled jobs ------------------------------------------------------------------
+# Retention runs daily at 03:00 Malaysia time, when nobody books. Cloud
+# Scheduler calls the Run Admin API's jobs.run as vaxbook-scheduler, which
+# may run that job and nothing else. The job itself is made by the deploy
+# pipeline (deploy/retention-job.yaml), so the first run of this script
+# before any deploy leaves a TODO.
+schedule_job() { # job schedule
+  local job=$1 schedule=$2 uri
+  uri="https://run.googleapis.com/v2/projects/$PROJECT_ID/locations/$REGION/jobs/$job:run"
+  if ! gc run jobs describe "$job" --region="$REGION" >/dev/null 2>&1; then
+    log "TODO: job $job is not deployed yet: run this script again after the first deploy to schedule it"
+    return
+  fi
+  gc run jobs add-iam-policy-binding "$job" --region="$REGION" \
+    --member="serviceAccount:$(sa scheduler)" --role=roles/run.invoker >/dev/null
+  local flags=(--location="$REGION" --schedule="$schedule" --time-zone=Asia/Kuala_Lumpur
+    --uri="$uri" --http-method=POST --oauth-service-account-email="$(sa scheduler)")
+  if gc scheduler jobs describe "vaxbook-$job" --location="$REGION" >/dev/null 2>&1; then
+    gc scheduler jobs update http "vaxbook-$job" "${flags[@]}"
+  else
+    gc scheduler jobs create http "vaxbook-$job" "${flags[@]}"
+  fi
+}
+schedule_job retention "0 3 * * *"
 
 # --- what is left to a person ---------------------------------------------------
 for secret in sendgrid-api-key captcha-secret captcha-site-key; do

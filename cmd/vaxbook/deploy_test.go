@@ -193,6 +193,7 @@ type deployed struct {
 	annotations map[string]string // revision / execution template
 	ingress     string
 	pod         knPodSpec
+	job         bool // a Cloud Run job: runs once, serves nothing
 }
 
 func (d deployed) container(t *testing.T) knContainer {
@@ -320,7 +321,7 @@ func loadDeployed(t *testing.T, file string, rendered bool) deployed {
 			t.Errorf("%s: want one task, one at a time (migrations must not race)", file)
 		}
 		return deployed{file: file, name: j.Metadata.Name, location: j.Metadata.Labels["cloud.googleapis.com/location"],
-			annotations: j.Spec.Template.Metadata.Annotations, pod: j.Spec.Template.Spec.Template.Spec}
+			annotations: j.Spec.Template.Metadata.Annotations, pod: j.Spec.Template.Spec.Template.Spec, job: true}
 	}
 	t.Fatalf("%s: kind %q, want Service or Job", file, head.Kind)
 	return deployed{}
@@ -519,10 +520,10 @@ func TestDeploy_ServicesMatchTheCodesPortsProbesAndNames(t *testing.T) {
 				t.Errorf("%s: env %s reads secret %s, but deploy/bootstrap.sh does not grant it to vaxbook-%s", r.file, e.Name, secret, r.role)
 			}
 		}
-		if r.role == "migrate" {
-			if d.pod.MaxRetries == nil || *d.pod.MaxRetries != 0 {
-				t.Errorf("%s: maxRetries: want 0, a failed migration is looked at", r.file)
-			}
+		if r.role == "migrate" && (d.pod.MaxRetries == nil || *d.pod.MaxRetries != 0) {
+			t.Errorf("%s: maxRetries: want 0, a failed migration is looked at", r.file)
+		}
+		if d.job {
 			continue
 		}
 		if len(c.Ports) != 1 || strconv.Itoa(c.Ports[0].ContainerPort) != port.def {
@@ -767,7 +768,7 @@ func TestDeploy_RolesStartWithTheirDeployedEnvironment(t *testing.T) {
 				env[e.Name] = e.Value
 			}
 		}
-		if r.role == "migrate" {
+		if d.job {
 			if err := run(context.Background(), append([]string{"vaxbook"}, c.Args...), envFunc(env), &bytes.Buffer{}); err != nil {
 				t.Errorf("%s: vaxbook %v: %v", r.file, c.Args, err)
 			}
@@ -1643,6 +1644,24 @@ func TestDeploy_TestsRunWithoutDeployRightsAndDeploysGoByDigest(t *testing.T) {
 	for _, r := range deployedRoles {
 		if d := loadDeployed(t, r.file, true); !strings.HasSuffix(d.container(t).Image, sampleDigest) {
 			t.Errorf("%s: rendered image %q, want the resolved REPO@sha256:...", r.file, d.container(t).Image)
+		}
+	}
+}
+
+func TestDeploy_ScheduledJobsAreReleasedAndScheduled(t *testing.T) {
+	t.Parallel()
+	boot := loadBootstrap(t)
+	release := string(readRepoFile(t, "deploy/cloudbuild-deploy.yaml"))
+	for _, r := range deployedRoles {
+		d := loadDeployed(t, r.file, false)
+		if !d.job || r.role == "migrate" {
+			continue // migrate runs in the pipeline itself, before the services
+		}
+		if !strings.Contains(release, "deploy/render.sh "+r.file) || !strings.Contains(release, "gcloud run jobs replace /workspace/"+filepath.Base(r.file)) {
+			t.Errorf("deploy/cloudbuild-deploy.yaml: does not render and replace %s with each release", r.file)
+		}
+		if !regexp.MustCompile(`(?m)^schedule_job ` + regexp.QuoteMeta(d.name) + ` "[^"]+"$`).MatchString(boot.text) {
+			t.Errorf("deploy/bootstrap.sh: job %s is never scheduled (schedule_job %s \"CRON\")", d.name, d.name)
 		}
 	}
 }

@@ -21,8 +21,8 @@ import (
 // retentionConfig is `vaxbook retention`'s: the policy and the database.
 type retentionConfig struct {
 	config.Base
-	Retention retention.Config
-	Database  postgres.Config
+	Retention   retention.Config
+	DatabaseURL string `env:"DATABASE_URL, required" json:"-"`
 }
 
 // peppered is what the commands that look people up by ID number need.
@@ -47,7 +47,7 @@ func runRetention(ctx context.Context, _ []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
-	return withPool(ctx, cfg.Database.URL, 2, func(pool *pgxpool.Pool) error {
+	return withPool(ctx, cfg.DatabaseURL, 2, func(pool *pgxpool.Pool) error {
 		_, err := retention.Run(ctx, log, pool, policy, time.Now())
 		return err
 	})

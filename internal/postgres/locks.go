@@ -43,15 +43,16 @@ func (k LeaseKey) String() string {
 // even when their texts hash alike.
 const (
 	// personLockSeed keys the per-person lock the worker's transaction
-	// takes on an IC/passport number (lockPerson in bookings.go).
+	// takes on an IC/passport number (lockPerson in bookings.go), and
+	// the registration's too (registrations.go).
 	personLockSeed = "20211"
 	// emailSendLockSeed keys the send-once lock on an e-mail's
 	// reference/kind (tryLockEmail in emails.go).
 	emailSendLockSeed = "20212"
 	// stateQueueLockSeed keys the per-state lock on a state code that
 	// orders a queue state's places (lockStateQueue in registrations.go):
-	// the worker recording a registration and the invitation loop opening
-	// the state take it, so a place is never counted against a half-done
-	// opening.
+	// the invitation loop opening the state takes it, the worker recording
+	// a registration shares it, so a place is never counted against a
+	// half-done opening.
 	stateQueueLockSeed = "20213"
 )

@@ -26,11 +26,16 @@ func NewRegistrar(pool *pgxpool.Pool, ids *pii.Pepper) *Registrar {
 	return &Registrar{pool: pool, ids: ids}
 }
 
-// lockStateQueue serialises everything that gives places in one state: two
-// registrations counting the places before them at once could both take
-// the same one, and a count made during the state's opening would miss the
-// early batch that the opening puts in front.
-const lockStateQueue = `SELECT pg_advisory_xact_lock(hashtextextended($1, ` + stateQueueLockSeed + `))`
+// lockStateQueue is held by whatever moves a queue state's places around
+// (Lease.Open's shuffle and shift); the worker holds it shared
+// (shareStateQueue) while it places one registration. Registrations then
+// run side by side — two at once may count the same place, which an
+// approximate `ahead` allows — but none counts halfway through an opening,
+// which would miss the early batch it puts in front.
+const (
+	lockStateQueue  = `SELECT pg_advisory_xact_lock(hashtextextended($1, ` + stateQueueLockSeed + `))`
+	shareStateQueue = `SELECT pg_advisory_xact_lock_shared(hashtextextended($1, ` + stateQueueLockSeed + `))`
+)
 
 const readQueueState = `SELECT opens_at, opened_at FROM states WHERE code = $1`
 
@@ -90,13 +95,21 @@ func (r *Registrar) Record(ctx context.Context, reg queue.Registration, messageI
 
 func record(ctx context.Context, tx pgx.Tx, reg queue.Registration, idHash, messageID string) (queue.Record, error) {
 	batch := &pgx.Batch{}
-	batch.Queue(lockStateQueue, reg.State)
+	batch.Queue(shareStateQueue, reg.State)
+	// Twins of one person (two tabs, a retried form) now record side by
+	// side: the person's lock makes the second see the first and end
+	// duplicate, rather than fail on the one-live index and wait for a
+	// redelivery.
+	batch.Queue(lockPerson, idHash)
 	batch.Queue(readQueueState, reg.State)
 	batch.Queue(findPriorRegistration, reg.Reference, reg.State, idHash)
 	br := tx.SendBatch(ctx, batch)
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
 		return queue.Record{}, fmt.Errorf("lock state queue: %w", err)
+	}
+	if _, err := br.Exec(); err != nil {
+		return queue.Record{}, fmt.Errorf("lock person: %w", err)
 	}
 	var opensAt, openedAt *time.Time
 	switch err := br.QueryRow().Scan(&opensAt, &openedAt); {

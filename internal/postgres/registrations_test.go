@@ -214,3 +214,49 @@ func TestRecord_PlacesAfterTheInvitedWhenNobodyBeforeIsQueued(t *testing.T) {
 		t.Errorf("after three invited: got %+v, want place 4", rec)
 	}
 }
+
+func TestRecord_ConcurrentTwinsOfOnePersonQueueOnceAndTheRestAreDuplicates(t *testing.T) {
+	t.Parallel()
+	pool, r := registrarOn(t, time.Time{})
+	const twins = 8
+	errs := make(chan error, twins)
+	for i := range twins {
+		go func() {
+			_, err := r.Record(t.Context(), registration(1, t0.Add(time.Duration(i)*time.Millisecond)), fmt.Sprintf("m%d", i))
+			errs <- err
+		}()
+	}
+	for range twins {
+		if err := <-errs; err != nil {
+			t.Errorf("Record: %v (a twin must end duplicate, not fail)", err)
+		}
+	}
+	if n := queryInt(t, pool, `SELECT count(*) FROM registrations WHERE status = 'queued'`); n != 1 {
+		t.Errorf("queued: got %d, want 1", n)
+	}
+	if n := queryInt(t, pool, `SELECT count(*) FROM registrations WHERE status = 'duplicate'`); n != twins-1 {
+		t.Errorf("duplicates: got %d, want %d", n, twins-1)
+	}
+}
+
+func TestRecord_PeopleRegisteringAtOnceAllQueueWithPlacesInTheState(t *testing.T) {
+	t.Parallel()
+	pool, r := registrarOn(t, time.Time{})
+	const people = 40
+	errs := make(chan error, people)
+	for i := range people {
+		go func() {
+			_, err := r.Record(t.Context(), registration(i, t0.Add(time.Duration(i)*time.Millisecond)), fmt.Sprintf("m%d", i))
+			errs <- err
+		}()
+	}
+	for range people {
+		if err := <-errs; err != nil {
+			t.Errorf("Record: %v", err)
+		}
+	}
+	// Side by side, two may count the same place; none is outside 1..people.
+	if n := queryInt(t, pool, `SELECT count(*) FROM registrations WHERE status = 'queued' AND place BETWEEN 1 AND $1`, people); n != people {
+		t.Errorf("queued with a place in 1..%d: got %d, want %d", people, n, people)
+	}
+}
