@@ -42,7 +42,7 @@ func TestLoadtestSurge_NoOverbookingNoLoss(t *testing.T) {
 	err := run(ctx, []string{"vaxbook", "loadtest", "surge", "--url", base, "--people", "2000", "--rate", "1000",
 		// The people, not the clock, end the run: a busy CI machine gets
 		// through 2,000 more slowly, and must still get through them all.
-		"--duration", "90s", "--drain", "60s", "--database-url", dbURL, "--seed", "6", "--quiet", "--out", out},
+		"--duration", "90s", "--drain", "180s", "--database-url", dbURL, "--seed", "6", "--quiet", "--out", out},
 		envFunc(nil), &stdout)
 	if err != nil {
 		t.Fatalf("loadtest surge: %v\n%s", err, stdout.String())
@@ -101,7 +101,7 @@ func TestLoadtestRegister_NoOneInvitedTwiceNoLoss(t *testing.T) {
 	err := run(ctx, []string{"vaxbook", "loadtest", "register", "--dev", "--state", "putrajaya",
 		"--people", "300", "--rate", "300", "--places", "120", "--round-max", "60",
 		"--book-share", "0.7", "--repeat", "0.05", "--reuse", "0.2", "--early-share", "0.5",
-		"--invite-ttl", "30s", "--round-every", "300ms", "--drain", "60s", "--seed", "8", "--quiet", "--out", out},
+		"--invite-ttl", "30s", "--round-every", "300ms", "--drain", "180s", "--seed", "8", "--quiet", "--out", out},
 		envFunc(env), &stdout)
 	if err != nil {
 		t.Fatalf("loadtest register: %v\n%s", err, stdout.String())

@@ -42,7 +42,7 @@ func start(t *testing.T, env map[string]string, apiOnly bool) *devstack.Stack {
 			t.Errorf("Wait after cancel: %v", err)
 		}
 	})
-	if err := s.WaitReady(context.Background(), 30*time.Second); err != nil {
+	if err := s.WaitReady(context.Background(), 120*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	return s
