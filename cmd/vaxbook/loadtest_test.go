@@ -42,7 +42,7 @@ func TestLoadtestSurge_NoOverbookingNoLoss(t *testing.T) {
 	err := run(ctx, []string{"vaxbook", "loadtest", "surge", "--url", base, "--people", "2000", "--rate", "1000",
 		// The people, not the clock, end the run: a busy CI machine gets
 		// through 2,000 more slowly, and must still get through them all.
-		"--duration", "90s", "--drain", "180s", "--database-url", dbURL, "--seed", "6", "--quiet", "--out", out},
+		"--duration", "600s", "--drain", "180s", "--database-url", dbURL, "--seed", "6", "--quiet", "--out", out},
 		envFunc(nil), &stdout)
 	if err != nil {
 		t.Fatalf("loadtest surge: %v\n%s", err, stdout.String())

@@ -96,7 +96,7 @@ type RegisterTallies struct {
 	ChoseAgain    int `json:"chose_again"`     // `full` answers: the invitation stays, the booker chooses again
 	BookerNoPlace int `json:"booker_no_place"` // bookers who ended without a place (should be 0: invitations hold places)
 	ReuseTried    int `json:"reuse_tried"`
-	ReuseRefused  int `json:"reuse_refused"` // 409 invitation_used or a duplicate outcome
+	ReuseRefused  int `json:"reuse_refused"` // 409 invitation_used, 410 invitation_expired or a duplicate outcome
 	Used          int `json:"invitations_used"`
 	BookedPlaces  int `json:"booked_places"`
 
@@ -554,7 +554,9 @@ func (r *registerRun) reuse(ctx context.Context, form Form, first string, i int)
 	defer r.mu.Unlock()
 	r.t.ReuseTried++
 	switch {
-	case reason == "invitation_used" || st == booking.StatusDuplicate:
+	// Refused as used, or, on a machine slow enough that the link ran out
+	// first, as expired: either way it did not book again.
+	case reason == "invitation_used" || reason == "invitation_expired" || st == booking.StatusDuplicate:
 		r.t.ReuseRefused++
 	case st == booking.StatusConfirmed && ref != first:
 		r.t.InvitationsUsedTwice++
