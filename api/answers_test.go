@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,9 +20,11 @@ import (
 	"github.com/vaxbook/vaxbook/internal/captcha"
 	"github.com/vaxbook/vaxbook/internal/listing"
 	"github.com/vaxbook/vaxbook/internal/notify"
+	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/proof"
 	"github.com/vaxbook/vaxbook/internal/queue"
 	"github.com/vaxbook/vaxbook/internal/ratelimit"
+	"github.com/vaxbook/vaxbook/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/errors.golden from the answers given now")
@@ -77,12 +80,23 @@ type stubPublisher struct{ err error }
 
 func (p stubPublisher) Publish(context.Context, booking.Request) error { return p.err }
 
-type stubStatuses struct{ err error }
+// stubStatuses answers every status read with raw, or else err.
+type stubStatuses struct {
+	err error
+	raw []byte
+}
 
 func (s stubStatuses) SetPending(context.Context, string) error { return nil }
 func (s stubStatuses) GetRaw(context.Context, string) ([]byte, error) {
+	if s.raw != nil {
+		return s.raw, nil
+	}
 	return nil, s.err
 }
+
+type stubManagePublisher struct{ err error }
+
+func (p stubManagePublisher) Publish(context.Context, booking.ManageRequest) error { return p.err }
 
 // stubRecords answers every registration with rec.
 type stubRecords struct{ rec queue.Record }
@@ -118,6 +132,21 @@ func perlisQueues(s *stubListings) {
 	s.docs = docs
 }
 
+// closeStates throws the maintenance switch of selangor and perlis, perlis
+// in queue mode, in the stub's listings.
+func closeStates(s *stubListings) {
+	rows := slotRows()
+	rows[0].StateMode = "queue"
+	for i := range rows {
+		rows[i].StateClosed = true
+	}
+	docs, err := listing.RenderAll(rows, time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC), listing.Documents{})
+	if err != nil {
+		panic(err)
+	}
+	s.docs = docs
+}
+
 type stubVerifier struct{ err error }
 
 func (v stubVerifier) Verify(context.Context, string, string) error { return v.err }
@@ -134,6 +163,7 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 		listings func(*stubListings)
 		pub      error
 		statuses error
+		record   *booking.StatusRecord // every status read answers it
 		opts     api.Options
 		abuse    bool   // a shared limit of one submission a minute per address
 		caps     string // "email" or "phone": one accepted booking per that contact
@@ -153,11 +183,11 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 	}
 	signer := mustSigner(t, invitationSecret)
 	invitations := func(rec queue.Record) api.Options {
-		return api.Options{Invitations: api.Invitations{Signer: signer, Records: stubRecords{rec}}}
+		return api.Options{Invitations: api.Invitations{Signer: signer, IDs: pii.Dev(), Records: stubRecords{rec}}}
 	}
 	invited, booked := invitations(queue.Record{Status: queue.StatusInvited}), invitations(queue.Record{Status: queue.StatusBooked})
 	token := func(state string, expiresAt time.Time) string {
-		return signer.Sign("ABCDEFGHJKMNPQRS", state, inviteeIC, expiresAt)
+		return signer.Sign("ABCDEFGHJKMNPQRS", state, inviteeHash, expiresAt)
 	}
 	later := time.Now().Add(time.Hour)
 	proofSigner := mustProofSigner(t)
@@ -168,6 +198,20 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 		c := proofSigner.Sign(proof.Challenge{Channel: notify.ChannelEmail, ExpiresAt: exp}, "siti@example.com", "123456")
 		return submission(withProofField(c, "123456"))
 	}
+	manageSigner := testenv.ManageSigner()
+	manageOn := func(pubErr error) api.Options {
+		return api.Options{Manage: api.Manage{Signer: manageSigner, Publisher: stubManagePublisher{pubErr}}}
+	}
+	manageToken := manageSigner.Sign(ref, "selangor")
+	bearer := map[string]string{"Authorization": "Bearer " + manageToken}
+	slot := booking.SlotInfo{ID: open, CenterID: "sel-001", Date: time.Now().AddDate(0, 0, 7).Format(time.DateOnly), Time: "08:00-13:00"}
+	pastSlot := slot
+	pastSlot.Date = time.Now().AddDate(0, 0, -2).Format(time.DateOnly)
+	held := &booking.StatusRecord{Reference: ref, Status: booking.StatusConfirmed, Slot: &slot}
+	cancelled := &booking.StatusRecord{Reference: ref, Status: booking.StatusCancelled, Slot: &slot, Sequence: 1}
+	past := &booking.StatusRecord{Reference: ref, Status: booking.StatusConfirmed, Slot: &pastSlot}
+	tokenBody := `{"token":"` + manageToken + `"}`
+
 	cases := []struct {
 		name, method, target, body, contentType string
 		header                                  map[string]string
@@ -196,6 +240,7 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 		{name: "status malformed", method: "GET", target: "/status/nope"},
 		{name: "status unknown", method: "GET", target: "/status/" + ref, setup: setup{statuses: booking.ErrUnknownReference}},
 		{name: "status redis down", method: "GET", target: "/status/" + ref, setup: setup{statuses: errDown}},
+		{name: "status while the records are restored", method: "GET", target: "/status/" + ref, setup: setup{statuses: booking.ErrStatusesRestoring}},
 
 		{name: "submit rate limited", method: "POST", target: "/submit", body: body, times: 2, setup: setup{abuse: true}},
 		{name: "submit contact limit", method: "POST", target: "/submit", body: body, times: 2, setup: setup{abuse: true, caps: "email"}},
@@ -223,6 +268,8 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 
 		{name: "register open state", method: "POST", target: "/register", body: registration(nil), setup: setup{opts: withQueue(stubQueue{})}},
 		{name: "register queue down", method: "POST", target: "/register", body: registration(func(m map[string]any) { m["state"] = "perlis" }), setup: setup{listings: perlisQueues, opts: withQueue(stubQueue{pubErr: errDown})}},
+		{name: "submit state closed", method: "POST", target: "/submit", body: submission(nil), setup: setup{listings: closeStates}},
+		{name: "register state closed", method: "POST", target: "/register", body: registration(nil), setup: setup{listings: closeStates, opts: withQueue(stubQueue{})}},
 		{name: "registration malformed", method: "GET", target: "/registration/nope", setup: setup{opts: withQueue(stubQueue{})}},
 		{name: "registration unknown", method: "GET", target: "/registration/" + ref, setup: setup{opts: withQueue(stubQueue{})}},
 		{name: "registration redis down", method: "GET", target: "/registration/" + ref, setup: setup{opts: withQueue(stubQueue{getErr: errDown})}},
@@ -241,6 +288,12 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 		{name: "submit proof tries spent", method: "POST", target: "/submit", body: proofed(later), setup: setup{opts: proofOn(stubTries{ok: false}, &proofMail{})}},
 		{name: "submit proof uncountable", method: "POST", target: "/submit", body: proofed(later), setup: setup{opts: proofOn(failingTries{}, &proofMail{})}},
 		{name: "proof unsent", method: "POST", target: "/proof", body: `{"email":"siti@example.com"}`, setup: setup{opts: proofOn(stubTries{ok: true}, &proofMail{err: errDown})}},
+		{name: "manage without token", method: "GET", target: "/manage", setup: setup{opts: manageOn(nil)}},
+		{name: "manage forged token", method: "GET", target: "/manage", header: map[string]string{"Authorization": "Bearer forged"}, setup: setup{opts: manageOn(nil)}},
+		{name: "manage appointment passed", method: "GET", target: "/manage", header: bearer, setup: setup{opts: manageOn(nil), record: past}},
+		{name: "manage cancel twice", method: "POST", target: "/manage/cancel", body: tokenBody, setup: setup{opts: manageOn(nil), record: cancelled}},
+		{name: "manage change to the same slot", method: "POST", target: "/manage/change", body: `{"token":"` + manageToken + `","preferences":["` + open + `"]}`, setup: setup{opts: manageOn(nil), record: held}},
+		{name: "manage queue down", method: "POST", target: "/manage/cancel", body: tokenBody, setup: setup{opts: manageOn(errDown), record: held}},
 		{name: "proof contact limit", method: "POST", target: "/proof", body: `{"email":"siti@example.com"}`, times: 2, setup: setup{opts: proofOn(stubTries{ok: true}, &proofMail{}), abuse: true, proofCap: true}},
 	}
 
@@ -251,6 +304,9 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 			tc.setup.listings(listings)
 		}
 		statuses := stubStatuses{err: tc.setup.statuses}
+		if tc.setup.record != nil {
+			statuses.raw, _ = json.Marshal(tc.setup.record)
+		}
 		if statuses.err == nil {
 			statuses.err = booking.ErrUnknownReference
 		}

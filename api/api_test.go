@@ -39,6 +39,7 @@ func slotRows() []listing.SlotRow {
 }
 
 type env struct {
+	logs     *logLines // what the API logged, JSON
 	rdb      *goredis.Client
 	commands *atomic.Int64 // Redis commands the API sent
 	srv      *pstest.Server
@@ -76,7 +77,7 @@ type option func(*api.Options)
 func newEnv(t *testing.T, filled bool, opts ...option) *env {
 	t.Helper()
 	rdb := testenv.NewRedis(t)
-	e := &env{rdb: rdb, commands: new(atomic.Int64)}
+	e := &env{rdb: rdb, commands: new(atomic.Int64), logs: &logLines{}}
 	if filled {
 		e.docs = fill(t, rdb, slotRows())
 	}
@@ -92,9 +93,41 @@ func newEnv(t *testing.T, filled bool, opts ...option) *env {
 	for _, f := range opts {
 		f(&o)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.NewJSONHandler(e.logs, nil))
 	e.handler = api.NewServer(log, redis.NewListings(rdb), pub, redis.NewStatuses(rdb, time.Hour), o)
 	return e
+}
+
+// logLines keeps log output for a test to count lines in.
+type logLines struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logLines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// count is how many lines at level say message.
+func (l *logLines) count(level slog.Level, message string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, line := range strings.Split(l.buf.String(), "\n") {
+		var e struct{ Level, Msg string }
+		if json.Unmarshal([]byte(line), &e) == nil && e.Level == level.String() && e.Msg == message {
+			n++
+		}
+	}
+	return n
+}
+
+func (l *logLines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 func (e *env) do(t *testing.T, method, target string, body string, header map[string]string) *httptest.ResponseRecorder {
@@ -350,6 +383,31 @@ func TestHealthAndReadiness(t *testing.T) {
 	}
 	if w := e.do(t, http.MethodGet, "/readyz", "", nil); w.Code != 503 || decodeError(t, w).Error.Code != "cache_stale" {
 		t.Errorf("readyz with an hour-old cache: got %d %s, want 503 cache_stale", w.Code, w.Body)
+	}
+}
+
+// A stalled cache writer must not keep new instances from starting in a
+// surge: the startup probe asks only that Redis answers and the listing was
+// filled once, whatever its age.
+func TestStartupz_WantsAFilledCacheNotAFreshOne(t *testing.T) {
+	t.Parallel()
+	if w := newEnv(t, false).do(t, http.MethodGet, "/startupz", "", nil); w.Code != 503 || decodeError(t, w).Error.Code != "cache_not_ready" {
+		t.Errorf("startupz before the first fill: got %d %s, want 503 cache_not_ready", w.Code, w.Body)
+	}
+	e := newEnv(t, true)
+	if err := redis.NewListings(e.rdb).Write(context.Background(), e.docs, time.Now().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if w := e.do(t, http.MethodGet, "/startupz", "", nil); w.Code != 200 {
+		t.Errorf("startupz with an hour-old cache: got %d %s, want 200", w.Code, w.Body)
+	}
+	down := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: time.Second})
+	t.Cleanup(func() { _ = down.Close() })
+	h := api.NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)), redis.NewListings(down), nil, redis.NewStatuses(down, time.Hour), api.Options{})
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/startupz", nil))
+	if w.Code != 503 || decodeError(t, w).Error.Code != "redis_unreachable" {
+		t.Errorf("startupz with Redis down: got %d %s, want 503 redis_unreachable", w.Code, w.Body)
 	}
 }
 

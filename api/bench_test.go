@@ -135,7 +135,7 @@ func BenchmarkListPPV_CachedHit(b *testing.B) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	// A TTL far beyond the run keeps every iteration a hit; refills are
 	// what BenchmarkListPPV_Router shows.
-	benchHits(b, handleListPPV(log, newMicroCache(listings, time.Hour)), doc)
+	benchHits(b, handleListPPV(log, newMicroCache(log, listings, time.Hour)), doc)
 }
 
 // benchHits times h answering each of hitCases' requests for doc, one
@@ -165,7 +165,7 @@ func BenchmarkListPPV_Parallel(b *testing.B) {
 	listings, docs := benchRedis(b)
 	doc := docs.ByState["selangor"]
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h := handleListPPV(log, newMicroCache(listings, time.Hour))
+	h := handleListPPV(log, newMicroCache(log, listings, time.Hour))
 	serveOnce(b, h, newSinkWriter(), newBenchRequest("/listppv?state=selangor", nil), http.StatusOK, len(doc.Body))
 
 	b.ReportAllocs()

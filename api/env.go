@@ -10,6 +10,7 @@ import (
 
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/captcha"
+	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/queue"
 	"github.com/vaxbook/vaxbook/internal/ratelimit"
 	"github.com/vaxbook/vaxbook/internal/redact"
@@ -38,6 +39,10 @@ type Config struct {
 	// open-only deployment needs no secret. Unset, a submission in a queue
 	// state is answered 503 invitations_unavailable and logged once.
 	InvitationSecret string `env:"INVITATION_SECRET" json:"-"`
+	// IDPepper is the worker's ID_PEPPER: tokens are bound to the ID hash
+	// the database keeps (queue.Signer), so checking one hashes the number
+	// given. Required with INVITATION_SECRET.
+	IDPepper string `env:"ID_PEPPER" json:"-"`
 	// ReferenceKey keys the references of submissions sent with an
 	// Idempotency-Key (booking.References), the same on every instance.
 	// Unset: booking.DevReferenceKey, which is public; deploy/api.yaml sets
@@ -46,6 +51,12 @@ type Config struct {
 	Abuse        AbuseConfig
 	// Contact proof (api/proof.go); off unless CONTACT_PROOF=on.
 	Proof ProofConfig
+	// ManageSecret checks the manage links the worker signs (the same
+	// secret on both). Unset: the /manage endpoints are not served.
+	ManageSecret string `env:"MANAGE_SECRET" json:"-"`
+	// ManageTopic is where cancels, changes and resends are queued for
+	// the worker's /push/manage.
+	ManageTopic string `env:"MANAGE_TOPIC, default=manage-topic"`
 }
 
 // AbuseConfig is the shared abuse control (api/abuse.go). Off unless the
@@ -70,6 +81,10 @@ type AbuseConfig struct {
 	Status       string `env:"RATE_LIMIT_STATUS, default=120/m:60"`
 	Registration string `env:"RATE_LIMIT_REGISTRATION, default=120/m:60"`
 	Proof        string `env:"RATE_LIMIT_PROOF, default=10/m:10"`
+	// The manage page, and asking for its link again by reference and
+	// ID number: few a person needs, so guessing pairs is slow.
+	Manage string `env:"RATE_LIMIT_MANAGE, default=60/m:30"`
+	Resend string `env:"RATE_LIMIT_RESEND, default=5/h:5"`
 	// Where the client's address is: see ratelimit.ClientIP. Through
 	// Firebase Hosting it is one hop left of the last X-Forwarded-For entry.
 	ClientIPHeader   string `env:"CLIENT_IP_HEADER, default=X-Forwarded-For"`
@@ -113,6 +128,8 @@ func (c Config) routeLimits() ([]RouteLimit, error) {
 		{"/register", "RATE_LIMIT_REGISTER", c.Abuse.Register},
 		{"/status/", "RATE_LIMIT_STATUS", c.Abuse.Status},
 		{"/registration/", "RATE_LIMIT_REGISTRATION", c.Abuse.Registration},
+		{"/manage", "RATE_LIMIT_MANAGE", c.Abuse.Manage},
+		{"/manage/resend", "RATE_LIMIT_RESEND", c.Abuse.Resend},
 	} {
 		l, err := ratelimit.ParseLimit(r.value)
 		if err != nil {
@@ -230,6 +247,15 @@ func (c Config) Options(project string) (Options, error) {
 		if invitations.Signer, err = queue.NewSigner(c.InvitationSecret); err != nil {
 			return Options{}, fmt.Errorf("configuration: INVITATION_SECRET: %w", err)
 		}
+		if invitations.IDs, err = pii.Configured(c.IDPepper); err != nil {
+			return Options{}, fmt.Errorf("%w, with INVITATION_SECRET", err)
+		}
+	}
+	var manage Manage
+	if c.ManageSecret != "" {
+		if manage.Signer, err = booking.NewManageSigner(c.ManageSecret); err != nil {
+			return Options{}, fmt.Errorf("configuration: MANAGE_SECRET: %w", err)
+		}
 	}
 	refs := booking.DevReferences()
 	if c.ReferenceKey != "" {
@@ -238,6 +264,7 @@ func (c Config) Options(project string) (Options, error) {
 		}
 	}
 	return Options{
+		Manage:        manage,
 		References:    refs,
 		Captcha:       human,
 		Abuse:         abuse,

@@ -57,6 +57,8 @@ func TestConfig_AbuseOnlyWhenTurnedOn(t *testing.T) {
 		"/register":      {Rate: 20, Period: time.Minute, Burst: 20},
 		"/status/":       {Rate: 120, Period: time.Minute, Burst: 60},
 		"/registration/": {Rate: 120, Period: time.Minute, Burst: 60},
+		"/manage":        {Rate: 60, Period: time.Minute, Burst: 30},
+		"/manage/resend": {Rate: 5, Period: time.Hour, Burst: 5},
 	}
 	for _, r := range o.Abuse.Routes {
 		if want[r.Path] != r.Limit {

@@ -98,6 +98,7 @@ var (
 	errBadReference      = answer(http.StatusBadRequest, booking.CodeInvalid, "reference", "reference is not a vaxbook booking reference.", 0)
 	errUnknownReference  = answer(http.StatusNotFound, "not_found", "reference", "No booking is known under this reference.", 0)
 	errStatusUnavailable = answer(http.StatusServiceUnavailable, "status_unavailable", "", "The booking status cannot be read right now; please try again shortly.", retryCache)
+	errStatusRestoring   = answer(http.StatusServiceUnavailable, "status_restoring", "", "Booking statuses are being restored after a fault; if this reference was accepted, its status shows again shortly. Please try again in a few seconds.", retryCache)
 
 	errRateLimited           = answer(http.StatusTooManyRequests, "rate_limited", "", "Too many requests from this address; please wait a moment and try again.", time.Minute)
 	errContactLimitEmail     = answer(http.StatusTooManyRequests, "contact_limit", "email", "This e-mail address has been used for as many bookings as allowed for now; please try again later or use another address.", time.Hour)
@@ -112,7 +113,9 @@ var (
 	errCaptchaRequired       = answer(http.StatusBadRequest, booking.CodeRequired, "captcha_token", "captcha_token is required: complete the human check and submit again.", 0)
 	errCaptchaFailed         = answer(http.StatusBadRequest, "captcha_failed", "captcha_token", "captcha_token was not accepted: complete the human check again and submit.", 0)
 	errCaptchaUnavailable    = answer(http.StatusServiceUnavailable, "captcha_unavailable", "", "The human check cannot be verified right now; nothing was saved. Please try again shortly.", retrySoon)
-	errQueueUnavailable      = answer(http.StatusServiceUnavailable, "queue_unavailable", "", "Your booking could not be queued; nothing was saved. Please try again shortly.", retrySoon)
+	// The maintenance switch (`vaxbook state set STATE --closed`).
+	errStateClosed      = answer(http.StatusServiceUnavailable, "state_closed", "state", "Bookings and registrations in this state are paused for maintenance; nothing was saved. Lists and statuses still work; please try again later.", retryConfig)
+	errQueueUnavailable = answer(http.StatusServiceUnavailable, "queue_unavailable", "", "Your booking could not be queued; nothing was saved. Please try again shortly.", retrySoon)
 
 	// The registration queue (docs/queue.md).
 	errNotQueueMode             = answer(http.StatusConflict, "not_queue_mode", "state", "This state books first come, first served: book with POST /submit.", 0)
@@ -137,6 +140,16 @@ var (
 	errProofUnavailable  = answer(http.StatusServiceUnavailable, "proof_unavailable", "", "Your code cannot be checked right now; nothing was saved. Please try again shortly.", retrySoon)
 	errProofUnsent       = answer(http.StatusServiceUnavailable, "proof_unavailable", "", "Your code could not be sent; please try again shortly.", retrySoon)
 	errProofContactLimit = answer(http.StatusTooManyRequests, "contact_limit", "email", "We have sent as many codes to this e-mail address as allowed for now; please use the last one, or try again later.", time.Hour)
+)
+
+// After the booking (docs/contract.md, "After the booking").
+var (
+	errManageTokenRequired = answer(http.StatusUnauthorized, "manage_token_required", "token", "Open the link in your confirmation message: it carries the token this needs.", 0)
+	errManageInvalid       = answer(http.StatusForbidden, "manage_invalid", "token", "This link does not open a booking; open the link in your latest message, or ask for it again with your reference and ID number.", 0)
+	errManageExpired       = answer(http.StatusGone, "manage_expired", "token", "This appointment has passed, so its link no longer works.", 0)
+	errAlreadyCancelled    = answer(http.StatusConflict, "already_cancelled", "", "This booking is already cancelled; you may book again.", 0)
+	errChangeToSameSlot    = answer(http.StatusBadRequest, "same_slot", "preferences", "preferences: choose slots other than the one you are booked in.", 0)
+	errManageUnqueued      = answer(http.StatusServiceUnavailable, errQueueUnavailable.code, "", "Your request could not be queued; nothing was changed. Please try again shortly.", retrySoon)
 )
 
 // retryConfig is how long to wait when a setting of the deployment is

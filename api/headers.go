@@ -1,6 +1,9 @@
 package api
 
-import "net/http"
+import (
+	"net/http"
+	"strings"
+)
 
 // Security headers on every API answer. The API serves JSON only, so the
 // policy allows nothing at all to load or frame it; nosniff keeps a
@@ -11,7 +14,15 @@ var (
 	hdrNosniff        = []string{"nosniff"}
 	hdrReferrerPolicy = []string{"no-referrer"}
 	hdrAPICSP         = []string{"default-src 'none'; frame-ancestors 'none'"}
+	hdrNoStore        = []string{"no-store"}
 )
+
+// personal reports whether path answers about one person (a booking's or a
+// registration's status): never stored by a CDN or a browser.
+func personal(path string) bool {
+	return strings.HasPrefix(path, "/status/") || path == "/status" ||
+		strings.HasPrefix(path, "/registration/") || path == "/registration"
+}
 
 func setSecurityHeaders(h http.Header) {
 	h["X-Content-Type-Options"] = hdrNosniff

@@ -46,3 +46,25 @@ func handleReadyz(log *slog.Logger, listings Listings, maxAge time.Duration) htt
 		respond.JSON(w, http.StatusOK, body{Status: "ready", CacheAgeSeconds: age.Seconds()})
 	})
 }
+
+// handleStartupz answers Cloud Run's startup probe: an instance may take
+// traffic once Redis answers and the cache-fill loop has filled the listing
+// at least once. The cache's age is not asked: a stalled cache writer must
+// not stop new instances from starting in a surge (its age is an alert,
+// deploy/README.md, and /readyz still reports it).
+func handleStartupz(log *slog.Logger, listings Listings) http.Handler {
+	ok := []byte(`{"status":"started"}`)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := listings.States(r.Context())
+		switch {
+		case errors.Is(err, listing.ErrNotFilled):
+			fail(w, r, log, errNotReady)
+			return
+		case err != nil:
+			logging.FromContext(r.Context(), log).Warn("not started: redis", "error", err)
+			fail(w, r, log, errRedisUnreachable)
+			return
+		}
+		respond.Raw(w, http.StatusOK, ok)
+	})
+}

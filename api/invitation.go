@@ -9,6 +9,7 @@ import (
 
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/listing"
+	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/queue"
 )
 
@@ -19,6 +20,9 @@ type Invitations struct {
 	// not set: a submission in a queue state is then answered 503
 	// invitations_unavailable, and every open state works as before.
 	Signer *queue.Signer
+	// IDs hashes the ID number a submission gives as the worker stored
+	// it (ID_PEPPER), the form tokens are bound to; set with Signer.
+	IDs *pii.Pepper
 	// Records reads the registrations' records, so a token whose booking
 	// is already made is refused at once. Nil skips that check: the
 	// worker's, in the booking's transaction, is the one that counts.
@@ -60,7 +64,7 @@ func (c *invitationCheck) check(ctx context.Context, log *slog.Logger, st listin
 		if err != nil && c.Signer != nil {
 			// Validate passed with the invitation, so only fields left
 			// for the registration are missing: the token must fill them.
-			if inv, verr := c.Signer.Verify(req.Invitation, req.IDNumber, time.Now()); verr == nil && inv.State == req.State {
+			if inv, verr := c.Signer.Verify(req.Invitation, c.IDs.Hash(req.IDNumber), time.Now()); verr == nil && inv.State == req.State {
 				return req, nil
 			}
 		}
@@ -75,7 +79,7 @@ func (c *invitationCheck) check(ctx context.Context, log *slog.Logger, st listin
 		})
 		return req, errInvitationsUnavailable
 	}
-	inv, err := c.Signer.Verify(req.Invitation, req.IDNumber, time.Now())
+	inv, err := c.Signer.Verify(req.Invitation, c.IDs.Hash(req.IDNumber), time.Now())
 	switch {
 	case errors.Is(err, queue.ErrInvitationNotYours):
 		return req, errInvitationNotYours

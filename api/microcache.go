@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/vaxbook/vaxbook/internal/listing"
+	"github.com/vaxbook/vaxbook/internal/logging"
 )
 
 // statesKey is the micro-cache's name for the /states document; state codes
@@ -26,6 +29,9 @@ type microCache struct {
 	src Listings
 	ttl time.Duration
 	now func() time.Time
+	// failing logs an empty or unreachable cache once per episode, not
+	// once per request, and counts it.
+	failing *logging.Episode
 
 	mu    sync.RWMutex
 	items map[string]*entry
@@ -37,6 +43,9 @@ type entry struct {
 	listing.Rendered
 	at  time.Time
 	err error // cached too, so an unfilled cache or a Redis outage is not hammered
+	// last is, on a failed read, the last document this instance read
+	// within lastGoodMaxAge, for the paths that may decide on it (lastGood).
+	last *entry
 
 	etag     []string // header values, built once so a hit allocates nothing
 	lenPlain []string
@@ -45,8 +54,19 @@ type entry struct {
 	states   map[string]listing.State // the states document, by code
 }
 
-func newMicroCache(src Listings, ttl time.Duration) *microCache {
-	return &microCache{src: src, ttl: ttl, now: time.Now, items: map[string]*entry{}}
+// lastGoodMaxAge bounds how old a listing /submit and /register may
+// decide on while Redis is empty or unreachable. It only refuses hopeless
+// choices before queuing (the worker's transaction is what never
+// overbooks), so an old one costs a few bookings that end full; five
+// minutes outlasts a Redis restart or failover, and bounds how long a
+// state's change of mode can go unseen.
+const lastGoodMaxAge = 5 * time.Minute
+
+func newMicroCache(log *slog.Logger, src Listings, ttl time.Duration) *microCache {
+	return &microCache{src: src, ttl: ttl, now: time.Now, items: map[string]*entry{},
+		failing: logging.NewEpisode(log, slog.LevelWarn,
+			"listing cache empty or unreachable: /listppv answers 503, /submit decides on this instance's last listing",
+			"listing cache readable again")}
 }
 
 // get returns the document for key (a state code, or statesKey).
@@ -68,7 +88,7 @@ func (c *microCache) get(ctx context.Context, key string) *entry {
 		// not fail the others.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()
-		e = c.fill(fctx, key)
+		e = c.fill(fctx, key, e)
 		c.mu.Lock()
 		c.items[key] = e
 		c.mu.Unlock()
@@ -77,7 +97,28 @@ func (c *microCache) get(ctx context.Context, key string) *entry {
 	return v.(*entry)
 }
 
-func (c *microCache) fill(ctx context.Context, key string) *entry {
+// fill reads key's document anew; prev is the entry it replaces, if any.
+func (c *microCache) fill(ctx context.Context, key string, prev *entry) *entry {
+	e := c.read(ctx, key)
+	if e.err == nil {
+		c.failing.OK()
+		return e
+	}
+	what := "unreachable"
+	if errors.Is(e.err, listing.ErrNotFilled) {
+		what = "empty"
+	}
+	c.failing.Fail(e.err, "cache", what)
+	if prev != nil && prev.err != nil {
+		prev = prev.last
+	}
+	if prev != nil && e.at.Sub(prev.at) <= lastGoodMaxAge {
+		e.last = prev
+	}
+	return e
+}
+
+func (c *microCache) read(ctx context.Context, key string) *entry {
 	e := &entry{at: c.now()}
 	var (
 		r   listing.Rendered
@@ -100,6 +141,18 @@ func (c *microCache) fill(ctx context.Context, key string) *entry {
 		e.states, e.err = listing.ParseStates(r.Body)
 	} else {
 		e.avail, e.err = listing.ParseAvailability(r.Body)
+	}
+	return e
+}
+
+// lastGood is get for the paths that decide on a listing rather than serve
+// it (/submit, /register): while the cache is empty or unreachable, the
+// last document this instance read, if it is at most lastGoodMaxAge old.
+// The operators' stale /listppv can share it.
+func (c *microCache) lastGood(ctx context.Context, key string) *entry {
+	e := c.get(ctx, key)
+	if e.err != nil && e.last != nil {
+		return e.last
 	}
 	return e
 }

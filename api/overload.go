@@ -49,9 +49,13 @@ func (c *inFlight) enter() bool {
 
 func (c *inFlight) leave() { c.n.Add(-1) }
 
-// exempt reports the requests the cap never sheds: liveness must answer
-// however busy the instance is, or Cloud Run restarts a loaded instance and
-// the load lands on the rest.
+// exempt reports the requests the cap never sheds, Cloud Run's probes:
+// liveness must answer however busy the instance is, or Cloud Run restarts
+// a loaded instance and the load lands on the rest.
 func exempt(r *http.Request) bool {
-	return r.URL.Path == "/healthz" || r.URL.Path == "/readyz"
+	switch r.URL.Path {
+	case "/healthz", "/readyz", "/startupz":
+		return true
+	}
+	return false
 }

@@ -77,7 +77,7 @@ func TestOverload_BeyondTheCapEveryRouteButTheProbesIsShedAtOnce(t *testing.T) {
 	if w := e.do(t, http.MethodPost, "/submit", submission(nil), nil); w.Code != http.StatusServiceUnavailable || decodeError(t, w).Error.Code != "overloaded" {
 		t.Errorf("POST /submit at the cap: got %d %s, want 503 overloaded", w.Code, w.Body)
 	}
-	for _, target := range []string{"/healthz", "/readyz"} {
+	for _, target := range []string{"/healthz", "/readyz", "/startupz"} {
 		if w := e.do(t, http.MethodGet, target, "", nil); w.Code != http.StatusOK {
 			t.Errorf("GET %s at the cap: got %d %s, want 200 (probes are never shed)", target, w.Code, w.Body)
 		}

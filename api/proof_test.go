@@ -14,6 +14,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/config"
 	"github.com/vaxbook/vaxbook/internal/email"
 	"github.com/vaxbook/vaxbook/internal/notify"
+	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/proof"
 	"github.com/vaxbook/vaxbook/internal/ratelimit"
 	"github.com/vaxbook/vaxbook/internal/redis"
@@ -159,7 +160,7 @@ func TestSubmit_WithProofOnNothingCountsWithoutTheRightCode(t *testing.T) {
 	flipped[len(flipped)/2] ^= 1
 	other, otherCode := askCode(t, e, mail, "amin@example.com")
 	expired := s.Sign(proof.Challenge{Channel: notify.ChannelEmail, ExpiresAt: time.Now().Add(-time.Second)}, "siti@example.com", "123456")
-	foreign := mustSigner(t, proofSecret).Sign("ABCDEFGHJKMNPQRS", "selangor", inviteeIC, time.Now().Add(time.Hour))
+	foreign := mustSigner(t, proofSecret).Sign("ABCDEFGHJKMNPQRS", "selangor", inviteeHash, time.Now().Add(time.Hour))
 	cases := []struct {
 		name   string
 		mod    func(map[string]any)
@@ -275,7 +276,7 @@ func TestSubmit_InvitationBookingNeedsNoProof(t *testing.T) {
 	// Rebuild the same environment's handler with proof on.
 	qp := invitationEnv{signer: q.signer, regs: q.regs}
 	qp.env = newEnv(t, false, func(o *api.Options) {
-		o.Invitations = api.Invitations{Signer: q.signer, Records: q.regs}
+		o.Invitations = api.Invitations{Signer: q.signer, IDs: pii.Dev(), Records: q.regs}
 	}, withProof(t, mail))
 	fill(t, qp.rdb, append(slotRows(), queueRows()...))
 	token, _ := qp.invite(t, "kedah", time.Now().Add(time.Hour))

@@ -65,7 +65,6 @@ func handleRegistration(log *slog.Logger, records Registrations) http.Handler {
 		case queue.StatusBooked:
 			ans.BookingReference = rec.BookingReference
 		}
-		w.Header().Set("Cache-Control", "no-store")
 		respond.JSON(w, http.StatusOK, ans)
 	})
 }

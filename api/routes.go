@@ -77,6 +77,9 @@ type Options struct {
 	// References derives the references of retried submissions; nil:
 	// booking.DevReferences (Config.Options sets REFERENCE_KEY's).
 	References *booking.References
+	// Manage is the manage link's endpoints; zero: unrouted
+	// (Config.Options sets the signer, the caller the publisher).
+	Manage Manage
 	// MaxInFlight caps the requests answered at once (API_MAX_IN_FLIGHT);
 	// beyond it they are shed with 503 overloaded. 0: DefaultMaxInFlight.
 	MaxInFlight int
@@ -114,7 +117,7 @@ func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Stat
 	if opts.Proof.On() && (opts.Proof.Tries == nil || opts.Proof.Mail == nil) {
 		panic("api: the configuration turns CONTACT_PROOF on but Options.Proof has no Tries or Mail")
 	}
-	cache := newMicroCache(listings, opts.MicroCacheTTL)
+	cache := newMicroCache(log, listings, opts.MicroCacheTTL)
 
 	r := chi.NewRouter()
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { fail(w, r, log, errNoRoute) })
@@ -127,6 +130,7 @@ func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Stat
 	r.Method(http.MethodHead, "/listppv", listPPV)
 	r.Method(http.MethodGet, "/states", handleStates(log, cache))
 	r.Method(http.MethodGet, "/healthz", handleHealthz())
+	r.Method(http.MethodGet, "/startupz", handleStartupz(log, listings))
 	r.Method(http.MethodGet, "/config", handleConfig(opts.Captcha, opts.Proof.On()))
 
 	r.Group(func(r chi.Router) {
@@ -143,6 +147,12 @@ func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Stat
 			r.Method(http.MethodGet, "/registration/{reference}", handleRegistration(log, opts.Queue.Records))
 		}
 		r.Method(http.MethodGet, "/status/{reference}", handleStatus(log, statuses))
+		if opts.Manage.on() {
+			r.Method(http.MethodGet, "/manage", handleManageView(log, opts.Manage, statuses))
+			r.Method(http.MethodPost, "/manage/cancel", handleManageAction(log, booking.ActionCancel, opts.Manage, cache, statuses, opts.PublishTimeout))
+			r.Method(http.MethodPost, "/manage/change", handleManageAction(log, booking.ActionChange, opts.Manage, cache, statuses, opts.PublishTimeout))
+			r.Method(http.MethodPost, "/manage/resend", handleManageResend(log, opts.Manage, opts.PublishTimeout))
+		}
 		r.Method(http.MethodGet, "/readyz", handleReadyz(log, listings, opts.MaxCacheAge))
 	})
 
@@ -167,6 +177,12 @@ func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Stat
 		if req.URL.Path == "/listppv" && (req.Method == http.MethodGet || req.Method == http.MethodHead) {
 			listPPV.ServeHTTP(w, req)
 			return
+		}
+		if personal(req.URL.Path) {
+			// Set before any handler or limit runs, so a 404, 429 or 503 is
+			// never kept by a CDN either: a cached "unknown reference" would
+			// outlive the worker writing the status by minutes.
+			w.Header()["Cache-Control"] = hdrNoStore
 		}
 		r.ServeHTTP(w, req)
 	})

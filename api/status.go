@@ -25,11 +25,15 @@ func handleStatus(log *slog.Logger, statuses Statuses) http.Handler {
 		case errors.Is(err, booking.ErrUnknownReference):
 			fail(w, r, log, errUnknownReference)
 			return
+		case errors.Is(err, booking.ErrStatusesRestoring):
+			// Not 404: Redis lost records that the cache-fill loop is
+			// writing back, and this may be one of them.
+			fail(w, r, log, errStatusRestoring)
+			return
 		case err != nil:
 			fail(w, r, log, errStatusUnavailable.because(err))
 			return
 		}
-		w.Header().Set("Cache-Control", "no-store")
 		respond.Raw(w, http.StatusOK, b)
 	})
 }

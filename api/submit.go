@@ -100,15 +100,19 @@ func handleSubmit(log *slog.Logger, cache *microCache, pub Publisher, statuses S
 }
 
 // submittedState is the /states entry of the state a submission names,
-// which carries its mode.
+// which carries its mode. A state closed by the maintenance switch takes
+// nothing new: its answer is 503 state_closed.
 func submittedState(ctx context.Context, cache *microCache, code string) (listing.State, error) {
-	states := cache.get(ctx, statesKey)
+	states := cache.lastGood(ctx, statesKey)
 	if states.err != nil {
 		return listing.State{}, cacheError(states.err)
 	}
 	st, known := states.states[code]
 	if !known {
 		return listing.State{}, errSubmittedUnknownState
+	}
+	if st.Closed {
+		return listing.State{}, errStateClosed
 	}
 	return st, nil
 }
@@ -171,7 +175,7 @@ func admitPerson(ctx context.Context, log *slog.Logger, r *http.Request, abuse A
 // checkAgainstListing holds preferences to the state's current listing and
 // refuses, before queuing, a submission whose every choice shows no room.
 func checkAgainstListing(ctx context.Context, cache *microCache, req booking.Request) error {
-	doc := cache.get(ctx, req.State)
+	doc := cache.lastGood(ctx, req.State)
 	if doc.err != nil {
 		return cacheError(doc.err)
 	}

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -73,18 +74,30 @@ func (f fixture) exec(t *testing.T, sql string, args ...any) {
 type countingSink struct {
 	*redis.Listings
 	writes atomic.Int64
+	// failing is how many of the next writes fail, as a Redis gone away
+	// would make them.
+	failing atomic.Int64
 }
+
+var errRedisAway = errors.New("dial tcp 127.0.0.1:6379: connect: connection refused")
 
 func (s *countingSink) Write(ctx context.Context, docs listing.Documents, at time.Time) error {
 	s.writes.Add(1)
+	if s.failing.Add(-1) >= 0 {
+		return errRedisAway
+	}
 	return s.Listings.Write(ctx, docs, at)
 }
 
 func (f fixture) newLoop(t *testing.T, pool *pgxpool.Pool, interval time.Duration) (*cachefill.Loop, *countingSink) {
 	t.Helper()
+	return f.newLoopLogging(t, pool, interval, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+func (f fixture) newLoopLogging(t *testing.T, pool *pgxpool.Pool, interval time.Duration, log *slog.Logger) (*cachefill.Loop, *countingSink) {
+	t.Helper()
 	sink := &countingSink{Listings: redis.NewListings(f.rdb)}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	l := cachefill.New(log, pool, sink, interval)
+	l := cachefill.New(log, pool, sink, redis.NewStatuses(f.rdb, time.Hour), cachefill.Config{Interval: interval, StatusTTL: time.Hour})
 	// A leader driven by Pass keeps its lease's connection checked out, and
 	// pool.Close would wait for it.
 	t.Cleanup(l.Close)
@@ -300,8 +313,8 @@ func TestPass_WritesEveryStateTheStatesListAndTheHeartbeat(t *testing.T) {
 	if hb.Before(before.Truncate(time.Millisecond)) || hb.After(after) {
 		t.Errorf("heartbeat: got %v, want between %v and %v", hb, before, after)
 	}
-	if n := f.keyCount(t); n != int64(len(stateCodes))+2 {
-		t.Errorf("keys: got %d, want %d (a document per state, the states list, the heartbeat)", n, len(stateCodes)+2)
+	if n := f.keyCount(t); n != int64(len(stateCodes))+3 {
+		t.Errorf("keys: got %d, want %d (a document per state, the states list, the heartbeat, the status records' mark)", n, len(stateCodes)+3)
 	}
 	if ok, leader, _ := l.Healthy(); !ok || !leader {
 		t.Errorf("Healthy: got ok %v leader %v, want true, true", ok, leader)

@@ -40,8 +40,8 @@ SQL_INSTANCE=vaxbook-db
 SQL_TIER=db-custom-4-16384
 # Declared, not left to the tier's default, because deploy/worker.yaml's
 # connection budget is checked against it: worker 10 instances x (8 booking
-# + 4 e-mail conns) x 2 (revision overlap) + cachefill 2 x 2 + invite 2 x 2
-# + migrate 2 + 3 reserved = 253 < 300. A 16 GB instance's default would be higher;
+# + 4 message conns) x 2 (revision overlap) + cachefill 2 x 2 + invite 2 x 2
+# + hooks 3 x 4 x 2 + migrate 2 + 3 reserved = 277 < 300. A 16 GB instance's default would be higher;
 # declaring it keeps the arithmetic and the server in step.
 SQL_MAX_CONNECTIONS=300
 DB_NAME=vaxbook
@@ -166,6 +166,7 @@ iam_db_url() { printf 'postgres://%s@%s:5432/%s?sslmode=require' "$(iam_db_user 
 ensure_secret database-url-worker "$(iam_db_url worker)"
 ensure_secret database-url-cachefill "$(iam_db_url cachefill)"
 ensure_secret database-url-invite "$(iam_db_url invite)"
+ensure_secret database-url-hooks "$(iam_db_url hooks)"
 
 if ! secret_has_version redis-url; then
   log "creating secret redis-url"
@@ -177,6 +178,13 @@ fi
 # For the e-mail (worker) and captcha (api) features: the runbook says where
 # the captcha's two keys come from.
 ensure_secret sendgrid-api-key "${SENDGRID_API_KEY:-}"
+# SMS (worker) and the delivery hooks: Twilio's account SID and auth token
+# (the token also checks Twilio's status callbacks), and the verification
+# key of SendGrid's signed Event Webhook (runbook, "SMS and delivery
+# feedback").
+ensure_secret twilio-account-sid "${TWILIO_ACCOUNT_SID:-}"
+ensure_secret twilio-auth-token "${TWILIO_AUTH_TOKEN:-}"
+ensure_secret sendgrid-webhook-public-key "${SENDGRID_WEBHOOK_PUBLIC_KEY:-}"
 ensure_secret captcha-secret "${CAPTCHA_SECRET:-}"
 # The registration queue's HMAC key for invitation tokens: made here, read
 # by the api (checks), the worker (consumes) and invite (signs).
@@ -211,8 +219,14 @@ if ! secret_has_version reference-key; then
   ensure_secret reference-key "$(openssl rand -hex 32)"
 fi
 
+# Signs the manage links of bookings (worker) and checks them (api).
+if ! secret_has_version manage-secret; then
+  log "creating secret manage-secret"
+  ensure_secret manage-secret "$(openssl rand -hex 32)"
+fi
+
 # --- service accounts --------------------------------------------------------
-for role in api worker cachefill invite migrate retention scheduler push build deploy; do
+for role in api worker cachefill invite hooks migrate retention reconcile scheduler push build deploy; do
   if ! gc iam service-accounts describe "$(sa "$role")" >/dev/null 2>&1; then
     log "creating service account $(sa "$role")"
     gc iam service-accounts create "vaxbook-$role" --display-name="vaxbook $role"
@@ -226,26 +240,33 @@ grant_secret() { # secret role...
       --role=roles/secretmanager.secretAccessor >/dev/null
   done
 }
-grant_secret database-url migrate retention
+# reconcile --fix sets counters on every slot, which no service's role may:
+# it logs in as the schema owner, like an operator's seed or state set.
+grant_secret database-url migrate retention reconcile
 grant_secret database-url-worker worker
 grant_secret database-url-cachefill cachefill
 grant_secret database-url-invite invite
+grant_secret database-url-hooks hooks
 grant_secret redis-url api worker cachefill invite
 grant_secret invitation-secret api worker invite
 grant_secret sendgrid-api-key worker
+grant_secret twilio-account-sid worker
+grant_secret twilio-auth-token worker hooks
+grant_secret sendgrid-webhook-public-key hooks
 grant_secret captcha-secret api
 grant_secret captcha-site-key api
 grant_secret rate-limit-key api
 grant_secret contact-proof-secret api
-grant_secret id-pepper worker
+grant_secret id-pepper worker api
 grant_secret reference-key api
+grant_secret manage-secret api worker
 
 # --- database users -------------------------------------------------------------
 # One IAM database user per service that uses Postgres, made a member of its
 # service's group. The groups are made by the first migrate (the first
 # deploy's), so on a new project the membership step says so and is done by
 # running this script again after it (deploy/README.md, "First deploy").
-DB_SERVICES="worker cachefill invite"
+DB_SERVICES="worker cachefill invite hooks"
 for role in $DB_SERVICES; do
   # roles/cloudsql.instanceUser: log in with a token. Nothing else on the
   # instance: the connection is to its private IP, no connector.
@@ -278,7 +299,7 @@ for role in roles/run.admin roles/logging.logWriter roles/firebasehosting.admin;
 done
 gc artifacts repositories add-iam-policy-binding "$AR_REPO" --location="$REGION" \
   --member="serviceAccount:$(sa deploy)" --role=roles/artifactregistry.reader >/dev/null
-for role in api worker cachefill invite migrate retention; do
+for role in api worker cachefill invite migrate retention reconcile; do
   gc iam service-accounts add-iam-policy-binding "$(sa "$role")" \
     --member="serviceAccount:$(sa deploy)" --role=roles/iam.serviceAccountUser >/dev/null
 done
@@ -293,7 +314,7 @@ ensure_topic() {
     gc pubsub topics create "$1"
   fi
 }
-for topic in appointments-topic email-topic registrations-topic appointments-dead-letter email-dead-letter registrations-dead-letter; do
+for topic in appointments-topic email-topic sms-topic registrations-topic manage-topic appointments-dead-letter email-dead-letter sms-dead-letter registrations-dead-letter manage-dead-letter; do
   ensure_topic "$topic"
 done
 gc pubsub topics add-iam-policy-binding appointments-topic \
@@ -302,7 +323,15 @@ gc pubsub topics add-iam-policy-binding email-topic \
   --member="serviceAccount:$(sa worker)" --role=roles/pubsub.publisher >/dev/null
 gc pubsub topics add-iam-policy-binding email-topic \
   --member="serviceAccount:$(sa invite)" --role=roles/pubsub.publisher >/dev/null
+# SMS are asked for by the booking push and the invitation loop, and by
+# /push/email when an address bounced (and e-mail by /push/sms likewise).
+gc pubsub topics add-iam-policy-binding sms-topic \
+  --member="serviceAccount:$(sa worker)" --role=roles/pubsub.publisher >/dev/null
+gc pubsub topics add-iam-policy-binding sms-topic \
+  --member="serviceAccount:$(sa invite)" --role=roles/pubsub.publisher >/dev/null
 gc pubsub topics add-iam-policy-binding registrations-topic \
+  --member="serviceAccount:$(sa api)" --role=roles/pubsub.publisher >/dev/null
+gc pubsub topics add-iam-policy-binding manage-topic \
   --member="serviceAccount:$(sa api)" --role=roles/pubsub.publisher >/dev/null
 # The api asks for contact-proof code e-mails (CONTACT_PROOF).
 gc pubsub topics add-iam-policy-binding email-topic \
@@ -310,7 +339,7 @@ gc pubsub topics add-iam-policy-binding email-topic \
 
 # A dead-letter topic keeps nothing by itself: each gets a pull subscription
 # that holds what failed for a week, for an operator to read and replay.
-for dl in appointments-dead-letter email-dead-letter registrations-dead-letter; do
+for dl in appointments-dead-letter email-dead-letter sms-dead-letter registrations-dead-letter; do
   if ! gc pubsub subscriptions describe "$dl-sub" >/dev/null 2>&1; then
     gc pubsub subscriptions create "$dl-sub" --topic="$dl" \
       --message-retention-duration=7d --expiration-period=never
@@ -346,10 +375,22 @@ push_subscription() {
 }
 # A booking takes milliseconds: short deadline, quick first retry. E-mail
 # waits on SendGrid: longer deadline, gentler retries.
-push_subscription appointments-push appointments-topic /push/appointments appointments-dead-letter 30 1s 60s 10
+# Sized for a surge backlog: while the workers are saturated (429/503 from
+# Cloud Run at maxScale) or Cloud SQL fails over, every queued booking is
+# refused again and again. Pub/Sub's ceiling of 100 attempts, backing off
+# 1 s doubling to 120 s, dead-letters a message only after about 3 hours of
+# refusals (1+2+...+64 s, then 93 x 120 s), yet retries each one at least
+# every 2 minutes once the workers recover. cmd/vaxbook/deploy_test.go
+# holds the booking subscriptions to at least 2 hours.
+push_subscription appointments-push appointments-topic /push/appointments appointments-dead-letter 30 1s 120s 100
 push_subscription email-push email-topic /push/email email-dead-letter 60 10s 600s 10
-# Recording a registration is a booking-sized transaction.
-push_subscription registrations-push registrations-topic /push/registrations registrations-dead-letter 30 1s 60s 10
+# SMS waits on Twilio as e-mail does on SendGrid.
+push_subscription sms-push sms-topic /push/sms sms-dead-letter 60 10s 600s 10
+# Recording a registration is a booking-sized transaction, with a surge of
+# its own at a queue state's opening.
+push_subscription registrations-push registrations-topic /push/registrations registrations-dead-letter 30 1s 120s 100
+# A cancel or change is a booking-sized transaction.
+push_subscription manage-push manage-topic /push/manage manage-dead-letter 30 1s 120s 100
 
 # The push identity may invoke the worker and nothing else. The binding
 # needs the service, so cloudbuild.yaml also makes it after each deploy.
@@ -382,9 +423,19 @@ schedule_job() { # job schedule
   fi
 }
 schedule_job retention "0 3 * * *"
+# reconcile holds the slots' counters against their bookings every hour
+# and only reports (deploy/README.md, "Counter drift").
+schedule_job reconcile "17 * * * *"
+
+# reconcile's drift lines, counted for the Counter drift alert (runbook).
+RECONCILE_FILTER='resource.type="cloud_run_job" AND resource.labels.job_name="reconcile" AND jsonPayload.message="reconcile drift"'
+if ! gc logging metrics describe reconcile_drift >/dev/null 2>&1; then
+  gc logging metrics create reconcile_drift --log-filter="$RECONCILE_FILTER" \
+    --description="slots whose booked counter differs from their confirmed bookings (vaxbook reconcile)"
+fi
 
 # --- what is left to a person ---------------------------------------------------
-for secret in sendgrid-api-key captcha-secret captcha-site-key; do
+for secret in sendgrid-api-key captcha-secret captcha-site-key twilio-account-sid twilio-auth-token sendgrid-webhook-public-key; do
   if ! secret_has_version "$secret"; then
     log "TODO: secret $secret has no value yet; add one before deploying a service that reads it:"
     log "  printf %s \"\$VALUE\" | gcloud secrets versions add $secret --data-file=- --project=$PROJECT_ID"

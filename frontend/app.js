@@ -4,7 +4,7 @@
 // invitation (?invite=) books with the ID number and the times alone. Plain
 // DOM, no framework: the page must load fast on a cheap phone over 3G, and
 // every byte here is paid a million times.
-import { t, setLang, lang, tables } from './i18n.js?v=e65127e150';
+import { t, setLang, lang, tables } from './i18n.js?v=883fddb140';
 import * as api from './api.js?v=caf14ea1be';
 import { validate } from './validate.js?v=82308de9b9';
 
@@ -76,7 +76,7 @@ function el(tag, props = {}, ...kids) {
   return e;
 }
 
-// --- language ------------------------------------------------------------
+// --- language
 
 function texts() {
   for (const e of document.querySelectorAll('[data-t]')) e.textContent = t(e.dataset.t);
@@ -113,7 +113,7 @@ function initialLang() {
   return [asked, stored].find((l) => l && tables[l]) || 'ms';
 }
 
-// --- formatting ----------------------------------------------------------
+// --- formatting
 
 const locale = () => (lang() === 'en' ? 'en-MY' : 'ms-MY');
 
@@ -137,7 +137,7 @@ function findSlot(id) {
   return null;
 }
 
-// --- errors next to fields -----------------------------------------------
+// --- errors next to fields
 
 function setErrors(errs) {
   ui.errors = errs;
@@ -181,7 +181,9 @@ function setMode(m) {
   const reg = m === 'register';
   $('slots').hidden = reg;
   $('reg-help').hidden = !reg;
-  $('contact-box').hidden = !reg;
+  // Every message, booking outcomes too, goes where the person chooses;
+  // an invitation's booking keeps the choice made at registration.
+  $('contact-box').hidden = m === 'invite';
   for (const f of ['name', 'phone', 'email']) $(f).closest('.field').hidden = m === 'invite';
   // An invitation already reached the contact its registration proved.
   $('proof-box').hidden = !ui.proof || m === 'invite';
@@ -193,7 +195,7 @@ function setMode(m) {
   formMessage('');
 }
 
-// --- states and the list call --------------------------------------------
+// --- states and the list call
 
 function setListBusy(busy) {
   $('show').disabled = busy;
@@ -231,8 +233,10 @@ async function loadStates() {
 // registration of a state that books by invitation.
 function showLabel() {
   const b = $('show');
-  b.dataset.t = stateOf($('state').value)?.mode === 'queue' && !ui.invite ? 'toRegister' : 'showSlots';
+  const st = stateOf($('state').value);
+  b.dataset.t = st?.mode === 'queue' && !ui.invite ? 'toRegister' : 'showSlots';
   b.textContent = t(b.dataset.t);
+  $('state-closed').hidden = !st?.closed;
 }
 
 async function showList() {
@@ -280,7 +284,7 @@ async function showList() {
   announce(t('loaded', { n: ui.doc.centers.length, state: name }));
 }
 
-// --- centres, slots and preferences --------------------------------------
+// --- centres, slots and preferences
 
 function slotLabel(s) {
   return `${fmtDate(s.date)}, ${s.time}`;
@@ -366,7 +370,7 @@ function onSlotChange(e) {
   renderPrefs();
 }
 
-// --- submit --------------------------------------------------------------
+// --- submit
 
 function readForm() {
   const v = Object.fromEntries((ui.mode === 'invite' ? ['id_number'] : FIELDS).map((f) => [f, $(f).value]));
@@ -417,10 +421,10 @@ async function onSubmit(e) {
 
   const reg = ui.mode === 'register';
   const body = { state: ui.st.code, ...form, lang: lang() };
-  if (reg) body.contact = new FormData($('book-form')).get('contact');
+  if (ui.mode !== 'invite') body.contact = new FormData($('book-form')).get('contact');
   // Sent whenever the page has one: in a state the API sees as open it is
   // ignored, and the page's /states may be older than the API's.
-  else if (ui.invite) body.invitation = ui.invite;
+  if (!reg && ui.invite) body.invitation = ui.invite;
   if (ui.captcha) body.captcha_token = ui.captcha.token;
   if (proof) body.proof = proof;
   const r = await api.post(reg ? '/register' : '/submit', body, ui.key).catch(() => null);
@@ -447,6 +451,12 @@ async function onSubmit(e) {
     case 'invitation_expired':
       formMessage(t('inv.' + code), code === 'invitation_expired');
       return releaseSubmit();
+    case 'state_closed':
+      // Closed since the page read /states.
+      ui.st.closed = true;
+      showLabel();
+      formMessage(t('stateClosed'));
+      return releaseSubmit(COOLDOWN_MS);
     case 'invitation_required':
     case 'not_queue_mode':
       releaseSubmit();
@@ -530,7 +540,7 @@ function accepted(ans, reg) {
   poll(0);
 }
 
-// --- status --------------------------------------------------------------
+// --- status
 
 function poll(i) {
   clearTimeout(pollTimer);
@@ -644,7 +654,7 @@ async function checkAgain() {
   setTimeout(() => ($('check').disabled = false), COOLDOWN_MS);
 }
 
-// --- contact proof -------------------------------------------------------
+// --- contact proof
 
 const needsProof = () => ui.proof && ui.mode !== 'invite';
 
@@ -689,7 +699,7 @@ function onEmailInput() {
   }
 }
 
-// --- captcha -------------------------------------------------------------
+// --- captcha
 
 // loadCaptcha asks the API whether a human check is configured and only then
 // loads the provider's script: no captcha, no third-party request.
@@ -727,7 +737,7 @@ function resetCaptcha() {
   c.token = '';
 }
 
-// --- start ---------------------------------------------------------------
+// --- start
 
 function start() {
   for (const b of document.querySelectorAll('[data-lang]')) b.addEventListener('click', () => applyLang(b.dataset.lang));

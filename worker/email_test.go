@@ -22,7 +22,6 @@ import (
 	"github.com/vaxbook/vaxbook/internal/notify"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/pubsub"
-	"github.com/vaxbook/vaxbook/internal/sendgrid"
 	"github.com/vaxbook/vaxbook/internal/sendgrid/sendgridtest"
 	"github.com/vaxbook/vaxbook/internal/testenv"
 	"github.com/vaxbook/vaxbook/worker"
@@ -35,16 +34,7 @@ const sendgridKey = "SG.test-key"
 func emailHandler(t testing.TB, pool *pgxpool.Pool, statuses ...int) (http.Handler, *sendgridtest.Server) {
 	t.Helper()
 	srv := sendgridtest.New(t, sendgridKey, statuses...)
-	sg, err := sendgrid.New(sendgrid.Config{APIKey: sendgridKey, BaseURL: srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	comp, err := email.NewComposer(email.Address{Name: "vaxbook", Email: "no-reply@vaxbook.example.my"}, "https://vaxbook.example.my")
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return worker.HandleEmail(log, postgres.NewEmails(pool), comp, sg), srv
+	return worker.HandleEmail(quiet, postgres.NewEmails(pool), mustComposer(t), mustSendGrid(t, srv.URL)), srv
 }
 
 func emailRequest(kind notify.Kind) email.Request {
@@ -217,15 +207,22 @@ func TestEmailPush_WithoutSenderRequestsWait(t *testing.T) {
 // emailTopic makes email-topic with a pull subscription in a fresh pstest.
 func emailTopic(t *testing.T, psc *gpubsub.Client) string {
 	t.Helper()
+	return pullTopic(t, psc, "email-topic", "email-push")
+}
+
+// pullTopic makes topic with the pull subscription sub, whose full name it
+// returns.
+func pullTopic(t *testing.T, psc *gpubsub.Client, topic, sub string) string {
+	t.Helper()
 	ctx := context.Background()
-	if err := pubsub.EnsureTopic(ctx, psc, "email-topic"); err != nil {
+	if err := pubsub.EnsureTopic(ctx, psc, topic); err != nil {
 		t.Fatal(err)
 	}
-	sub, err := pubsub.EnsurePullSubscription(ctx, psc, "email-topic", "email-push", time.Minute)
+	name, err := pubsub.EnsurePullSubscription(ctx, psc, topic, sub, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sub
+	return name
 }
 
 // drain pulls and acknowledges everything waiting on sub.

@@ -32,6 +32,13 @@ type channel[R notify.Request, M any] struct {
 	setting string // the configuration that gives it a sender
 	compose func(R) (M, error)
 	sender  notify.Sender[M] // nil: nothing is sent and requests wait
+	// address is where a request goes on this channel, which the record
+	// checks against bounces and the daily cap.
+	address func(R) string
+	// fallback asks for the message on the person's other channel when
+	// this one's address is undeliverable, reporting whether it did; nil:
+	// no other channel is set up.
+	fallback func(context.Context, R) (bool, error)
 }
 
 // handleSend is the push handler for a channel's topic: it renders each
@@ -62,7 +69,7 @@ func handleSend[R notify.Request, M any](log *slog.Logger, sent SentLog, ch chan
 			return
 		}
 
-		d := notify.Delivery{MessageID: p.env.Message.ID(), Attempt: p.env.DeliveryAttempt}
+		d := notify.Delivery{MessageID: p.env.Message.ID(), Attempt: p.env.DeliveryAttempt, Recipient: ch.address(p.msg)}
 		if t, err := time.Parse(time.RFC3339Nano, p.env.Message.PublishTime); err == nil {
 			d.RequestedAt = t
 		}
@@ -82,11 +89,25 @@ func handleSend[R notify.Request, M any](log *slog.Logger, sent SentLog, ch chan
 			respond.Unavailable(w, 0, "retry", "The "+ch.what+" could not be sent; deliver it again.")
 			return
 		}
+		// Asked again on every delivery that finds the outcome, so a
+		// publish lost before the ack is asked for by the redelivery; the
+		// other channel's record sends it once.
+		if out.Result == notify.Undeliverable && ch.fallback != nil {
+			diverted, err := ch.fallback(ctx, p.msg)
+			if err != nil {
+				log.Warn(ch.what+" undeliverable and its fallback not requested; asking for redelivery", "error", err)
+				respond.Unavailable(w, 0, "retry", "The other channel could not be asked; deliver it again.")
+				return
+			}
+			log = log.With("fallback", diverted)
+		}
 		// The address is personal data and stays out of the logs; the
 		// reference leads to it.
 		switch {
 		case already:
 			log.Info(ch.what+" already finished; acknowledging", "outcome", string(out.Result))
+		case out.Result == notify.Undeliverable, out.Result == notify.Capped:
+			log.Warn(ch.what+" not sent", "outcome", string(out.Result), "detail", out.Detail)
 		case out.Result == notify.Rejected:
 			log.Warn(ch.what+" refused by the provider for good", "provider_status", out.ProviderStatus, "detail", out.Detail)
 		default:

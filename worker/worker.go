@@ -47,10 +47,24 @@ type Option func(*options)
 type options struct {
 	emails            EmailRequests
 	emailPush         http.Handler
+	smsPush           http.Handler
 	registrationsPush http.Handler
 	registrations     RegistrationRecords
 	verifier          PushVerifier // see WithPushAuth
 	authOff           bool
+	manage            *manageParts
+}
+
+type manageParts struct {
+	mgr      Manager
+	statuses ManagedStatuses
+	signer   *booking.ManageSigner
+}
+
+// WithManage serves HandleManage at ManagePushPath, asking for its
+// messages through WithEmailRequests's publisher.
+func WithManage(mgr Manager, statuses ManagedStatuses, signer *booking.ManageSigner) Option {
+	return func(o *options) { o.manage = &manageParts{mgr: mgr, statuses: statuses, signer: signer} }
 }
 
 // WithRegistrations makes the booking push write, before it acknowledges,
@@ -93,8 +107,14 @@ func NewHandler(log *slog.Logger, project string, books Booker, statuses StatusW
 	if o.emailPush != nil {
 		r.Method(http.MethodPost, EmailPushPath, o.emailPush)
 	}
+	if o.smsPush != nil {
+		r.Method(http.MethodPost, SMSPushPath, o.smsPush)
+	}
 	if o.registrationsPush != nil {
 		r.Method(http.MethodPost, RegistrationsPushPath, o.registrationsPush)
+	}
+	if m := o.manage; m != nil {
+		r.Method(http.MethodPost, ManagePushPath, HandleManage(log, m.mgr, m.statuses, o.emails, m.signer))
 	}
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		respond.JSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -26,6 +26,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/queue"
 	"github.com/vaxbook/vaxbook/internal/seed"
@@ -215,7 +216,7 @@ func TestBrowser_QueueRegisterInviteBook(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tok := signer.Sign(regRef, "johor", icDigits, time.Now().Add(-time.Hour))
+		tok := signer.Sign(regRef, "johor", pii.Dev().Hash(icDigits), time.Now().Add(-time.Hour))
 		q := bookWithInvitation(t, browser, base, "/?invite="+tok+"&lang=ms", ic)
 		q.waitFor(`!document.getElementById('form-msg').hidden`)
 		if got := q.text("#form-msg"); !strings.Contains(got, "telah tamat tempoh") || !q.visible("to-register") {
@@ -649,7 +650,8 @@ func TestBrowser_QueuePageAnswers(t *testing.T) {
 		p.chooseQueueState("johor")
 		p.fill(person)
 		p.do(chromedp.Click(chromedp.ID("submit")))
-		p.waitFor(`!document.getElementById('slots').hidden && document.getElementById('contact-box').hidden && !document.getElementById('form-msg').hidden`)
+		// The channel choice stays: bookings ask for it too (issue 12).
+		p.waitFor(`!document.getElementById('slots').hidden && !document.getElementById('contact-box').hidden && !document.getElementById('form-msg').hidden`)
 		if got := p.text("#form-msg"); !strings.Contains(got, "first come, first served") || !p.visible("name") {
 			t.Errorf("not_queue_mode: message %q; want the times and the full form", got)
 		}

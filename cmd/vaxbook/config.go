@@ -15,6 +15,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/pubsub"
 	"github.com/vaxbook/vaxbook/internal/redis"
 	"github.com/vaxbook/vaxbook/internal/sendgrid"
+	"github.com/vaxbook/vaxbook/internal/twilio"
 	"github.com/vaxbook/vaxbook/worker"
 )
 
@@ -34,6 +35,23 @@ type workerConfig struct {
 	Database postgres.Config
 	Redis    redis.Config
 	SendGrid sendgrid.Config
+	Twilio   twilio.Config
+}
+
+// hooksConfig is the delivery hooks' role: each provider's hook is served
+// when its verification setting is given.
+type hooksConfig struct {
+	config.Base
+	Database postgres.Config
+	Project  string `env:"GOOGLE_CLOUD_PROJECT"`
+	// TwilioToken signs Twilio's status callbacks, over TwilioCallback,
+	// the URL Twilio calls (the worker gives it with every message).
+	TwilioToken    string `env:"TWILIO_AUTH_TOKEN" json:"-"`
+	TwilioCallback string `env:"TWILIO_STATUS_CALLBACK"`
+	// SendGridKey is the Event Webhook's verification key (base64), from
+	// SendGrid's mail settings; kept in Secret Manager so a new one needs
+	// no change of the pipeline.
+	SendGridKey string `env:"SENDGRID_WEBHOOK_PUBLIC_KEY" json:"-"`
 }
 
 type cacheFillConfig struct {
@@ -51,6 +69,9 @@ type inviteConfig struct {
 	Project  string `env:"GOOGLE_CLOUD_PROJECT, required"`
 	// EmulatorHost is honoured as the client library does (dev and tests).
 	EmulatorHost string `env:"PUBSUB_EMULATOR_HOST"`
+	// SMSTopic, when set, carries the invitations of people who chose SMS
+	// (sms-topic).
+	SMSTopic string `env:"SMS_TOPIC"`
 }
 
 type migrateConfig struct {

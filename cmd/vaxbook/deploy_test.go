@@ -65,7 +65,9 @@ var leftUnset = map[string]map[string]string{
 	"worker": {
 		"PUBSUB_EMULATOR_HOST": "emulator only: never in production",
 		"SENDGRID_BASE_URL":    "SendGrid's own API host is the default",
+		"TWILIO_BASE_URL":      "Twilio's own API host is the default",
 	},
+	"hooks":     {"DATABASE_MAX_CONNS": "the role fixes its pool at hooksMaxConns"},
 	"cachefill": {"DATABASE_MAX_CONNS": "the role fixes its pool at cacheFillMaxConns"},
 	"invite": {
 		"DATABASE_MAX_CONNS":   "the role fixes its pool at inviteMaxConns",
@@ -463,19 +465,26 @@ func TestDeploy_RenderedValuesPassTheRolesOwnConfigurationChecks(t *testing.T) {
 func localSecret(t *testing.T, name, databaseURL, redisURL string) string {
 	t.Helper()
 	switch name {
-	case "database-url", "database-url-worker", "database-url-cachefill", "database-url-invite":
+	case "database-url", "database-url-worker", "database-url-cachefill", "database-url-invite", "database-url-hooks":
 		return databaseURL
 	case "redis-url":
 		return redisURL
 	case "sendgrid-api-key", "captcha-secret", "captcha-site-key":
 		return "test-" + name
+	case "twilio-account-sid":
+		return "AC0123456789abcdef0123456789abcdef"
+	case "twilio-auth-token":
+		return "0123456789abcdef0123456789abcdef"
+	case "sendgrid-webhook-public-key":
+		// A P-256 public key, base64 DER, as SendGrid's settings show one.
+		return "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE2SdvkpmykG9yiqabjytPDvmYCUPBC5JszSlrrS6G/DvRTd5ZSGAFMDHtRS1HeQPQpYAfy+aMQtBTm4xWRalfSg=="
 	case "invitation-secret":
 		return "test-invitation-secret-of-at-least-32-bytes"
 	case "rate-limit-key":
 		return "test-rate-limit-key-0123456789"
 	case "contact-proof-secret":
 		return "test-contact-proof-secret-of-at-least-32-bytes"
-	case "id-pepper", "reference-key":
+	case "id-pepper", "reference-key", "manage-secret":
 		return "test-" + name + "-of-at-least-32-bytes"
 	}
 	t.Fatalf("secret %s: deploy_test.go's localSecret has no local stand-in for it; add one", name)
@@ -529,7 +538,13 @@ func TestDeploy_ServicesMatchTheCodesPortsProbesAndNames(t *testing.T) {
 		if len(c.Ports) != 1 || strconv.Itoa(c.Ports[0].ContainerPort) != port.def {
 			t.Errorf("%s: want one container port %s (the binary's PORT default), got %+v", r.file, port.def, c.Ports)
 		}
-		checkProbe(t, r.file, "startupProbe", c.StartupProbe, "/readyz", port.def)
+		// The api starts on a filled cache whatever its age: a stalled
+		// cache writer is an alert, never a gate on scaling out.
+		startup := "/readyz"
+		if r.role == "api" {
+			startup = "/startupz"
+		}
+		checkProbe(t, r.file, "startupProbe", c.StartupProbe, startup, port.def)
 		checkProbe(t, r.file, "livenessProbe", c.LivenessProbe, "/healthz", port.def)
 		if d.annotations["run.googleapis.com/startup-cpu-boost"] != "true" {
 			t.Errorf("%s: want startup CPU boost", r.file)
@@ -592,7 +607,7 @@ func TestDeploy_ServicesMatchTheCodesPortsProbesAndNames(t *testing.T) {
 		}
 		invokers[service] = append(invokers[service], m[1])
 	}
-	wantInvokers := map[string][]string{"api": {"allUsers"}, "worker": {"serviceAccount:vaxbook-push@$PROJECT_ID.iam.gserviceaccount.com"}}
+	wantInvokers := map[string][]string{"api": {"allUsers"}, "hooks": {"allUsers"}, "worker": {"serviceAccount:vaxbook-push@$PROJECT_ID.iam.gserviceaccount.com"}}
 	if !reflect.DeepEqual(invokers, wantInvokers) {
 		t.Errorf("cloudbuild.yaml: run.invoker bindings %v, want %v", invokers, wantInvokers)
 	}
@@ -672,12 +687,17 @@ func TestDeploy_WorkerConnectionsStayUnderCloudSQLsLimit(t *testing.T) {
 	cfMax := cf.intAnnotation(t, "autoscaling.knative.dev/maxScale")
 	inv := loadDeployed(t, "deploy/invite.yaml", false)
 	invMax := inv.intAnnotation(t, "autoscaling.knative.dev/maxScale")
+	hk := loadDeployed(t, "deploy/hooks.yaml", false)
+	hkMax := hk.intAnnotation(t, "autoscaling.knative.dev/maxScale")
+	if hk.pod.ContainerConcurrency > hooksMaxConns {
+		t.Errorf("deploy/hooks.yaml: containerConcurrency %d over its pool of %d", hk.pod.ContainerConcurrency, hooksMaxConns)
+	}
 
 	total := revisionOverlap*workerMax*(conns+emailMaxConns) + revisionOverlap*cfMax*cacheFillMaxConns +
-		revisionOverlap*invMax*inviteMaxConns + migrateConns + superuserReservedConn
-	t.Logf("connections: worker %d x %d x (%d + e-mail %d) + cachefill %d x %d x %d + invite %d x %d x %d + migrate %d + reserved %d = %d of %d",
+		revisionOverlap*invMax*inviteMaxConns + revisionOverlap*hkMax*hooksMaxConns + migrateConns + superuserReservedConn
+	t.Logf("connections: worker %d x %d x (%d + messages %d) + cachefill %d x %d x %d + invite %d x %d x %d + hooks %d x %d x %d + migrate %d + reserved %d = %d of %d",
 		revisionOverlap, workerMax, conns, emailMaxConns, revisionOverlap, cfMax, cacheFillMaxConns,
-		revisionOverlap, invMax, inviteMaxConns, migrateConns, superuserReservedConn, total, limit)
+		revisionOverlap, invMax, inviteMaxConns, revisionOverlap, hkMax, hooksMaxConns, migrateConns, superuserReservedConn, total, limit)
 	if total >= limit {
 		t.Errorf("worker maxScale %d x (DATABASE_MAX_CONNS %d + e-mail pool %d) (x%d during a rollout) + cachefill + migrate + reserved = %d connections, not under Cloud SQL's max_connections %d in deploy/bootstrap.sh",
 			workerMax, conns, emailMaxConns, revisionOverlap, total, limit)
@@ -694,8 +714,8 @@ func TestDeploy_WorkerConnectionsStayUnderCloudSQLsLimit(t *testing.T) {
 func TestDeploy_PubSubTopicsAndPushSubscriptionsMatchTheWorker(t *testing.T) {
 	t.Parallel()
 	boot := loadBootstrap(t)
-	for _, topic := range []string{"appointments-topic", "email-topic", "registrations-topic",
-		"appointments-dead-letter", "email-dead-letter", "registrations-dead-letter"} {
+	for _, topic := range []string{"appointments-topic", "email-topic", "sms-topic", "registrations-topic",
+		"appointments-dead-letter", "email-dead-letter", "sms-dead-letter", "registrations-dead-letter"} {
 		if !slices.Contains(boot.topics, topic) {
 			t.Errorf("deploy/bootstrap.sh: does not create topic %s", topic)
 		}
@@ -703,9 +723,11 @@ func TestDeploy_PubSubTopicsAndPushSubscriptionsMatchTheWorker(t *testing.T) {
 	want := map[string][3]string{
 		"appointments-push": {"appointments-topic", worker.PushPath, "appointments-dead-letter"},
 		"email-push":        {"email-topic", worker.EmailPushPath, "email-dead-letter"},
+		"sms-push":          {"sms-topic", worker.SMSPushPath, "sms-dead-letter"},
 		// The registration queue's route (docs/queue.md); the worker's
 		// constant for it comes with its handler.
 		"registrations-push": {"registrations-topic", "/push/registrations", "registrations-dead-letter"},
+		"manage-push":        {"manage-topic", "/push/manage", "manage-dead-letter"},
 	}
 	w := loadDeployed(t, "deploy/worker.yaml", false)
 	for name, sub := range boot.pushSubs {
@@ -726,6 +748,19 @@ func TestDeploy_PubSubTopicsAndPushSubscriptionsMatchTheWorker(t *testing.T) {
 		lo, hi := seconds(t, sub.minBackoff), seconds(t, sub.maxBackoff)
 		if lo > hi || hi > 600 {
 			t.Errorf("deploy/bootstrap.sh: %s: backoff %s-%s: want min <= max <= 600s", name, sub.minBackoff, sub.maxBackoff)
+		}
+		// A surge backlog is refused (429/503) for as long as the workers
+		// are saturated: a booking must not be dead-lettered for waiting.
+		// Messages wait on their provider instead, and are sent in ten.
+		if name != "email-push" && name != "sms-push" {
+			window := time.Duration(0)
+			for i, d := 0, lo; i < sub.attempts-1; i++ {
+				window += time.Duration(d) * time.Second
+				d = min(2*d, hi)
+			}
+			if window < 2*time.Hour {
+				t.Errorf("deploy/bootstrap.sh: %s: %d attempts backing off %s-%s dead-letter after %v of refusals, want at least 2h for a surge backlog", name, sub.attempts, sub.minBackoff, sub.maxBackoff, window)
+			}
 		}
 	}
 	for name := range want {
@@ -1090,8 +1125,8 @@ func TestDeploy_CloudBuildUsesWhatItDeclaresAndDeclaresWhatItUses(t *testing.T) 
 	}
 	deploy := strings.Join(dep.step(t, "deploy").Args, "\n")
 	m := regexp.MustCompile(`for service in ([a-z ]+); do`).FindStringSubmatch(deploy)
-	if m == nil || strings.Join(strings.Fields(m[1]), " ") != "cachefill invite worker api" {
-		t.Errorf("%s: deploy step must loop over cachefill invite worker api (cachefill first: the api's startup probe needs a filled cache), got %q", dep.file, m)
+	if m == nil || strings.Join(strings.Fields(m[1]), " ") != "cachefill invite hooks worker api" {
+		t.Errorf("%s: deploy step must loop over cachefill invite hooks worker api (cachefill first: the api's startup probe needs a filled cache), got %q", dep.file, m)
 	}
 	for _, r := range deployedRoles {
 		render(t, r.file, env) // fails naming a placeholder options.env lacks

@@ -52,11 +52,11 @@ func TestLoadtestSurge_NoOverbookingNoLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := rep.Surge
-	if s == nil || s.SlotsOverCapacity == nil || s.MissingFromPostgres == nil {
+	if s == nil || s.SlotsOverCapacity == nil || s.MissingFromPostgres == nil || s.StatusesNeverShown == nil {
 		t.Fatalf("no Postgres tallies in the report:\n%s", stdout.String())
 	}
 	if *s.SlotsOverCapacity != 0 || *s.MissingFromPostgres != 0 || *s.CountersUnlikeBookings != 0 || *s.PeopleBookedTwice != 0 ||
-		s.StillPending != 0 || s.RetriedNewRef != 0 {
+		*s.StatusesNeverShown != 0 || s.StatusNotFound != 0 || s.StillPending != 0 || s.RetriedNewRef != 0 {
 		t.Errorf("overbooking or loss:\n%s", stdout.String())
 	}
 	if s.People != 2000 || s.Accepted < 900 || s.Confirmed > 900 {

@@ -63,6 +63,11 @@ func runAPI(ctx context.Context, _ []string, getenv func(string) string, stdout 
 	regs := pubsub.NewRegistrationPublisher(psc, cfg.API.RegistrationsTopic)
 	defer regs.Stop()
 	opts.Queue = api.Queue{Publisher: regs, Records: redis.NewRegistrations(rdb, cfg.API.StatusTTL)}
+	if opts.Manage.Signer != nil {
+		manage := pubsub.NewManagePublisher(psc, cfg.API.ManageTopic)
+		defer manage.Stop()
+		opts.Manage.Publisher = manage
+	}
 	if opts.Proof.On() {
 		// The code e-mails go on the worker's email-topic, sent through
 		// the same send-once record and provider as every other e-mail.
@@ -98,6 +103,10 @@ func runWorker(ctx context.Context, _ []string, getenv func(string) string, stdo
 	if err != nil {
 		return err
 	}
+	manageSigner, err := cfg.ManageSigner()
+	if err != nil {
+		return err
+	}
 	if devPepper {
 		log.Warn("ID_PEPPER unset: ID numbers are hashed with the public dev pepper (PUSH_AUTH=off only)")
 	}
@@ -118,8 +127,15 @@ func runWorker(ctx context.Context, _ []string, getenv func(string) string, stdo
 
 	records := redis.NewRegistrations(rdb, cfg.StatusTTL)
 	registrations := worker.HandleRegistrations(log, postgres.NewRegistrar(pool, ids), records)
-	h := worker.NewHandler(log, cfg.Project, postgres.NewBookings(pool, ids), redis.NewStatuses(rdb, cfg.StatusTTL),
-		append(emailOpts(postgres.NewEmails(mailPool)), worker.WithRegistrationsPush(registrations), worker.WithRegistrations(records), authOpt)...)
+	books, statuses := postgres.NewBookings(pool, ids), redis.NewStatuses(rdb, cfg.StatusTTL)
+	opts := append(emailOpts(postgres.NewEmails(mailPool).Guarded(ids, cfg.DailyCap)), worker.WithRegistrationsPush(registrations), worker.WithRegistrations(records), authOpt)
+	if manageSigner != nil {
+		books = books.WithManage(manageSigner)
+		opts = append(opts, worker.WithManage(books, statuses, manageSigner))
+	} else {
+		log.Warn("MANAGE_SECRET unset: confirmations carry no manage link, and /push/manage is not served")
+	}
+	h := worker.NewHandler(log, cfg.Project, books, statuses, opts...)
 	ln, err := serve.Listen(cfg.Port)
 	if err != nil {
 		return err
@@ -143,7 +159,7 @@ func runCacheFill(ctx context.Context, _ []string, getenv func(string) string, s
 	}
 	defer closeStores()
 
-	return runLoop(ctx, log, cfg.Port, cachefill.New(log, pool, redis.NewListings(rdb), cfg.CacheFill.Interval))
+	return runLoop(ctx, log, cfg.Port, cachefill.New(log, pool, redis.NewListings(rdb), redis.NewStatuses(rdb, cfg.CacheFill.StatusTTL), cfg.CacheFill))
 }
 
 func runInvite(ctx context.Context, _ []string, getenv func(string) string, stdout io.Writer) error {
@@ -169,8 +185,14 @@ func runInvite(ctx context.Context, _ []string, getenv func(string) string, stdo
 	defer psc.Close()
 	pub := pubsub.NewRequestPublisher[email.Request](psc, cfg.Invite.EmailTopic)
 	defer pub.Stop()
+	reqs := email.Channels{Email: pub}
+	if cfg.SMSTopic != "" {
+		smsPub := pubsub.NewRequestPublisher[email.Request](psc, cfg.SMSTopic)
+		defer smsPub.Stop()
+		reqs.SMS = smsPub
+	}
 
-	return runLoop(ctx, log, cfg.Port, invite.New(log, pool, redis.NewRegistrations(rdb, cfg.Invite.RecordTTL), pub, signer, cfg.Invite))
+	return runLoop(ctx, log, cfg.Port, invite.New(log, pool, redis.NewRegistrations(rdb, cfg.Invite.RecordTTL), reqs, signer, cfg.Invite))
 }
 
 // loop is a role that works on a timer and answers only probes.

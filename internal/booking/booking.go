@@ -100,6 +100,18 @@ type StatusRecord struct {
 	Slot      *SlotInfo `json:"slot,omitempty"`
 	// Lang is kept so later notifications speak the person's language.
 	Lang string `json:"lang,omitempty"`
+	// Sequence counts the changes and the cancellation of a booking (the
+	// calendar's SEQUENCE), so a record written late never replaces a
+	// newer one.
+	Sequence int `json:"sequence,omitempty"`
+}
+
+// Decided is a final status record as Postgres holds it, with when it was
+// decided: what the cache-fill loop writes back when Redis lost the records,
+// expiring when the worker's record would have.
+type Decided struct {
+	Record StatusRecord
+	At     time.Time
 }
 
 // Outcome is what the worker decided for a request together with what a
@@ -109,6 +121,10 @@ type Outcome struct {
 	Name   string
 	Email  string
 	State  string
+	// Phone and Contact are where else, and by what, the person asked to
+	// be told.
+	Phone   string
+	Contact Contact
 	// Taken is, for full, the person's choices as they stand, most wanted
 	// first.
 	Taken []SlotInfo
@@ -121,6 +137,11 @@ type Outcome struct {
 	// registration the invitation belonged to, whose record now says
 	// booked.
 	Registration string
+	// Manage is, for confirmed, the manage token the confirmation's link
+	// carries (ManageSigner); empty without MANAGE_SECRET.
+	Manage string `json:"-"`
+	// ManageStored says the booking was stored with a manage hash.
+	ManageStored bool `json:"-"`
 }
 
 // Holder is the holder of an existing booking, as much as telling them that
@@ -129,6 +150,8 @@ type Holder struct {
 	Reference string
 	Email     string
 	Lang      string
+	Phone     string
+	Contact   Contact
 }
 
 // Contact is where a person asked messages about their booking to go.
@@ -148,3 +171,12 @@ func (c Contact) ByEmail() bool { return c == "" || c == ContactEmail || c == Co
 
 // BySMS reports whether messages go by SMS.
 func (c Contact) BySMS() bool { return c == ContactSMS || c == ContactBoth }
+
+// Or is c, or e-mail for the empty choice of a message queued before the
+// field existed.
+func (c Contact) Or() Contact {
+	if c == "" {
+		return ContactEmail
+	}
+	return c
+}

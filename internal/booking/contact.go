@@ -2,6 +2,8 @@ package booking
 
 import (
 	"net/mail"
+
+	"github.com/nyaruka/phonenumbers"
 	"strings"
 	"unicode"
 )
@@ -49,6 +51,25 @@ func normalizePhone(s string) (string, *FieldError) {
 		return "", fieldErr("phone", CodeInvalid, msgPhoneInvalid)
 	}
 	return t, nil
+}
+
+const msgPhoneNotMobile = "phone must be a Malaysian mobile number such as +60123456789 to receive SMS"
+
+// textablePhone checks an E.164 number against the numbering plan, with a
+// real phone-number library, for a person who chose SMS: it must be a
+// Malaysian mobile number (the sender is registered for Malaysia), so a
+// number Twilio would refuse, or that no phone answers, is refused before
+// anything is queued. It returns the number as the library formats it.
+func textablePhone(e164 string) (string, *FieldError) {
+	n, err := phonenumbers.Parse(e164, "MY")
+	if err != nil || n.GetCountryCode() != 60 || !phonenumbers.IsValidNumber(n) {
+		return "", fieldErr("phone", CodeInvalid, msgPhoneNotMobile)
+	}
+	switch phonenumbers.GetNumberType(n) {
+	case phonenumbers.MOBILE, phonenumbers.FIXED_LINE_OR_MOBILE:
+		return phonenumbers.Format(n, phonenumbers.E164), nil
+	}
+	return "", fieldErr("phone", CodeInvalid, msgPhoneNotMobile)
 }
 
 // isE164 reports whether s matches ^\+[1-9][0-9]{7,14}$.

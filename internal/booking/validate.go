@@ -94,6 +94,12 @@ func (s Submission) validate(now time.Time, withPreferences bool) (Request, erro
 	check(fe)
 	req.Contact, fe = unlessLeftOut(invited, s.Contact, validateContact)
 	check(fe)
+	// A number is held to what SMS needs only when SMS is chosen: the
+	// contract's E.164 rule stays as it was for everyone else.
+	if req.Contact.BySMS() && req.Phone != "" {
+		req.Phone, fe = textablePhone(req.Phone)
+		check(fe)
+	}
 
 	if len(errs) > 0 {
 		return Request{}, &ValidationError{Fields: errs}

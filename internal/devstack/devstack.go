@@ -52,6 +52,8 @@ type Config struct {
 	// E-mail always goes to the local outbox at /dev/mail; PUBLIC_BASE_URL
 	// defaults to the stack's own address.
 	Email worker.EmailConfig
+	// SMSTopic is where SMS are asked for; they land in the same outbox.
+	SMSTopic string `env:"SMS_TOPIC, default=sms-topic"`
 	// The invitation loop, asking for its e-mails on Email.Topic.
 	Invite invite.Config
 	// Empty: found or started by internal/devenv.
@@ -83,6 +85,9 @@ var defaults = map[string]string{
 	// A fixed key, so links in /dev/mail survive a restart; never deployed
 	// (deploy/ takes the secret from Secret Manager).
 	"INVITATION_SECRET": "vaxbook-dev-invitation-secret-not-for-production",
+	// The worker here hashes ID numbers with pii.Dev; the API checks
+	// invitation tokens against the same hashes.
+	"ID_PEPPER": pii.DevPepper,
 	// The abuse limits are on, as deployed, so the page and its headers
 	// are tried with them; the key is fixed and public because a laptop's
 	// counters hide nothing. On a laptop every client is one address and
@@ -102,7 +107,11 @@ var defaults = map[string]string{
 	// codes arrive in /dev/mail, signed with this fixed, public key.
 	"CONTACT_PROOF_SECRET": "vaxbook-dev-contact-proof-secret-not-for-production",
 	"RATE_LIMIT_PROOF":     "100000/m:10000",
-	"CONTACT_CAP_PROOF":    "0",
+	// Manage links work on a laptop, signed with this fixed, public key.
+	"MANAGE_SECRET":     "vaxbook-dev-manage-secret-not-for-production",
+	"RATE_LIMIT_MANAGE": "1000000/m:100000",
+	"RATE_LIMIT_RESEND": "100000/m:10000",
+	"CONTACT_CAP_PROOF": "0",
 }
 
 // Lookup is getenv with dev's defaults for what getenv leaves unset.
@@ -117,6 +126,9 @@ const relaySubscription = "appointments-dev-relay"
 // registrationsRelaySubscription stands in for registrations-topic's push
 // subscription in the same way.
 const registrationsRelaySubscription = "registrations-dev-relay"
+
+// manageRelaySubscription stands in for manage-topic's push subscription.
+const manageRelaySubscription = "manage-dev-relay"
 
 // Stack is a running whole system.
 type Stack struct {
@@ -212,6 +224,15 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 	}
 	regPub := pubsub.NewRegistrationPublisher(psc, regTopic)
 	closers = append(closers, regPub.Stop)
+	manageTopic := cfg.API.ManageTopic
+	if opts.Manage.Signer != nil {
+		if err := pubsub.EnsureTopic(ctx, psc, manageTopic); err != nil {
+			return nil, err
+		}
+		managePub := pubsub.NewManagePublisher(psc, manageTopic)
+		closers = append(closers, managePub.Stop)
+		opts.Manage.Publisher = managePub
+	}
 
 	if opts.Proof.On() {
 		// Before the API: its code e-mails go on email-topic, which the
@@ -236,7 +257,7 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 	}
 	closers = append(closers, func() { _ = ln.Close() })
 	base := "http://" + loopback(ln.Addr())
-	loop := cachefill.New(log, pool, listings, cfg.CacheFill.Interval)
+	loop := cachefill.New(log, pool, listings, statuses, cfg.CacheFill)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return loop.Run(gctx) })
 
@@ -252,20 +273,39 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 		if err != nil {
 			return nil, err
 		}
+		var manageSubName string
+		if opts.Manage.Signer != nil {
+			if manageSubName, err = pubsub.EnsurePullSubscription(ctx, psc, manageTopic, manageRelaySubscription, 60*time.Second); err != nil {
+				return nil, err
+			}
+		}
 		log.Info("pubsub: "+psHow+" with push relays", "topics", []string{topic, regTopic})
-		mail, err := newDevMail(ctx, psc, cfg.Email.Topic)
+		mail, err := newDevMail(ctx, psc, cfg.Email.Topic, cfg.SMSTopic)
 		if err != nil {
 			return nil, err
 		}
-		closers = append(closers, mail.pub.Stop)
+		closers = append(closers, mail.stop)
 		if !cfg.NoInviteLoop {
-			inviter := invite.New(log, pool, redis.NewRegistrations(rdb, cfg.Invite.RecordTTL), mail.pub, signer, cfg.Invite)
+			inviter := invite.New(log, pool, redis.NewRegistrations(rdb, cfg.Invite.RecordTTL), mail.requests(), signer, cfg.Invite)
 			g.Go(func() error { return inviter.Run(gctx) })
 		}
 
+		// One pepper for the worker's hashes and the API's token checks.
+		ids := opts.Invitations.IDs
+		if ids == nil {
+			ids = pii.Dev()
+		}
 		mux := http.NewServeMux()
-		mux.Handle("POST "+worker.PushPath, worker.HandlePush(log, postgres.NewBookings(pool, pii.Dev()), statuses, worker.WithEmailRequests(mail.pub), worker.WithRegistrations(registrations)))
-		mux.Handle("POST "+worker.RegistrationsPushPath, worker.HandleRegistrations(log, postgres.NewRegistrar(pool, pii.Dev()), registrations))
+		books := postgres.NewBookings(pool, ids)
+		if s := opts.Manage.Signer; s != nil {
+			books = books.WithManage(s)
+			mux.Handle("POST "+worker.ManagePushPath, worker.HandleManage(log, books, statuses, mail.requests(), s))
+			g.Go(func() error {
+				return pubsub.Relay(gctx, log, psc, manageSubName, base+worker.ManagePushPath, pubsub.NewRelayClient())
+			})
+		}
+		mux.Handle("POST "+worker.PushPath, worker.HandlePush(log, books, statuses, worker.WithEmailRequests(mail.requests()), worker.WithRegistrations(registrations)))
+		mux.Handle("POST "+worker.RegistrationsPushPath, worker.HandleRegistrations(log, postgres.NewRegistrar(pool, ids), registrations))
 		if err := mail.mount(mux, log, pool, cfg.Email, base); err != nil {
 			return nil, err
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/vaxbook/vaxbook/cachefill"
 	"github.com/vaxbook/vaxbook/internal/config"
 	"github.com/vaxbook/vaxbook/internal/devstack"
+	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/testenv"
 )
 
@@ -92,6 +93,7 @@ func TestStart_ServesPageAPIWorkerAndOutboxOnOnePort(t *testing.T) {
 		{"GET", "/dev/mail.json", 200, "application/json"},
 		{"POST", "/push/appointments", http.StatusNoContent, ""}, // malformed: acknowledged, not retried
 		{"POST", "/push/email", http.StatusNoContent, ""},
+		{"POST", "/push/sms", http.StatusNoContent, ""},
 		{"GET", "/push/appointments", http.StatusNotFound, ""},
 		{"GET", "/nothing-here", http.StatusNotFound, ""},
 	})
@@ -112,9 +114,9 @@ func TestStart_InvitesAQueueStatesRegistrantIntoTheOutbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := pool.Exec(ctx, `
-INSERT INTO registrations (reference, state_code, id_number, status, name, phone, email, lang, contact, received_at, queue_key, place, message_id)
-VALUES ('ABCDEFGHJK234567', 'perlis', '900101145678', 'queued', 'Siti', '+60123456789', 'siti@example.com', 'en', 'email', now(),
-        (extract(epoch FROM now()) * 1000000)::bigint, 1, 'm1')`); err != nil {
+INSERT INTO registrations (reference, state_code, id_hash, status, name, phone, email, lang, contact, received_at, queue_key, place, message_id)
+VALUES ('ABCDEFGHJK234567', 'perlis', $1, 'queued', 'Siti', '+60123456789', 'siti@example.com', 'en', 'email', now(),
+        (extract(epoch FROM now()) * 1000000)::bigint, 1, 'm1')`, pii.Dev().Hash("900101145678")); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(60 * time.Second)
@@ -149,7 +151,7 @@ func TestStart_BadSettingStopsBeforeAnythingStarts(t *testing.T) {
 	t.Parallel()
 	for name, cfg := range map[string]devstack.Config{
 		"CACHEFILL_INTERVAL":     {},
-		"LISTPPV_MICROCACHE_TTL": {CacheFill: cachefill.Config{Interval: time.Second}},
+		"LISTPPV_MICROCACHE_TTL": {CacheFill: cachefill.Config{Interval: time.Second, StatusTTL: time.Hour}},
 	} {
 		_, err := devstack.Start(context.Background(), slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil)), cfg)
 		if err == nil || !strings.Contains(err.Error(), name) {

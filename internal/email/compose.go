@@ -51,14 +51,25 @@ type Composer struct {
 // NewComposer checks publicBaseURL (PUBLIC_BASE_URL, the booking page people
 // are sent back to) and returns a Composer.
 func NewComposer(from Address, publicBaseURL string) (*Composer, error) {
-	u, err := url.Parse(publicBaseURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("want an absolute http(s) URL such as https://vaxbook.example.my, got %q", publicBaseURL)
+	base, err := BaseURL(publicBaseURL)
+	if err != nil {
+		return nil, err
 	}
 	if from.Email == "" {
 		return nil, fmt.Errorf("no sender address")
 	}
-	return &Composer{from: from, base: strings.TrimRight(publicBaseURL, "/"), uidHost: u.Hostname()}, nil
+	u, _ := url.Parse(base)
+	return &Composer{from: from, base: base, uidHost: u.Hostname()}, nil
+}
+
+// BaseURL checks PUBLIC_BASE_URL, the booking page every channel's links
+// lead to, and returns it without a trailing slash.
+func BaseURL(publicBaseURL string) (string, error) {
+	u, err := url.Parse(publicBaseURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "", fmt.Errorf("want an absolute http(s) URL such as https://vaxbook.example.my, got %q", publicBaseURL)
+	}
+	return strings.TrimRight(publicBaseURL, "/"), nil
 }
 
 // choice is a slot as the templates show it.
@@ -78,6 +89,7 @@ type view struct {
 	Calendar string
 	Taken    []choice
 	Link     string
+	Manage   string // the manage link, when the request carries a token
 }
 
 // Compose renders r; it fails only for a request Validate refuses.
@@ -85,9 +97,15 @@ func (c *Composer) Compose(r Request) (Message, error) {
 	if err := r.Validate(); err != nil {
 		return Message{}, fmt.Errorf("e-mail request %s: %w", r.Reference, err)
 	}
+	if r.OnChannel() != notify.ChannelEmail {
+		return Message{}, fmt.Errorf("e-mail request %s: on channel %s", r.Reference, r.OnChannel())
+	}
 	t := texts[r.Lang]
 	kind := string(r.Kind)
-	v := view{R: r, T: t, Link: c.link(r)}
+	v := view{R: r, T: t, Link: Link(c.base, r)}
+	if r.Manage != "" {
+		v.Manage = ManageLink(c.base, r)
+	}
 	if r.Name != "" {
 		v.Greeting = fmt.Sprintf(t["greeting"], r.Name)
 	} else {
@@ -98,13 +116,20 @@ func (c *Composer) Compose(r Request) (Message, error) {
 		To: Address{Name: headerText(r.Name), Email: r.Email},
 	}
 	switch r.Kind {
-	case notify.KindConfirmed:
-		v.Subject = fmt.Sprintf(t["confirmed_subject"], r.Reference)
-		v.Intro = t["confirmed_intro"]
+	case notify.KindConfirmed, notify.KindChanged, notify.KindCancelled, notify.KindManage:
+		v.Subject = fmt.Sprintf(t[kind+"_subject"], r.Reference)
+		v.Intro = t[kind+"_intro"]
 		v.When = longDate(r.Lang, r.Slot.Date)
-		if ics, ok := c.calendar(r); ok {
-			m.Attachments = []Attachment{{Filename: t["ics_filename"], ContentType: "text/calendar; charset=utf-8; method=PUBLISH", Content: ics}}
-			v.Calendar = fmt.Sprintf(t["calendar"], t["ics_filename"])
+		if r.Kind == notify.KindManage {
+			break // the link only: the calendar has the appointment already
+		}
+		method := "PUBLISH"
+		if r.Kind == notify.KindCancelled {
+			method = "CANCEL"
+		}
+		if ics, ok := c.calendar(r, method); ok {
+			m.Attachments = []Attachment{{Filename: t["ics_filename"], ContentType: "text/calendar; charset=utf-8; method=" + method, Content: ics}}
+			v.Calendar = fmt.Sprintf(t["calendar_"+kind], t["ics_filename"])
 		}
 	case notify.KindFull:
 		v.Subject = fmt.Sprintf(t["full_subject"], r.Reference)
@@ -122,7 +147,7 @@ func (c *Composer) Compose(r Request) (Message, error) {
 		v.Subject = fmt.Sprintf(t["invitation_subject"], r.Reference)
 		v.Intro = t["invitation_intro"]
 		v.When = fmt.Sprintf(t["invitation_expires"], longDateTime(r.Lang, *r.ExpiresAt))
-		v.Link = c.base + "/?invite=" + url.QueryEscape(r.Token)
+		v.Link = Link(c.base, r)
 	case notify.KindExpired:
 		v.Subject = fmt.Sprintf(t["expired_subject"], r.Reference)
 		v.Intro = fmt.Sprintf(t["expired_intro"], r.Reference)
@@ -162,13 +187,26 @@ func headerText(s string) string {
 	}, s)
 }
 
-// link is the booking page, opened on the person's state and language
-// where the page honours it.
-func (c *Composer) link(r Request) string {
+// ManageLink is the link that changes or cancels r's booking, on the
+// booking page at base; empty when r carries no manage token.
+func ManageLink(base string, r Request) string {
+	if r.Manage == "" {
+		return ""
+	}
+	return base + "/?manage=" + url.QueryEscape(r.Manage)
+}
+
+// Link is where a message about r sends the person, on the booking page at
+// base (BaseURL): an invitation's own link, or the page opened on the
+// person's state and language where the page honours it.
+func Link(base string, r Request) string {
+	if r.Kind == notify.KindInvitation {
+		return base + "/?invite=" + url.QueryEscape(r.Token)
+	}
 	q := url.Values{}
 	if r.State != "" {
 		q.Set("state", r.State)
 	}
 	q.Set("lang", r.Lang)
-	return c.base + "/?" + q.Encode()
+	return base + "/?" + q.Encode()
 }

@@ -75,6 +75,8 @@ func request(t *testing.T, kind notify.Kind, lang string) email.Request {
 		return queueRequest(kind, lang)
 	case notify.KindProof:
 		return proofRequest(lang)
+	case notify.KindCancelled, notify.KindChanged, notify.KindManage:
+		return manageRequest(kind, lang)
 	case notify.KindAttempt:
 	default:
 		return email.RequestFor(outcome(booking.Status(kind), lang))
@@ -110,8 +112,28 @@ func proofRequest(lang string) email.Request {
 		Email: "siti@example.com", Code: "042917", ExpiresAt: &exp, DecidedAt: decided}
 }
 
+// manageToken stands for a signed manage token: the composer only links it.
+const manageToken = "AQ5BQkNERUZHSEpLMjM0NTY3CHNlbGFuZ29yMw"
+
+// manageRequest is what the worker asks for after a manage request on the
+// booking ABCDEFGHJK234567: its second change (to slotPM), its
+// cancellation after that, or its link again.
+func manageRequest(kind notify.Kind, lang string) email.Request {
+	o := booking.ManageOutcome{
+		Booking: booking.StatusRecord{Reference: "ABCDEFGHJK234567", Status: booking.StatusConfirmed, Slot: &slotPM, Lang: lang},
+		Name:    "Siti Aminah binti Abdullah", Email: "siti@example.com", State: "selangor", Sequence: 2, DecidedAt: decided,
+	}
+	switch kind {
+	case notify.KindChanged:
+		o.Request = booking.StatusRecord{Reference: "CHANGEREQ2345678", Status: booking.StatusChanged, Slot: &slotPM}
+	case notify.KindCancelled:
+		o.Booking.Status, o.Sequence = booking.StatusCancelled, 3
+	}
+	return email.ManageRequest(o, kind, manageToken)
+}
+
 var kinds = []notify.Kind{notify.KindConfirmed, notify.KindFull, notify.KindDuplicate, notify.KindAttempt,
-	notify.KindInvitation, notify.KindExpired, notify.KindProof}
+	notify.KindInvitation, notify.KindExpired, notify.KindProof, notify.KindChanged, notify.KindCancelled, notify.KindManage}
 
 func TestCompose_MatchesGoldenFilesForEveryKindAndLanguage(t *testing.T) {
 	c := composer(t)
@@ -127,7 +149,7 @@ func TestCompose_MatchesGoldenFilesForEveryKindAndLanguage(t *testing.T) {
 				golden(t, name+".txt", []byte("Subject: "+m.Subject+"\n\n"+m.Text))
 				golden(t, name+".html", []byte(m.HTML))
 				wantAttachments := 0
-				if kind == notify.KindConfirmed {
+				if kind == notify.KindConfirmed || kind == notify.KindChanged || kind == notify.KindCancelled {
 					wantAttachments = 1
 				}
 				if len(m.Attachments) != wantAttachments {
@@ -435,5 +457,71 @@ func TestCompose_ProofCarriesTheCodeAndNoLink(t *testing.T) {
 		if m.To.Name != "" || len(m.Attachments) != 0 {
 			t.Errorf("%s: to %+v, %d attachments; want a bare address and none", lang, m.To, len(m.Attachments))
 		}
+	}
+}
+
+func TestCompose_ChangeAndCancelReplaceTheSameCalendarEvent(t *testing.T) {
+	c := composer(t)
+	ics := func(r email.Request) string {
+		t.Helper()
+		m, err := c.Compose(r)
+		if err != nil || len(m.Attachments) != 1 {
+			t.Fatalf("Compose %s: %d attachments, %v", r.Kind, len(m.Attachments), err)
+		}
+		return string(m.Attachments[0].Content)
+	}
+	confirmed := ics(request(t, notify.KindConfirmed, "en"))
+	changed := ics(manageRequest(notify.KindChanged, "en"))
+	cancelled := ics(manageRequest(notify.KindCancelled, "en"))
+	uid := "UID:ABCDEFGHJK234567@vaxbook.example.my\r\n"
+	for name, f := range map[string]string{"confirmed": confirmed, "changed": changed, "cancelled": cancelled} {
+		if !strings.Contains(f, uid) {
+			t.Errorf("%s: no %q in\n%s", name, uid, f)
+		}
+	}
+	for _, want := range []struct{ file, line string }{
+		{changed, "SEQUENCE:2\r\n"}, {changed, "METHOD:PUBLISH\r\n"}, {changed, "DTSTART:20261202T060000Z\r\n"},
+		{cancelled, "SEQUENCE:3\r\n"}, {cancelled, "METHOD:CANCEL\r\n"}, {cancelled, "STATUS:CANCELLED\r\n"},
+	} {
+		if !strings.Contains(want.file, want.line) {
+			t.Errorf("want %q in\n%s", want.line, want.file)
+		}
+	}
+	if strings.Contains(confirmed, "SEQUENCE") {
+		t.Errorf("the first version carries a SEQUENCE:\n%s", confirmed)
+	}
+}
+
+func TestCompose_ManageLinkOnlyWhereTheBookingCanBeManaged(t *testing.T) {
+	c := composer(t)
+	confirmed := request(t, notify.KindConfirmed, "ms")
+	confirmed.Manage = manageToken
+	for _, r := range []email.Request{confirmed, manageRequest(notify.KindChanged, "ms"), manageRequest(notify.KindManage, "en"), manageRequest(notify.KindCancelled, "en")} {
+		m, err := c.Compose(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		link := "https://vaxbook.example.my/?manage=" + manageToken
+		if got, want := strings.Contains(m.Text, link) && strings.Contains(m.HTML, link), r.Kind != notify.KindCancelled; got != want {
+			t.Errorf("%s: manage link in text and HTML %v, want %v", r.Kind, got, want)
+		}
+	}
+	bad := manageRequest(notify.KindCancelled, "en")
+	bad.Manage = manageToken
+	if err := bad.Validate(); err == nil {
+		t.Error("a cancellation carrying a manage link: valid")
+	}
+}
+
+func TestRequest_EachChangeIsToldOnceAndTheLinkOnceADay(t *testing.T) {
+	a, b := manageRequest(notify.KindChanged, "en"), manageRequest(notify.KindChanged, "en")
+	b.Sequence = 3
+	if a.Key() == b.Key() {
+		t.Errorf("two changes share the key %s", a.Key())
+	}
+	m1, m2 := manageRequest(notify.KindManage, "en"), manageRequest(notify.KindManage, "en")
+	m2.DecidedAt = m1.DecidedAt.Add(time.Hour)
+	if m1.Key() != m2.Key() {
+		t.Errorf("the link asked for twice in a day: keys %s and %s", m1.Key(), m2.Key())
 	}
 }

@@ -3,9 +3,12 @@ package email
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/vaxbook/vaxbook/internal/notify"
 )
 
 // myt is Malaysia's time, UTC+8 all year (no daylight saving since 1982).
@@ -15,8 +18,10 @@ var myt = time.FixedZone("MYT", 8*60*60)
 
 // calendar writes an RFC 5545 calendar with the appointment as one event,
 // times in UTC so no VTIMEZONE is needed. It reports false when the slot's
-// date or time cannot be read, and the e-mail goes without it.
-func (c *Composer) calendar(r Request) ([]byte, bool) {
+// date or time cannot be read, and the e-mail goes without it. A change
+// is the same event (the UID) at a higher SEQUENCE, which calendars take
+// as replacing it; a cancellation is METHOD:CANCEL of that event.
+func (c *Composer) calendar(r Request, method string) ([]byte, bool) {
 	start, end, ok := slotTimes(r.Slot.Date, r.Slot.Time)
 	if !ok {
 		return nil, false
@@ -28,28 +33,39 @@ func (c *Composer) calendar(r Request) ([]byte, bool) {
 	if stamp.IsZero() {
 		stamp = start // a stable value: the request said nothing better
 	}
+	status, seq := "CONFIRMED", ""
+	if r.Kind == notify.KindCancelled {
+		status = "CANCELLED"
+	}
+	if r.Sequence > 0 {
+		seq = "SEQUENCE:" + strconv.Itoa(r.Sequence)
+	}
 	var b bytes.Buffer
 	for _, line := range []string{
 		"BEGIN:VCALENDAR",
 		"VERSION:2.0",
 		"PRODID:-//vaxbook//vaxbook appointment//EN",
 		"CALSCALE:GREGORIAN",
-		"METHOD:PUBLISH",
+		"METHOD:" + method,
 		"BEGIN:VEVENT",
 		// The reference is unique per booking, so a calendar that gets
 		// the file twice updates one event instead of adding another.
 		"UID:" + r.Reference + "@" + c.uidHost,
+		seq,
 		"DTSTAMP:" + icsTime(stamp),
 		"DTSTART:" + icsTime(start),
 		"DTEND:" + icsTime(end),
 		"SUMMARY:" + icsText(t["ics_summary"]+" ("+r.Reference+")"),
 		"LOCATION:" + icsText(r.Slot.CenterName+", "+r.Slot.Address),
 		"DESCRIPTION:" + icsText(desc),
-		"STATUS:CONFIRMED",
+		"STATUS:" + status,
 		"TRANSP:OPAQUE",
 		"END:VEVENT",
 		"END:VCALENDAR",
 	} {
+		if line == "" {
+			continue // no SEQUENCE for the first version: 0 is the default
+		}
 		fold(&b, line)
 	}
 	return b.Bytes(), true

@@ -218,7 +218,7 @@ func (l pass) invite(ctx context.Context, state string, now time.Time) (int, err
 	// The token carries its expiry in whole seconds; the stored one must
 	// be the same instant so that the token can be made again from it.
 	expiresAt := now.Add(l.cfg.TTL).Truncate(time.Second)
-	hash := func(ref, id string) string { return queue.TokenHash(l.signer.Sign(ref, state, id, expiresAt)) }
+	hash := func(ref, idHash string) string { return queue.TokenHash(l.signer.Sign(ref, state, idHash, expiresAt)) }
 	total := 0
 	for {
 		limit := l.cfg.Batch
@@ -256,8 +256,8 @@ func (l pass) tellInvited(ctx context.Context, state string, now time.Time) erro
 			}
 			return v.Reference, l.pub.Publish(ctx, email.Request{
 				Reference: v.Reference, Kind: notify.KindInvitation, Lang: v.Lang, Name: v.Name, Email: v.Email,
-				State: state, Contact: v.Contact, DecidedAt: now.UTC(),
-				Token: l.signer.Sign(v.Reference, state, v.IDNumber, exp), ExpiresAt: &exp,
+				State: state, Contact: v.Contact, Phone: v.Phone, DecidedAt: now.UTC(),
+				Token: l.signer.Sign(v.Reference, state, v.IDHash, exp), ExpiresAt: &exp,
 			})
 		},
 		func(done []string) error { return l.lease.MarkNotified(ctx, done, l.Now()) })
@@ -274,7 +274,7 @@ func (l pass) tellExpired(ctx context.Context, state string, now time.Time) erro
 			}
 			return v.Reference, l.pub.Publish(ctx, email.Request{
 				Reference: v.Reference, Kind: notify.KindExpired, Lang: v.Lang, Name: v.Name, Email: v.Email,
-				State: state, Contact: v.Contact, DecidedAt: now.UTC(),
+				State: state, Contact: v.Contact, Phone: v.Phone, DecidedAt: now.UTC(),
 			})
 		},
 		func(done []string) error { return l.lease.MarkExpiredTold(ctx, done, l.Now()) })

@@ -23,6 +23,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/invite"
 	"github.com/vaxbook/vaxbook/internal/listing"
 	"github.com/vaxbook/vaxbook/internal/notify"
+	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/pubsub"
 	"github.com/vaxbook/vaxbook/internal/queue"
 	"github.com/vaxbook/vaxbook/internal/redis"
@@ -150,11 +151,11 @@ func (f *fixture) register(t *testing.T, times ...time.Time) []string {
 			key = &k
 		}
 		_, err := f.pool.Exec(ctx, `
-INSERT INTO registrations (reference, state_code, id_number, status, name, phone, email, lang, contact, received_at, queue_key, place, message_id)
+INSERT INTO registrations (reference, state_code, id_hash, status, name, phone, email, lang, contact, received_at, queue_key, place, message_id)
 VALUES ($1, $2, $3, 'queued', 'Siti', '+60123456789', 'siti@example.com', 'ms', 'email', $4, $5::bigint,
         CASE WHEN $5::bigint IS NULL THEN NULL ELSE
             (SELECT count(*) + 1 FROM registrations WHERE state_code = $2 AND queue_key < $5::bigint) END,
-        $6)`, refs[i], state, "P"+refs[i][:11], at, key, "m-"+refs[i])
+        $6)`, refs[i], state, pii.Dev().Hash("P"+refs[i][:11]), at, key, "m-"+refs[i])
 		if err != nil {
 			t.Fatalf("register %d: %v", i, err)
 		}
@@ -165,9 +166,7 @@ VALUES ($1, $2, $3, 'queued', 'Siti', '+60123456789', 'siti@example.com', 'ms', 
 func (f *fixture) rows(t *testing.T) map[string]registration {
 	t.Helper()
 	rows, err := f.pool.Query(context.Background(),
-		// The ID number register gave, from the reference: the row drops
-		// it once the invitation is sent.
-		`SELECT reference, 'P' || left(reference, 11), received_at, status, queue_key, place FROM registrations`)
+		`SELECT reference, id_hash, received_at, status, queue_key, place FROM registrations`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,9 +284,9 @@ func TestOpening_TwoOpeningsDrawDifferentOrders(t *testing.T) {
 		f.exec(t, `UPDATE slots SET booked = capacity`)
 		// The same references in two databases: only the draw differs.
 		for i := range 50 {
-			f.exec(t, `INSERT INTO registrations (reference, state_code, id_number, status, name, phone, email, lang, contact, received_at, message_id)
+			f.exec(t, `INSERT INTO registrations (reference, state_code, id_hash, status, name, phone, email, lang, contact, received_at, message_id)
 VALUES ($1, $2, $3, 'queued', 'A', '+60123456789', 'a@example.com', 'en', 'email', $4, 'm')`,
-				fmt.Sprintf("ABCDEFGHJK2%05d", i), state, fmt.Sprintf("9001011%05d", i), opensAt.Add(-time.Hour))
+				fmt.Sprintf("ABCDEFGHJK2%05d", i), state, pii.Dev().Hash(fmt.Sprintf("9001011%05d", i)), opensAt.Add(-time.Hour))
 		}
 		pass(t, f.loop(t, f.config(), nil))
 		var refs []string

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/vaxbook/vaxbook/internal/logging"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 )
 
@@ -35,6 +36,10 @@ type Loop struct {
 	Now func() time.Time
 	// Taken, when set, runs when this loop has just taken the lease.
 	Taken func()
+	// Lost, when set, is asked every watchEvery between the passes of a
+	// leader whether what it writes is gone (a flushed Redis): then the
+	// next pass runs at once instead of at the next tick.
+	Lost func(ctx context.Context) bool
 
 	lease    *postgres.Lease
 	lastPass atomic.Int64 // unix ms of the last pass that did its job, as leader or standby
@@ -50,20 +55,65 @@ func New(log *slog.Logger, pool *pgxpool.Pool, key postgres.LeaseKey, name, role
 	}
 }
 
-// Run passes once at once and then every interval until ctx is done; it
-// gives the lease up on return so a standby can take over at its next tick.
+// firstRetry is the wait before the first retry of a failed pass; each
+// further failure doubles it, up to the interval. A pass fails when Redis
+// or Postgres does, and both usually come back within seconds: waiting a
+// whole interval would leave the API without a listing for that long.
+const firstRetry = 100 * time.Millisecond
+
+// Run passes once at once and then every interval until ctx is done,
+// retrying a failed pass sooner, with backoff. Failures are logged once per
+// episode (the first at error, the recovery at info). It gives the lease up
+// on return so a standby can take over at its next tick.
 func (l *Loop) Run(ctx context.Context) error {
 	defer l.dropLease()
 	t := time.NewTicker(l.interval)
 	defer t.Stop()
+	failing := logging.NewEpisode(l.log, slog.LevelError, l.name+" pass failed; retrying with backoff", l.name+" pass recovered")
+	var backoff time.Duration
 	for {
+		var retry <-chan time.Time
 		if err := l.Pass(ctx); err != nil && ctx.Err() == nil {
-			l.log.Error(l.name+" pass", "error", err)
+			failing.Fail(err)
+			backoff = min(max(2*backoff, firstRetry), l.interval)
+			l.log.Debug(l.name+" pass failed", "error", err, "retry_in", backoff.String())
+			retry = time.After(backoff)
+		} else if err == nil {
+			failing.OK()
+			backoff = 0
 		}
+		l.wait(ctx, t.C, retry)
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// watchEvery is how often a leader asks Lost between passes: a few cheap
+// reads a second make a loss last a fraction of a second, not an interval.
+const watchEvery = 250 * time.Millisecond
+
+// wait returns at the next tick or retry, when ctx is done, or as soon as
+// a leader's Lost says its writes are gone.
+func (l *Loop) wait(ctx context.Context, tick, retry <-chan time.Time) {
+	var watch <-chan time.Time
+	if l.Lost != nil && retry == nil {
+		w := time.NewTicker(watchEvery)
+		defer w.Stop()
+		watch = w.C
+	}
+	for {
 		select {
 		case <-ctx.Done():
-			return nil
-		case <-t.C:
+			return
+		case <-tick:
+			return
+		case <-retry:
+			return
+		case <-watch:
+			if l.leader.Load() && l.Lost(ctx) {
+				return
+			}
 		}
 	}
 }

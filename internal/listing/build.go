@@ -13,6 +13,7 @@ type SlotRow struct {
 	StateCode, StateName                string
 	StateMode                           string    // "" reads as open
 	StateOpensAt                        time.Time // zero: not set
+	StateClosed                         bool      // the maintenance switch
 	CenterID, CenterName, CenterAddress string
 	SlotID, Date, Time                  string
 	Capacity, Booked                    int
@@ -70,7 +71,7 @@ func Build(rows []SlotRow, at time.Time) ([]Built, StatesDocument) {
 
 // stateOf is a row's state as GET /states lists it.
 func stateOf(r SlotRow) State {
-	s := State{Code: r.StateCode, Name: r.StateName, Mode: r.StateMode}
+	s := State{Code: r.StateCode, Name: r.StateName, Mode: r.StateMode, Closed: r.StateClosed}
 	if s.Mode == "" {
 		s.Mode = modeOpen
 	}

@@ -39,12 +39,16 @@ type Slot struct {
 
 // State is one entry of GET /states. Mode is how the state gives out its
 // places (queue.Mode's values; "open" when the database says nothing), and
-// OpensAt when a queue state starts inviting, if set.
+// OpensAt when a queue state starts inviting, if set. Closed is the
+// maintenance switch: the state takes no new bookings or registrations for
+// now (left out of the document while false, so an open state's entry is
+// as it always was).
 type State struct {
 	Code    string     `json:"code"`
 	Name    string     `json:"name"`
 	Mode    string     `json:"mode"`
 	OpensAt *time.Time `json:"opens_at,omitempty"`
+	Closed  bool       `json:"closed,omitempty"`
 }
 
 // StatesDocument is the GET /states answer.

@@ -490,9 +490,7 @@ func (r *registerRun) invited(ctx context.Context, inv postgres.IssuedInvitation
 	r.mu.Lock()
 	r.t.Bookers++
 	r.mu.Unlock()
-	// /register accepted this person's IC, so it normalises.
-	id, _ := booking.NormalizeIDNumber(r.people.IC(i))
-	token := r.o.Signer.Sign(inv.Registration, r.o.State, id, inv.ExpiresAt)
+	token := r.o.Signer.Sign(inv.Registration, r.o.State, inv.IDHash, inv.ExpiresAt)
 	r.bookers.Go(func() {
 		select {
 		case r.booking <- struct{}{}:

@@ -88,7 +88,7 @@ func TestNewRatio(t *testing.T) {
 
 func TestTallies_CleanOnlyWithoutOverbookingOrLoss(t *testing.T) {
 	zero, one := 0, 1
-	clean := Tallies{SlotsOverCapacity: &zero, MissingFromPostgres: &zero, CountersUnlikeBookings: &zero, PeopleBookedTwice: &zero}
+	clean := Tallies{SlotsOverCapacity: &zero, MissingFromPostgres: &zero, CountersUnlikeBookings: &zero, PeopleBookedTwice: &zero, StatusesNeverShown: &zero}
 	if !clean.Clean() {
 		t.Errorf("all zero: want clean")
 	}
@@ -99,6 +99,7 @@ func TestTallies_CleanOnlyWithoutOverbookingOrLoss(t *testing.T) {
 		"retry new ref":  func(t *Tallies) { t.RetriedNewRef = 1 },
 		"booked twice":   func(t *Tallies) { t.PeopleBookedTwice = &one },
 		"counter unlike": func(t *Tallies) { t.CountersUnlikeBookings = &one },
+		"never shown":    func(t *Tallies) { t.StatusesNeverShown = &one },
 	} {
 		tl := clean
 		mod(&tl)

@@ -55,12 +55,20 @@ type Tallies struct {
 	StillPending   int `json:"still_pending"`
 	RetriedSameRef int `json:"retries_same_reference"`
 	RetriedNewRef  int `json:"retries_new_reference"` // must be 0: a retry got another reference
+	// What GET /status answered while people followed their booking: 404
+	// says Redis forgot a reference it was given; 503 status_restoring says
+	// the status records are being written back from Postgres.
+	StatusNotFound  int `json:"status_404s"`
+	StatusRestoring int `json:"status_restoring_503s"`
 
 	// From Postgres; nil when the run had no database to ask.
 	SlotsOverCapacity      *int `json:"slots_over_capacity,omitempty"`            // must be 0
 	CountersUnlikeBookings *int `json:"counters_unlike_bookings,omitempty"`       // must be 0
 	PeopleBookedTwice      *int `json:"people_booked_twice,omitempty"`            // must be 0
 	MissingFromPostgres    *int `json:"accepted_missing_from_postgres,omitempty"` // must be 0
+	// StatusesNeverShown counts people whose booking Postgres decided but
+	// whose final status /status never showed them before the drain ended.
+	StatusesNeverShown *int `json:"statuses_never_shown,omitempty"` // must be 0
 
 	WorstStalenessMS float64  `json:"worst_cache_staleness_ms"`
 	DecidedPerSecond float64  `json:"decided_per_second"` // accepted bookings decided / time from first accept to last decision
@@ -73,7 +81,7 @@ type Tallies struct {
 func (t *Tallies) Clean() bool {
 	zero := func(p *int) bool { return p == nil || *p == 0 }
 	return t.StillPending == 0 && t.RetriedNewRef == 0 && zero(t.SlotsOverCapacity) &&
-		zero(t.CountersUnlikeBookings) && zero(t.PeopleBookedTwice) && zero(t.MissingFromPostgres)
+		zero(t.CountersUnlikeBookings) && zero(t.PeopleBookedTwice) && zero(t.MissingFromPostgres) && zero(t.StatusesNeverShown)
 }
 
 func (t *Tallies) writeText(w io.Writer) {
@@ -88,8 +96,9 @@ func (t *Tallies) writeText(w io.Writer) {
 		}
 		return fmt.Sprint(*p)
 	}
-	fmt.Fprintf(w, "surge: slots over capacity %s, counters unlike bookings %s, people booked twice %s, accepted missing from Postgres %s (all must be 0)\n",
-		show(t.SlotsOverCapacity), show(t.CountersUnlikeBookings), show(t.PeopleBookedTwice), show(t.MissingFromPostgres))
+	fmt.Fprintf(w, "surge: slots over capacity %s, counters unlike bookings %s, people booked twice %s, accepted missing from Postgres %s, statuses never shown %s (all must be 0)\n",
+		show(t.SlotsOverCapacity), show(t.CountersUnlikeBookings), show(t.PeopleBookedTwice), show(t.MissingFromPostgres), show(t.StatusesNeverShown))
+	fmt.Fprintf(w, "surge: /status answered 404 %d times, 503 status_restoring %d times\n", t.StatusNotFound, t.StatusRestoring)
 	// cachefill keeps a state's rendered document, generated_at included,
 	// while its availability is unchanged: a full state's listing ages
 	// without being wrong.
@@ -409,6 +418,16 @@ func (s *surge) follow(ctx context.Context, ref string) {
 			return // the run ended mid-request; not the system's error
 		}
 		s.record("surge:status", start, code, err)
+		var se *statusError
+		if errors.As(err, &se) && (se.code == http.StatusNotFound || se.reason == "status_restoring") {
+			s.mu.Lock()
+			if se.code == http.StatusNotFound {
+				s.t.StatusNotFound++
+			} else {
+				s.t.StatusRestoring++
+			}
+			s.mu.Unlock()
+		}
 		if err == nil && code == http.StatusOK && rec.Status.Final() {
 			s.mu.Lock()
 			s.final[ref] = rec.Status
@@ -477,5 +496,10 @@ func checkPostgres(ctx context.Context, db *pgxpool.Pool, t *Tallies) error {
 	}
 	t.SlotsOverCapacity, t.CountersUnlikeBookings, t.PeopleBookedTwice, t.MissingFromPostgres =
 		&inv.SlotsOverCapacity, &inv.CountersUnlikeBookings, &inv.PeopleBookedTwice, &inv.Missing
+	// A reference whose final status was seen is in Postgres, so every
+	// accepted one missing there is among those still pending; the rest of
+	// those were decided and never shown.
+	never := t.StillPending - inv.Missing
+	t.StatusesNeverShown = &never
 	return nil
 }

@@ -38,12 +38,22 @@ const (
 	// nobody has proved yet: the code and its expiry, nothing the person
 	// typed and no link, so it is useless for spam or phishing.
 	KindProof Kind = "proof"
+	// KindCancelled tells the person their booking is cancelled and its
+	// place given back, with a calendar file that removes the event.
+	KindCancelled = Kind(booking.StatusCancelled)
+	// KindChanged tells the person their appointment moved, with a
+	// calendar file that replaces the old one.
+	KindChanged = Kind(booking.StatusChanged)
+	// KindManage carries the manage link again, to the contact on the
+	// booking, when someone gave its reference and ID number.
+	KindManage Kind = "manage"
 )
 
 // Known reports whether vaxbook sends messages of kind k.
 func (k Kind) Known() bool {
 	switch k {
-	case KindConfirmed, KindFull, KindDuplicate, KindAttempt, KindInvitation, KindExpired, KindProof:
+	case KindConfirmed, KindFull, KindDuplicate, KindAttempt, KindInvitation, KindExpired, KindProof,
+		KindCancelled, KindChanged, KindManage:
 		return true
 	}
 	return false
@@ -55,7 +65,16 @@ type Channel string
 // The channels, each with its topic, push route, sender and templates.
 const (
 	ChannelEmail Channel = "email"
+	ChannelSMS   Channel = "sms"
 )
+
+// Other is the channel that carries a message when c cannot.
+func (c Channel) Other() Channel {
+	if c == ChannelSMS {
+		return ChannelEmail
+	}
+	return ChannelSMS
+}
 
 // Key names one message to one person on one channel: as far as the record
 // can tell, each Key is sent once however often it is asked for.
@@ -85,6 +104,10 @@ type Delivery struct {
 	MessageID   string
 	Attempt     int
 	RequestedAt time.Time // the request's publish time, when known
+	// Recipient is the address the message goes to on its channel: the
+	// record checks it against bounces and the daily cap, and keeps only
+	// a keyed hash of it.
+	Recipient string
 }
 
 // Request is a channel's message on its topic (email.Request): everything
@@ -100,11 +123,33 @@ type Request interface {
 // Result is how sending a message ended, as far as it is recorded.
 type Result string
 
-// The two results worth recording.
+// The results worth recording.
 const (
 	Sent     Result = "sent"     // the provider accepted it
 	Rejected Result = "rejected" // the provider refused it for good
+	// Undeliverable: not tried, as the address bounced or was blocked
+	// before; the person's other channel carries it when they gave one.
+	Undeliverable Result = "undeliverable"
+	// Capped: not sent, as the recipient had their day's messages.
+	Capped Result = "capped"
 )
+
+// Event is what a provider reported of a message after accepting it
+// (its delivery hook).
+type Event string
+
+// The events recorded; a provider's others (queued, opened…) are not.
+const (
+	EventDelivered Event = "delivered"
+	EventBounced   Event = "bounced" // the address does not exist
+	EventBlocked   Event = "blocked" // the address or its owner refuses us
+	EventDropped   Event = "dropped" // the provider would not try it
+	EventFailed    Event = "failed"  // tried and lost, for a reason not the address's
+)
+
+// Undeliverable reports whether e says the address is no use: later
+// messages to it are not attempted.
+func (e Event) Undeliverable() bool { return e == EventBounced || e == EventBlocked }
 
 // Outcome is how a message ended and what the provider said.
 type Outcome struct {
@@ -142,6 +187,17 @@ func (e *RejectedError) Error() string {
 	return fmt.Sprintf("rejected by the provider with status %d: %s", e.Status, e.Detail)
 }
 
+// Retryable says which of a provider's HTTP answers are about us or the
+// provider rather than the message, so a later try may succeed: 429, 5xx,
+// a timeout, and 401/403/404, which mean our key or URL is wrong.
+func Retryable(status int) bool {
+	switch status {
+	case 401, 403, 404, 408, 429:
+		return true
+	}
+	return status < 400 || status >= 500
+}
+
 // Send sends m and turns the sender's answer into an outcome to record, or
 // an error for a try that may succeed later.
 func Send[M any](ctx context.Context, s Sender[M], m M) (Outcome, error) {
@@ -153,4 +209,17 @@ func Send[M any](ctx context.Context, s Sender[M], m M) (Outcome, error) {
 		return Outcome{}, err
 	}
 	return Outcome{Result: Sent, ProviderStatus: rec.Status, ProviderID: rec.ID}, nil
+}
+
+// Text is a rendered SMS, ready for a Sender: internal/sms renders it, a
+// provider adapter (internal/twilio) or the dev outbox takes it.
+type Text struct {
+	// Reference and Kind say what the message is about, for logs.
+	Reference string `json:"reference"`
+	Kind      Kind   `json:"kind"`
+	To        string `json:"to"` // E.164
+	Body      string `json:"body"`
+	// Segments is how many SMS the body costs (GSM-7, or UCS-2 when a
+	// character needs it).
+	Segments int `json:"segments"`
 }

@@ -13,18 +13,14 @@ import (
 // Rows written before migration 7 carry the raw id_number and no id_hash;
 // SQL cannot hash them (the pepper never reaches Postgres), so Backfill
 // reads them in batches, hashes in Go and writes the hash back, clearing
-// the number. A queued registration keeps its number: the invite loop
-// still signs its invitation with it.
+// the number (invitation tokens bind the hash, so nothing needs it).
 var backfills = []struct{ table, read, write string }{
 	{"bookings",
 		`SELECT reference, id_number FROM bookings WHERE id_hash IS NULL AND id_number IS NOT NULL LIMIT 1000`,
 		`UPDATE bookings b SET id_hash = v.h, id_number = NULL FROM unnest($1::text[], $2::text[]) v (ref, h) WHERE b.reference = v.ref`},
 	{"registrations",
 		`SELECT reference, id_number FROM registrations WHERE id_hash IS NULL AND id_number IS NOT NULL LIMIT 1000`,
-		`UPDATE registrations r SET id_hash = v.h,
-		     id_number = CASE WHEN r.status = 'queued' OR (r.status = 'invited' AND EXISTS (
-		         SELECT 1 FROM invitations i WHERE i.registration = r.reference AND i.notified_at IS NULL)) THEN r.id_number END
-		 FROM unnest($1::text[], $2::text[]) v (ref, h) WHERE r.reference = v.ref`},
+		`UPDATE registrations r SET id_hash = v.h, id_number = NULL FROM unnest($1::text[], $2::text[]) v (ref, h) WHERE r.reference = v.ref`},
 	{"invitations",
 		`SELECT token_hash, id_number FROM invitations WHERE id_hash IS NULL AND id_number IS NOT NULL LIMIT 1000`,
 		`UPDATE invitations i SET id_hash = v.h, id_number = NULL FROM unnest($1::text[], $2::text[]) v (ref, h) WHERE i.token_hash = v.ref`},

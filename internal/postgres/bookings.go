@@ -16,14 +16,25 @@ import (
 
 // Bookings runs the worker's transaction.
 type Bookings struct {
-	pool *pgxpool.Pool
-	ids  *pii.Pepper
+	pool   *pgxpool.Pool
+	ids    *pii.Pepper
+	manage *booking.ManageSigner // nil: no manage links
 }
 
 // NewBookings wraps a pool; ids hashes the ID numbers it stores and looks
 // up (ID_PEPPER), so no raw ID number reaches Postgres.
 func NewBookings(pool *pgxpool.Pool, ids *pii.Pepper) *Bookings {
 	return &Bookings{pool: pool, ids: ids}
+}
+
+// WithManage gives every confirmed booking a manage token signed with s:
+// its hash is stored with the booking and the token goes in the outcome,
+// for the confirmation's link. Without it (no MANAGE_SECRET) bookings have
+// no manage link and cannot be cancelled or changed by their person.
+func (b *Bookings) WithManage(s *booking.ManageSigner) *Bookings {
+	c := *b
+	c.manage = s
+	return &c
 }
 
 // The per-person advisory lock serialises every message about one person,
@@ -41,7 +52,7 @@ const findPrior = `
 SELECT b.reference, b.status, COALESCE(b.existing_reference, ''),
        COALESCE(s.id, ''), COALESCE(c.id, ''), COALESCE(c.name, ''), COALESCE(c.address, ''),
        COALESCE(to_char(s.slot_date, 'YYYY-MM-DD'), ''), COALESCE(s.time_range, ''), b.lang,
-       b.name, b.email, b.state_code, b.preferences, b.processed_at
+       b.name, b.email, b.state_code, b.preferences, b.processed_at, b.manage_hash IS NOT NULL, b.phone, b.contact
 FROM bookings b
 LEFT JOIN slots s ON s.id = b.slot_id
 LEFT JOIN centers c ON c.id = s.center_id
@@ -58,8 +69,8 @@ RETURNING s.id, c.id, c.name, c.address, to_char(s.slot_date, 'YYYY-MM-DD'), s.t
 
 const insertBooking = `
 INSERT INTO bookings (reference, id_hash, status, slot_id, existing_reference, state_code,
-                      name, phone, email, lang, preferences, message_id, submitted_at)
-VALUES ($1, $2, $3, NULLIF($4, ''), NULLIF($5, ''), $6, $7, $8, $9, $10, $11, $12, $13)
+                      name, phone, email, lang, preferences, message_id, submitted_at, manage_hash, contact)
+VALUES ($1, $2, $3, NULLIF($4, ''), NULLIF($5, ''), $6, $7, $8, $9, $10, $11, $12, $13, NULLIF($14, ''), $15)
 RETURNING processed_at`
 
 // For a full booking's e-mail: the person's choices as they stand, most
@@ -80,7 +91,7 @@ func (b *Bookings) Decide(ctx context.Context, req booking.Request, messageID st
 	var o booking.Outcome
 	err := InTx(ctx, b.pool, func(tx pgx.Tx) error {
 		var err error
-		o, err = book(ctx, tx, req, b.ids.Hash(req.IDNumber), messageID)
+		o, err = book(ctx, tx, req, b.ids.Hash(req.IDNumber), messageID, b.manage)
 		return err
 	})
 	if err != nil {
@@ -89,9 +100,9 @@ func (b *Bookings) Decide(ctx context.Context, req booking.Request, messageID st
 	return o, nil
 }
 
-func book(ctx context.Context, tx pgx.Tx, req booking.Request, idHash, messageID string) (booking.Outcome, error) {
+func book(ctx context.Context, tx pgx.Tx, req booking.Request, idHash, messageID string, manage *booking.ManageSigner) (booking.Outcome, error) {
 	rec := booking.StatusRecord{Reference: req.Reference, Lang: req.Lang}
-	out := booking.Outcome{Name: req.Name, Email: req.Email, State: req.State}
+	out := booking.Outcome{Name: req.Name, Email: req.Email, State: req.State, Phone: req.Phone, Contact: req.Contact.Or()}
 
 	batch := &pgx.Batch{}
 	batch.Queue(lockPerson, idHash)
@@ -123,7 +134,7 @@ func book(ctx context.Context, tx pgx.Tx, req booking.Request, idHash, messageID
 		var prefs []string
 		if err := rows.Scan(&r.Reference, &r.Status, &other,
 			&s.ID, &s.CenterID, &s.CenterName, &s.Address, &s.Date, &s.Time, &r.Lang,
-			&o.Name, &o.Email, &o.State, &prefs, &o.DecidedAt); err != nil {
+			&o.Name, &o.Email, &o.State, &prefs, &o.DecidedAt, &o.ManageStored, &o.Phone, &o.Contact); err != nil {
 			rows.Close()
 			br.Close()
 			return out, fmt.Errorf("scan prior booking: %w", err)
@@ -136,7 +147,7 @@ func book(ctx context.Context, tx pgx.Tx, req booking.Request, idHash, messageID
 			prior, priorPrefs, priorOther = &o, prefs, other
 			continue
 		}
-		holder = &booking.Holder{Reference: r.Reference, Email: o.Email, Lang: r.Lang}
+		holder = &booking.Holder{Reference: r.Reference, Email: o.Email, Lang: r.Lang, Phone: o.Phone, Contact: o.Contact}
 	}
 	rows.Close()
 	if err := br.Close(); err != nil {
@@ -154,6 +165,11 @@ func book(ctx context.Context, tx pgx.Tx, req booking.Request, idHash, messageID
 				return out, err
 			}
 		}
+		// The token is the same every time it is signed; only a booking
+		// stored with its hash gets one (it may predate manage links).
+		if prior.Record.Status == booking.StatusConfirmed && manage != nil && prior.ManageStored {
+			prior.Manage = manage.Sign(req.Reference, prior.State)
+		}
 		return withChoices(ctx, tx, *prior, priorPrefs)
 	}
 
@@ -167,6 +183,7 @@ func book(ctx context.Context, tx pgx.Tx, req booking.Request, idHash, messageID
 		}
 		inv, req = &i, i.fill(req)
 		out.Name, out.Email, rec.Lang = req.Name, req.Email, req.Lang
+		out.Phone, out.Contact = req.Phone, req.Contact.Or()
 	}
 
 	existing := ""
@@ -201,13 +218,17 @@ func book(ctx context.Context, tx pgx.Tx, req booking.Request, idHash, messageID
 		}
 	}
 
-	slotID := ""
+	slotID, manageHash := "", ""
 	if rec.Slot != nil {
 		slotID = rec.Slot.ID
+		if manage != nil {
+			out.Manage = manage.Sign(req.Reference, req.State)
+			manageHash = booking.ManageTokenHash(out.Manage)
+		}
 	}
 	err = tx.QueryRow(ctx, insertBooking, req.Reference, idHash, string(rec.Status), slotID,
 		existing, req.State, req.Name, req.Phone, req.Email, req.Lang,
-		req.Preferences, messageID, req.SubmittedAt).Scan(&out.DecidedAt)
+		req.Preferences, messageID, req.SubmittedAt, manageHash, string(out.Contact)).Scan(&out.DecidedAt)
 	if err != nil {
 		return out, fmt.Errorf("insert booking: %w", err)
 	}

@@ -49,8 +49,8 @@ WITH r AS (
 SELECT reference FROM r`
 
 const eraseSentEmails = `
-UPDATE sent_emails SET detail = '', provider_id = ''
-WHERE reference = ANY($1) AND (detail <> '' OR provider_id <> '')`
+UPDATE sent_emails SET detail = '', provider_id = '', recipient = ''
+WHERE reference = ANY($1) AND (detail <> '' OR provider_id <> '' OR recipient <> '')`
 
 // Erase removes one person's details everywhere, found by idHash (their
 // ID number's hash; empty when unknown) or by a reference of theirs (empty

@@ -32,18 +32,19 @@ type Addressee struct {
 	Email     string
 	Lang      string
 	Contact   booking.Contact
+	Phone     string // E.164; for SMS, and for e-mail's fallback
 }
 
 // scanTargets are the columns every untold-registration query selects
-// first, in this order: reference, name, email, lang, contact.
+// first, in this order: reference, name, email, lang, contact, phone.
 func (a *Addressee) scanTargets(more ...any) []any {
-	return append([]any{&a.Reference, &a.Name, &a.Email, &a.Lang, &a.Contact}, more...)
+	return append([]any{&a.Reference, &a.Name, &a.Email, &a.Lang, &a.Contact, &a.Phone}, more...)
 }
 
 // Invitee is an invited registration whose message has not been queued yet.
 type Invitee struct {
 	Addressee
-	IDNumber  string // normalised; the token is bound to it
+	IDHash    string // the person's ID hash; the token is bound to it
 	Place     int64
 	ExpiresAt time.Time
 }
@@ -205,28 +206,29 @@ SELECT COALESCE((SELECT sum(GREATEST(s.capacity - s.booked, 0))
         WHERE i.state_code = $1 AND i.used_at IS NULL AND r.status = 'invited')`
 
 // SKIP LOCKED: a row another transaction is inviting is not waited for,
-// and is not taken twice.
+// and is not taken twice. A row from before migration 7 without its ID
+// hash waits for `vaxbook pii backfill`: a token needs the hash.
 const nextQueued = `
-SELECT reference, COALESCE(id_number, '') FROM registrations
-WHERE state_code = $1 AND status = 'queued' AND queue_key IS NOT NULL
+SELECT reference, id_hash FROM registrations
+WHERE state_code = $1 AND status = 'queued' AND queue_key IS NOT NULL AND id_hash IS NOT NULL
 ORDER BY queue_key, reference
 LIMIT $2
 FOR UPDATE SKIP LOCKED`
 
 const insertInvitations = `
 INSERT INTO invitations (token_hash, registration, state_code, id_hash, issued_at, expires_at)
-SELECT v.token_hash, v.reference, $4, r.id_hash, $5, $6
-FROM unnest($1::text[], $2::text[], $3::text[]) AS v (reference, token_hash, id_number)
+SELECT v.token_hash, v.reference, $3, r.id_hash, $4, $5
+FROM unnest($1::text[], $2::text[]) AS v (reference, token_hash)
 JOIN registrations r ON r.reference = v.reference`
 
 const setInvited = `UPDATE registrations SET status = 'invited' WHERE reference = ANY($1)`
 
 // Invite invites, in one transaction, up to limit next queued registrants
 // of state, never more than its free places: each gets an invitations row
-// whose token_hash is hash(registration, id_number) (the caller signs
-// with expiresAt) and turns invited. It returns how many it invited.
+// whose token_hash is hash(registration, idHash) (the caller signs with
+// expiresAt) and turns invited. It returns how many it invited.
 func (l *Lease) Invite(ctx context.Context, state string, now, expiresAt time.Time, limit int,
-	hash func(registration, idNumber string) string) (int, error) {
+	hash func(registration, idHash string) string) (int, error) {
 	var invited int
 	err := InTx(ctx, l.conn, func(tx pgx.Tx) error {
 		var free int64
@@ -242,10 +244,10 @@ func (l *Lease) Invite(ctx context.Context, state string, now, expiresAt time.Ti
 		if err != nil {
 			return fmt.Errorf("lock next registrations: %w", err)
 		}
-		var refs, hashes, ids []string
-		var ref, id string
-		_, err = pgx.ForEachRow(rows, []any{&ref, &id}, func() error {
-			refs, hashes, ids = append(refs, ref), append(hashes, hash(ref, id)), append(ids, id)
+		var refs, hashes []string
+		var ref, idHash string
+		_, err = pgx.ForEachRow(rows, []any{&ref, &idHash}, func() error {
+			refs, hashes = append(refs, ref), append(hashes, hash(ref, idHash))
 			return nil
 		})
 		if err != nil {
@@ -254,7 +256,7 @@ func (l *Lease) Invite(ctx context.Context, state string, now, expiresAt time.Ti
 		if len(refs) == 0 {
 			return nil
 		}
-		if _, err := tx.Exec(ctx, insertInvitations, refs, hashes, ids, state, now, expiresAt); err != nil {
+		if _, err := tx.Exec(ctx, insertInvitations, refs, hashes, state, now, expiresAt); err != nil {
 			return fmt.Errorf("insert invitations: %w", err)
 		}
 		if _, err := tx.Exec(ctx, setInvited, refs); err != nil {
@@ -272,7 +274,7 @@ func (l *Lease) Invite(ctx context.Context, state string, now, expiresAt time.Ti
 // Outstanding invitations are few (at most the state's free places), and
 // the partial index invitations_outstanding finds them.
 const readUnnotified = `
-SELECT r.reference, r.name, r.email, r.lang, r.contact, COALESCE(r.id_number, ''), COALESCE(r.place, 0), i.expires_at
+SELECT r.reference, r.name, r.email, r.lang, r.contact, r.phone, r.id_hash, COALESCE(r.place, 0), i.expires_at
 FROM invitations i JOIN registrations r ON r.reference = i.registration
 WHERE i.state_code = $1 AND i.used_at IS NULL AND i.expires_at > $2
   AND i.notified_at IS NULL AND r.status = 'invited'
@@ -284,7 +286,7 @@ LIMIT $3`
 func (l *Lease) Unnotified(ctx context.Context, state string, now time.Time, limit int) ([]Invitee, error) {
 	out, err := queryAll(ctx, l, func(r pgx.CollectableRow) (Invitee, error) {
 		v := Invitee{Addressee: Addressee{State: state}}
-		return v, r.Scan(v.scanTargets(&v.IDNumber, &v.Place, &v.ExpiresAt)...)
+		return v, r.Scan(v.scanTargets(&v.IDHash, &v.Place, &v.ExpiresAt)...)
 	}, readUnnotified, state, now, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read unnotified invitations of %s: %w", state, err)
@@ -292,14 +294,8 @@ func (l *Lease) Unnotified(ctx context.Context, state string, now time.Time, lim
 	return out, nil
 }
 
-// Once the invitation is sent its token is never signed again, so the raw
-// id_number the signing needed goes with the same statement.
 const markInvitationsNotified = `
-WITH told AS (
-    UPDATE invitations SET notified_at = $2 WHERE registration = ANY($1) AND notified_at IS NULL
-    RETURNING registration
-)
-UPDATE registrations r SET id_number = NULL FROM told WHERE r.reference = told.registration`
+UPDATE invitations SET notified_at = $2 WHERE registration = ANY($1) AND notified_at IS NULL`
 
 // MarkNotified records that the invitation messages of registrations were
 // queued at.
@@ -308,7 +304,7 @@ func (l *Lease) MarkNotified(ctx context.Context, registrations []string, at tim
 }
 
 const readUntoldExpired = `
-SELECT reference, name, email, lang, contact FROM registrations
+SELECT reference, name, email, lang, contact, phone FROM registrations
 WHERE state_code = $1 AND status = 'expired' AND expiry_notified_at IS NULL
 ORDER BY reference
 LIMIT $2`

@@ -48,7 +48,7 @@ func (l *Lease) Release() {
 }
 
 const readSlots = `
-SELECT st.code, st.name, st.mode, st.opens_at,
+SELECT st.code, st.name, st.mode, st.opens_at, st.closed,
        COALESCE(c.id, ''), COALESCE(c.name, ''), COALESCE(c.address, ''),
        COALESCE(s.id, ''), COALESCE(to_char(s.slot_date, 'YYYY-MM-DD'), ''), COALESCE(s.time_range, ''),
        COALESCE(s.capacity, 0), COALESCE(s.booked, 0)
@@ -71,7 +71,7 @@ func (l *Lease) Snapshot(ctx context.Context) ([]listing.SlotRow, error) {
 			r     listing.SlotRow
 			opens *time.Time
 		)
-		if err := rows.Scan(&r.StateCode, &r.StateName, &r.StateMode, &opens, &r.CenterID, &r.CenterName, &r.CenterAddress,
+		if err := rows.Scan(&r.StateCode, &r.StateName, &r.StateMode, &opens, &r.StateClosed, &r.CenterID, &r.CenterName, &r.CenterAddress,
 			&r.SlotID, &r.Date, &r.Time, &r.Capacity, &r.Booked); err != nil {
 			return nil, fmt.Errorf("scan slot: %w", err)
 		}

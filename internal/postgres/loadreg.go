@@ -120,16 +120,16 @@ func ReadQueueProgress(ctx context.Context, db RowQuerier, state string, now tim
 	return p, nil
 }
 
-// IssuedInvitation is an invitation as the loop stored it: with the
-// registrant's ID number, which the load test knows and the table no longer
-// keeps, enough to sign its token again (queue.Signer is deterministic).
+// IssuedInvitation is an invitation as the loop stored it: enough to sign
+// its token again (queue.Signer is deterministic).
 type IssuedInvitation struct {
 	Registration string
+	IDHash       string
 	ExpiresAt    time.Time
 }
 
 const readIssuedSince = `
-SELECT registration, expires_at FROM invitations
+SELECT registration, id_hash, expires_at FROM invitations
 WHERE state_code = $1 AND issued_at >= $2
 ORDER BY issued_at, registration`
 
@@ -142,7 +142,7 @@ func InvitationsIssuedSince(ctx context.Context, db *pgxpool.Pool, state string,
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (IssuedInvitation, error) {
 		var v IssuedInvitation
-		return v, r.Scan(&v.Registration, &v.ExpiresAt)
+		return v, r.Scan(&v.Registration, &v.IDHash, &v.ExpiresAt)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read invitations of %s: %w", state, err)

@@ -37,9 +37,9 @@ func TestDecide_StoresTheIDHashNotTheNumber(t *testing.T) {
 	}
 }
 
-// A registration keeps the raw ID number only while the invite loop must
-// still sign an invitation with it.
-func TestRecord_KeepsTheRawIDOnlyUntilTheInvitationIsSent(t *testing.T) {
+// A registration keeps only the hash of the ID number, queued, duplicate or
+// invited: the invitation token binds the hash.
+func TestRecord_KeepsOnlyTheIDHash(t *testing.T) {
 	t.Parallel()
 	pool, r := registrarOn(t, time.Time{})
 	first, dup := registration(1, t0), registration(1, t0.Add(time.Second))
@@ -47,25 +47,8 @@ func TestRecord_KeepsTheRawIDOnlyUntilTheInvitationIsSent(t *testing.T) {
 	if rec := mustRecord(t, r, dup, "m2"); rec.Status != "duplicate" {
 		t.Fatalf("second registration: %s, want duplicate", rec.Status)
 	}
-	if n := queryInt(t, pool, `SELECT count(*) FROM registrations WHERE reference = $1 AND id_number IS NULL AND id_hash = $2`, dup.Reference, pii.Dev().Hash(dup.IDNumber)); n != 1 {
-		t.Errorf("the duplicate, never invited, keeps the raw ID number")
-	}
-	if n := queryInt(t, pool, `SELECT count(*) FROM registrations WHERE reference = $1 AND id_number IS NOT NULL`, first.Reference); n != 1 {
-		t.Fatalf("the queued registration lost the ID number its invitation is signed with")
-	}
-	if _, err := pool.Exec(t.Context(), `INSERT INTO invitations (token_hash, registration, state_code, expires_at) VALUES ('t', $1, 'perlis', now() + interval '1 day')`, first.Reference); err != nil {
-		t.Fatal(err)
-	}
-	l, err := postgres.TryLease(t.Context(), pool, postgres.InviteLease)
-	if err != nil || l == nil {
-		t.Fatalf("TryLease: %v %v", l, err)
-	}
-	defer l.Release()
-	if err := l.MarkNotified(t.Context(), []string{first.Reference}, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	if n := queryInt(t, pool, `SELECT count(*) FROM registrations WHERE id_number IS NOT NULL`); n != 0 {
-		t.Errorf("%d registrations keep the raw ID number after their invitation was sent", n)
+	if n := queryInt(t, pool, `SELECT count(*) FROM registrations WHERE id_number IS NULL AND id_hash = $1`, pii.Dev().Hash(first.IDNumber)); n != 2 {
+		t.Errorf("registrations with the hash and no raw ID number: got %d, want 2", n)
 	}
 }
 

@@ -75,6 +75,12 @@ type RowQuerier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
+// Querier is what a read of many rows needs: a pool, a connection or a
+// transaction.
+type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
 // InTx runs fn in a transaction: it commits when fn returns nil and rolls back
 // otherwise, reporting both errors if the rollback fails too.
 func InTx(ctx context.Context, db Beginner, fn func(pgx.Tx) error) error {

@@ -139,7 +139,7 @@ func TestDecide(t *testing.T) {
 			var wantHolder *booking.Holder
 			if tt.wantStatus == booking.StatusDuplicate {
 				h := tt.before[0]
-				wantHolder = &booking.Holder{Reference: h.Reference, Email: h.Email, Lang: h.Lang}
+				wantHolder = &booking.Holder{Reference: h.Reference, Email: h.Email, Lang: h.Lang, Phone: h.Phone, Contact: h.Contact.Or()}
 			}
 			if !reflect.DeepEqual(got.Holder, wantHolder) {
 				t.Errorf("holder to tell: got %+v, want %+v", got.Holder, wantHolder)
@@ -165,7 +165,7 @@ func TestDecide_RedeliveredDuplicateTellsTheSameHolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	dup := testenv.NewRequest(1, "sel-001-pm")
-	want := &booking.Holder{Reference: held.Reference, Email: held.Email, Lang: held.Lang}
+	want := &booking.Holder{Reference: held.Reference, Email: held.Email, Lang: held.Lang, Phone: held.Phone, Contact: held.Contact.Or()}
 	for _, id := range []string{"m1", "m1-redelivered"} {
 		got, err := b.Decide(t.Context(), dup, id)
 		if err != nil {

@@ -7,12 +7,52 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/queue"
 )
 
-// The reads the invitation loop rebuilds Redis from when Redis lost the
-// registration records (docs/queue.md, "When Redis loses the records"). Like
-// the rest of the loop's SQL they run over the lease's connection.
+// The reads the loops rebuild Redis from when Redis lost what they or the
+// worker wrote: the invitation loop the registration records (docs/queue.md,
+// "When Redis loses the records"), the cache-fill loop the booking status
+// records. Like the rest of the loops' SQL they run over the lease's
+// connection.
+
+// Each page is one range of the primary key; the joins give a confirmed
+// booking its slot as the worker's transaction returned it (takePlace).
+const readDecidedPage = `
+SELECT b.reference, b.status, b.lang, b.processed_at,
+       COALESCE(s.id, ''), COALESCE(c.id, ''), COALESCE(c.name, ''), COALESCE(c.address, ''),
+       COALESCE(to_char(s.slot_date, 'YYYY-MM-DD'), ''), COALESCE(s.time_range, '')
+FROM bookings b
+LEFT JOIN slots s ON s.id = b.slot_id
+LEFT JOIN centers c ON c.id = s.center_id
+WHERE b.reference > $1 AND b.processed_at > $2
+ORDER BY b.reference
+LIMIT $3`
+
+// Decided returns up to limit bookings decided after since, with
+// references after after, each with the status record the worker wrote for
+// it (GET /status). An empty page is the end.
+func (l *Lease) Decided(ctx context.Context, after string, since time.Time, limit int) ([]booking.Decided, error) {
+	out, err := queryAll(ctx, l, func(r pgx.CollectableRow) (booking.Decided, error) {
+		var (
+			d booking.Decided
+			s booking.SlotInfo
+		)
+		if err := r.Scan(&d.Record.Reference, &d.Record.Status, &d.Record.Lang, &d.At,
+			&s.ID, &s.CenterID, &s.CenterName, &s.Address, &s.Date, &s.Time); err != nil {
+			return d, err
+		}
+		if s.ID != "" {
+			d.Record.Slot = &s
+		}
+		return d, nil
+	}, readDecidedPage, after, since, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read decided bookings after %q: %w", after, err)
+	}
+	return out, nil
+}
 
 const readQueueModeStates = `SELECT code FROM states WHERE mode = 'queue' ORDER BY code`
 

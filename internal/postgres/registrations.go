@@ -65,15 +65,12 @@ const placeAfterInvited = `
 SELECT COALESCE(max(place), 0) + 1 FROM registrations
 WHERE state_code = $1 AND status IN ('invited', 'booked', 'expired') AND (queue_key, reference) < ($2, $3)`
 
-// The raw id_number is kept only while the invite loop will still sign an
-// invitation with it (queue.Signer binds the token to the number, which the
-// API checks without the pepper); a duplicate is never invited, so it gets
-// none, and the invite loop clears it once the invitation is sent
-// (MarkNotified).
+// Only the ID's hash is stored: the invitation token binds the hash
+// (queue.Signer), so nothing needs the number once it is hashed.
 const insertRegistration = `
-INSERT INTO registrations (reference, state_code, id_hash, id_number, status, name, phone, email, lang, contact,
+INSERT INTO registrations (reference, state_code, id_hash, status, name, phone, email, lang, contact,
                            received_at, queue_key, place, message_id)
-VALUES ($1, $2, $3, NULLIF($4, ''), $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
 
 // Record records a registration in one transaction and returns the record
 // GET /registration shows for it (with the place, for the API's `ahead`).
@@ -176,11 +173,7 @@ func record(ctx context.Context, tx pgx.Tx, reg queue.Registration, idHash, mess
 		}
 		key, place, rec.Place = &k, &p, p
 	}
-	rawID := reg.IDNumber
-	if rec.Status == queue.StatusDuplicate {
-		rawID = ""
-	}
-	_, err = tx.Exec(ctx, insertRegistration, reg.Reference, reg.State, idHash, rawID, string(rec.Status),
+	_, err = tx.Exec(ctx, insertRegistration, reg.Reference, reg.State, idHash, string(rec.Status),
 		reg.Name, reg.Phone, reg.Email, reg.Lang, string(reg.Contact), reg.ReceivedAt, key, place, messageID)
 	if err != nil {
 		return queue.Record{}, fmt.Errorf("insert registration: %w", err)

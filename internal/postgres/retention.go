@@ -27,9 +27,10 @@ type Removed struct {
 // What a booking keeps once its person's details are removed: reference,
 // status, slot, state, preferences, language and times, which the counters
 // and the statistics need and which name nobody. existing_reference goes
-// too: it ties a duplicate attempt to the holder's booking.
+// too: it ties a duplicate attempt to the holder's booking, and so does
+// the manage hash: with nobody to tell, nobody may cancel or change it.
 const scrubBooking = `name = '', phone = '', email = '', id_hash = NULL, id_number = NULL,
-    existing_reference = NULL, personal_data_removed_at = $1`
+    existing_reference = NULL, manage_hash = NULL, personal_data_removed_at = $1`
 
 // A confirmed booking is kept until its appointment's day ($2, Malaysia's
 // date of now - after) is past (a centre may still ask who came); one that
@@ -60,10 +61,14 @@ UPDATE invitations SET id_hash = NULL, id_number = NULL
 WHERE registration = ANY($1) AND (id_hash IS NOT NULL OR id_number IS NOT NULL)`
 
 // The send-once rows stay (a stray redelivery must still find them); what
-// the provider said, which may quote the address, goes.
+// the provider said, which may quote the address, goes, and so does the
+// recipient's hash, which ties the row to an address.
 const retainSentEmails = `
-UPDATE sent_emails SET detail = '', provider_id = ''
-WHERE recorded_at < $1 AND (detail <> '' OR provider_id <> '')`
+UPDATE sent_emails SET detail = '', provider_id = '', recipient = ''
+WHERE recorded_at < $1 AND (detail <> '' OR provider_id <> '' OR recipient <> '')`
+
+// A day's message counts matter only on that day (the daily cap).
+const purgeMessageCaps = `DELETE FROM message_caps WHERE day < ($1::timestamptz AT TIME ZONE 'Asia/Kuala_Lumpur')::date - 1`
 
 const purgeRejected = `DELETE FROM rejected_messages WHERE received_at < $1`
 
@@ -104,6 +109,9 @@ func Retain(ctx context.Context, pool *pgxpool.Pool, policy RetentionPolicy, now
 			return fmt.Errorf("remove sent e-mail details: %w", err)
 		}
 		out.SentEmails = int(tag.RowsAffected())
+		if _, err = tx.Exec(ctx, purgeMessageCaps, now); err != nil {
+			return fmt.Errorf("purge message counts: %w", err)
+		}
 		if tag, err = tx.Exec(ctx, purgeRejected, now.Add(-policy.Rejected)); err != nil {
 			return fmt.Errorf("purge rejected messages: %w", err)
 		}

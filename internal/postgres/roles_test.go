@@ -186,6 +186,17 @@ func TestRoles_WorkerBooksButCannotChangeTheSchemaOrACapacity(t *testing.T) {
 	if err != nil || already || sent != 1 {
 		t.Fatalf("SendOnce: sent %d, already %v, %v", sent, already, err)
 	}
+	// An SMS, through the bounce check and the daily cap.
+	_, already, err = postgres.NewEmails(db.as).Guarded(pii.Dev(), 5).SendOnce(ctx,
+		notify.Key{Reference: out.Record.Reference, Kind: notify.KindConfirmed, Channel: notify.ChannelSMS},
+		notify.Delivery{MessageID: "s1", Attempt: 1, Recipient: "+60123456789"},
+		func(context.Context) (notify.Outcome, error) {
+			sent++
+			return notify.Outcome{Result: notify.Sent, ProviderStatus: 201, ProviderID: "SM1"}, nil
+		})
+	if err != nil || already || sent != 2 {
+		t.Fatalf("SendOnce by SMS: sent %d, already %v, %v", sent, already, err)
+	}
 
 	wantDeniedWithDDL(t, db.as,
 		`UPDATE slots SET capacity = capacity + 100`,
@@ -267,5 +278,36 @@ func TestRoles_InviteRunsItsRoundAndReadsNoBookings(t *testing.T) {
 		`UPDATE invitations SET used_at = now()`,
 		`DELETE FROM registrations`,
 		`INSERT INTO sent_emails (reference, kind, outcome, provider_status, message_id) VALUES ('r', 'confirmed', 'sent', 202, 'm')`,
+	)
+}
+
+func TestRoles_HooksRecordEventsAndReadNothingPersonal(t *testing.T) {
+	t.Parallel()
+	db := openAs(t, "vaxbook_hooks")
+	ctx := t.Context()
+	sent := postgres.NewEmails(db.admin)
+	ref := booking.NewReference()
+	if _, _, err := sent.SendOnce(ctx, notify.Key{Reference: ref, Kind: notify.KindConfirmed, Channel: notify.ChannelEmail},
+		notify.Delivery{MessageID: "e1", Recipient: "p@example.com"},
+		func(context.Context) (notify.Outcome, error) {
+			return notify.Outcome{Result: notify.Sent, ProviderStatus: 202, ProviderID: "sg-1"}, nil
+		}); err != nil {
+		t.Fatal(err)
+	}
+	known, err := postgres.NewDeliveries(db.as).Record(ctx, notify.ChannelEmail, "sg-1", notify.EventBounced, "550")
+	if err != nil || !known {
+		t.Fatalf("Record: known %v, %v", known, err)
+	}
+	var n int
+	if err := db.admin.QueryRow(ctx, `SELECT count(*) FROM undeliverable_contacts WHERE recipient = $1`, sent.Recipient(notify.ChannelEmail, "p@example.com")).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("undeliverable rows %d, %v", n, err)
+	}
+	wantDeniedWithDDL(t, db.as,
+		`SELECT name FROM bookings`,
+		`SELECT detail FROM sent_emails`,
+		`UPDATE sent_emails SET outcome = 'sent'`,
+		`SELECT * FROM registrations`,
+		`DELETE FROM delivery_events`,
+		`UPDATE slots SET booked = 0`,
 	)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -58,4 +59,30 @@ func SetStateMode(ctx context.Context, db RowQuerier, code string, mode queue.Mo
 		s.OpensAt = &t
 	}
 	return s, nil
+}
+
+// Closing every state at once is one statement, so no booking slips into a
+// state the operator thought already closed.
+const setStateClosed = `
+UPDATE states SET closed = $2
+WHERE code = $1 OR $1 = ''
+RETURNING code`
+
+// SetStateClosed throws the maintenance switch of one state, or of every
+// state when code is "", and returns the codes it changed, in order. The
+// cache-fill loop publishes it at its next pass.
+func SetStateClosed(ctx context.Context, db Querier, code string, closed bool) ([]string, error) {
+	rows, err := db.Query(ctx, setStateClosed, code, closed)
+	if err != nil {
+		return nil, fmt.Errorf("set closed of state %q: %w", code, err)
+	}
+	codes, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("set closed of state %q: %w", code, err)
+	}
+	if len(codes) == 0 && code != "" {
+		return nil, fmt.Errorf("state %q: %w", code, ErrUnknownState)
+	}
+	slices.Sort(codes)
+	return codes, nil
 }

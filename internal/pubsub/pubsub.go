@@ -77,6 +77,16 @@ func NewRegistrationPublisher(c *pubsub.Client, topic string) *Publisher[queue.R
 		func(r queue.Registration) string { return "registration " + r.Reference })
 }
 
+// NewManagePublisher publishes cancels, changes and resends to topic
+// (manage-topic).
+func NewManagePublisher(c *pubsub.Client, topic string) *Publisher[booking.ManageRequest] {
+	return newPublisher(c, topic,
+		func(m booking.ManageRequest) map[string]string {
+			return map[string]string{"reference": m.Booking, "request": m.Request, "action": string(m.Action)}
+		},
+		func(m booking.ManageRequest) string { return string(m.Action) + " " + m.Request })
+}
+
 // NewRequestPublisher publishes one channel's message requests to its topic
 // (e-mail requests to email-topic).
 func NewRequestPublisher[R notify.Request](c *pubsub.Client, topic string) *Publisher[R] {
@@ -155,4 +165,17 @@ func EnsurePullSubscription(ctx context.Context, c *pubsub.Client, topic, sub st
 func IsNotFound(err error) bool {
 	var se interface{ GRPCStatus() *status.Status }
 	return errors.As(err, &se) && se.GRPCStatus().Code() == codes.NotFound
+}
+
+// SubscriptionExists reports whether the subscription sub exists.
+func SubscriptionExists(ctx context.Context, c *pubsub.Client, sub string) (bool, error) {
+	name := fmt.Sprintf("projects/%s/subscriptions/%s", c.Project(), sub)
+	_, err := c.SubscriptionAdminClient.GetSubscription(ctx, &pubsubpb.GetSubscriptionRequest{Subscription: name})
+	if IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("look up subscription %s: %w", name, err)
+	}
+	return true, nil
 }

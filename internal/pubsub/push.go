@@ -83,6 +83,11 @@ const RelayBuffer = 250_000
 // many small ones would per call.
 const relayPullBatch = 1000
 
+// relayAckDeadline is the ack deadline of a pull subscription standing in
+// for a push one. The relay acknowledges what it pulls at once, so it only
+// matters for a batch whose acknowledgement was lost.
+const relayAckDeadline = 60 * time.Second
+
 // relayAttempts bounds how long one message holds one of the relay's
 // RelayConcurrency slots: after that many refusals it goes to the back of
 // the queue, so messages that keep failing cannot take every slot and stop
@@ -274,6 +279,15 @@ func (r *relay) republish() {
 			return
 		}
 	}
+}
+
+// nack hands a message back for redelivery at once.
+func nack(c *pubsub.Client, subscription, ackID string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = c.SubscriptionAdminClient.ModifyAckDeadline(ctx, &pubsubpb.ModifyAckDeadlineRequest{
+		Subscription: subscription, AckIds: []string{ackID}, AckDeadlineSeconds: 0,
+	})
 }
 
 func post(ctx context.Context, client *http.Client, url string, body []byte) (int, error) {

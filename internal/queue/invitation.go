@@ -33,7 +33,8 @@ var (
 const MinSecretLen = 32
 
 const (
-	tokenVersion = 1
+	// 2: bound to the ID hash (1 bound the raw number, before any launch).
+	tokenVersion = 2
 	idTagLen     = 16
 	macLen       = 20
 	// maxTokenLen bounds what Verify will decode: far above any token Sign
@@ -47,8 +48,11 @@ var tokenEncoding = base64.RawURLEncoding
 // carries everything the API needs to judge it (authentic, whose, until
 // when) under an HMAC, so the API checks it without a database; the worker
 // still consumes it in the booking's transaction, which is what makes it
-// single use. The id_number is bound as a keyed hash, so a token seen in a
-// URL or a log does not give away the number it was issued for.
+// single use. It binds the person's ID hash (pii.Pepper's, the form the
+// database keeps), so the invitation loop signs without any raw ID number
+// stored, and the API, which holds the pepper, hashes the number it is
+// given; the hash itself is bound keyed, so a token seen in a URL or a log
+// gives away nothing about the person.
 type Signer struct{ key []byte }
 
 // NewSigner checks the secret's length.
@@ -59,9 +63,10 @@ func NewSigner(secret string) (*Signer, error) {
 	return &Signer{key: []byte(secret)}, nil
 }
 
-// Sign makes the token for a registration's invitation. The normalised
-// id_number is bound in; it is not recoverable from the token.
-func (s *Signer) Sign(registration, state, normalizedIDNumber string, expiresAt time.Time) string {
+// Sign makes the token for a registration's invitation, bound to the
+// registrant's ID hash; neither it nor the number is recoverable from the
+// token.
+func (s *Signer) Sign(registration, state, idHash string, expiresAt time.Time) string {
 	b := make([]byte, 0, 1+1+len(registration)+1+len(state)+8+idTagLen+macLen)
 	b = append(b, tokenVersion)
 	b = append(b, byte(len(registration)))
@@ -69,7 +74,7 @@ func (s *Signer) Sign(registration, state, normalizedIDNumber string, expiresAt 
 	b = append(b, byte(len(state)))
 	b = append(b, state...)
 	b = binary.BigEndian.AppendUint64(b, uint64(expiresAt.Unix()))
-	tag := s.idTag(normalizedIDNumber)
+	tag := s.idTag(idHash)
 	b = append(b, tag[:]...)
 	b = append(b, s.mac(b)...)
 	return tokenEncoding.EncodeToString(b)
@@ -117,14 +122,14 @@ func (s *Signer) Parse(token string) (Invitation, error) {
 }
 
 // Verify judges a token presented with a submission: authentic, issued for
-// this normalised id_number, and not expired at now, in that order, so a
+// the person of this ID hash, and not expired at now, in that order, so a
 // stranger's token tells its presenter nothing about when it expires.
-func (s *Signer) Verify(token, normalizedIDNumber string, now time.Time) (Invitation, error) {
+func (s *Signer) Verify(token, idHash string, now time.Time) (Invitation, error) {
 	inv, err := s.Parse(token)
 	if err != nil {
 		return Invitation{}, err
 	}
-	tag := s.idTag(normalizedIDNumber)
+	tag := s.idTag(idHash)
 	if !hmac.Equal(tag[:], inv.idTag[:]) {
 		return Invitation{}, ErrInvitationNotYours
 	}
@@ -148,10 +153,10 @@ func (s *Signer) mac(b []byte) []byte {
 	return m.Sum(nil)[:macLen]
 }
 
-func (s *Signer) idTag(id string) [idTagLen]byte {
+func (s *Signer) idTag(idHash string) [idTagLen]byte {
 	m := hmac.New(sha256.New, s.key)
-	m.Write([]byte("vaxbook/invitation-id/v1\x00"))
-	m.Write([]byte(id))
+	m.Write([]byte("vaxbook/invitation-id-hash/v2\x00"))
+	m.Write([]byte(idHash))
 	var tag [idTagLen]byte
 	copy(tag[:], m.Sum(nil))
 	return tag

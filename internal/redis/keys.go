@@ -7,6 +7,14 @@ const (
 	keyStates    = "listppv:states"
 	keyHeartbeat = "cachefill:heartbeat"
 
+	// keyStatusMark is there while Redis holds every decided booking's
+	// status record: only a finished rebuild writes it (FinishRestore), so
+	// its absence means Redis lost the records, or never had them.
+	keyStatusMark = "statuses:mark"
+	// keyStatusRestore holds the token of the rebuild under way, if any
+	// (ClaimRestore).
+	keyStatusRestore = "statuses:restore"
+
 	fieldBody = "body"
 	fieldGzip = "gzip"
 	fieldETag = "etag"

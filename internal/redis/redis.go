@@ -148,9 +148,9 @@ func NewStatuses(c goredis.UniversalClient, ttl time.Duration) *Statuses {
 // SetPending records a pending status unless the worker already wrote a
 // final one: the API and the worker race, and the worker must win.
 func (s *Statuses) SetPending(ctx context.Context, reference string) error {
-	b, err := json.Marshal(booking.StatusRecord{Reference: reference, Status: booking.StatusPending})
+	b, err := encode(booking.StatusRecord{Reference: reference, Status: booking.StatusPending})
 	if err != nil {
-		return fmt.Errorf("encode status %s: %w", reference, err)
+		return err
 	}
 	if err := s.cmd.SetNX(ctx, keyStatus(reference), b, s.ttl).Err(); err != nil {
 		return fmt.Errorf("write pending status %s: %w", reference, err)
@@ -160,11 +160,37 @@ func (s *Statuses) SetPending(ctx context.Context, reference string) error {
 
 // Set records a final status, replacing whatever was there.
 func (s *Statuses) Set(ctx context.Context, rec booking.StatusRecord) error {
+	b, err := encode(rec)
+	if err != nil {
+		return err
+	}
+	if err := s.cmd.Set(ctx, keyStatus(rec.Reference), b, s.ttl).Err(); err != nil {
+		return fmt.Errorf("write status %s: %w", rec.Reference, err)
+	}
+	return nil
+}
+
+// setNewer writes ARGV[1] unless the stored record's sequence is above
+// ARGV[2]: pushes about one booking commit in order but reach Redis in any.
+var setNewer = goredis.NewScript(`
+local old = redis.call('GET', KEYS[1])
+if old then
+  local ok, rec = pcall(cjson.decode, old)
+  if ok and type(rec) == 'table' and tonumber(rec.sequence or 0) > tonumber(ARGV[2]) then
+    return 0
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return 1`)
+
+// SetNewer records a booking's record after a cancel or change, unless a
+// later one (a higher Sequence) is stored already.
+func (s *Statuses) SetNewer(ctx context.Context, rec booking.StatusRecord) error {
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("encode status %s: %w", rec.Reference, err)
 	}
-	if err := s.cmd.Set(ctx, keyStatus(rec.Reference), b, s.ttl).Err(); err != nil {
+	if err := setNewer.Run(ctx, s.c, []string{keyStatus(rec.Reference)}, b, rec.Sequence, s.ttl.Milliseconds()).Err(); err != nil {
 		return fmt.Errorf("write status %s: %w", rec.Reference, err)
 	}
 	return nil
@@ -178,16 +204,34 @@ func (s *Statuses) Ping(ctx context.Context) error {
 	return nil
 }
 
-// GetRaw returns the stored JSON of a status record as is, for serving.
-func (s *Statuses) GetRaw(ctx context.Context, reference string) ([]byte, error) {
-	b, err := s.cmd.Get(ctx, keyStatus(reference)).Bytes()
-	if errors.Is(err, goredis.Nil) {
-		return nil, fmt.Errorf("read status %s: %w", reference, booking.ErrUnknownReference)
+// encode is a status record as stored; the rebuild compares stored bytes
+// with a pending record's, so every writer encodes through here.
+func encode(rec booking.StatusRecord) ([]byte, error) {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return nil, fmt.Errorf("encode status %s: %w", rec.Reference, err)
 	}
+	return b, nil
+}
+
+// GetRaw returns the stored JSON of a status record as is, for serving. A
+// missing record is booking.ErrStatusesRestoring while Redis may have lost
+// it and the cache-fill loop has not written the records back yet (a
+// rebuild is under way, or the heartbeat it writes first is gone too), and
+// booking.ErrUnknownReference otherwise. One MGET tells them apart, so the
+// answer costs the round trip a GET would.
+func (s *Statuses) GetRaw(ctx context.Context, reference string) ([]byte, error) {
+	vals, err := s.cmd.MGet(ctx, keyStatus(reference), keyStatusRestore, keyHeartbeat).Result()
 	if err != nil {
 		return nil, fmt.Errorf("read status %s: %w", reference, err)
 	}
-	return b, nil
+	if b, ok := vals[0].(string); ok {
+		return []byte(b), nil
+	}
+	if vals[1] != nil || vals[2] == nil {
+		return nil, fmt.Errorf("read status %s: %w", reference, booking.ErrStatusesRestoring)
+	}
+	return nil, fmt.Errorf("read status %s: %w", reference, booking.ErrUnknownReference)
 }
 
 // Get returns a decoded status record.

@@ -90,7 +90,9 @@ func TestListings_NothingWrittenIsErrNotFilled(t *testing.T) {
 func TestStatuses_PendingNeverReplacesAFinalStatus(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := NewStatuses(testenv.NewRedis(t), time.Hour)
+	rdb := testenv.NewRedis(t)
+	s := NewStatuses(rdb, time.Hour)
+	filled(t, rdb)
 	ref := booking.NewReference()
 	if _, err := s.GetRaw(ctx, ref); !errors.Is(err, booking.ErrUnknownReference) {
 		t.Errorf("unknown reference: got %v, want ErrUnknownReference", err)

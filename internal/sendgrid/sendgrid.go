@@ -69,22 +69,11 @@ func (c *Client) Send(ctx context.Context, m email.Message) (notify.Receipt, err
 	switch code := resp.StatusCode; {
 	case code >= 200 && code < 300:
 		return rec, nil
-	case retryable(code):
+	case notify.Retryable(code):
 		return rec, fmt.Errorf("sendgrid: status %d: %s", code, clip(resp.Body))
 	default:
 		return rec, &notify.RejectedError{Status: code, Detail: clip(resp.Body)}
 	}
-}
-
-// retryable says which answers are about us or SendGrid rather than the
-// message.
-func retryable(code int) bool {
-	switch code {
-	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
-		http.StatusRequestTimeout, http.StatusTooManyRequests:
-		return true
-	}
-	return code < 400 || code >= 500
 }
 
 // v3Mail builds the mail/send body: one personalization, text before HTML

@@ -111,3 +111,22 @@ func NewRequest(n int, prefs ...string) booking.Request {
 		SubmittedAt: time.Now().UTC(),
 	}
 }
+
+// ManageSigner signs manage tokens with a fixed test secret, for the
+// worker's and the API's sides of one test alike.
+func ManageSigner() *booking.ManageSigner {
+	s, err := booking.NewManageSigner("vaxbook-test-manage-secret-not-for-production")
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// NewManage is a well-formed manage request on a booking under a fresh
+// request reference: cancel or change with token (change to prefs).
+func NewManage(action booking.Action, bookingRef, token string, prefs ...string) booking.ManageRequest {
+	return booking.ManageRequest{
+		Action: action, Booking: bookingRef, Request: booking.NewReference(), Token: token,
+		Preferences: prefs, RequestedAt: time.Now().UTC(),
+	}
+}

@@ -50,20 +50,20 @@ func MustInvite(t testing.TB, db *pgxpool.Pool, signer *queue.Signer, state stri
 		IDNumber:     NewRequest(n).IDNumber,
 		ExpiresAt:    expiresAt.UTC().Truncate(time.Second),
 	}
-	inv.Token = signer.Sign(inv.Registration, state, inv.IDNumber, inv.ExpiresAt)
+	inv.Token = signer.Sign(inv.Registration, state, pii.Dev().Hash(inv.IDNumber), inv.ExpiresAt)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	_, err := db.Exec(ctx, `
 WITH reg AS (
-    INSERT INTO registrations (reference, state_code, id_number, id_hash, status, name, phone, email, lang, contact,
+    INSERT INTO registrations (reference, state_code, id_hash, status, name, phone, email, lang, contact,
                                received_at, queue_key, place, message_id)
-    VALUES ($1, $2, $3, $10, 'invited', $4, '+60198765432', $5, 'en', 'both', now(), $6, $6, $7)
+    VALUES ($1, $2, $3, 'invited', $4, '+60198765432', $5, 'en', 'both', now(), $6, $6, $7)
     RETURNING reference
 )
 INSERT INTO invitations (token_hash, registration, state_code, id_hash, expires_at)
-SELECT $8, reference, $2, $10, $9 FROM reg`,
-		inv.Registration, state, inv.IDNumber, fmt.Sprintf("Registrant %d", n), fmt.Sprintf("reg%d@example.com", n),
-		n, "reg-"+inv.Registration, queue.TokenHash(inv.Token), inv.ExpiresAt, pii.Dev().Hash(inv.IDNumber))
+SELECT $8, reference, $2, $3, $9 FROM reg`,
+		inv.Registration, state, pii.Dev().Hash(inv.IDNumber), fmt.Sprintf("Registrant %d", n), fmt.Sprintf("reg%d@example.com", n),
+		n, "reg-"+inv.Registration, queue.TokenHash(inv.Token), inv.ExpiresAt)
 	if err != nil {
 		t.Fatalf("testenv: invite person %d in %s: %v", n, state, err)
 	}

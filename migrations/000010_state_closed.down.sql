@@ -1,0 +1,1 @@
+ALTER TABLE states DROP COLUMN IF EXISTS closed;
