@@ -12,6 +12,7 @@ import (
 
 	"github.com/vaxbook/vaxbook/internal/listing"
 	"github.com/vaxbook/vaxbook/internal/redis"
+	"github.com/vaxbook/vaxbook/internal/telemetry"
 	"github.com/vaxbook/vaxbook/internal/testenv"
 )
 
@@ -194,4 +195,36 @@ func BenchmarkListPPV_Router(b *testing.B) {
 	doc := docs.ByState["selangor"]
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	benchHits(b, NewServer(log, listings, nil, redis.NewStatuses(rdb, time.Hour), Options{}), doc)
+}
+
+// BenchmarkListPPV_RouterTelemetry is BenchmarkListPPV_Router without
+// (off, the baseline) and with telemetry in the request's context (on: the
+// SDK with a Prometheus reader, what every request pays whichever exporter
+// reads it), side by side in one run: the instrumentation's cost on the
+// surge path.
+func BenchmarkListPPV_RouterTelemetry(b *testing.B) {
+	rdb := testenv.NewRedis(b)
+	listings, docs := benchRedis(b)
+	doc := docs.ByState["selangor"]
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	h := NewServer(log, listings, nil, redis.NewStatuses(rdb, time.Hour), Options{})
+	tel, err := telemetry.New(context.Background(), telemetry.Config{Exporter: "prometheus", TraceRatio: 0.01, Interval: time.Minute}, "api", "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, mode := range []struct {
+		name string
+		ctx  context.Context
+	}{{"off", context.Background()}, {"on", telemetry.NewContext(context.Background(), tel)}} {
+		b.Run(mode.name, func(b *testing.B) {
+			w := newSinkWriter()
+			r := newBenchRequest("/listppv?state=selangor", map[string]string{"Accept-Encoding": "gzip"}).WithContext(mode.ctx)
+			serveOnce(b, h, w, r, http.StatusOK, len(doc.Gzip))
+			b.ReportAllocs()
+			for b.Loop() {
+				w.reset()
+				h.ServeHTTP(w, r)
+			}
+		})
+	}
 }

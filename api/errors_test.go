@@ -24,6 +24,15 @@ func TestErrorTable_HasEveryCodeAndStatusTheContractNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	contract := string(b)
+	// The staff pages' answers are the admin role's, not this table's.
+	if i := strings.Index(contract, "\n## Centres' staff"); i >= 0 {
+		rest := contract[i+1:]
+		if j := strings.Index(rest, "\n## "); j >= 0 {
+			contract = contract[:i+1] + rest[j+1:]
+		} else {
+			contract = contract[:i+1]
+		}
+	}
 
 	pairs := regexp.MustCompile("\\b([45][0-9][0-9]) `([a-z_]+)`").FindAllStringSubmatch(contract, -1)
 	if len(pairs) == 0 {

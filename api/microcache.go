@@ -14,6 +14,7 @@ import (
 
 	"github.com/vaxbook/vaxbook/internal/listing"
 	"github.com/vaxbook/vaxbook/internal/logging"
+	"github.com/vaxbook/vaxbook/internal/telemetry"
 )
 
 // statesKey is the micro-cache's name for the /states document; state codes
@@ -130,6 +131,9 @@ func (c *microCache) read(ctx context.Context, key string) *entry {
 		r, err = c.src.State(ctx, key)
 	}
 	if err != nil {
+		if !errors.Is(err, listing.ErrNotFilled) {
+			telemetry.StoreError(ctx, "redis")
+		}
 		e.err = err
 		return e
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/listing"
 	"github.com/vaxbook/vaxbook/internal/logging"
 	"github.com/vaxbook/vaxbook/internal/queue"
+	"github.com/vaxbook/vaxbook/internal/telemetry"
 )
 
 // Listings reads rendered documents and the cache-fill heartbeat.
@@ -108,6 +109,18 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// newRoutes are the route labels of the API's metrics and spans: any
+// other path is "other".
+func newRoutes() *telemetry.Routes {
+	return telemetry.NewRoutes("api", "/listppv", "/states", "/healthz", "/startupz", "/readyz", "/config",
+		"/submit", "/proof", "/register", "/status/{reference}", "/registration/{reference}",
+		"/manage", "/manage/cancel", "/manage/change", "/manage/resend")
+}
+
+// RouteNames are the values of the route label of the API's metrics, which
+// deploy/monitoring's SLOs and charts select on.
+func RouteNames() []string { return newRoutes().Names() }
+
 // NewServer builds the API's routes.
 func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Statuses, opts Options) http.Handler {
 	opts = opts.withDefaults()
@@ -118,6 +131,7 @@ func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Stat
 		panic("api: the configuration turns CONTACT_PROOF on but Options.Proof has no Tries or Mail")
 	}
 	cache := newMicroCache(log, listings, opts.MicroCacheTTL)
+	routes := newRoutes()
 
 	r := chi.NewRouter()
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { fail(w, r, log, errNoRoute) })
@@ -134,6 +148,8 @@ func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Stat
 	r.Method(http.MethodGet, "/config", handleConfig(opts.Captcha, opts.Proof.On()))
 
 	r.Group(func(r chi.Router) {
+		// The span first, so the request's log lines carry its ids.
+		r.Use(routes.Trace)
 		r.Use(logging.Middleware(log, opts.Project))
 		// Per-client limits on the paths opts.Abuse.Routes lists, before
 		// any handler work: a refused request costs one Redis call.
@@ -164,8 +180,10 @@ func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Stat
 	// Only this handler is capped: in `vaxbook dev` the worker's /push/*
 	// share the port but not the cap, so decisions go on at full rate
 	// while the API sheds.
+	// Every answer is counted by route and code (telemetry.Routes.Count:
+	// prebuilt attribute sets, no allocation on the surge path).
 	busy := newInFlight(log, opts.MaxInFlight)
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	return routes.Count(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		setSecurityHeaders(w.Header())
 		if !exempt(req) {
 			if !busy.enter() {
@@ -185,5 +203,5 @@ func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Stat
 			w.Header()["Cache-Control"] = hdrNoStore
 		}
 		r.ServeHTTP(w, req)
-	})
+	}), "")
 }

@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -18,6 +20,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/leased"
 	"github.com/vaxbook/vaxbook/internal/listing"
 	"github.com/vaxbook/vaxbook/internal/postgres"
+	"github.com/vaxbook/vaxbook/internal/telemetry"
 )
 
 // Sink stores rendered documents and the heartbeat in one step.
@@ -89,7 +92,10 @@ func New(log *slog.Logger, pool *pgxpool.Pool, sink Sink, statuses Statuses, cfg
 	return l
 }
 
-func (l *Loop) pass(ctx context.Context, lease *postgres.Lease) (time.Time, bool, error) {
+func (l *Loop) pass(ctx context.Context, lease *postgres.Lease) (_ time.Time, _ bool, err error) {
+	start := time.Now()
+	var written []string
+	defer func() { telemetry.CacheFilled(ctx, start, written, err) }()
 	// Before the listings: GET /status takes a missing heartbeat, or a
 	// rebuild's token, to mean that a record it lacks may be on its way, so
 	// the token must be there before the heartbeat is written again.
@@ -98,6 +104,7 @@ func (l *Loop) pass(ctx context.Context, lease *postgres.Lease) (time.Time, bool
 	}
 	rows, err := lease.Snapshot(ctx)
 	if err != nil {
+		telemetry.StoreError(ctx, "postgres")
 		// The lease's connection may be gone with the lock: start over.
 		return time.Time{}, true, err
 	}
@@ -108,7 +115,18 @@ func (l *Loop) pass(ctx context.Context, lease *postgres.Lease) (time.Time, bool
 	}
 	l.rendered = docs
 	if err := l.sink.Write(ctx, docs, at); err != nil {
+		telemetry.StoreError(ctx, "redis")
 		return time.Time{}, false, fmt.Errorf("write listings: %w", err)
+	}
+	written = slices.Collect(maps.Keys(docs.ByState))
+	// Redis may have lost everything between the claim and the write: the
+	// heartbeat just written would then tell GET /status there is nothing
+	// to wait for until the next pass. Asking again closes that to one
+	// round trip.
+	if l.restore.token == "" {
+		if err := l.claim(ctx); err != nil {
+			return time.Time{}, false, err
+		}
 	}
 	if l.restore.token != "" {
 		if err := l.rebuild(ctx, lease); err != nil {

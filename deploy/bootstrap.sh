@@ -16,8 +16,9 @@
 #   PROJECT_ID=my-project REGION=asia-southeast1 bash deploy/bootstrap.sh
 #
 # Optional: SENDGRID_API_KEY, CAPTCHA_SECRET (added as secret versions when
-# given; otherwise the secrets are created empty and the end says so).
-# Needs gcloud, logged in as a project owner, and openssl.
+# given; otherwise the secrets are created empty and the end says so);
+# ALERT_EMAIL, where deploy/monitoring's alerts are sent.
+# Needs gcloud, logged in as a project owner, openssl, curl and jq.
 #
 # cmd/vaxbook/deploy_test.go reads the settings below (keep them one per
 # line, NAME=value) and checks the services in deploy/ against them.
@@ -68,7 +69,7 @@ gc services enable \
   compute.googleapis.com servicenetworking.googleapis.com sqladmin.googleapis.com \
   redis.googleapis.com pubsub.googleapis.com secretmanager.googleapis.com \
   iam.googleapis.com firebase.googleapis.com firebasehosting.googleapis.com \
-  cloudscheduler.googleapis.com
+  cloudscheduler.googleapis.com monitoring.googleapis.com cloudtrace.googleapis.com
 
 # --- network -------------------------------------------------------------
 if ! gc compute networks describe "$NETWORK" >/dev/null 2>&1; then
@@ -167,6 +168,7 @@ ensure_secret database-url-worker "$(iam_db_url worker)"
 ensure_secret database-url-cachefill "$(iam_db_url cachefill)"
 ensure_secret database-url-invite "$(iam_db_url invite)"
 ensure_secret database-url-hooks "$(iam_db_url hooks)"
+ensure_secret database-url-admin "$(iam_db_url admin)"
 
 if ! secret_has_version redis-url; then
   log "creating secret redis-url"
@@ -226,7 +228,7 @@ if ! secret_has_version manage-secret; then
 fi
 
 # --- service accounts --------------------------------------------------------
-for role in api worker cachefill invite hooks migrate retention reconcile scheduler push build deploy; do
+for role in api worker cachefill invite hooks admin migrate retention reconcile scheduler push build deploy; do
   if ! gc iam service-accounts describe "$(sa "$role")" >/dev/null 2>&1; then
     log "creating service account $(sa "$role")"
     gc iam service-accounts create "vaxbook-$role" --display-name="vaxbook $role"
@@ -247,7 +249,8 @@ grant_secret database-url-worker worker
 grant_secret database-url-cachefill cachefill
 grant_secret database-url-invite invite
 grant_secret database-url-hooks hooks
-grant_secret redis-url api worker cachefill invite
+grant_secret database-url-admin admin
+grant_secret redis-url api worker cachefill invite admin
 grant_secret invitation-secret api worker invite
 grant_secret sendgrid-api-key worker
 grant_secret twilio-account-sid worker
@@ -257,16 +260,28 @@ grant_secret captcha-secret api
 grant_secret captcha-site-key api
 grant_secret rate-limit-key api
 grant_secret contact-proof-secret api
-grant_secret id-pepper worker api
+grant_secret id-pepper worker api admin
 grant_secret reference-key api
 grant_secret manage-secret api worker
+
+# Telemetry (TELEMETRY_EXPORTER=gcp): each service writes its own metrics
+# to Cloud Monitoring and spans to Cloud Trace, and nothing more there.
+for svc in api worker cachefill invite hooks; do
+  for telemetry_role in roles/monitoring.metricWriter roles/cloudtrace.agent; do
+    gc projects add-iam-policy-binding "$PROJECT_ID" --member="serviceAccount:$(sa "$svc")" \
+      --role="$telemetry_role" --condition=None >/dev/null
+  done
+done
+# vaxbook-scheduler is also the identity of the pre-scale Cloud Scheduler
+# jobs (deploy/prescale.sh): prescale.sh grants it, on the api service
+# alone, the right to change that service's scaling.
 
 # --- database users -------------------------------------------------------------
 # One IAM database user per service that uses Postgres, made a member of its
 # service's group. The groups are made by the first migrate (the first
 # deploy's), so on a new project the membership step says so and is done by
 # running this script again after it (deploy/README.md, "First deploy").
-DB_SERVICES="worker cachefill invite hooks"
+DB_SERVICES="worker cachefill invite hooks admin"
 for role in $DB_SERVICES; do
   # roles/cloudsql.instanceUser: log in with a token. Nothing else on the
   # instance: the connection is to its private IP, no connector.
@@ -299,7 +314,7 @@ for role in roles/run.admin roles/logging.logWriter roles/firebasehosting.admin;
 done
 gc artifacts repositories add-iam-policy-binding "$AR_REPO" --location="$REGION" \
   --member="serviceAccount:$(sa deploy)" --role=roles/artifactregistry.reader >/dev/null
-for role in api worker cachefill invite migrate retention reconcile; do
+for role in api worker cachefill invite admin migrate retention reconcile; do
   gc iam service-accounts add-iam-policy-binding "$(sa "$role")" \
     --member="serviceAccount:$(sa deploy)" --role=roles/iam.serviceAccountUser >/dev/null
 done
@@ -329,6 +344,11 @@ gc pubsub topics add-iam-policy-binding sms-topic \
   --member="serviceAccount:$(sa worker)" --role=roles/pubsub.publisher >/dev/null
 gc pubsub topics add-iam-policy-binding sms-topic \
   --member="serviceAccount:$(sa invite)" --role=roles/pubsub.publisher >/dev/null
+# The admin role tells the people of a closed session, by their channels.
+gc pubsub topics add-iam-policy-binding email-topic \
+  --member="serviceAccount:$(sa admin)" --role=roles/pubsub.publisher >/dev/null
+gc pubsub topics add-iam-policy-binding sms-topic \
+  --member="serviceAccount:$(sa admin)" --role=roles/pubsub.publisher >/dev/null
 gc pubsub topics add-iam-policy-binding registrations-topic \
   --member="serviceAccount:$(sa api)" --role=roles/pubsub.publisher >/dev/null
 gc pubsub topics add-iam-policy-binding manage-topic \
@@ -339,7 +359,7 @@ gc pubsub topics add-iam-policy-binding email-topic \
 
 # A dead-letter topic keeps nothing by itself: each gets a pull subscription
 # that holds what failed for a week, for an operator to read and replay.
-for dl in appointments-dead-letter email-dead-letter sms-dead-letter registrations-dead-letter; do
+for dl in appointments-dead-letter email-dead-letter sms-dead-letter registrations-dead-letter manage-dead-letter; do
   if ! gc pubsub subscriptions describe "$dl-sub" >/dev/null 2>&1; then
     gc pubsub subscriptions create "$dl-sub" --topic="$dl" \
       --message-retention-duration=7d --expiration-period=never
@@ -433,6 +453,11 @@ if ! gc logging metrics describe reconcile_drift >/dev/null 2>&1; then
   gc logging metrics create reconcile_drift --log-filter="$RECONCILE_FILTER" \
     --description="slots whose booked counter differs from their confirmed bookings (vaxbook reconcile)"
 fi
+
+# --- monitoring -------------------------------------------------------------------
+# SLOs, alert policies and the opening-day dashboard (deploy/monitoring;
+# ALERT_EMAIL, when set, is the channel the alerts go to).
+PROJECT_ID=$PROJECT_ID bash "$(dirname "$0")/monitoring/apply.sh"
 
 # --- what is left to a person ---------------------------------------------------
 for secret in sendgrid-api-key captcha-secret captcha-site-key twilio-account-sid twilio-auth-token sendgrid-webhook-public-key; do

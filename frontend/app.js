@@ -1,58 +1,49 @@
-// The booking page: state → centres and times → up to three preferences →
-// details → reference → status. A state in `queue` mode shows a registration
-// form instead of the times, then the registration's place; the link of an
-// invitation (?invite=) books with the ID number and the times alone. Plain
-// DOM, no framework: the page must load fast on a cheap phone over 3G, and
-// every byte here is paid a million times.
-import { t, setLang, lang, tables } from './i18n.js?v=883fddb140';
-import * as api from './api.js?v=caf14ea1be';
-import { validate } from './validate.js?v=82308de9b9';
+// The booking page: state → times → details → reference → status; a queue
+// state registers instead; ?invite= books with the ID alone; ?manage= shows
+// a booking to change or cancel. Plain DOM: every byte is paid a million times.
+import { t, setLang, lang, tables } from './i18n.js?v=4d9165fd7d';
+import * as api from './api.js?v=e5c3886ec2';
+import { validate } from './validate.js?v=4bcd29b8ad';
 
 const $ = (id) => document.getElementById(id);
+const query = new URLSearchParams(location.search);
 
-// After a failed list call the button waits this long, so a crowd pressing
-// "try again" cannot turn a hiccup into a self-inflicted denial of service.
+// A crowd pressing "try again" must not turn a hiccup into an outage.
 const COOLDOWN_MS = 3000;
 const MAX_PREFS = 3;
-// Seconds between status checks: about a minute in all, then we stop asking
-// and promise an e-mail, so a stuck queue is not hammered by every tab.
+// Status checks (s): a minute in all, then an e-mail is promised instead.
 const POLL_DELAYS = [1, 2, 3, 5, 8, 13, 21];
-// A registration waits for hours or days: after the first minute, ask ever
-// more rarely (about 25 minutes in all), then leave it to "check again" and
-// the invitation message.
+// A registration waits for days: ask ever more rarely, then stop.
 const REG_DELAYS = [...POLL_DELAYS, 34, 55, 89, 144, 233, 377, 610];
-// Statuses of a registration that may still change while the page watches.
 const REG_WAITING = ['received', 'queued'];
 const FIELDS = ['name', 'id_number', 'phone', 'email'];
-// In page order, so focus goes to the first one a person would meet.
+// In page order: focus goes to the first error a person meets.
 const ERROR_SLOTS = ['state', 'captcha_token', 'preferences', ...FIELDS, 'proof', 'contact'];
-// The API's answers about a contact proof, shown at the code's field.
 const PROOF_CODES = ['proof_required', 'proof_invalid', 'proof_expired', 'proof_attempts'];
-// A new code may be asked for after this long: each is an e-mail.
 const CODE_COOLDOWN_MS = 30000;
 
 const PROVIDERS = {
-  turnstile: { src: 'https://challenges.cloudflare.com/turnstile/v0/api.js?render=explicit&onload=vaxbookCaptcha', lib: () => window.turnstile },
-  recaptcha: { src: 'https://www.google.com/recaptcha/api.js?render=explicit&onload=vaxbookCaptcha', lib: () => window.grecaptcha },
+  turnstile: { src: 'https://challenges.cloudflare.com/turnstile/v0/api.js', lib: () => window.turnstile },
+  recaptcha: { src: 'https://www.google.com/recaptcha/api.js', lib: () => window.grecaptcha },
 };
-// Turnstile binds a token to the widget's action and the API refuses any
-// other (deploy/api.yaml's CAPTCHA_ACTION): a token solved on another page
-// with our site key does not book. One widget serves both forms.
+// The API refuses a token of another action (CAPTCHA_ACTION).
 const CAPTCHA_ACTION = 'book';
 
 const ui = {
-  states: null, // [{code, name, mode, opens_at}] once /states answered
-  st: null, // the state the form below is for
-  mode: 'book', // the form: 'book', 'invite' (with ui.invite) or 'register'
-  invite: new URLSearchParams(location.search).get('invite'), // the token from an invitation's link
-  doc: null, // the /listppv document shown
-  prefs: [], // chosen slot ids, most wanted first
-  key: api.newKey(), // Idempotency-Key of the form being filled in
+  states: null,
+  st: null, // the state the form is for
+  mode: 'book', // or 'invite', 'register', 'change'
+  invite: query.get('invite'),
+  tok: query.get('manage'),
+  mv: null, // GET /manage, plus note or err
+  doc: null,
+  prefs: [], // slot ids, most wanted first
+  key: api.newKey(),
   sending: false,
-  result: null, // the /submit, /register, /status or /registration answer, plus reg and gaveUp
-  captcha: null, // {provider, siteKey, widget, token} when configured
-  proof: null, // {challenge, email} when the API asks for contact proof
-  errors: {}, // field -> {code, message}
+  result: null, // a status, plus reg, gaveUp
+  captcha: null,
+  proof: null,
+  errors: {},
 };
 
 let configReady = Promise.resolve();
@@ -61,8 +52,16 @@ let pollTimer = 0;
 function announce(msg) {
   const a = $('announce');
   a.textContent = '';
-  // A fresh text node after a tick, so the same sentence twice is read twice.
+  // After a tick, so the same sentence twice is read twice.
   setTimeout(() => (a.textContent = msg), 50);
+}
+
+const busy = (r) => (r ? t('busy', { n: Math.max(r.retryAfter, 3) }) : t('network'));
+const hide = (v, ...ids) => ids.forEach((id) => ($(id).hidden = v));
+// label names an element's words, kept by key for a change of language.
+function label(e, k) {
+  e.dataset.t = k;
+  e.textContent = t(k);
 }
 
 function el(tag, props = {}, ...kids) {
@@ -75,8 +74,6 @@ function el(tag, props = {}, ...kids) {
   e.append(...kids.filter((k) => k != null));
   return e;
 }
-
-// --- language
 
 function texts() {
   for (const e of document.querySelectorAll('[data-t]')) e.textContent = t(e.dataset.t);
@@ -93,40 +90,36 @@ function applyLang(l) {
   for (const b of document.querySelectorAll('[data-lang]')) b.setAttribute('aria-pressed', String(b.dataset.lang === l));
   try {
     localStorage.setItem('lang', l);
-  } catch {
-    // Private mode: the choice lasts for this visit only.
-  }
+  } catch {} // private mode: this visit only
   renderErrors();
   renderList();
   renderPrefs();
   renderResult();
+  renderManage();
 }
 
 function initialLang() {
-  const asked = new URLSearchParams(location.search).get('lang');
-  let stored = null;
+  let stored;
   try {
     stored = localStorage.getItem('lang');
-  } catch {
-    // as above
-  }
-  return [asked, stored].find((l) => l && tables[l]) || 'ms';
+  } catch {}
+  return [query.get('lang'), stored].find((l) => tables[l]) || 'ms';
 }
-
-// --- formatting
 
 const locale = () => (lang() === 'en' ? 'en-MY' : 'ms-MY');
 
 function fmtDate(iso) {
-  const [y, m, d] = iso.split('-').map(Number);
-  return new Intl.DateTimeFormat(locale(), { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' }).format(new Date(Date.UTC(y, m - 1, d)));
+  // A date alone parses as UTC midnight.
+  return new Date(iso).toLocaleDateString(locale(), { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
 }
 
 function fmtStamp(iso) {
-  return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Asia/Kuala_Lumpur' }).format(new Date(iso));
+  return new Date(iso).toLocaleString(locale(), { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Asia/Kuala_Lumpur' });
 }
 
-const isOpen = (s) => s.open && s.available > 0;
+// Not the booking's own slot (same_slot).
+const isOpen = (s) => s.open && s.available > 0 && s.id !== ui.mv?.slot?.id;
+const openPrefs = () => ui.prefs.filter((id) => isOpen(findSlot(id)?.slot ?? {}));
 const stateOf = (code) => ui.states?.find((s) => s.code === code);
 
 function findSlot(id) {
@@ -136,8 +129,6 @@ function findSlot(id) {
   }
   return null;
 }
-
-// --- errors next to fields
 
 function setErrors(errs) {
   ui.errors = errs;
@@ -149,10 +140,8 @@ function renderErrors() {
     const e = ui.errors[f];
     $(f + '-err').textContent = e ? t(`err.${f}.${e.code}`) ?? e.message ?? '' : '';
     const input = $(f);
-    if (input) {
-      if (e) input.setAttribute('aria-invalid', 'true');
-      else input.removeAttribute('aria-invalid');
-    }
+    if (e) input?.setAttribute('aria-invalid', 'true');
+    else input?.removeAttribute('aria-invalid');
   }
 }
 
@@ -162,8 +151,7 @@ function clearError(f) {
   renderErrors();
 }
 
-// formMessage shows a sentence above the form's button; withRegister adds
-// the way out of an invitation that can no longer book.
+// withRegister: the way out of an invitation that can no longer book.
 function formMessage(msg, withRegister = false) {
   const m = $('form-msg');
   m.firstChild.textContent = msg || '';
@@ -171,23 +159,20 @@ function formMessage(msg, withRegister = false) {
   $('to-register').hidden = !withRegister;
 }
 
-const act = () => (ui.mode === 'register' ? 'registerBtn' : 'submit');
+const act = () => ({ register: 'registerBtn', change: 'changeBtn' })[ui.mode] ?? 'submit';
 
-// setMode shapes the details form. A booking asks for everything; one with
-// an invitation only the ID number, since the registration holds the rest;
-// a registration has no times, and asks where the invitation should go.
+// setMode shapes the form: an invitation needs the ID alone (the
+// registration holds the rest), a change of time nothing but the times.
 function setMode(m) {
   ui.mode = m;
   const reg = m === 'register';
   $('slots').hidden = reg;
   $('reg-help').hidden = !reg;
-  // Every message, booking outcomes too, goes where the person chooses;
-  // an invitation's booking keeps the choice made at registration.
-  $('contact-box').hidden = m === 'invite';
-  for (const f of ['name', 'phone', 'email']) $(f).closest('.field').hidden = m === 'invite';
-  // An invitation already reached the contact its registration proved.
-  $('proof-box').hidden = !ui.proof || m === 'invite';
-  $('h-details').dataset.t = reg ? 'regStep' : 'step3';
+  // An invitation keeps the registration's choice, a change the booking's.
+  $('contact-box').hidden = m === 'invite' || m === 'change';
+  for (const f of FIELDS) $(f).closest('.field').hidden = m === 'change' || (m === 'invite' && f !== 'id_number');
+  $('proof-box').hidden = !needsProof();
+  $('h-details').dataset.t = reg ? 'regStep' : m === 'change' ? 'changeStep' : 'step3';
   $('email-hint').dataset.t = reg ? 'emailHintReg' : 'emailHint';
   $('submit').dataset.t = act();
   texts();
@@ -195,47 +180,39 @@ function setMode(m) {
   formMessage('');
 }
 
-// --- states and the list call
-
 function setListBusy(busy) {
   $('show').disabled = busy;
   $('retry').disabled = busy;
   $('slots').setAttribute('aria-busy', String(busy));
 }
 
-// listFailed shows the apology and the retry, and keeps both buttons
-// disabled for the cooldown whatever the answer was.
+// listFailed apologises and holds both buttons for the cooldown.
 function listFailed() {
   $('list-error').hidden = false;
-  $('slots').hidden = true;
-  $('details').hidden = true;
+  hide(true, 'slots', 'details');
   setListBusy(true);
   setTimeout(() => setListBusy(false), COOLDOWN_MS);
 }
 
 async function loadStates() {
   setListBusy(true);
-  const r = await api.getStates().catch(() => null);
+  const r = await api.getStates();
   if (r?.status !== 200 || !Array.isArray(r.body?.states)) return listFailed();
   ui.states = r.body.states;
   const sel = $('state');
   sel.replaceChildren(sel.options[0], ...ui.states.map((s) => el('option', { value: s.code }, s.name)));
-  // The e-mails link back with ?state=; choose it, but leave the fetch to
-  // the person, so a mailing cannot start a surge by itself.
-  const wanted = new URLSearchParams(location.search).get('state');
+  // ?state= chooses but does not fetch: a mailing must not start a surge.
+  const wanted = query.get('state');
   if (ui.states.some((s) => s.code === wanted)) sel.value = wanted;
   showLabel();
   $('list-error').hidden = true;
   setListBusy(false);
 }
 
-// showLabel names where the state's button leads: the times, or the
-// registration of a state that books by invitation.
 function showLabel() {
   const b = $('show');
   const st = stateOf($('state').value);
-  b.dataset.t = st?.mode === 'queue' && !ui.invite ? 'toRegister' : 'showSlots';
-  b.textContent = t(b.dataset.t);
+  label(b, st?.mode === 'queue' && !ui.invite ? 'toRegister' : 'showSlots');
   $('state-closed').hidden = !st?.closed;
 }
 
@@ -249,7 +226,6 @@ async function showList() {
     return;
   }
   clearError('state');
-  // Disabled from the click itself, before anything awaits.
   setListBusy(true);
   await configReady;
   if (ui.captcha && !ui.captcha.token) {
@@ -267,27 +243,19 @@ async function showList() {
     $('h-details').focus();
     return;
   }
-  const r = await api.getListing(code).catch(() => null);
+  const r = await api.getListing(code);
   if (r?.status !== 200 || !Array.isArray(r.body?.centers)) return listFailed();
   const sameState = ui.doc?.state === r.body.state;
   ui.doc = r.body;
-  // Keep choices that still have room; a new state starts afresh.
-  ui.prefs = sameState ? ui.prefs.filter((id) => { const f = findSlot(id); return f && isOpen(f.slot); }) : [];
+  ui.prefs = sameState ? openPrefs() : [];
   setListBusy(false);
   setMode(queue ? 'invite' : 'book');
-  $('slots').hidden = false;
-  $('details').hidden = false;
+  hide(false, 'slots', 'details');
   renderList();
   renderPrefs();
   $('h-slots').focus();
   const name = ui.states.find((s) => s.code === ui.doc.state)?.name ?? ui.doc.state;
   announce(t('loaded', { n: ui.doc.centers.length, state: name }));
-}
-
-// --- centres, slots and preferences
-
-function slotLabel(s) {
-  return `${fmtDate(s.date)}, ${s.time}`;
 }
 
 function renderList() {
@@ -314,8 +282,7 @@ function renderList() {
   renderRanks();
 }
 
-// renderRanks updates the badges in place so a keyboard user's focus stays
-// on the box they just ticked.
+// In place, so keyboard focus stays on the box just ticked.
 function renderRanks() {
   for (const box of $('centres').querySelectorAll('input')) {
     const i = ui.prefs.indexOf(box.value);
@@ -328,7 +295,7 @@ function renderPrefs() {
   const list = $('prefs');
   list.replaceChildren(...ui.prefs.map((id, i) => {
     const f = findSlot(id);
-    const what = f ? `${f.centre.name}: ${slotLabel(f.slot)}` : id;
+    const what = f ? `${f.centre.name}: ${fmtDate(f.slot.date)}, ${f.slot.time}` : id;
     return el('li', {},
       el('span', {}, what),
       i > 0 ? el('button', { type: 'button', class: 'secondary', onclick: () => movePref(i) }, t('moveUp')) : null,
@@ -370,10 +337,8 @@ function onSlotChange(e) {
   renderPrefs();
 }
 
-// --- submit
-
 function readForm() {
-  const v = Object.fromEntries((ui.mode === 'invite' ? ['id_number'] : FIELDS).map((f) => [f, $(f).value]));
+  const v = Object.fromEntries(({ invite: ['id_number'], change: [] }[ui.mode] ?? FIELDS).map((f) => [f, $(f).value]));
   return ui.mode === 'register' ? v : { ...v, preferences: [...ui.prefs] };
 }
 
@@ -388,15 +353,13 @@ function releaseSubmit(afterMs = 0) {
   setTimeout(() => {
     ui.sending = false;
     $('submit').disabled = false;
-    $('submit').dataset.t = act();
-    $('submit').textContent = t(act());
+    label($('submit'), act());
   }, afterMs);
 }
 
 async function onSubmit(e) {
   e.preventDefault();
-  // The flag is set before anything awaits, so a double click sends once;
-  // the Idempotency-Key makes even a resend after a lost answer book once.
+  // Set before anything awaits: a double click sends once.
   if (ui.sending) return;
   formMessage('');
   const form = readForm();
@@ -416,18 +379,17 @@ async function onSubmit(e) {
   ui.sending = true;
   const btn = $('submit');
   btn.disabled = true;
-  btn.dataset.t = 'sending';
-  btn.textContent = t('sending');
+  label(btn, 'sending');
 
   const reg = ui.mode === 'register';
-  const body = { state: ui.st.code, ...form, lang: lang() };
+  const body = { state: ui.st?.code, ...form, lang: lang() };
   if (ui.mode !== 'invite') body.contact = new FormData($('book-form')).get('contact');
-  // Sent whenever the page has one: in a state the API sees as open it is
-  // ignored, and the page's /states may be older than the API's.
+  // Always sent: the page's /states may be older than the API's.
   if (!reg && ui.invite) body.invitation = ui.invite;
   if (ui.captcha) body.captcha_token = ui.captcha.token;
   if (proof) body.proof = proof;
-  const r = await api.post(reg ? '/register' : '/submit', body, ui.key).catch(() => null);
+  const chg = ui.mode === 'change';
+  const r = await api.post(reg ? '/register' : chg ? '/manage/change' : '/submit', chg ? { token: ui.tok, ...form } : body, ui.key);
   if (!r) {
     formMessage(t('network'));
     return releaseSubmit(COOLDOWN_MS);
@@ -435,10 +397,9 @@ async function onSubmit(e) {
   const err = r.body?.error ?? {};
   const code = err.code;
   if (PROOF_CODES.includes(code)) {
-    // A spent or expired challenge is no use: the next step is a new code.
     if (code === 'proof_expired' || code === 'proof_attempts') ui.proof.challenge = '';
     formMessage(t('fixFields'));
-    showFieldErrors({ proof: { code } });
+    showFieldErrors({ proof: { code: code === 'proof_required' ? 'required' : code } });
     return releaseSubmit();
   }
   switch (code) {
@@ -452,7 +413,6 @@ async function onSubmit(e) {
       formMessage(t('inv.' + code), code === 'invitation_expired');
       return releaseSubmit();
     case 'state_closed':
-      // Closed since the page read /states.
       ui.st.closed = true;
       showLabel();
       formMessage(t('stateClosed'));
@@ -467,14 +427,13 @@ async function onSubmit(e) {
   switch (r.status) {
     case 202:
       releaseSubmit();
-      return accepted(r.body, reg);
+      return chg ? follow(r.body) : accepted(r.body, reg);
     case 400: {
       const list = err.fields?.length ? err.fields : [err];
       const mapped = {};
       for (const fe of list) if (ERROR_SLOTS.includes(fe.field)) mapped[fe.field] = fe;
       if (mapped.captcha_token) resetCaptcha();
-      // The API took the state as open and wants what the invitation stood
-      // for: ask for it.
+      // The API took the state as open: ask for everything.
       if (ui.mode === 'invite' && ['name', 'phone', 'email'].some((f) => mapped[f])) setMode('book');
       if (Object.keys(mapped).length) {
         formMessage(t('fixFields'));
@@ -485,11 +444,11 @@ async function onSubmit(e) {
       return releaseSubmit();
     }
     case 409:
-      // Every choice is full: show the list as it is now and say why.
-      ui.prefs = [];
       releaseSubmit();
+      if (chg && code !== 'slots_full') return openManage();
+      ui.prefs = [];
       $('state').value = ui.doc.state;
-      await showList();
+      await (chg ? changeList() : showList());
       showFieldErrors({ preferences: { code: err.code || 'slots_full' } });
       return;
     case 429:
@@ -499,14 +458,14 @@ async function onSubmit(e) {
       return releaseSubmit(wait * 1000);
     }
     default:
+      if (chg && r.status < 500) return releaseSubmit(), openManage();
       formMessage(t('serverError', { code: err.code || r.status }));
       return releaseSubmit(COOLDOWN_MS);
   }
 }
 
-// reloadState reads /states again after the API answered that the state's
-// mode is not what the page showed, and shows the form of the mode the API
-// named: its answer is fresher than any cached /states.
+// reloadState shows the form of the mode the API named: its answer is
+// fresher than any cached /states.
 async function reloadState(mode) {
   const code = ui.st.code;
   await loadStates();
@@ -517,8 +476,6 @@ async function reloadState(mode) {
   await showList();
 }
 
-// toRegister leaves an expired invitation behind: the person registers
-// again in the same state.
 function toRegister() {
   ui.invite = null;
   ui.key = api.newKey();
@@ -532,15 +489,12 @@ function toRegister() {
 
 function accepted(ans, reg) {
   ui.result = { reference: ans.reference, status: ans.status, reg };
-  for (const id of ['slots', 'details']) $(id).hidden = true;
-  $('choose').hidden = true;
+  hide(true, 'slots', 'details', 'choose');
   $('result').hidden = false;
   renderResult();
   $('h-result').focus();
   poll(0);
 }
-
-// --- status
 
 function poll(i) {
   clearTimeout(pollTimer);
@@ -555,17 +509,15 @@ function poll(i) {
   }, delays[i] * 1000);
 }
 
-// checkStatus asks once and reports whether the booking or registration
-// reached a status the page need not watch.
+// checkStatus reports whether the page may stop watching.
 async function checkStatus() {
   const { reference, reg } = ui.result;
-  const r = await (reg ? api.getRegistration : api.getStatus)(reference).catch(() => null);
+  const r = await (reg ? api.getRegistration : api.getStatus)(reference);
   const s = r?.status === 200 ? r.body?.status : '';
-  if (!ui.result) return true; // the person moved on to another form meanwhile
+  if (!ui.result) return true; // moved on meanwhile
   if (!s || s === 'pending') return false;
   ui.result = { ...r.body, reg };
   if (s === 'full' && ui.mode === 'invite') {
-    // The invitation was not used: the same link chooses again.
     await chooseAgain();
     showFieldErrors({ preferences: { code: 'full_invite' } });
     return true;
@@ -602,30 +554,20 @@ function renderResult() {
   $('ref').textContent = res.reference;
   const box = $('status');
   const h = $('h-result');
-  h.dataset.t = res.reg ? 'regResult' : 'step4';
-  h.textContent = t(h.dataset.t);
+  label(h, res.reg ? 'regResult' : 'step4');
   $('again').hidden = res.status !== (res.reg ? 'expired' : 'full');
-  $('again').dataset.t = res.reg ? 'registerAgain' : 'chooseAgain';
-  $('again').textContent = t($('again').dataset.t);
+  label($('again'), res.reg ? 'registerAgain' : 'chooseAgain');
   $('check').hidden = !(res.reg ? REG_WAITING.includes(res.status) : res.status === 'pending' && res.gaveUp);
   if (res.reg) return renderRegistration(res, box);
   switch (res.status) {
-    case 'confirmed': {
-      const s = res.slot ?? {};
-      box.replaceChildren(el('div', { class: 'ok' }, el('p', {}, el('strong', {}, t('confirmed'))),
-        el('dl', {},
-          el('dt', {}, t('centre')), el('dd', {}, s.center_name ?? ''),
-          el('dt', {}, t('address')), el('dd', {}, s.address ?? ''),
-          el('dt', {}, t('date')), el('dd', {}, s.date ? fmtDate(s.date) : ''),
-          el('dt', {}, t('time')), el('dd', {}, s.time ?? ''))));
+    case 'confirmed':
+      box.replaceChildren(el('div', { class: 'ok' }, el('p', {}, el('strong', {}, t('confirmed'))), slotList(res.slot)));
       break;
-    }
     case 'full':
       box.replaceChildren(el('p', { class: 'alert' }, t('fullResult')));
       break;
     case 'duplicate':
-      // Names nothing of the booking already held under this ID: knowing
-      // someone's IC must not reveal their appointment.
+      // Knowing someone's IC must not reveal their appointment.
       box.replaceChildren(el('p', { class: 'alert' }, t('duplicate')));
       break;
     default:
@@ -633,9 +575,88 @@ function renderResult() {
   }
 }
 
-// chooseAgain starts a new form after a `full` answer, or a registration
-// after an `expired` one: a new key, since the old one's reference is
-// settled for good.
+function slotList(s = {}, ref) {
+  const row = (k, v) => [el('dt', {}, t(k)), el('dd', {}, v ?? '')];
+  return el('dl', {}, ...(ref ? row('reference', ref) : []), ...row('centre', s.center_name), ...row('address', s.address),
+    ...row('date', s.date && fmtDate(s.date)), ...row('time', s.time));
+}
+
+async function openManage(note) {
+  const r = await api.getManage(ui.tok);
+  ui.mv = r?.status === 200 ? { ...r.body, note } : { err: r?.body?.error?.code ?? 'network' };
+  hide(true, 'slots', 'details', 'm-sure');
+  renderManage();
+  $('h-manage').focus();
+}
+
+const text = (k) => t('m.' + k) ?? t(k);
+
+function renderManage() {
+  const m = ui.mv;
+  if (!m) return;
+  const live = m.status === 'confirmed';
+  $('m-acts').hidden = !live || m.wait;
+  $('lost').open ||= !!m.err;
+  if (m.err) return $('m-box').replaceChildren(el('p', { class: 'alert' }, text(m.err) ?? t('m.manage_invalid')));
+  const note = m.note ?? m.status;
+  $('m-box').replaceChildren(el('div', { class: note === 'full' ? 'alert' : 'ok' },
+    el('p', {}, el('strong', {}, text(note))), slotList(m.slot, m.reference),
+    live ? null : el('p', {}, el('a', { href: '/?state=' + m.state }, t('bookAgain')))));
+}
+
+async function changeList() {
+  const r = await api.getListing(ui.mv.state);
+  if (r?.status !== 200) return formMessage(t('listError'));
+  ui.doc = r.body;
+  ui.prefs = openPrefs();
+  setMode('change');
+  hide(false, 'slots', 'details');
+  renderList();
+  renderPrefs();
+  $('h-slots').focus();
+}
+
+async function cancelBooking() {
+  $('m-yes').disabled = true;
+  const r = await api.post('/manage/cancel', { token: ui.tok }, api.newKey());
+  $('m-yes').disabled = false;
+  if (r?.status === 202) return follow(r.body);
+  if (r && r.status < 500 && r.status !== 429) return openManage();
+  $('m-sure').firstChild.textContent = busy(r);
+}
+
+// follow watches a cancel or change until decided, then shows the booking.
+function follow(ans, i = 0) {
+  ui.mv = { ...ui.mv, note: i < POLL_DELAYS.length ? 'pending' : 'willEmail', wait: true };
+  hide(true, 'slots', 'details', 'm-sure');
+  renderManage();
+  if (!i) $('h-manage').focus();
+  if (i >= POLL_DELAYS.length) return;
+  pollTimer = setTimeout(async () => {
+    const r = await api.getStatus(ans.request);
+    const s = r?.status === 200 ? r.body?.status : '';
+    if (!s || s === 'pending') return follow(ans, i + 1);
+    await openManage(s);
+    announce(text(s));
+  }, POLL_DELAYS[i] * 1000);
+}
+
+async function sendLost(e) {
+  e.preventDefault();
+  const btn = $('lost-btn');
+  const ref = $('lost-ref').value.trim().toUpperCase();
+  const id = $('lost-id').value;
+  const bad = /^[A-Z2-7]{16}$/.test(ref) ? validate({ id_number: id }).id_number : 'ref';
+  $('lost-err').textContent = bad ? (bad === 'ref' ? t('lostRef') : t('err.id_number.' + bad)) : '';
+  $('lost-msg').textContent = '';
+  if (bad || btn.disabled) return;
+  btn.disabled = true;
+  const r = await api.post('/manage/resend', { reference: ref, id_number: id }, api.newKey());
+  $('lost-msg').textContent = r?.status === 202 ? t('lostSent') : busy(r);
+  setTimeout(() => (btn.disabled = false), COOLDOWN_MS);
+}
+
+// chooseAgain: a new key, as the old one's reference is settled for good.
 function chooseAgain() {
   clearTimeout(pollTimer);
   ui.result = null;
@@ -654,12 +675,8 @@ async function checkAgain() {
   setTimeout(() => ($('check').disabled = false), COOLDOWN_MS);
 }
 
-// --- contact proof
+const needsProof = () => ui.proof && !['invite', 'change'].includes(ui.mode);
 
-const needsProof = () => ui.proof && ui.mode !== 'invite';
-
-// sendCode asks the API to e-mail a code to the address in the form, and
-// keeps the challenge the booking will carry with it.
 async function sendCode() {
   const btn = $('send-code');
   if (btn.disabled) return;
@@ -672,7 +689,7 @@ async function sendCode() {
   clearError('email');
   btn.disabled = true;
   btn.textContent = t('codeSending');
-  const r = await api.post('/proof', { email: addr, lang: lang() }, api.newKey()).catch(() => null);
+  const r = await api.post('/proof', { email: addr, lang: lang() }, api.newKey());
   let wait = 3000;
   if (r?.status === 202) {
     ui.proof = { challenge: r.body.challenge, email: addr };
@@ -684,14 +701,13 @@ async function sendCode() {
   } else if (r?.body?.error?.field === 'email') {
     showFieldErrors({ email: r.body.error });
   } else {
-    formMessage(r ? t('busy', { n: Math.max(r.retryAfter, 3) }) : t('network'));
+    formMessage(busy(r));
   }
-  btn.dataset.t = ui.proof?.challenge ? 'resendCode' : 'sendCode';
-  btn.textContent = t(btn.dataset.t);
+  label(btn, ui.proof?.challenge ? 'resendCode' : 'sendCode');
   setTimeout(() => (btn.disabled = false), wait);
 }
 
-// A code proves the address it was sent to: another address needs its own.
+// A code proves one address only.
 function onEmailInput() {
   if (ui.proof?.challenge && $('email').value.trim() !== ui.proof.email) {
     ui.proof.challenge = '';
@@ -699,12 +715,9 @@ function onEmailInput() {
   }
 }
 
-// --- captcha
-
-// loadCaptcha asks the API whether a human check is configured and only then
-// loads the provider's script: no captcha, no third-party request.
+// No captcha configured, no third-party request.
 async function loadCaptcha() {
-  const r = await api.getConfig().catch(() => null);
+  const r = await api.getConfig();
   if (r?.body?.contact_proof) {
     ui.proof = { challenge: '', email: '' };
     $('proof-box').hidden = ui.mode === 'invite';
@@ -727,7 +740,7 @@ async function loadCaptcha() {
       'error-callback': () => (cap.token = ''),
     });
   };
-  document.head.append(el('script', { src: p.src, async: true }));
+  document.head.append(el('script', { src: p.src + '?render=explicit&onload=vaxbookCaptcha', async: true }));
 }
 
 function resetCaptcha() {
@@ -736,8 +749,6 @@ function resetCaptcha() {
   PROVIDERS[c.provider].lib().reset(c.widget);
   c.token = '';
 }
-
-// --- start
 
 function start() {
   for (const b of document.querySelectorAll('[data-lang]')) b.addEventListener('click', () => applyLang(b.dataset.lang));
@@ -749,17 +760,37 @@ function start() {
     clearError('state');
     showLabel();
   });
-  $('retry').addEventListener('click', showList);
   $('centres').addEventListener('change', onSlotChange);
   $('book-form').addEventListener('submit', onSubmit);
   $('book-form').addEventListener('input', (e) => clearError(e.target.name));
-  $('again').addEventListener('click', chooseAgain);
-  $('check').addEventListener('click', checkAgain);
-  $('to-register').addEventListener('click', toRegister);
-  $('send-code').addEventListener('click', sendCode);
   $('email').addEventListener('input', onEmailInput);
   $('invite-note').hidden = !ui.invite;
+  const clicks = {
+    retry: showList,
+    again: chooseAgain,
+    check: checkAgain,
+    'to-register': toRegister,
+    'send-code': sendCode,
+    'm-change': changeList,
+    'm-yes': cancelBooking,
+    'm-cancel': () => {
+      $('m-sure').hidden = false;
+      $('m-sure').firstChild.textContent = t('cancelSure');
+      $('m-yes').focus();
+    },
+    'm-no': () => {
+      $('m-sure').hidden = true;
+      $('m-cancel').focus();
+    },
+  };
+  for (const [id, f] of Object.entries(clicks)) $(id).addEventListener('click', f);
+  $('lost-form').addEventListener('submit', sendLost);
   applyLang(initialLang());
+  if (ui.tok) {
+    $('manage').hidden = false;
+    $('choose').hidden = $('intro').hidden = true;
+    return openManage();
+  }
   configReady = loadCaptcha();
   loadStates();
 }

@@ -1,13 +1,10 @@
-// The server's field rules (internal/booking), repeated here so a person
-// hears about a mistake before sending anything. The server stays the judge:
-// its field errors are shown in the same places.
+// The server's field rules (internal/booking), checked before sending.
 
 const MAX_NAME = 100;
 const MAX_EMAIL = 254;
 const MYT = 8 * 3600 * 1000; // Malaysia is UTC+8 all year
 
-// A tab or newline inside the name is refused, not folded: the server
-// checks for control characters before it folds spaces.
+// A tab in a name is refused, not folded, as the server does.
 function name(v) {
   const s = v.trim().normalize('NFC');
   if (!s) return 'required';
@@ -16,8 +13,7 @@ function name(v) {
   return '';
 }
 
-// An IC's first six digits are a birth date no later than today in
-// Malaysia; a two-digit year above this year's is last century.
+// A year above this one's is last century.
 function icDate(digits, now) {
   const today = new Date(now.getTime() + MYT);
   const cy = today.getUTCFullYear();
@@ -35,15 +31,14 @@ function idNumber(v, now) {
   if (!s) return 'required';
   if (/^[0-9-]+$/.test(s)) {
     const m = /^(\d{6})-?(\d{2})-?(\d{4})$/.exec(s);
-    // Dashes in both places or in neither, as the server takes them.
+    // Dashes in both places or neither.
     if (!m || (s.length !== 12 && s.length !== 14)) return 'invalid';
     return icDate(m[1], now);
   }
   return /^[A-Za-z0-9]{6,12}$/.test(s) && /[A-Za-z]/.test(s) ? '' : 'invalid';
 }
 
-// normalPhone gives the E.164 form the server stores, or '' when the input
-// cannot be one.
+// normalPhone: the E.164 form, or ''.
 export function normalPhone(v) {
   let s = v.trim().replace(/[ -]/g, '');
   if (s.startsWith('00')) return '';
@@ -66,10 +61,7 @@ function email(v) {
 
 const rules = { name, id_number: idNumber, phone, email, preferences: (v) => (v.length ? '' : 'required') };
 
-// validate returns {field: code} for every field at fault, with the codes
-// the API uses; an empty object means the form may be sent. Only the fields
-// present are checked: a registration has no preferences, and a booking with
-// an invitation sends the ID number and the choices alone.
+// validate: {field: code} for the fields given.
 export function validate(f, now = new Date()) {
   const errs = {};
   for (const [k, v] of Object.entries(f)) {

@@ -15,6 +15,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/notify"
 	"github.com/vaxbook/vaxbook/internal/respond"
 	"github.com/vaxbook/vaxbook/internal/sendgrid"
+	"github.com/vaxbook/vaxbook/internal/telemetry"
 	"github.com/vaxbook/vaxbook/internal/twilio"
 )
 
@@ -24,6 +25,9 @@ const (
 	TwilioHookPath   = "/hooks/twilio"
 	SendGridHookPath = "/hooks/sendgrid"
 )
+
+// hookRoutes are the hooks' route labels in metrics (role hooks).
+var hookRoutes = telemetry.NewRoutes("hooks", TwilioHookPath, SendGridHookPath, "/healthz", "/readyz")
 
 // The hooks are public, so their bodies are capped near what the providers
 // send: a Twilio status callback is a form of some 20 short fields (well
@@ -56,6 +60,7 @@ type EventVerifier interface {
 // leaves its hook out (404).
 func NewHooksHandler(log *slog.Logger, project string, deliveries DeliveryLog, tw FormVerifier, sg EventVerifier) http.Handler {
 	r := chi.NewRouter()
+	r.Use(func(next http.Handler) http.Handler { return hookRoutes.Count(next, "") })
 	r.Use(logging.Middleware(log, project))
 	if tw != nil {
 		r.Method(http.MethodPost, TwilioHookPath, HandleTwilioHook(log, deliveries, tw))

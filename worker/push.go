@@ -9,11 +9,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/vaxbook/vaxbook/internal/logging"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/pubsub"
 	"github.com/vaxbook/vaxbook/internal/respond"
+	"github.com/vaxbook/vaxbook/internal/telemetry"
 )
 
 // Push bodies are capped near the largest message we publish, not at the
@@ -57,15 +59,18 @@ type pushed[T any] struct {
 func pushHandler[T any](log *slog.Logger, rej Rejecter, decode func(data []byte) (T, error),
 	handle func(w http.ResponseWriter, r *http.Request, log *slog.Logger, p pushed[T])) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		log := logging.FromContext(ctx, log)
-
 		raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPushBody))
 		if err != nil {
 			respond.Fail(w, http.StatusRequestEntityTooLarge, respond.Error{Code: "too_large", Message: "The push body is too large."})
 			return
 		}
 		env, reason := decodeEnvelope(raw)
+		// The handling joins the trace of the request that published the
+		// message (its traceparent attribute), and so do its log lines.
+		ctx, span := telemetry.StartPush(r.Context(), "push "+r.URL.Path, env.Message.Attributes)
+		defer span.End()
+		r = r.WithContext(ctx)
+		log := logging.WithSpan(ctx, logging.FromContext(ctx, log))
 		var msg T
 		if reason == "" {
 			if msg, err = decode(env.Message.Data); err != nil {
@@ -73,6 +78,9 @@ func pushHandler[T any](log *slog.Logger, rej Rejecter, decode func(data []byte)
 			}
 		}
 		if reason != "" {
+			if r.URL.Path == PushPath {
+				telemetry.Booked(ctx, "", "rejected", time.Time{})
+			}
 			rejectMalformed(ctx, w, log, rej, raw, env, reason)
 			return
 		}
@@ -119,6 +127,7 @@ func rejectMalformed(ctx context.Context, w http.ResponseWriter, log *slog.Logge
 		rm.MessageID, rm.Data = "body-sha256:"+hex.EncodeToString(sum[:]), raw
 	}
 	if err := rej.Reject(ctx, rm); err != nil {
+		telemetry.StoreError(ctx, "postgres")
 		log.Error("record rejected message", "message_id", rm.MessageID, "error", err)
 		respond.Unavailable(w, 0, "retry", "The message could not be recorded; deliver it again.")
 		return

@@ -11,6 +11,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/queue"
 	"github.com/vaxbook/vaxbook/internal/respond"
+	"github.com/vaxbook/vaxbook/internal/telemetry"
 )
 
 // RegistrationsPushPath is where registrations-topic's push subscription
@@ -43,15 +44,18 @@ func HandleRegistrations(log *slog.Logger, reg Registrar, records RegistrationRe
 			rejectMalformed(ctx, w, log, reg, p.raw, p.env, "unknown state "+msg.State)
 			return
 		case err != nil:
+			telemetry.StoreError(ctx, "postgres")
 			log.Error("record registration", "reference", msg.Reference, "message_id", id, "error", err)
 			respond.Unavailable(w, 0, "retry", "The registration could not be stored; deliver it again.")
 			return
 		}
 		if err := records.Set(ctx, rec); err != nil {
+			telemetry.StoreError(ctx, "redis")
 			log.Error("write registration record", "reference", msg.Reference, "error", err)
 			respond.Unavailable(w, 0, "retry", "The registration record could not be published; deliver it again.")
 			return
 		}
+		telemetry.Registered(ctx, rec.State, string(rec.Status))
 		log.Debug("registered", "reference", rec.Reference, "status", string(rec.Status), "place", rec.Place)
 		w.WriteHeader(http.StatusNoContent)
 	})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vaxbook/vaxbook/internal/notify"
 	"github.com/vaxbook/vaxbook/internal/respond"
+	"github.com/vaxbook/vaxbook/internal/telemetry"
 )
 
 // sendTimeout bounds one send and its record. It runs detached from the
@@ -59,6 +60,7 @@ func handleSend[R notify.Request, M any](log *slog.Logger, sent SentLog, ch chan
 	return pushHandler(log, sent, decode, func(w http.ResponseWriter, r *http.Request, log *slog.Logger, p pushed[R]) {
 		ctx, key := r.Context(), p.msg.Key()
 		if ch.sender == nil {
+			telemetry.Sent(ctx, string(key.Channel), "off")
 			log.Warn(ch.what+" not sent: no sender configured ("+ch.setting+")", "reference", key.Reference, "kind", string(key.Kind))
 			respond.Unavailable(w, time.Minute, string(key.Channel)+"_off", "No "+ch.what+" sender is configured; deliver it again later.")
 			return
@@ -81,10 +83,12 @@ func handleSend[R notify.Request, M any](log *slog.Logger, sent SentLog, ch chan
 		log = log.With("reference", key.Reference, "kind", string(key.Kind), "channel", string(key.Channel))
 		switch {
 		case errors.Is(err, notify.ErrBusy):
+			telemetry.Sent(ctx, string(key.Channel), "busy")
 			log.Info(ch.what + " is being sent by another delivery; asking for redelivery")
 			respond.Unavailable(w, 0, "in_progress", "This "+ch.what+" is being sent; deliver it again.")
 			return
 		case err != nil:
+			telemetry.Sent(ctx, string(key.Channel), "retry")
 			log.Warn(ch.what+" not sent; asking for redelivery", "delivery_attempt", d.Attempt, "error", err)
 			respond.Unavailable(w, 0, "retry", "The "+ch.what+" could not be sent; deliver it again.")
 			return
@@ -103,6 +107,7 @@ func handleSend[R notify.Request, M any](log *slog.Logger, sent SentLog, ch chan
 		}
 		// The address is personal data and stays out of the logs; the
 		// reference leads to it.
+		telemetry.Sent(ctx, string(key.Channel), sendOutcome(out, already))
 		switch {
 		case already:
 			log.Info(ch.what+" already finished; acknowledging", "outcome", string(out.Result))
@@ -115,4 +120,16 @@ func handleSend[R notify.Request, M any](log *slog.Logger, sent SentLog, ch chan
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
+}
+
+// sendOutcome is a finished send's outcome label in telemetry.MessagesSent.
+func sendOutcome(out notify.Outcome, already bool) string {
+	switch {
+	case already:
+		return "already"
+	case out.Result == notify.Rejected:
+		return "rejected"
+	default:
+		return "sent"
+	}
 }

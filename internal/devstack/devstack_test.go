@@ -25,13 +25,20 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // test ends.
 func start(t *testing.T, env map[string]string, apiOnly bool) *devstack.Stack {
 	t.Helper()
-	env["DATABASE_URL"], env["REDIS_URL"], env["PORT"] = testenv.DatabaseURL(t), testenv.RedisURL(t), "0"
+	return startIn(t, context.Background(), env, apiOnly)
+}
+
+// startIn is start with the stack built on ctx (carrying a test's
+// telemetry, say).
+func startIn(t *testing.T, ctx context.Context, env map[string]string, apiOnly bool) *devstack.Stack {
+	t.Helper()
+	env["DATABASE_URL"], env["REDIS_URL"], env["PORT"] = testenv.DatabaseURL(t), redisURL(t), "0"
 	var cfg devstack.Config
 	if err := config.Load(context.Background(), devstack.Lookup(func(k string) string { return env[k] }), &cfg); err != nil {
 		t.Fatal(err)
 	}
 	cfg.APIOnly = apiOnly
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(ctx)
 	s, err := devstack.Start(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), cfg)
 	if err != nil {
 		cancel()

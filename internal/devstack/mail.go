@@ -73,8 +73,8 @@ func (d *devMail) mount(mux *http.ServeMux, log *slog.Logger, pool *pgxpool.Pool
 		return err
 	}
 	sent := postgres.NewEmails(pool)
-	mux.Handle("POST "+worker.EmailPushPath, worker.HandleEmail(log, sent, comp, d.outbox, d.smsPub))
-	mux.Handle("POST "+worker.SMSPushPath, worker.HandleSMS(log, sent, texts, d.outbox.Texts(), d.pub))
+	mux.Handle("POST "+worker.EmailPushPath, worker.Counted(worker.HandleEmail(log, sent, comp, d.outbox, d.smsPub)))
+	mux.Handle("POST "+worker.SMSPushPath, worker.Counted(worker.HandleSMS(log, sent, texts, d.outbox.Texts(), d.pub)))
 	for _, p := range []string{"GET /dev/mail", "GET /dev/mail.json", "GET /dev/mail/"} {
 		mux.Handle(p, d.outbox)
 	}

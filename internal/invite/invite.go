@@ -24,6 +24,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/notify"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/queue"
+	"github.com/vaxbook/vaxbook/internal/telemetry"
 )
 
 // Records stores what GET /registration shows (redis.Registrations).
@@ -143,6 +144,7 @@ func (l pass) round(ctx context.Context, st postgres.QueueState, now time.Time) 
 		return err
 	}
 	invited, inviteErr := l.invite(ctx, state, now)
+	telemetry.QueueRound(ctx, state, invited, expired)
 	if expired > 0 || invited > 0 {
 		l.log.Info("invitation round", "state", state, "invited", invited, "expired", expired)
 	}

@@ -10,6 +10,10 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/vaxbook/vaxbook/internal/telemetry"
 )
 
 // New returns a JSON logger whose keys are the ones Cloud Logging lifts out
@@ -57,17 +61,49 @@ func ParseLevel(s string) (slog.Level, bool) {
 
 type ctxKey struct{}
 
+// scoped is what Middleware keeps in a request's context.
+type scoped struct {
+	log     *slog.Logger
+	project string
+}
+
 // FromContext returns the request-scoped logger, or fallback.
 func FromContext(ctx context.Context, fallback *slog.Logger) *slog.Logger {
-	if l, ok := ctx.Value(ctxKey{}).(*slog.Logger); ok {
-		return l
+	if s, ok := ctx.Value(ctxKey{}).(scoped); ok {
+		return s.log
 	}
 	return fallback
 }
 
+// WithSpan is l with the trace fields of ctx's span, for a handler that
+// starts its own span after Middleware ran (the worker's, whose parent
+// rides in the Pub/Sub message). Without a span, or outside Middleware
+// (no project), l is returned as it is.
+func WithSpan(ctx context.Context, l *slog.Logger) *slog.Logger {
+	s, ok := ctx.Value(ctxKey{}).(scoped)
+	sc := trace.SpanContextFromContext(ctx)
+	if !ok || !sc.IsValid() {
+		return l
+	}
+	return withTrace(l, s.project, sc)
+}
+
+// withTrace adds the fields Cloud Logging links to Cloud Trace: the trace
+// (which needs the project), the span, and whether it was sampled.
+func withTrace(l *slog.Logger, project string, sc trace.SpanContext) *slog.Logger {
+	if !sc.IsValid() || project == "" {
+		return l
+	}
+	return l.With("logging.googleapis.com/trace", "projects/"+project+"/traces/"+sc.TraceID().String(),
+		"logging.googleapis.com/spanId", sc.SpanID().String(),
+		"logging.googleapis.com/trace_sampled", sc.IsSampled())
+}
+
 // Middleware gives each request a request id (kept from X-Request-Id when the
-// caller sent a sane one, echoed back) and a logger carrying it and the Cloud
-// Trace id, so one error line can be found from the user's report.
+// caller sent a sane one, echoed back) and a logger carrying it and the
+// trace: the span the request runs in (telemetry's), else the caller's
+// traceparent or X-Cloud-Trace-Context, so one error line can be found
+// from the user's report and its trace opened from it.
 func Middleware(log *slog.Logger, project string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -76,24 +112,14 @@ func Middleware(log *slog.Logger, project string) func(http.Handler) http.Handle
 				id = newID()
 			}
 			w.Header()["X-Request-Id"] = []string{id}
-			l := log.With("request_id", id)
-			if trace := traceID(r.Header.Get("X-Cloud-Trace-Context")); trace != "" && project != "" {
-				l = l.With("logging.googleapis.com/trace", "projects/"+project+"/traces/"+trace)
+			sc := trace.SpanContextFromContext(r.Context())
+			if !sc.IsValid() {
+				sc = telemetry.HeaderSpan(r.Header)
 			}
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, l)))
+			l := withTrace(log.With("request_id", id), project, sc)
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, scoped{log: l, project: project})))
 		})
 	}
-}
-
-// X-Cloud-Trace-Context is "TRACE_ID/SPAN_ID;o=TRACE_TRUE".
-func traceID(h string) string {
-	if i := strings.IndexByte(h, '/'); i >= 0 {
-		h = h[:i]
-	}
-	if len(h) != 32 {
-		return ""
-	}
-	return h
 }
 
 func newID() string {

@@ -63,3 +63,33 @@ func TestMiddleware_TiesLogsToRequestAndTrace(t *testing.T) {
 		t.Errorf("generated request id: got %q", w.Header().Get("X-Request-Id"))
 	}
 }
+
+func TestMiddleware_AcceptsTraceparentAndLogsTheSpan(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, header, value, span string
+		sampled                   bool
+	}{
+		{"traceparent", "Traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "00f067aa0ba902b7", true},
+		{"traceparent not sampled", "Traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", "00f067aa0ba902b7", false},
+		// X-Cloud-Trace-Context's span id is decimal.
+		{"x-cloud-trace-context", "X-Cloud-Trace-Context", "4bf92f3577b34da6a3ce929d0e0e4736/67667974448284343;o=1", "00f067aa0ba902b7", true},
+	} {
+		var buf bytes.Buffer
+		h := logging.Middleware(logging.New(&buf, slog.LevelInfo), "proj")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			logging.FromContext(r.Context(), nil).Info("inside")
+		}))
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header.Set(tc.header, tc.value)
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		var line map[string]any
+		if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if line["logging.googleapis.com/trace"] != "projects/proj/traces/4bf92f3577b34da6a3ce929d0e0e4736" ||
+			line["logging.googleapis.com/spanId"] != tc.span || line["logging.googleapis.com/trace_sampled"] != tc.sampled {
+			t.Errorf("%s: got trace %v span %v sampled %v, want the caller's trace, span %s, sampled %t", tc.name,
+				line["logging.googleapis.com/trace"], line["logging.googleapis.com/spanId"], line["logging.googleapis.com/trace_sampled"], tc.span, tc.sampled)
+		}
+	}
+}

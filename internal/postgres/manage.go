@@ -87,19 +87,36 @@ func (b *Bookings) Manage(ctx context.Context, m booking.ManageRequest, messageI
 }
 
 func manage(ctx context.Context, tx pgx.Tx, m booking.ManageRequest, messageID string) (booking.ManageOutcome, error) {
-	var h held
-	err := tx.QueryRow(ctx, lockBooking, m.Booking).Scan(&h.status, &h.hash, &h.sequence, &h.name, &h.email, &h.lang, &h.state, &h.slot, &h.phone, &h.contact)
+	h, err := lockHeld(ctx, tx, m.Booking)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return booking.ManageOutcome{}, ErrManageRefused
 	}
 	if err != nil {
-		return booking.ManageOutcome{}, fmt.Errorf("lock booking: %w", err)
+		return booking.ManageOutcome{}, err
 	}
 	want := booking.ManageTokenHash(m.Token)
 	if h.hash == "" || subtle.ConstantTimeCompare([]byte(h.hash), []byte(want)) != 1 {
 		return booking.ManageOutcome{}, ErrManageRefused
 	}
+	return decide(ctx, tx, m, h, messageID)
+}
+
+// lockHeld takes the booking's row lock and reads it.
+func lockHeld(ctx context.Context, tx pgx.Tx, reference string) (held, error) {
+	var h held
+	err := tx.QueryRow(ctx, lockBooking, reference).Scan(&h.status, &h.hash, &h.sequence, &h.name, &h.email, &h.lang, &h.state, &h.slot, &h.phone, &h.contact)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		err = fmt.Errorf("lock booking: %w", err)
+	}
+	return h, err
+}
+
+// decide carries out a request on a booking whose lock the transaction
+// holds: the person's, once their token matched, or staff closing its
+// session.
+func decide(ctx context.Context, tx pgx.Tx, m booking.ManageRequest, h held, messageID string) (booking.ManageOutcome, error) {
 	o := booking.ManageOutcome{Name: h.name, Email: h.email, Phone: h.phone, Contact: h.contact, State: h.state, Sequence: h.sequence}
+	var err error
 
 	var (
 		outcome booking.Status

@@ -22,6 +22,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/notify"
 	"github.com/vaxbook/vaxbook/internal/queue"
+	"github.com/vaxbook/vaxbook/internal/telemetry"
 )
 
 // Config is the Pub/Sub part of a role's configuration.
@@ -54,6 +55,7 @@ func NewClient(ctx context.Context, project, emulatorHost string, opts ...option
 // has each.
 type Publisher[T any] struct {
 	p     *pubsub.Publisher
+	topic string
 	attrs func(T) map[string]string
 	// name says which message failed, in an error; it is not called for a
 	// message that did not.
@@ -101,7 +103,7 @@ func NewRequestPublisher[R notify.Request](c *pubsub.Client, topic string) *Publ
 // NewRawPublisher publishes bytes as they are, with the settings of every
 // other publisher here: the load test's bare-publish ceiling for /submit.
 func NewRawPublisher(c *pubsub.Client, topic string) *Publisher[json.RawMessage] {
-	return newPublisher(c, topic, func(json.RawMessage) map[string]string { return nil },
+	return newPublisher(c, topic, func(json.RawMessage) map[string]string { return map[string]string{} },
 		func(json.RawMessage) string { return "raw message" })
 }
 
@@ -113,20 +115,28 @@ func newPublisher[T any](c *pubsub.Client, topic string, attrs func(T) map[strin
 	p.PublishSettings.DelayThreshold = 5 * time.Millisecond
 	p.PublishSettings.CountThreshold = 100
 	p.PublishSettings.Timeout = 15 * time.Second
-	return &Publisher[T]{p: p, attrs: attrs, name: name}
+	return &Publisher[T]{p: p, topic: topic, attrs: attrs, name: name}
 }
 
 // Publish returns only once Pub/Sub has acknowledged the message: nothing
-// the API accepts, and no message a booking asks for, may be lost.
-func (p *Publisher[T]) Publish(ctx context.Context, v T) error {
+// the API accepts, and no message a booking asks for, may be lost. The
+// message carries ctx's trace (traceparent) for the worker to continue.
+func (p *Publisher[T]) Publish(ctx context.Context, v T) (err error) {
 	data, ok := any(v).(json.RawMessage)
 	if !ok {
-		var err error
 		if data, err = json.Marshal(v); err != nil {
 			return fmt.Errorf("encode %s: %w", p.name(v), err)
 		}
 	}
-	if _, err := p.p.Publish(ctx, &pubsub.Message{Data: data, Attributes: p.attrs(v)}).Get(ctx); err != nil {
+	ctx, span := telemetry.Start(ctx, "publish "+p.topic)
+	start := time.Now()
+	defer func() {
+		telemetry.Published(ctx, p.topic, start, err)
+		telemetry.EndSpan(span, err)
+	}()
+	attrs := p.attrs(v)
+	telemetry.Inject(ctx, attrs)
+	if _, err := p.p.Publish(ctx, &pubsub.Message{Data: data, Attributes: attrs}).Get(ctx); err != nil {
 		return fmt.Errorf("publish %s: %w", p.name(v), err)
 	}
 	return nil

@@ -304,3 +304,15 @@ func WriteCSV(w io.Writer, rows []Row) error {
 	}
 	return nil
 }
+
+// Problem takes apart an error of ParseCSV or Load that points at a row:
+// its line and column (empty when the whole line is at fault) and what is
+// wrong, so a caller that is not a file (the admin page's one-session
+// form) can name the field instead of the line.
+func Problem(err error) (line int, column, msg string, ok bool) {
+	var le *lineError
+	if !errors.As(err, &le) {
+		return 0, "", "", false
+	}
+	return le.line, le.column, le.msg, true
+}
