@@ -168,6 +168,7 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 		abuse    bool   // a shared limit of one submission a minute per address
 		caps     string // "email" or "phone": one accepted booking per that contact
 		proofCap bool   // one contact-proof code per address an hour
+		held     int    // the in-flight cap, and as many slow submissions holding it
 	}
 	body := submission(nil)
 	ref := booking.DevReferences().For("key", "900101145678")
@@ -219,6 +220,7 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 		failRead                                bool // the connection breaks while the body is read
 	}{
 		{name: "no route", method: "GET", target: "/nowhere"},
+		{name: "overloaded", method: "GET", target: "/listppv?state=selangor", setup: setup{held: 1}},
 		{name: "wrong method", method: "DELETE", target: "/states"},
 		{name: "wrong method on listppv", method: "POST", target: "/listppv?state=selangor"},
 
@@ -322,7 +324,11 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 				tc.setup.opts.Abuse.ProofCap = ratelimit.Cap{Max: 1, Window: time.Hour}
 			}
 		}
+		tc.setup.opts.MaxInFlight = tc.setup.held
 		h := api.NewServer(log, listings, stubPublisher{tc.setup.pub}, statuses, tc.setup.opts)
+		if tc.setup.held > 0 {
+			holdInFlight(t, h, tc.setup.held)
+		}
 
 		var w *httptest.ResponseRecorder
 		for range max(1, tc.times) {

@@ -305,8 +305,10 @@ func TestListPPV_RedisUnreachableIs503(t *testing.T) {
 
 func TestListPPV_BurstCostsOneRedisReadPerDocument(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, true)
 	const burst = 500
+	// Room for the whole burst: past API_MAX_IN_FLIGHT the API would shed
+	// some of it (TestOverload_*), and this test is about the coalescing.
+	e := newEnv(t, true, func(o *api.Options) { o.MaxInFlight = burst })
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	var bad atomic.Int64

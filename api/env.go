@@ -22,6 +22,10 @@ type Config struct {
 	MicroCacheTTL time.Duration `env:"LISTPPV_MICROCACHE_TTL, default=1s"`
 	MaxCacheAge   time.Duration `env:"READY_MAX_CACHE_AGE, default=60s"`
 	StatusTTL     time.Duration `env:"STATUS_TTL, default=720h"`
+	// MaxInFlight is the requests one instance answers at once before it
+	// sheds the rest with 503 (api/overload.go); deploy/api.yaml keeps it
+	// equal to containerConcurrency.
+	MaxInFlight int `env:"API_MAX_IN_FLIGHT, default=250"`
 	// Deprecated: the per-instance limit these set is gone. A rate above
 	// 0 still turns the shared limit on and, unless RATE_LIMIT_SUBMIT is
 	// set, becomes its /submit limit (per second, this burst).
@@ -215,6 +219,9 @@ func (c Config) Options(project string) (Options, error) {
 	if c.MicroCacheTTL > time.Second {
 		return Options{}, fmt.Errorf("configuration: LISTPPV_MICROCACHE_TTL: at most 1s, got %s", c.MicroCacheTTL)
 	}
+	if c.MaxInFlight < 1 {
+		return Options{}, fmt.Errorf("configuration: API_MAX_IN_FLIGHT: want 1 or more, got %d", c.MaxInFlight)
+	}
 	human, err := c.Captcha.captcha()
 	if err != nil {
 		return Options{}, err
@@ -266,6 +273,7 @@ func (c Config) Options(project string) (Options, error) {
 		Project:       project,
 		MicroCacheTTL: c.MicroCacheTTL,
 		MaxCacheAge:   c.MaxCacheAge,
+		MaxInFlight:   c.MaxInFlight,
 	}, nil
 }
 

@@ -84,6 +84,7 @@ var (
 	errNoRoute          = answer(http.StatusNotFound, "not_found", "", "There is nothing at this address.", 0)
 	errMethodNotAllowed = answer(http.StatusMethodNotAllowed, "method_not_allowed", "", "This address does not accept that method.", 0)
 	errInternal         = answer(http.StatusInternalServerError, "internal", "", "Something went wrong on our side; please try again, and quote the request id if it keeps happening.", 0)
+	errOverloaded       = answer(http.StatusServiceUnavailable, "overloaded", "", "This server is busy; please try again in a moment.", time.Second)
 
 	errStateRequired    = answer(http.StatusBadRequest, booking.CodeRequired, "state", "state is required, e.g. /listppv?state=selangor.", 0)
 	errUnknownState     = answer(http.StatusNotFound, "unknown_state", "state", "There is no state with this code; GET /states lists them.", 0)

@@ -81,6 +81,9 @@ type Options struct {
 	// Manage is the manage link's endpoints; zero: unrouted
 	// (Config.Options sets the signer, the caller the publisher).
 	Manage Manage
+	// MaxInFlight caps the requests answered at once (API_MAX_IN_FLIGHT);
+	// beyond it they are shed with 503 overloaded. 0: DefaultMaxInFlight.
+	MaxInFlight int
 }
 
 func (o Options) withDefaults() Options {
@@ -99,6 +102,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.References == nil {
 		o.References = booking.DevReferences()
+	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = DefaultMaxInFlight
 	}
 	return o
 }
@@ -170,10 +176,22 @@ func NewServer(log *slog.Logger, listings Listings, pub Publisher, statuses Stat
 	// to carry its route context, the only allocation left on a cached hit.
 	// It has no per-client limit either: the CDN absorbs its bursts
 	// (Cache-Control), and a Redis call per hit would cost more than the hit.
+	// It does count towards the cap: a miss waits on Redis like any other.
+	// Only this handler is capped: in `vaxbook dev` the worker's /push/*
+	// share the port but not the cap, so decisions go on at full rate
+	// while the API sheds.
 	// Every answer is counted by route and code (telemetry.Routes.Count:
 	// prebuilt attribute sets, no allocation on the surge path).
+	busy := newInFlight(log, opts.MaxInFlight)
 	return routes.Count(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		setSecurityHeaders(w.Header())
+		if !exempt(req) {
+			if !busy.enter() {
+				fail(w, req, log, errOverloaded)
+				return
+			}
+			defer busy.leave()
+		}
 		if req.URL.Path == "/listppv" && (req.Method == http.MethodGet || req.Method == http.MethodHead) {
 			listPPV.ServeHTTP(w, req)
 			return

@@ -30,7 +30,7 @@ func proofCode(t *testing.T, base, to string) string {
 // dev`'s outbox (/dev/mail.json) and returns its text.
 func awaitMail(t *testing.T, base, kind, to string) string {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		var box struct {
 			Messages []struct {

@@ -287,7 +287,7 @@ func invitationLink(t *testing.T, base, to string) string {
 // waitRegistration polls GET /registration/{ref} until it shows status.
 func waitRegistration(t *testing.T, base, ref, status string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		var rec struct{ Status string }
 		resp, err := http.Get(base + "/registration/" + ref)

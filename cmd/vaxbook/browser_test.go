@@ -170,7 +170,7 @@ func (p *page) countRequests(prefix string) int {
 
 func (p *page) do(actions ...chromedp.Action[chromedp.Void]) {
 	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(p.ctx, 60*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
 		p.t.Fatal(err)
@@ -180,7 +180,7 @@ func (p *page) do(actions ...chromedp.Action[chromedp.Void]) {
 // eval runs an expression in the page and decodes its value into T.
 func eval[T any](p *page, expr string) T {
 	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(p.ctx, 60*time.Second)
 	defer cancel()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
@@ -191,15 +191,15 @@ func eval[T any](p *page, expr string) T {
 
 func (p *page) waitFor(predicate string) {
 	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, 40*time.Second)
+	ctx, cancel := context.WithTimeout(p.ctx, 70*time.Second)
 	defer cancel()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](predicate, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](predicate, chromedp.WithPollingTimeout(60*time.Second))); err != nil {
 		p.t.Fatalf("waiting for %s: %v\npage text: %s", predicate, err, p.text("main"))
 	}
 }
 
 func (p *page) text(sel string) string {
-	ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(p.ctx, 15*time.Second)
 	defer cancel()
 	s, _ := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector(%q)?.innerText ?? ''`, sel)))
 	return strings.TrimSpace(s)
@@ -225,7 +225,7 @@ func (p *page) chooseState(code string) {
 func (p *page) screenshot(name string) {
 	p.t.Helper()
 	eval[bool](p, `document.fonts.ready.then(() => true)`)
-	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(p.ctx, 60*time.Second)
 	defer cancel()
 	b, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {

@@ -27,6 +27,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	vaxapi "github.com/vaxbook/vaxbook/api"
 	"github.com/vaxbook/vaxbook/internal/config"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/pubsub"
@@ -576,6 +577,13 @@ func TestDeploy_ServicesMatchTheCodesPortsProbesAndNames(t *testing.T) {
 	lo, err := strconv.Atoi(rendered.serviceAnnotations["run.googleapis.com/minScale"])
 	if hi := rendered.intAnnotation(t, "autoscaling.knative.dev/maxScale"); err != nil || lo < 1 || lo > hi {
 		t.Errorf("deploy/api.yaml: rendered service minScale %d (%v), maxScale %d: want 1 <= min <= max", lo, err, hi)
+	}
+	// The process sheds at the concurrency Cloud Run was told it carries.
+	inFlight, _ := envVarNamed(reflect.TypeFor[vaxapi.Config](), "API_MAX_IN_FLIGHT")
+	cc := strconv.Itoa(api.pod.ContainerConcurrency)
+	if v := envValue(api.container(t), "API_MAX_IN_FLIGHT"); v != cc || inFlight.def != cc || strconv.Itoa(vaxapi.DefaultMaxInFlight) != cc {
+		t.Errorf("deploy/api.yaml: API_MAX_IN_FLIGHT %q, code default %q, api.DefaultMaxInFlight %d: want each equal to containerConcurrency %s",
+			v, inFlight.def, vaxapi.DefaultMaxInFlight, cc)
 	}
 	topic, _ := envVarNamed(reflect.TypeFor[pubsub.Config](), "APPOINTMENTS_TOPIC")
 	if v := envValue(api.container(t), "APPOINTMENTS_TOPIC"); v != "appointments-topic" || topic.def != v {

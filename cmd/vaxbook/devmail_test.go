@@ -42,10 +42,10 @@ func TestDev_BookingEndsWithExactlyOneEmailInTheOutbox(t *testing.T) {
 			Message email.Message `json:"message"`
 		} `json:"messages"`
 	}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for len(box.Messages) == 0 {
 		if time.Now().After(deadline) {
-			t.Fatal("no e-mail in the outbox 30 s after the booking")
+			t.Fatal("no e-mail in the outbox 60 s after the booking")
 		}
 		time.Sleep(50 * time.Millisecond)
 		getJSON(t, base+"/dev/mail.json", &box)

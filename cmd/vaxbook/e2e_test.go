@@ -77,7 +77,7 @@ func startRole(t *testing.T, env map[string]string, path string, args ...string)
 		}
 	})
 	base := "http://127.0.0.1:" + env["PORT"]
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(120 * time.Second)
 	for {
 		select {
 		case <-done:
@@ -226,7 +226,7 @@ func TestEndToEnd_SurgeNeverOverbooksOrLoses(t *testing.T) {
 
 	// Every accepted reference reaches exactly one final status.
 	final := map[string]booking.Status{}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for ref := range accepted {
 		for {
 			var rec booking.StatusRecord

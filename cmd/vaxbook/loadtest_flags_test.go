@@ -2,7 +2,9 @@ package main
 
 import (
 	"io"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -46,5 +48,26 @@ func TestLoadtestFlags_DefaultsBoundEveryRun(t *testing.T) {
 	f, _ = parseLoadtestFlags([]string{"listppv", "--rate", "0"}, func(string) string { return "" }, io.Discard)
 	if f.workers != 64 {
 		t.Errorf("closed loop workers: got %d, want 64", f.workers)
+	}
+}
+
+func TestLoadtest_RefusesWorkersThatCannotFitUnderTheDescriptorLimit(t *testing.T) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	if err := fitDescriptors(10, true); err != nil {
+		t.Errorf("10 workers: %v", err)
+	}
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil || lim.Cur != lim.Max {
+		t.Errorf("soft limit %d after the check, want it raised to the hard limit %d (%v)", lim.Cur, lim.Max, err)
+	}
+	if lim.Max > 1<<40 {
+		t.Skip("no finite descriptor limit to exceed")
+	}
+	err := run(t.Context(), []string{"vaxbook", "loadtest", "surge", "--dev", "--workers", strconv.FormatUint(lim.Max, 10)},
+		func(string) string { return "" }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "file descriptors") || !strings.Contains(err.Error(), "--workers") {
+		t.Errorf("--workers %d with --dev: got %v, want a refusal naming the descriptor limit and --workers", lim.Max, err)
 	}
 }

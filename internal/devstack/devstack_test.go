@@ -50,7 +50,7 @@ func startIn(t *testing.T, ctx context.Context, env map[string]string, apiOnly b
 			t.Errorf("Wait after cancel: %v", err)
 		}
 	})
-	if err := s.WaitReady(context.Background(), 30*time.Second); err != nil {
+	if err := s.WaitReady(context.Background(), 120*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	return s

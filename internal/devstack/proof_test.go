@@ -68,9 +68,9 @@ func TestStart_ContactProofCodeArrivesInTheOutboxAndBooks(t *testing.T) {
 		} `json:"messages"`
 	}
 	var code string
-	for deadline := time.Now().Add(30 * time.Second); code == ""; {
+	for deadline := time.Now().Add(60 * time.Second); code == ""; {
 		if time.Now().After(deadline) {
-			t.Fatal("no code e-mail in /dev/mail.json 30 s after POST /proof")
+			t.Fatal("no code e-mail in /dev/mail.json 60 s after POST /proof")
 		}
 		time.Sleep(50 * time.Millisecond)
 		getInto(t, s.URL()+"/dev/mail.json", &box)

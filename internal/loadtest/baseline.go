@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/vaxbook/vaxbook/internal/booking"
 )
 
 // BareListHandler is the ceiling for /listppv: plain net/http writing the
@@ -74,38 +72,37 @@ func ServeLoopback(ctx context.Context, h http.Handler) (string, func(), error) 
 	return "http://" + ln.Addr().String(), func() { stop(); _ = srv.Close(); <-done }, nil
 }
 
-// Publisher is what the bare-publish ceiling needs: the same publisher, with
-// the same settings, the API uses.
-type Publisher interface {
-	Publish(ctx context.Context, req booking.Request) error
+// RawPublisher is what the bare-publish ceiling needs: the API's publisher
+// settings, publishing bytes as they are.
+type RawPublisher interface {
+	Publish(ctx context.Context, data json.RawMessage) error
 }
 
-// PublishTransport is the ceiling for /submit: an http.RoundTripper that
-// vegeta drives exactly as it drives the API, but which turns each
-// submission straight into the booking message and publishes it, waiting
-// for the server's ack as the API does. What is missing against the API
-// is the API's own work: HTTP, validation, the listing check, Redis.
-type PublishTransport struct{ Pub Publisher }
+// barePublishAnswer is what the ceiling answers, about the size of the
+// API's 202.
+var barePublishAnswer = []byte(`{"reference":"BAREPUBLISH00000","status":"pending"}`)
 
-// RoundTrip publishes the request body's booking and answers 202.
-func (t PublishTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	body, err := io.ReadAll(req.Body)
-	req.Body.Close()
-	if err != nil {
-		return nil, fmt.Errorf("read submission: %w", err)
-	}
-	var m booking.Request
-	if err := json.Unmarshal(body, &m); err != nil {
-		return nil, fmt.Errorf("decode submission: %w", err)
-	}
-	if id, err := booking.NormalizeIDNumber(m.IDNumber); err == nil {
-		m.IDNumber = id
-	}
-	m.Reference, m.SubmittedAt = booking.NewReference(), time.Now().UTC()
-	code := http.StatusAccepted
-	if err := t.Pub.Publish(req.Context(), m); err != nil {
-		code = http.StatusServiceUnavailable
-	}
-	return &http.Response{StatusCode: code, Status: http.StatusText(code), Body: http.NoBody,
-		Header: http.Header{}, Request: req, ContentLength: 0, ProtoMajor: 1, ProtoMinor: 1}, nil
+// BarePublishHandler is the ceiling for /submit: plain net/http that reads
+// the body and publishes it as it is, to the same Pub/Sub with the same
+// client settings as the API, answering 202 once Pub/Sub has it. The
+// generator drives it over HTTP exactly as it drives the API, so what is
+// missing against /submit is the API's own work: decoding and validation,
+// the listing check, the Idempotency-Key lookup and the pending record in
+// Redis, the router and the log context.
+func BarePublishHandler(pub RawPublisher) http.Handler {
+	ctype := []string{"application/json; charset=utf-8"}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 16<<10))
+		if err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		if err := pub.Publish(r.Context(), body); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.Header()["Content-Type"] = ctype
+		w.WriteHeader(http.StatusAccepted)
+		_, _ = w.Write(barePublishAnswer)
+	})
 }

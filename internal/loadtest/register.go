@@ -95,8 +95,12 @@ type RegisterTallies struct {
 	Confirmed     int `json:"confirmed"`       // bookers confirmed
 	ChoseAgain    int `json:"chose_again"`     // `full` answers: the invitation stays, the booker chooses again
 	BookerNoPlace int `json:"booker_no_place"` // bookers who ended without a place (should be 0: invitations hold places)
+	// BookerTooLate are bookers whose link had expired by the time they
+	// sent it (410): on a machine slow enough they do not book in time,
+	// and the contract holds places only for those who do.
+	BookerTooLate int `json:"booker_too_late,omitempty"`
 	ReuseTried    int `json:"reuse_tried"`
-	ReuseRefused  int `json:"reuse_refused"` // 409 invitation_used or a duplicate outcome
+	ReuseRefused  int `json:"reuse_refused"` // 409 invitation_used, 410 invitation_expired or a duplicate outcome
 	Used          int `json:"invitations_used"`
 	BookedPlaces  int `json:"booked_places"`
 
@@ -163,8 +167,8 @@ func (t *RegisterTallies) writeText(w io.Writer) {
 	if s := t.TenThousandRound(); s > 0 {
 		fmt.Fprintf(w, "register: round time for 10,000 invitations %.2fs\n", s)
 	}
-	fmt.Fprintf(w, "register: %d invitations: %d booked (%d confirmed, %d chose again after full, %d without a place), %d let expire; %d used, %d places booked\n",
-		t.Invitations, t.Bookers, t.Confirmed, t.ChoseAgain, t.BookerNoPlace, t.LetExpire, t.Used, t.BookedPlaces)
+	fmt.Fprintf(w, "register: %d invitations: %d booked (%d confirmed, %d chose again after full, %d without a place, %d too late for their link), %d let expire; %d used, %d places booked\n",
+		t.Invitations, t.Bookers, t.Confirmed, t.ChoseAgain, t.BookerNoPlace, t.BookerTooLate, t.LetExpire, t.Used, t.BookedPlaces)
 	fmt.Fprintf(w, "register: used links tried again %d, refused %d\n", t.ReuseTried, t.ReuseRefused)
 	fmt.Fprintf(w, "register: people invited twice %d, invitations used twice %d, bookings without a valid invitation %d, slots over capacity %d, counters unlike bookings %d, registrations accepted but missing %d, bookings accepted but missing %d, early behind late %d (all must be 0)\n",
 		t.PeopleInvitedTwice, t.InvitationsUsedTwice, t.BookedWithoutInvitation, t.SlotsOverCapacity, t.CountersUnlikeBookings,
@@ -515,7 +519,13 @@ func (r *registerRun) book(ctx context.Context, rnd *rand.Rand, i int, token str
 			continue
 		}
 		form := Form{State: r.o.State, IDNumber: r.people.IC(i), Preferences: pickPrefs(rnd, open), Invitation: token}
-		st, ref, _ := r.submit(ctx, form, fmt.Sprintf("book-%d-%d-%d", r.people.run, i, attempt))
+		st, ref, reason := r.submit(ctx, form, fmt.Sprintf("book-%d-%d-%d", r.people.run, i, attempt))
+		if reason == "invitation_expired" {
+			r.mu.Lock()
+			r.t.BookerTooLate++
+			r.mu.Unlock()
+			return
+		}
 		switch st {
 		case booking.StatusConfirmed:
 			r.mu.Lock()
@@ -552,7 +562,9 @@ func (r *registerRun) reuse(ctx context.Context, form Form, first string, i int)
 	defer r.mu.Unlock()
 	r.t.ReuseTried++
 	switch {
-	case reason == "invitation_used" || st == booking.StatusDuplicate:
+	// Refused as used, or, on a machine slow enough that the link ran out
+	// first, as expired: either way it did not book again.
+	case reason == "invitation_used" || reason == "invitation_expired" || st == booking.StatusDuplicate:
 		r.t.ReuseRefused++
 	case st == booking.StatusConfirmed && ref != first:
 		r.t.InvitationsUsedTwice++

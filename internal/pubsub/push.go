@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"cloud.google.com/go/pubsub/v2"
@@ -72,121 +73,220 @@ func pushSuccess(code int) bool {
 // subscription would against a worker with spare concurrency.
 const RelayConcurrency = 64
 
-// relayAckDeadline is the lease the relay keeps on a message it is pushing;
-// it renews it before every retry.
+// RelayBuffer is how many messages the relay holds pulled and not yet
+// delivered. Past it, it stops pulling and pstest keeps the rest; each
+// message costs about a kilobyte here.
+const RelayBuffer = 250_000
+
+// relayPullBatch is the most messages one Pull takes. pstest walks every
+// message of the subscription on each Pull, so few big pulls cost what
+// many small ones would per call.
+const relayPullBatch = 1000
+
+// relayAckDeadline is the ack deadline of a pull subscription standing in
+// for a push one. The relay acknowledges what it pulls at once, so it only
+// matters for a batch whose acknowledgement was lost.
 const relayAckDeadline = 60 * time.Second
 
 // relayAttempts bounds how long one message holds one of the relay's
-// RelayConcurrency slots: after that many refusals it goes back to Pub/Sub
-// for later, as real push does, so messages that keep failing cannot take
-// every slot and stop the rest from being delivered.
+// RelayConcurrency slots: after that many refusals it goes to the back of
+// the queue, so messages that keep failing cannot take every slot and stop
+// the rest from being delivered.
 const relayAttempts = 6
 
-// relayHandBack is how long a message handed back waits before Pub/Sub
-// offers it again.
-const relayHandBack = 10 * time.Second
-
 // Relay plays Pub/Sub push where there is none: pstest accepts push configs
-// but never delivers them. It pulls from subscription (a full name) with
-// unary Pull, which pstest answers in batches, and POSTs each message to
-// pushURL in the push format. A 2xx acks; anything else is retried with
-// exponential backoff, push's own behaviour, keeping the message leased for
-// relayAttempts tries and then handing it back for a later delivery; when
-// ctx ends, messages in flight are nacked for redelivery. Relay returns once
-// every push it started has finished.
+// but never delivers them. It pulls from subscription (a full name) and
+// POSTs each message to pushURL in the push format, RelayConcurrency at a
+// time. A 2xx is delivered; anything else is retried with exponential
+// backoff, push's own behaviour, relayAttempts times in a row and then
+// again after the messages queued behind it. Relay returns once every push
+// it started has finished.
+//
+// The relay takes custody of what it pulls: it acknowledges a batch as soon
+// as it holds it, and keeps it in its own queue (at most RelayBuffer) until
+// the worker takes it. pstest cannot hold a large backlog itself: every Pull
+// and every 10 ms tick walks all the messages it holds, leased or not, so
+// the cost of each delivery grows with the backlog, and it drops messages
+// nobody holds a lease on once they are 10 minutes old, so a backlog that
+// takes longer than that to drain loses its tail. Held here, a backlog of
+// any size costs pstest nothing, and none of it ages out. Custody loses
+// nothing pstest would have kept: the relay runs beside an in-memory
+// server. When ctx ends, what is still queued is published again to the
+// subscription's topic (the worker decides each booking once, whatever the
+// message id), for a Pub/Sub that outlives the relay; only a relay killed
+// outright loses its queue, as the in-process server would.
 func Relay(ctx context.Context, log *slog.Logger, c *pubsub.Client, subscription, pushURL string, client *http.Client) error {
+	r := &relay{
+		log: log, c: c, subscription: subscription, pushURL: pushURL, client: client,
+		queue: make(chan *pubsubpb.ReceivedMessage, RelayBuffer),
+	}
 	var wg sync.WaitGroup
-	defer wg.Wait()
-	slots := make(chan struct{}, RelayConcurrency)
-	idle := 20 * time.Millisecond
+	for range RelayConcurrency {
+		wg.Go(func() { r.deliver(ctx) })
+	}
+	r.pull(ctx)
+	wg.Wait()
+	r.republish()
+	return nil
+}
+
+type relay struct {
+	log          *slog.Logger
+	c            *pubsub.Client
+	subscription string
+	pushURL      string
+	client       *http.Client
+	// queue holds the messages in custody; held counts those taken out of
+	// it and not yet delivered. pull keeps len(queue)+held+relayPullBatch
+	// within the buffer, so a message handed back always finds room.
+	queue chan *pubsubpb.ReceivedMessage
+	held  atomic.Int64
+}
+
+// pull takes messages into custody until ctx ends.
+func (r *relay) pull(ctx context.Context) {
+	const idle = 20 * time.Millisecond
 	for {
-		resp, err := c.SubscriptionAdminClient.Pull(ctx, &pubsubpb.PullRequest{
-			Subscription: subscription,
-			MaxMessages:  RelayConcurrency,
-			// We pace ourselves; without it every empty pull sleeps 500 ms in pstest.
-			//lint:ignore SA1019 pstest honours only this deprecated field.
-			ReturnImmediately: true,
-		})
-		switch {
-		case ctx.Err() != nil:
-			return nil
-		case err != nil:
-			log.Warn("relay: pull failed, retrying", "subscription", subscription, "error", err)
-			idle = time.Second
-		case len(resp.GetReceivedMessages()) > 0:
-			idle = 20 * time.Millisecond
-		}
-		for _, rm := range resp.GetReceivedMessages() {
-			select {
-			case slots <- struct{}{}:
-			case <-ctx.Done():
-				nack(c, subscription, rm.GetAckId())
-				continue
+		wait := idle
+		if room := RelayBuffer - len(r.queue) - int(r.held.Load()) - RelayConcurrency; room > 0 {
+			n, err := r.pullOnce(ctx, min(room, relayPullBatch))
+			switch {
+			case ctx.Err() != nil:
+				return
+			case err != nil:
+				r.log.Warn("relay: pull failed, retrying", "subscription", r.subscription, "error", err)
+				wait = time.Second
+			case n == relayPullBatch:
+				continue // more waiting: pull again at once
 			}
-			wg.Go(func() {
-				defer func() { <-slots }()
-				relayOne(ctx, log, c, subscription, pushURL, client, rm)
-			})
 		}
-		if len(resp.GetReceivedMessages()) == 0 {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(idle):
-			}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
 		}
 	}
 }
 
-func relayOne(ctx context.Context, log *slog.Logger, c *pubsub.Client, subscription, pushURL string, client *http.Client, rm *pubsubpb.ReceivedMessage) {
-	body, err := json.Marshal(Envelope(rm, subscription))
+// pullOnce pulls up to max messages, acknowledges them and queues them.
+func (r *relay) pullOnce(ctx context.Context, max int) (int, error) {
+	resp, err := r.c.SubscriptionAdminClient.Pull(ctx, &pubsubpb.PullRequest{
+		Subscription: r.subscription,
+		MaxMessages:  int32(max),
+		// We pace ourselves; without it every empty pull sleeps 500 ms in pstest.
+		//lint:ignore SA1019 pstest honours only this deprecated field.
+		ReturnImmediately: true,
+	})
 	if err != nil {
-		log.Error("relay: encode push envelope", "message_id", rm.GetMessage().GetMessageId(), "error", err)
-		nack(c, subscription, rm.GetAckId())
-		return
+		return 0, fmt.Errorf("pull %s: %w", r.subscription, err)
+	}
+	msgs := resp.GetReceivedMessages()
+	if len(msgs) == 0 {
+		return 0, nil
+	}
+	ids := make([]string, len(msgs))
+	for i, rm := range msgs {
+		ids[i] = rm.GetAckId()
+	}
+	// Without ctx: once pulled, the batch is ours to keep whether or not
+	// the relay is stopping. A failed ack only means pstest offers the
+	// batch again later, and the worker decides each message once.
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := r.c.SubscriptionAdminClient.Acknowledge(actx, &pubsubpb.AcknowledgeRequest{
+		Subscription: r.subscription, AckIds: ids,
+	}); err != nil {
+		r.log.Warn("relay: acknowledging a pulled batch failed; it will be delivered again", "messages", len(ids), "error", err)
+	}
+	for _, rm := range msgs {
+		r.queue <- rm // pull left room for the batch
+	}
+	return len(msgs), nil
+}
+
+// deliver pushes queued messages until ctx ends.
+func (r *relay) deliver(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case rm := <-r.queue:
+			r.held.Add(1)
+			if !r.push(ctx, rm) {
+				r.queue <- rm // room kept by held
+			}
+			r.held.Add(-1)
+		}
+	}
+}
+
+// push POSTs one message until the worker takes it, relayAttempts times at
+// most, and reports whether it did.
+func (r *relay) push(ctx context.Context, rm *pubsubpb.ReceivedMessage) bool {
+	body, err := json.Marshal(Envelope(rm, r.subscription))
+	if err != nil {
+		// Cannot happen for a message pstest gave us; kept, not dropped.
+		r.log.Error("relay: encode push envelope", "message_id", rm.GetMessage().GetMessageId(), "error", err)
+		return false
 	}
 	backoff := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		code, err := post(ctx, client, pushURL, body)
+		code, err := post(ctx, r.client, r.pushURL, body)
 		if err == nil && pushSuccess(code) {
-			_ = c.SubscriptionAdminClient.Acknowledge(context.WithoutCancel(ctx), &pubsubpb.AcknowledgeRequest{
-				Subscription: subscription, AckIds: []string{rm.GetAckId()},
-			})
-			return
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
 		}
 		if attempt == relayAttempts {
 			// At error level: a load test runs the stack quietly, and a
 			// message the worker keeps refusing is what it must show.
-			log.Error("relay: push refused on every attempt; handed back to Pub/Sub for a later delivery",
+			r.log.Error("relay: push refused on every attempt; queued again behind the others",
 				"message_id", rm.GetMessage().GetMessageId(), "attempts", attempt, "status", code, "error", err)
-			handBack(c, subscription, rm.GetAckId(), relayHandBack)
-			return
+			return false
 		}
-		log.Warn("relay: push not acknowledged, retrying", "message_id", rm.GetMessage().GetMessageId(),
+		r.log.Warn("relay: push not acknowledged, retrying", "message_id", rm.GetMessage().GetMessageId(),
 			"attempt", attempt, "status", code, "error", err, "backoff", backoff.String())
 		select {
 		case <-ctx.Done():
-			nack(c, subscription, rm.GetAckId())
-			return
+			return false
 		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, 10*time.Second)
-		_ = c.SubscriptionAdminClient.ModifyAckDeadline(ctx, &pubsubpb.ModifyAckDeadlineRequest{
-			Subscription: subscription, AckIds: []string{rm.GetAckId()},
-			AckDeadlineSeconds: int32(relayAckDeadline / time.Second),
-		})
+	}
+}
+
+// republish hands what is still queued back to the subscription's topic.
+func (r *relay) republish() {
+	if len(r.queue) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	sub, err := r.c.SubscriptionAdminClient.GetSubscription(ctx, &pubsubpb.GetSubscriptionRequest{Subscription: r.subscription})
+	if err != nil {
+		r.log.Error("relay: stopping with undelivered messages, and cannot find their topic", "messages", len(r.queue), "error", err)
+		return
+	}
+	for len(r.queue) > 0 {
+		var batch []*pubsubpb.PubsubMessage
+		for len(batch) < relayPullBatch && len(r.queue) > 0 {
+			m := (<-r.queue).GetMessage()
+			batch = append(batch, &pubsubpb.PubsubMessage{Data: m.GetData(), Attributes: m.GetAttributes(), OrderingKey: m.GetOrderingKey()})
+		}
+		if _, err := r.c.TopicAdminClient.Publish(ctx, &pubsubpb.PublishRequest{Topic: sub.GetTopic(), Messages: batch}); err != nil {
+			r.log.Error("relay: stopping with undelivered messages, and cannot publish them again", "messages", len(batch)+len(r.queue), "error", err)
+			return
+		}
 	}
 }
 
 // nack hands a message back for redelivery at once.
-func nack(c *pubsub.Client, subscription, ackID string) { handBack(c, subscription, ackID, 0) }
-
-// handBack hands a message back, to be offered again after wait.
-func handBack(c *pubsub.Client, subscription, ackID string, wait time.Duration) {
+func nack(c *pubsub.Client, subscription, ackID string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_ = c.SubscriptionAdminClient.ModifyAckDeadline(ctx, &pubsubpb.ModifyAckDeadlineRequest{
-		Subscription: subscription, AckIds: []string{ackID}, AckDeadlineSeconds: int32(wait / time.Second),
+		Subscription: subscription, AckIds: []string{ackID}, AckDeadlineSeconds: 0,
 	})
 }
 

@@ -67,7 +67,7 @@ func TestRelay_PostsPushEnvelopesAndRetriesUntil2xx(t *testing.T) {
 	}()
 	select {
 	case <-answered:
-	case <-time.After(10 * time.Second):
+	case <-time.After(60 * time.Second):
 		t.Fatal("the relay never got a 2xx")
 	}
 	// Let the ack reach the server, then stop the relay.
