@@ -19,6 +19,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 	"github.com/tsenart/vegeta/v12/lib/plot"
 
+	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/config"
 	"github.com/vaxbook/vaxbook/internal/devstack"
 	"github.com/vaxbook/vaxbook/internal/email"
@@ -48,6 +49,7 @@ type loadtestFlags struct {
 	maxRequests uint64
 	workers     uint64
 	people      int
+	cancelShare float64
 	drain       time.Duration
 	baseline    bool
 	out, plot   string
@@ -93,6 +95,7 @@ func parseLoadtestFlags(args []string, getenv func(string) string, stdout io.Wri
 	fs.Uint64Var(&f.maxRequests, "max-requests", 0, "stop each attack after this many requests (surge: people); 0 = no cap")
 	fs.Uint64Var(&f.workers, "workers", 0, "at --rate 0 the fixed concurrency (default 64); otherwise the most in flight (default 1000, Cloud Run's most per instance)")
 	fs.IntVar(&f.people, "people", 2000, "surge: how many people arrive")
+	fs.Float64Var(&f.cancelShare, "cancel-share", 0, "surge: share of the people confirmed who then cancel through the manage link (tokens signed with $MANAGE_SECRET, dev's by default)")
 	fs.DurationVar(&f.drain, "drain", 2*time.Minute, "surge: how long people follow their status after the last arrival")
 	fs.BoolVar(&f.baseline, "baseline", false, "also attack the same-run ceiling (bare bytes for listppv, bare publish for submit) and report the ratio")
 	fs.StringVar(&f.out, "out", "", "write the report as JSON to this file (input of `vaxbook capacity`)")
@@ -113,6 +116,9 @@ func parseLoadtestFlags(args []string, getenv func(string) string, stdout io.Wri
 	fs.IntVar(&f.reg.roundMax, "round-max", 10_000, "register: INVITE_ROUND_MAX, the most one round invites (0: the free places)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return f, err
+	}
+	if f.cancelShare < 0 || f.cancelShare > 1 {
+		return f, errors.New("loadtest: --cancel-share must be between 0 and 1")
 	}
 	if f.duration <= 0 && f.maxRequests == 0 {
 		return f, errors.New("loadtest: bound the run with --duration or --max-requests")
@@ -177,7 +183,7 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	}
 	env := loadtestEnv{base: strings.TrimRight(f.url, "/"), dbURL: f.databaseURL,
 		psHost: dc.PubSub.EmulatorHost, project: dc.PubSub.Project, topic: dc.PubSub.Topic,
-		emailTopic: dc.Email.Topic, invite: dc.Invite}
+		emailTopic: dc.Email.Topic, invite: dc.Invite, manageSecret: dc.API.ManageSecret}
 	if f.dev {
 		// register runs the invitation loop itself, to time its rounds.
 		stop, err := startDevStack(ctx, getenv, &env, f.apiOnly, f.scenario == "register", progress)
@@ -261,6 +267,9 @@ type loadtestEnv struct {
 	// e-mails, and its invitation settings (the secret above all).
 	redisURL, emailTopic string
 	invite               invite.Config
+	// For surge's cancellations: the secret the worker signs manage links
+	// with, so the run can make the token a confirmation carries.
+	manageSecret string
 }
 
 // loadtestClient keeps a connection per request in flight, so the run
@@ -400,10 +409,18 @@ func loadSurge(ctx context.Context, f loadtestFlags, env loadtestEnv, client *ht
 		}
 		defer db.Close()
 	}
+	var manage *booking.ManageSigner
+	if f.cancelShare > 0 {
+		var err error
+		if manage, err = booking.NewManageSigner(env.manageSecret); err != nil {
+			return fmt.Errorf("loadtest surge --cancel-share: MANAGE_SECRET: %w", err)
+		}
+	}
 	rep.Settings.People = f.people
 	t, phases, err := loadtest.Surge(ctx, loadtest.SurgeOptions{
 		Base: env.base, People: f.people, Rate: f.rate, Duration: f.duration, Workers: int(f.workers),
-		Drain: f.drain, Mix: loadtest.DefaultSubmitMix, Seed: f.seed, Client: client, DB: db, Progress: progress, Plot: pl,
+		Drain: f.drain, Mix: loadtest.DefaultSubmitMix, CancelShare: f.cancelShare, Manage: manage,
+		Seed: f.seed, Client: client, DB: db, Progress: progress, Plot: pl,
 	})
 	rep.Phases, rep.Surge = phases, t
 	if err != nil {
@@ -421,7 +438,7 @@ func startDevStack(ctx context.Context, getenv func(string) string, env *loadtes
 	// unless LOG_LEVEL says otherwise.
 	// RATE_LIMIT off: every request comes from this one host.
 	vars := map[string]string{"PORT": "0", "LOG_LEVEL": "error", "RATE_LIMIT": "off"}
-	for _, k := range []string{"DATABASE_URL", "REDIS_URL", "CACHEFILL_INTERVAL", "LISTPPV_MICROCACHE_TTL", "GOOGLE_CLOUD_PROJECT", "APPOINTMENTS_TOPIC", "LOG_LEVEL"} {
+	for _, k := range []string{"DATABASE_URL", "REDIS_URL", "CACHEFILL_INTERVAL", "LISTPPV_MICROCACHE_TTL", "GOOGLE_CLOUD_PROJECT", "APPOINTMENTS_TOPIC", "LOG_LEVEL", "MANAGE_SECRET"} {
 		if v := getenv(k); v != "" {
 			vars[k] = v
 		}

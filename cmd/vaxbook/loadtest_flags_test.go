@@ -18,6 +18,9 @@ func TestLoadtestFlags_RemoteTargetNeedsAllowRemote(t *testing.T) {
 		{[]string{"listppv", "--url", "https://api.example.run.app", "--allow-remote"}, ""},
 		{[]string{"listppv", "--url", "ftp://127.0.0.1"}, "http(s)"},
 		{[]string{"listppv", "--duration", "0s"}, "bound the run"},
+		{[]string{"surge", "--cancel-share", "0.1"}, ""},
+		{[]string{"surge", "--cancel-share", "1.5"}, "--cancel-share"},
+		{[]string{"surge", "--cancel-share", "-0.1"}, "--cancel-share"},
 		{[]string{"flood"}, "unknown scenario"},
 		{[]string{"--rate", "5"}, "usage"},
 	} {
@@ -36,8 +39,9 @@ func TestLoadtestFlags_DefaultsBoundEveryRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.people != 500 || f.duration <= 0 || f.workers != 1000 {
-		t.Errorf("got people %d, duration %s, workers %d; want 500 people, a duration, 1000 in flight", f.people, f.duration, f.workers)
+	if f.people != 500 || f.duration <= 0 || f.workers != 1000 || f.cancelShare != 0 {
+		t.Errorf("got people %d, duration %s, workers %d, cancel share %g; want 500 people, a duration, 1000 in flight, no cancellations",
+			f.people, f.duration, f.workers, f.cancelShare)
 	}
 	f, _ = parseLoadtestFlags([]string{"listppv", "--rate", "0"}, func(string) string { return "" }, io.Discard)
 	if f.workers != 64 {

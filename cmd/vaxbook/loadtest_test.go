@@ -22,11 +22,15 @@ import (
 // pstest and the push relay): two thousand people for 900 places, so slots
 // fill while people are still choosing, and the tallies must show no slot
 // past its capacity and every accepted booking decided and in Postgres.
+// A tenth of those confirmed cancel through the manage link while others
+// still arrive: the places they give back are booked again, and the
+// counters still equal the confirmed bookings.
 func TestLoadtestSurge_NoOverbookingNoLoss(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	// Two states, 18 slots of 50.
-	dbURL, pool := seedLoadStates(t, 3, func(d int) string { return fmt.Sprintf("2026-12-%02d", d) },
+	// Two states, 18 slots of 50, from tomorrow on: a manage link stops
+	// working once its appointment's day has passed.
+	dbURL, pool := seedLoadStates(t, 3, func(d int) string { return time.Now().AddDate(0, 0, d).Format(time.DateOnly) },
 		loadState{"selangor", "Selangor", "sel"}, loadState{"labuan", "W.P. Labuan", "lbn"})
 	srv, _ := testenv.NewPubSub(t, "surge")
 	env := map[string]string{
@@ -42,7 +46,8 @@ func TestLoadtestSurge_NoOverbookingNoLoss(t *testing.T) {
 	err := run(ctx, []string{"vaxbook", "loadtest", "surge", "--url", base, "--people", "2000", "--rate", "1000",
 		// The people, not the clock, end the run: a busy CI machine gets
 		// through 2,000 more slowly, and must still get through them all.
-		"--duration", "90s", "--drain", "60s", "--database-url", dbURL, "--seed", "6", "--quiet", "--out", out},
+		"--duration", "90s", "--drain", "60s", "--database-url", dbURL, "--seed", "6", "--quiet", "--out", out,
+		"--cancel-share", "0.1"},
 		envFunc(nil), &stdout)
 	if err != nil {
 		t.Fatalf("loadtest surge: %v\n%s", err, stdout.String())
@@ -63,8 +68,12 @@ func TestLoadtestSurge_NoOverbookingNoLoss(t *testing.T) {
 		t.Errorf("people %d, accepted %d, confirmed %d: want 2000 people, at least the 900 places accepted, at most 900 confirmed\n%s",
 			s.People, s.Accepted, s.Confirmed, stdout.String())
 	}
-	if s.Confirmed+s.Full+s.Duplicate != s.Accepted {
-		t.Errorf("confirmed %d + full %d + duplicate %d != accepted %d", s.Confirmed, s.Full, s.Duplicate, s.Accepted)
+	if s.Confirmed+s.Full+s.Duplicate+s.Cancelled != s.Accepted {
+		t.Errorf("confirmed %d + full %d + duplicate %d + cancelled %d != accepted %d", s.Confirmed, s.Full, s.Duplicate, s.Cancelled, s.Accepted)
+	}
+	if s.Cancelled == 0 || s.CancelFailed != 0 || s.PlacesFreed == nil || *s.PlacesFreed != s.Cancelled || s.PlacesReused == nil || *s.PlacesReused == 0 {
+		t.Errorf("cancelled %d, failed %d, places freed %v, booked again %v: want cancellations, each freeing a place, none failed, some places booked again\n%s",
+			s.Cancelled, s.CancelFailed, deref(s.PlacesFreed), deref(s.PlacesReused), stdout.String())
 	}
 	var booked int
 	if err := pool.QueryRow(ctx, `SELECT sum(booked) FROM slots`).Scan(&booked); err != nil {
@@ -144,6 +153,13 @@ func TestLoadtestRegister_NoOneInvitedTwiceNoLoss(t *testing.T) {
 	if r.EarlyOutOfOrder < 0.35 || r.EarlyOutOfOrder > 0.65 || math.Abs(r.EarlySpearman) > 0.35 {
 		t.Errorf("early batch: %.3f of pairs out of order, Spearman %.3f: want a shuffle (about 0.5 and 0)", r.EarlyOutOfOrder, r.EarlySpearman)
 	}
+}
+
+func deref(p *int) any {
+	if p == nil {
+		return nil
+	}
+	return *p
 }
 
 type loadState struct{ code, name, prefix string }

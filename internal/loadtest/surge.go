@@ -32,8 +32,15 @@ type SurgeOptions struct {
 	Workers  int           // most people in flight at once
 	// Drain is how long, after the last arrival, people keep following
 	// their status before the run gives up and counts them still pending.
-	Drain    time.Duration
-	Mix      SubmitMix
+	Drain time.Duration
+	Mix   SubmitMix
+	// CancelShare of the people whose booking is confirmed cancel it
+	// through the manage link (POST /manage/cancel), so later arrivals
+	// can take the places they give back. Needs Manage.
+	CancelShare float64
+	// Manage signs the manage tokens the worker put in the confirmations,
+	// with the system's MANAGE_SECRET.
+	Manage   *booking.ManageSigner
 	Seed     uint64
 	Client   *http.Client
 	DB       *pgxpool.Pool // read-only checks; nil skips them
@@ -60,6 +67,11 @@ type Tallies struct {
 	// the status records are being written back from Postgres.
 	StatusNotFound  int `json:"status_404s"`
 	StatusRestoring int `json:"status_restoring_503s"`
+	// Cancellations: bookings whose cancel request /status showed
+	// cancelled, and those asked for that never got there (refused, given
+	// up on, or still pending when the drain ended).
+	Cancelled    int `json:"cancelled"`
+	CancelFailed int `json:"cancel_failed"` // must be 0
 
 	// From Postgres; nil when the run had no database to ask.
 	SlotsOverCapacity      *int `json:"slots_over_capacity,omitempty"`            // must be 0
@@ -69,6 +81,11 @@ type Tallies struct {
 	// StatusesNeverShown counts people whose booking Postgres decided but
 	// whose final status /status never showed them before the drain ended.
 	StatusesNeverShown *int `json:"statuses_never_shown,omitempty"` // must be 0
+	// PlacesFreed are the run's bookings Postgres holds cancelled;
+	// PlacesReused how many of those places were booked again
+	// (postgres.CancelReuse says how that is counted).
+	PlacesFreed  *int `json:"places_freed,omitempty"`
+	PlacesReused *int `json:"places_reused,omitempty"`
 
 	WorstStalenessMS float64  `json:"worst_cache_staleness_ms"`
 	DecidedPerSecond float64  `json:"decided_per_second"` // accepted bookings decided / time from first accept to last decision
@@ -80,7 +97,7 @@ type Tallies struct {
 // Clean reports whether nothing was overbooked or lost.
 func (t *Tallies) Clean() bool {
 	zero := func(p *int) bool { return p == nil || *p == 0 }
-	return t.StillPending == 0 && t.RetriedNewRef == 0 && zero(t.SlotsOverCapacity) &&
+	return t.StillPending == 0 && t.RetriedNewRef == 0 && t.CancelFailed == 0 && zero(t.SlotsOverCapacity) &&
 		zero(t.CountersUnlikeBookings) && zero(t.PeopleBookedTwice) && zero(t.MissingFromPostgres) && zero(t.StatusesNeverShown)
 }
 
@@ -98,6 +115,10 @@ func (t *Tallies) writeText(w io.Writer) {
 	}
 	fmt.Fprintf(w, "surge: slots over capacity %s, counters unlike bookings %s, people booked twice %s, accepted missing from Postgres %s, statuses never shown %s (all must be 0)\n",
 		show(t.SlotsOverCapacity), show(t.CountersUnlikeBookings), show(t.PeopleBookedTwice), show(t.MissingFromPostgres), show(t.StatusesNeverShown))
+	if t.Cancelled > 0 || t.CancelFailed > 0 {
+		fmt.Fprintf(w, "surge: cancelled %d (failed %d, must be 0); places freed %s, booked again %s\n",
+			t.Cancelled, t.CancelFailed, show(t.PlacesFreed), show(t.PlacesReused))
+	}
 	fmt.Fprintf(w, "surge: /status answered 404 %d times, 503 status_restoring %d times\n", t.StatusNotFound, t.StatusRestoring)
 	// cachefill keeps a state's rendered document, generated_at included,
 	// while its availability is unchanged: a full state's listing ages
@@ -130,6 +151,9 @@ func Surge(ctx context.Context, o SurgeOptions) (*Tallies, []Phase, error) {
 	}
 	if o.Drain <= 0 {
 		o.Drain = 2 * time.Minute
+	}
+	if o.CancelShare > 0 && o.Manage == nil {
+		return nil, nil, errors.New("surge: cancellations need the manage secret's signer")
 	}
 	o.Base = trimBase(o.Base)
 	snap, err := FetchSnapshot(ctx, o.Client, o.Base)
@@ -179,6 +203,8 @@ func Surge(ctx context.Context, o SurgeOptions) (*Tallies, []Phase, error) {
 			t.Full++
 		case booking.StatusDuplicate:
 			t.Duplicate++
+		case booking.StatusCancelled:
+			// Counted in t.Cancelled when its request ended cancelled.
 		default:
 			t.StillPending++
 		}
@@ -197,7 +223,7 @@ func Surge(ctx context.Context, o SurgeOptions) (*Tallies, []Phase, error) {
 }
 
 func (s *surge) phases() []Phase {
-	return s.summarise("surge:listppv", "surge:submit", "surge:status")
+	return s.summarise("surge:listppv", "surge:submit", "surge:status", "surge:cancel")
 }
 
 // summarise gives the phases among names that had requests, in that order.
@@ -316,6 +342,46 @@ func (s *surge) person(ctx context.Context, i int) {
 	for _, ref := range refs {
 		s.follow(ctx, ref)
 	}
+	// Drawn last, so a run without cancellations draws what it always did.
+	if s.o.CancelShare > 0 && r.Float64() < s.o.CancelShare && s.finalOf(ref) == booking.StatusConfirmed {
+		s.cancel(ctx, ref, state)
+	}
+}
+
+func (s *surge) finalOf(ref string) booking.Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.final[ref]
+}
+
+// cancel gives a confirmed booking back as its person would from the
+// link in the confirmation, and follows the request until it is decided.
+func (s *surge) cancel(ctx context.Context, ref, state string) {
+	body, err := json.Marshal(booking.ManageForm{Token: s.o.Manage.Sign(ref, state)})
+	if err != nil {
+		return
+	}
+	h := http.Header{"Content-Type": {"application/json"}}
+	var ans struct {
+		Request string `json:"request"`
+	}
+	for attempt := 0; attempt < 5; attempt++ {
+		start := time.Now()
+		code, err := s.do(ctx, http.MethodPost, s.o.Base+"/manage/cancel", body, h, &ans)
+		s.record("surge:cancel", start, code, err)
+		if (err == nil && code == http.StatusAccepted) || !retryable(code, err) || !backoff(ctx, attempt) {
+			break
+		}
+	}
+	done := ans.Request != "" && s.poll(ctx, ans.Request) == booking.StatusCancelled
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !done {
+		s.t.CancelFailed++
+		return
+	}
+	s.t.Cancelled++
+	s.final[ref] = booking.StatusCancelled
 }
 
 // backoff retries a step on 429, 503 and transport errors, as a patient
@@ -401,21 +467,34 @@ func (s *surge) submit(ctx context.Context, f Form, key string) (string, bool) {
 	return "", false
 }
 
-// follow polls the status with backoff until it is final or the drain ends.
+// follow polls a booking's status until it is final or the drain ends,
+// and keeps what it ended as.
 func (s *surge) follow(ctx context.Context, ref string) {
+	if st := s.poll(ctx, ref); st != "" {
+		s.mu.Lock()
+		s.final[ref] = st
+		s.lastFinal = time.Now()
+		s.mu.Unlock()
+	}
+}
+
+// poll asks GET /status/{ref} with backoff until it is past pending (a
+// booking's or a manage request's), and returns it; empty when the drain
+// ended first.
+func (s *surge) poll(ctx context.Context, ref string) booking.Status {
 	wait := 250 * time.Millisecond
 	for {
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
-			return
+			return ""
 		}
 		wait = min(wait*3/2, 2*time.Second)
 		start := time.Now()
 		var rec booking.StatusRecord
 		code, err := s.do(ctx, http.MethodGet, s.o.Base+"/status/"+url.PathEscape(ref), nil, nil, &rec)
 		if ctx.Err() != nil {
-			return // the run ended mid-request; not the system's error
+			return "" // the run ended mid-request; not the system's error
 		}
 		s.record("surge:status", start, code, err)
 		var se *statusError
@@ -428,12 +507,8 @@ func (s *surge) follow(ctx context.Context, ref string) {
 			}
 			s.mu.Unlock()
 		}
-		if err == nil && code == http.StatusOK && rec.Status.Final() {
-			s.mu.Lock()
-			s.final[ref] = rec.Status
-			s.lastFinal = time.Now()
-			s.mu.Unlock()
-			return
+		if err == nil && code == http.StatusOK && rec.Status != booking.StatusPending && rec.Status != "" {
+			return rec.Status
 		}
 	}
 }
@@ -501,5 +576,13 @@ func checkPostgres(ctx context.Context, db *pgxpool.Pool, t *Tallies) error {
 	// those were decided and never shown.
 	never := t.StillPending - inv.Missing
 	t.StatusesNeverShown = &never
+	if t.Cancelled+t.CancelFailed == 0 {
+		return nil
+	}
+	freed, reused, err := postgres.CancelReuse(ctx, db, t.AcceptedRefs)
+	if err != nil {
+		return err
+	}
+	t.PlacesFreed, t.PlacesReused = &freed, &reused
 	return nil
 }

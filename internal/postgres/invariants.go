@@ -52,3 +52,30 @@ func CheckInvariants(ctx context.Context, db RowQuerier, accepted []string) (Inv
 	}
 	return i, nil
 }
+
+// A place is booked again when its slot has had more bookings, confirmed
+// and cancelled together, than places: each one past capacity went into a
+// place someone gave back. Per slot, at most the places the run freed there.
+const cancelReuse = `
+WITH run AS (
+    SELECT slot_id, count(*) AS freed FROM bookings
+    WHERE reference = ANY($1) AND status = 'cancelled' GROUP BY slot_id
+), per AS (
+    SELECT r.freed, s.capacity,
+           (SELECT count(*) FROM bookings b WHERE b.slot_id = s.id AND b.status IN ('confirmed', 'cancelled')) AS ever
+    FROM run r JOIN slots s ON s.id = r.slot_id
+)
+SELECT coalesce(sum(freed), 0), coalesce(sum(least(freed, greatest(0, ever - capacity))), 0) FROM per`
+
+// CancelReuse counts, among the references given, the bookings cancelled
+// (places freed), and how many of those places others booked again.
+// Read-only.
+func CancelReuse(ctx context.Context, db RowQuerier, refs []string) (freed, reused int, err error) {
+	if refs == nil {
+		refs = []string{}
+	}
+	if err := db.QueryRow(ctx, cancelReuse, refs).Scan(&freed, &reused); err != nil {
+		return 0, 0, fmt.Errorf("count places freed and booked again: %w", err)
+	}
+	return freed, reused, nil
+}

@@ -3,6 +3,8 @@ package postgres_test
 import (
 	"testing"
 
+	"github.com/vaxbook/vaxbook/internal/booking"
+	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/testenv"
 )
@@ -57,5 +59,51 @@ func TestCheckInvariants_FindsEveryBrokenPromise(t *testing.T) {
 	want := postgres.Invariants{SlotsOverCapacity: 1, CountersUnlikeBookings: 1, PeopleBookedTwice: 1, Bookings: 2, Unknown: 2}
 	if got != want || !got.Broken() {
 		t.Errorf("CheckInvariants = %+v (broken %v), want %+v", got, got.Broken(), want)
+	}
+}
+
+func TestCancelReuse_CountsPlacesGivenBackAndBookedAgain(t *testing.T) {
+	t.Parallel()
+	pool := seedTwoSlots(t, 2, 2)
+	b := postgres.NewBookings(pool, pii.Dev()).WithManage(testenv.ManageSigner())
+	ctx := t.Context()
+	book := func(person int, slot string) booking.Outcome {
+		t.Helper()
+		req := testenv.NewRequest(person, slot)
+		o, err := b.Decide(ctx, req, "m-"+req.Reference)
+		if err != nil || o.Record.Status != booking.StatusConfirmed {
+			t.Fatalf("book person %d into %s: %+v, %v", person, slot, o.Record, err)
+		}
+		return o
+	}
+	cancel := func(o booking.Outcome) {
+		t.Helper()
+		m := testenv.NewManage(booking.ActionCancel, o.Record.Reference, o.Manage)
+		if got, err := b.Manage(ctx, m, "m-"+m.Request); err != nil || got.Request.Status != booking.StatusCancelled {
+			t.Fatalf("cancel %s: %+v, %v", o.Record.Reference, got.Request, err)
+		}
+	}
+	// The morning fills, one person gives a place back and another takes
+	// it; in the afternoon a place is given back that nobody needed.
+	first, second := book(1, "sel-001-am"), book(2, "sel-001-am")
+	cancel(first)
+	third := book(3, "sel-001-am")
+	fourth := book(4, "sel-001-pm")
+	cancel(fourth)
+
+	refs := []string{first.Record.Reference, second.Record.Reference, third.Record.Reference, fourth.Record.Reference}
+	for _, tc := range []struct {
+		name                string
+		refs                []string
+		wantFreed, wantUsed int
+	}{
+		{"every reference", refs, 2, 1},
+		{"the afternoon's only", refs[3:], 1, 0},
+		{"none", nil, 0, 0},
+	} {
+		freed, reused, err := postgres.CancelReuse(ctx, pool, tc.refs)
+		if err != nil || freed != tc.wantFreed || reused != tc.wantUsed {
+			t.Errorf("%s: CancelReuse = %d freed, %d booked again, %v; want %d, %d", tc.name, freed, reused, err, tc.wantFreed, tc.wantUsed)
+		}
 	}
 }
