@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/url"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/queue"
+	"github.com/vaxbook/vaxbook/internal/seed"
 	"github.com/vaxbook/vaxbook/internal/testenv"
 )
 
@@ -309,5 +311,163 @@ func TestRoles_HooksRecordEventsAndReadNothingPersonal(t *testing.T) {
 		`SELECT * FROM registrations`,
 		`DELETE FROM delivery_events`,
 		`UPDATE slots SET booked = 0`,
+	)
+}
+
+func TestRoles_WorkerCancelsAndChangesThroughTheManagePath(t *testing.T) {
+	t.Parallel()
+	db := openAs(t, "vaxbook_worker")
+	ctx := t.Context()
+	testenv.MustSeed(t, db.admin,
+		listing.SlotRow{SlotID: "sel-001-am", Capacity: 2},
+		listing.SlotRow{SlotID: "sel-001-pm", Time: "14:00-18:00", Capacity: 1},
+	)
+	b := postgres.NewBookings(db.as, pii.Dev()).WithManage(testenv.ManageSigner())
+	var outs []booking.Outcome
+	for n := 1; n <= 2; n++ {
+		o, err := b.Decide(ctx, testenv.NewRequest(n, "sel-001-am"), fmt.Sprintf("m%d", n))
+		if err != nil || o.Record.Status != booking.StatusConfirmed || o.Manage == "" {
+			t.Fatalf("Decide %d: %+v, %v", n, o.Record, err)
+		}
+		outs = append(outs, o)
+	}
+
+	// A change with room, then one to the slot it now fills (full), a
+	// cancel, its redelivery, and the lost-link lookup.
+	change := testenv.NewManage(booking.ActionChange, outs[0].Record.Reference, outs[0].Manage, "sel-001-pm")
+	if got, err := b.Manage(ctx, change, "c1"); err != nil || got.Request.Status != booking.StatusChanged {
+		t.Fatalf("change: %+v, %v", got.Request, err)
+	}
+	full := testenv.NewManage(booking.ActionChange, outs[1].Record.Reference, outs[1].Manage, "sel-001-pm")
+	if got, err := b.Manage(ctx, full, "c2"); err != nil || got.Request.Status != booking.StatusFull {
+		t.Fatalf("change to a full slot: %+v, %v", got.Request, err)
+	}
+	cancel := testenv.NewManage(booking.ActionCancel, outs[1].Record.Reference, outs[1].Manage)
+	for i := range 2 {
+		if got, err := b.Manage(ctx, cancel, "c3"); err != nil || got.Booking.Status != booking.StatusCancelled {
+			t.Fatalf("cancel, delivery %d: %+v, %v", i, got.Booking, err)
+		}
+	}
+	if got, err := b.Resend(ctx, booking.ManageRequest{Action: booking.ActionResend, Booking: outs[0].Record.Reference, IDNumber: testenv.NewRequest(1).IDNumber}); err != nil || !got.Found {
+		t.Fatalf("Resend: found %v, %v", got.Found, err)
+	}
+	if inv, err := postgres.CheckInvariants(ctx, db.admin, nil); err != nil || inv.Broken() {
+		t.Fatalf("invariants: %+v, %v", inv, err)
+	}
+
+	wantDeniedWithDDL(t, db.as,
+		`UPDATE slots SET closed_at = now()`,
+		`UPDATE booking_changes SET outcome = 'full'`,
+		`DELETE FROM booking_changes`,
+		`SELECT * FROM staff`,
+		`SELECT * FROM audit_log`,
+		`INSERT INTO audit_log (actor, action, target) VALUES ('x', 'x', 'x')`,
+	)
+}
+
+func TestRoles_AdminRunsTheDayButCannotBookOrRewriteHistory(t *testing.T) {
+	t.Parallel()
+	db := openAs(t, "vaxbook_admin")
+	ctx := t.Context()
+	testenv.MustSeed(t, db.admin,
+		listing.SlotRow{SlotID: "sel-001-am", Capacity: 3},
+		listing.SlotRow{SlotID: "sel-001-pm", Time: "14:00-18:00", Capacity: 3},
+	)
+	boss := postgres.Staff{Email: "boss@state.example", Role: postgres.RoleStateAdmin, States: []string{"selangor"}}
+	if err := postgres.SetStaff(ctx, db.admin, "operator", boss); err != nil {
+		t.Fatal(err)
+	}
+	b := postgres.NewBookings(db.admin, pii.Dev()).WithManage(testenv.ManageSigner())
+	var refs []string
+	for n, slot := range []string{"sel-001-am", "sel-001-pm", "sel-001-pm"} {
+		o, err := b.Decide(ctx, testenv.NewRequest(n+1, slot), fmt.Sprintf("m%d", n))
+		if err != nil || o.Record.Status != booking.StatusConfirmed {
+			t.Fatalf("Decide %d: %+v, %v", n, o.Record, err)
+		}
+		refs = append(refs, o.Record.Reference)
+	}
+	var day string
+	if err := db.admin.QueryRow(ctx, `SELECT to_char(slot_date, 'YYYY-MM-DD') FROM slots WHERE id = 'sel-001-am'`).Scan(&day); err != nil {
+		t.Fatal(err)
+	}
+
+	a := postgres.NewAdmin(db.as)
+	s, err := a.FindStaff(ctx, boss.Email)
+	if err != nil || s.Role != postgres.RoleStateAdmin {
+		t.Fatalf("FindStaff: %+v, %v", s, err)
+	}
+	if cs, err := a.Centres(ctx, s); err != nil || len(cs) != 1 {
+		t.Fatalf("Centres: %+v, %v", cs, err)
+	}
+	if _, err := a.Centre(ctx, s, "sel-001"); err != nil {
+		t.Fatalf("Centre: %v", err)
+	}
+	sessions, err := a.DayList(ctx, s, "sel-001", day, postgres.DayQuery{})
+	if err != nil || len(sessions) != 2 {
+		t.Fatalf("DayList: %+v, %v", sessions, err)
+	}
+	norm, _ := booking.NormalizeIDNumber(testenv.NewRequest(1).IDNumber)
+	if ss, err := a.DayList(ctx, s, "sel-001", day, postgres.DayQuery{IDHash: pii.Dev().Hash(norm)}); err != nil || len(ss) == 0 || len(ss[0].Bookings) != 1 {
+		t.Fatalf("DayList by ID: %+v, %v", ss, err)
+	}
+	if err := a.SetAttendance(ctx, s, refs[0], "attended"); err != nil {
+		t.Fatalf("SetAttendance: %v", err)
+	}
+	if _, err := a.SetCapacity(ctx, s, "sel-001-am", 5); err != nil {
+		t.Fatalf("SetCapacity: %v", err)
+	}
+	// Adding sessions runs as admin/slots.go does: the staff checks, the
+	// seed load and the audit rows in one transaction.
+	row := seed.Row{State: "selangor", StateName: "Selangor", CenterID: "sel-001", CenterName: "Dewan Komuniti Shah Alam",
+		Address: "Jalan Kebun", SlotID: "sel-001-eve", Date: day, Time: "19:00-21:00", Capacity: 4}
+	if err := db.admin.QueryRow(ctx, `SELECT c.name, c.address, s.name FROM centers c JOIN states s ON s.code = c.state_code WHERE c.id = 'sel-001'`).Scan(&row.CenterName, &row.Address, &row.StateName); err != nil {
+		t.Fatal(err)
+	}
+	if err := postgres.InTx(ctx, db.as, func(tx pgx.Tx) error {
+		before, err := postgres.Slots(ctx, tx, []string{row.SlotID})
+		if err != nil {
+			return err
+		}
+		if _, err := postgres.CentreFor(ctx, tx, s, row.CenterID); err != nil {
+			return err
+		}
+		if _, err := seed.Load(ctx, tx, []seed.Row{row}); err != nil {
+			return err
+		}
+		after, err := postgres.Slots(ctx, tx, []string{row.SlotID})
+		if err != nil {
+			return err
+		}
+		return postgres.AuditSlots(ctx, tx, s.Email, before, after)
+	}); err != nil {
+		t.Fatalf("add a session: %v", err)
+	}
+	for i := range 2 { // a close, and its retry
+		outs, err := a.CloseSlot(ctx, s, "sel-001-pm")
+		if err != nil || len(outs) != 2 {
+			t.Fatalf("CloseSlot, try %d: %d cancelled, %v", i, len(outs), err)
+		}
+	}
+	if rows, err := a.Audit(ctx, "slot/"); err != nil || len(rows) < 3 {
+		t.Fatalf("Audit: %d rows, %v", len(rows), err)
+	}
+	if inv, err := postgres.CheckInvariants(ctx, db.admin, nil); err != nil || inv.Broken() {
+		t.Fatalf("invariants: %+v, %v", inv, err)
+	}
+
+	wantDeniedWithDDL(t, db.as,
+		`INSERT INTO bookings (reference) VALUES ('x')`,
+		`DELETE FROM bookings`,
+		`UPDATE bookings SET name = 'someone else'`,
+		`UPDATE bookings SET manage_hash = NULL`,
+		`DELETE FROM slots`,
+		`INSERT INTO staff (email, role, states) VALUES ('me@example.com', 'state_admin', '{selangor}')`,
+		`UPDATE staff SET states = '{johor}'`,
+		`UPDATE audit_log SET actor = 'nobody'`,
+		`DELETE FROM audit_log`,
+		`UPDATE booking_changes SET outcome = 'full'`,
+		`SELECT * FROM registrations`,
+		`SELECT * FROM sent_emails`,
+		`SELECT * FROM invitations`,
 	)
 }
