@@ -92,17 +92,17 @@ var defaults = map[string]string{
 	// The worker here hashes ID numbers with pii.Dev; the API checks
 	// invitation tokens against the same hashes.
 	"ID_PEPPER": pii.DevPepper,
+	// Cloud Run's most per instance: the page, the API, the worker's
+	// pushes and a developer's load test share this one process, and a
+	// load test against a laptop should find where it bends before the
+	// cap a deployed instance sheds at (deploy/api.yaml's 250) trims it.
+	"API_MAX_IN_FLIGHT": "1000",
 	// The abuse limits are on, as deployed, so the page and its headers
 	// are tried with them; the key is fixed and public because a laptop's
 	// counters hide nothing. On a laptop every client is one address and
 	// a tester books many people with one mailbox, so the limits and caps
 	// are wide enough never to stand in a test's way: deploy/api.yaml sets
 	// the real ones. Load tests from one host turn RATE_LIMIT off.
-	// Cloud Run's most per instance: the page, the API, the worker's
-	// pushes and a developer's load test share this one process, and a
-	// load test against a laptop should find where it bends before the
-	// cap a deployed instance sheds at (deploy/api.yaml's 250) trims it.
-	"API_MAX_IN_FLIGHT":       "1000",
 	"RATE_LIMIT":              "on",
 	"RATE_LIMIT_KEY":          "vaxbook-dev-rate-limit-key-not-secret",
 	"RATE_LIMIT_SUBMIT":       "100000/m:10000",
