@@ -5,7 +5,6 @@ import (
 	"io"
 
 	"github.com/vaxbook/vaxbook/admin"
-	"github.com/vaxbook/vaxbook/internal/email"
 	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/pubsub"
@@ -42,14 +41,8 @@ func runAdmin(ctx context.Context, _ []string, getenv func(string) string, stdou
 		return err
 	}
 	defer psc.Close()
-	emailPub := pubsub.NewRequestPublisher[email.Request](psc, cfg.Admin.EmailTopic)
-	defer emailPub.Stop()
-	mail := email.Channels{Email: emailPub}
-	if cfg.SMSTopic != "" {
-		smsPub := pubsub.NewRequestPublisher[email.Request](psc, cfg.SMSTopic)
-		defer smsPub.Stop()
-		mail.SMS = smsPub
-	}
+	mail, stop := channelPublishers(psc, cfg.Admin.EmailTopic, cfg.SMSTopic)
+	defer stop()
 
 	h := admin.NewServer(log, admin.Options{
 		Store: postgres.NewAdmin(pool), Verifier: verifier, IDs: ids, Mail: mail,

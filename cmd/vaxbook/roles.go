@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	gpubsub "cloud.google.com/go/pubsub/v2"
 	"github.com/go-chi/chi/v5"
 	"github.com/golang-migrate/migrate/v4"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -203,16 +204,25 @@ func runInvite(ctx context.Context, _ []string, getenv func(string) string, stdo
 		return err
 	}
 	defer psc.Close()
-	pub := pubsub.NewRequestPublisher[email.Request](psc, cfg.Invite.EmailTopic)
-	defer pub.Stop()
-	reqs := email.Channels{Email: pub}
-	if cfg.SMSTopic != "" {
-		smsPub := pubsub.NewRequestPublisher[email.Request](psc, cfg.SMSTopic)
-		defer smsPub.Stop()
-		reqs.SMS = smsPub
-	}
+	reqs, stop := channelPublishers(psc, cfg.Invite.EmailTopic, cfg.SMSTopic)
+	defer stop()
 
 	return runLoop(ctx, log, cfg.Port, invite.New(log, pool, redis.NewRegistrations(rdb, cfg.Invite.RecordTTL), reqs, signer, cfg.Invite))
+}
+
+// channelPublishers asks for messages on emailTopic and, when smsTopic is
+// set, on it too for people who chose SMS (email.Channels): the roles that
+// tell people things without sending them (invite, admin). stop flushes
+// both.
+func channelPublishers(psc *gpubsub.Client, emailTopic, smsTopic string) (email.Channels, func()) {
+	mail := pubsub.NewRequestPublisher[email.Request](psc, emailTopic)
+	reqs := email.Channels{Email: mail}
+	if smsTopic == "" {
+		return reqs, mail.Stop
+	}
+	sms := pubsub.NewRequestPublisher[email.Request](psc, smsTopic)
+	reqs.SMS = sms
+	return reqs, func() { sms.Stop(); mail.Stop() }
 }
 
 // loop is a role that works on a timer and answers only probes.
