@@ -332,30 +332,23 @@ ensure_topic() {
 for topic in appointments-topic email-topic sms-topic registrations-topic manage-topic appointments-dead-letter email-dead-letter sms-dead-letter registrations-dead-letter manage-dead-letter; do
   ensure_topic "$topic"
 done
-gc pubsub topics add-iam-policy-binding appointments-topic \
-  --member="serviceAccount:$(sa api)" --role=roles/pubsub.publisher >/dev/null
-gc pubsub topics add-iam-policy-binding email-topic \
-  --member="serviceAccount:$(sa worker)" --role=roles/pubsub.publisher >/dev/null
-gc pubsub topics add-iam-policy-binding email-topic \
-  --member="serviceAccount:$(sa invite)" --role=roles/pubsub.publisher >/dev/null
-# SMS are asked for by the booking push and the invitation loop, and by
-# /push/email when an address bounced (and e-mail by /push/sms likewise).
-gc pubsub topics add-iam-policy-binding sms-topic \
-  --member="serviceAccount:$(sa worker)" --role=roles/pubsub.publisher >/dev/null
-gc pubsub topics add-iam-policy-binding sms-topic \
-  --member="serviceAccount:$(sa invite)" --role=roles/pubsub.publisher >/dev/null
-# The admin role tells the people of a closed session, by their channels.
-gc pubsub topics add-iam-policy-binding email-topic \
-  --member="serviceAccount:$(sa admin)" --role=roles/pubsub.publisher >/dev/null
-gc pubsub topics add-iam-policy-binding sms-topic \
-  --member="serviceAccount:$(sa admin)" --role=roles/pubsub.publisher >/dev/null
-gc pubsub topics add-iam-policy-binding registrations-topic \
-  --member="serviceAccount:$(sa api)" --role=roles/pubsub.publisher >/dev/null
-gc pubsub topics add-iam-policy-binding manage-topic \
-  --member="serviceAccount:$(sa api)" --role=roles/pubsub.publisher >/dev/null
-# The api asks for contact-proof code e-mails (CONTACT_PROOF).
-gc pubsub topics add-iam-policy-binding email-topic \
-  --member="serviceAccount:$(sa api)" --role=roles/pubsub.publisher >/dev/null
+grant_publish() { # topic role...
+  local topic=$1; shift
+  for role in "$@"; do
+    gc pubsub topics add-iam-policy-binding "$topic" \
+      --member="serviceAccount:$(sa "$role")" --role=roles/pubsub.publisher >/dev/null
+  done
+}
+grant_publish appointments-topic api
+grant_publish registrations-topic api
+grant_publish manage-topic api
+# E-mail is asked for by the booking push (and by /push/sms when a number
+# bounced), the invitation loop, the admin role telling the people of a
+# closed session, and the api's contact-proof codes (CONTACT_PROOF); SMS
+# by the same roles but the api (and by /push/email when an address
+# bounced).
+grant_publish email-topic worker invite admin api
+grant_publish sms-topic worker invite admin
 
 # A dead-letter topic keeps nothing by itself: each gets a pull subscription
 # that holds what failed for a week, for an operator to read and replay.
