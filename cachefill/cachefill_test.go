@@ -240,14 +240,18 @@ func run(t *testing.T, l *cachefill.Loop) (stop func() time.Duration) {
 	return stop
 }
 
-// takesOver checks that l's next pass makes it the writer: a stopped leader
-// unlocks explicitly, so the lease is free the moment Run has returned.
+// takesOver checks that l's passes make it the writer once the leader has
+// stopped. A stopped leader unlocks explicitly, so the first pass usually
+// does; but when the unlock could not be sent (a pass cancelled mid-query
+// closes its connection), Postgres frees the lock only once it notices the
+// closed connection, a moment later on a busy machine, so l keeps passing.
 func takesOver(t *testing.T, l *cachefill.Loop) {
 	t.Helper()
-	pass(t, l)
-	if _, leader, _ := l.Healthy(); !leader {
-		t.Fatal("the lease was not free right after the leader stopped")
-	}
+	eventually(t, "a standby's pass takes the lease the stopped leader gave up", func() bool {
+		pass(t, l)
+		_, leader, _ := l.Healthy()
+		return leader
+	})
 }
 
 func leaderWrote(l *cachefill.Loop) bool {
@@ -531,8 +535,9 @@ func TestRun_WritesAtOnceAndReturnsPromptlyWhenCancelled(t *testing.T) {
 			if interval != never {
 				eventually(t, "Run passes again each interval", func() bool { return sink.writes.Load() >= 3 })
 			}
-			if d := stop(); d > 2*time.Second {
-				t.Errorf("Run returned %v after cancel, want under 2s", d)
+			// Cloud Run allows 10s from SIGTERM; the process needs some.
+			if d := stop(); d > 8*time.Second {
+				t.Errorf("Run returned %v after cancel, want well under Cloud Run's 10s", d)
 			}
 			// Run gave the lease up: a newcomer becomes the writer.
 			next, _ := f.newLoop(t, f.openPool(t), never)
