@@ -1,13 +1,13 @@
 // Package admin is the `vaxbook admin` role: the centres' staff pages and
 // their JSON API, behind Google sign-in, over Postgres. Staff add sessions
-// (one, or a seed-format CSV), change a capacity, close a session, and run
+// (one, or a seed-format CSV), change a capacity, close a session or a
+// centre's day (offering the people booked a change of time first), and run
 // the day list with check-in and its CSV export. Every change is audited in
 // its own transaction (internal/postgres/admin.go). It is its own Cloud Run
 // service: the public api never reads Postgres.
 package admin
 
 import (
-	"context"
 	"embed"
 	"errors"
 	"io/fs"
@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/vaxbook/vaxbook/internal/booking"
-	"github.com/vaxbook/vaxbook/internal/email"
+	"github.com/vaxbook/vaxbook/internal/closing"
 	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/respond"
@@ -31,6 +31,9 @@ type Config struct {
 	// IDPepper is the worker's ID_PEPPER: a day list is searched by a typed
 	// ID number only through its hash.
 	IDPepper string `env:"ID_PEPPER" json:"-"`
+	// ManageSecret is the worker's MANAGE_SECRET: a closing session's
+	// notice carries each person's manage link.
+	ManageSecret string `env:"MANAGE_SECRET" json:"-"`
 	// EmailTopic is where the messages of closed sessions are asked for.
 	EmailTopic string `env:"EMAIL_TOPIC, default=email-topic"`
 	// StatusTTL is how long the booking records it rewrites live, as the
@@ -38,20 +41,22 @@ type Config struct {
 	StatusTTL time.Duration `env:"STATUS_TTL, default=720h"`
 }
 
+// ManageSigner checks MANAGE_SECRET; nil when it is unset (closing
+// notices then carry no manage link).
+func (c Config) ManageSigner() (*booking.ManageSigner, error) {
+	return booking.ConfiguredManageSigner(c.ManageSecret)
+}
+
 // Prefix is where the role serves everything, so `vaxbook dev` mounts it
 // beside the public page unchanged.
 const Prefix = "/admin"
 
-// Mailer asks for e-mails (email-topic).
-type Mailer interface {
-	Publish(ctx context.Context, r email.Request) error
-}
+// Mailer asks for messages, on the channels each person chose.
+type Mailer = closing.Mailer
 
 // Statuses rewrites a booking's status record (redis.Statuses), so a
 // cancelled booking's page and GET /status say so.
-type Statuses interface {
-	SetNewer(ctx context.Context, rec booking.StatusRecord) error
-}
+type Statuses = closing.Statuses
 
 // Options are the admin server's dependencies.
 type Options struct {
@@ -60,6 +65,9 @@ type Options struct {
 	IDs      *pii.Pepper
 	Mail     Mailer
 	Statuses Statuses
+	// Manage signs the manage link a closing notice carries, so people
+	// can move to another time; nil sends the notice without one.
+	Manage *booking.ManageSigner
 	// ClientID is shown to the page for Google's button; empty in dev.
 	ClientID string
 	// Dev marks `vaxbook dev`: the sign-in stand-in, cookies without
@@ -97,6 +105,7 @@ func NewServer(log *slog.Logger, o Options) http.Handler {
 	mux.Handle("POST "+Prefix+"/api/slots/upload", staff(handleUpload(log, o.Store)))
 	mux.Handle("POST "+Prefix+"/api/slots/{id}/capacity", staff(handleCapacity(log, o.Store)))
 	mux.Handle("POST "+Prefix+"/api/slots/{id}/close", staff(handleClose(log, o)))
+	mux.Handle("POST "+Prefix+"/api/centres/{id}/days/{date}/close", staff(handleCloseDay(log, o)))
 	mux.Handle("GET "+Prefix+"/api/day", staff(handleDay(log, o)))
 	mux.Handle("GET "+Prefix+"/api/day.csv", staff(handleDayCSV(log, o)))
 	mux.Handle("POST "+Prefix+"/api/bookings/{ref}/attendance", staff(handleAttendance(log, o.Store)))

@@ -11,8 +11,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/vaxbook/vaxbook/internal/email"
-	"github.com/vaxbook/vaxbook/internal/notify"
 	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/respond"
 	"github.com/vaxbook/vaxbook/internal/seed"
@@ -181,37 +179,5 @@ func handleCapacity(log *slog.Logger, store *postgres.Admin) staffHandler {
 			return
 		}
 		respond.JSON(w, http.StatusOK, slot)
-	}
-}
-
-// handleClose closes a session: its bookings are cancelled in the same
-// transaction, then each person's status record is rewritten and their
-// cancellation e-mail asked for. The e-mail's send-once key (the booking's
-// cancelled message) makes a second close, after a failure here, tell
-// nobody twice.
-func handleClose(log *slog.Logger, o Options) staffHandler {
-	return func(w http.ResponseWriter, r *http.Request, s postgres.Staff) {
-		ctx, id := r.Context(), r.PathValue("id")
-		outs, err := o.Store.CloseSlot(ctx, s, id)
-		if err != nil {
-			fail(w, log, err)
-			return
-		}
-		for _, out := range outs {
-			if o.Statuses != nil {
-				if err := o.Statuses.SetNewer(ctx, out.Booking); err != nil {
-					log.Error("close: write status", "reference", out.Booking.Reference, "error", err)
-					respond.Unavailable(w, 0, "retry", "The session is closed, but not everyone could be told yet: close it again.")
-					return
-				}
-			}
-			if err := o.Mail.Publish(ctx, email.ManageRequest(out, notify.KindCancelled, "")); err != nil {
-				log.Error("close: request e-mail", "reference", out.Booking.Reference, "error", err)
-				respond.Unavailable(w, 0, "retry", "The session is closed, but not everyone could be told yet: close it again.")
-				return
-			}
-		}
-		log.Info("session closed", "slot", id, "by", s.Email, "cancelled", len(outs))
-		respond.JSON(w, http.StatusOK, map[string]any{"slot": id, "closed": true, "cancelled": len(outs)})
 	}
 }

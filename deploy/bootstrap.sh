@@ -42,9 +42,10 @@ SQL_TIER=db-custom-4-16384
 # Declared, not left to the tier's default, because deploy/worker.yaml's
 # connection budget is checked against it: worker 10 instances x (8 booking
 # + 4 message conns) x 2 (revision overlap) + cachefill 2 x 2 + invite 2 x 2
-# + hooks 3 x 4 x 2 + migrate 2 + 3 reserved = 277 < 300. A 16 GB instance's default would be higher;
-# declaring it keeps the arithmetic and the server in step.
-SQL_MAX_CONNECTIONS=300
+# + hooks 3 x 4 x 2 + admin 2 x 4 x 2 + closings 2 + migrate 2 + 3 reserved
+# = 295 < 340. A 16 GB instance's default would be higher; declaring it
+# keeps the arithmetic and the server in step.
+SQL_MAX_CONNECTIONS=340
 DB_NAME=vaxbook
 # The schema owner: only the migrate job (and an operator's seed or state
 # set) logs in as it. The services log in as their own IAM users.
@@ -169,6 +170,7 @@ ensure_secret database-url-cachefill "$(iam_db_url cachefill)"
 ensure_secret database-url-invite "$(iam_db_url invite)"
 ensure_secret database-url-hooks "$(iam_db_url hooks)"
 ensure_secret database-url-admin "$(iam_db_url admin)"
+ensure_secret database-url-closings "$(iam_db_url closings)"
 
 if ! secret_has_version redis-url; then
   log "creating secret redis-url"
@@ -228,7 +230,7 @@ if ! secret_has_version manage-secret; then
 fi
 
 # --- service accounts --------------------------------------------------------
-for role in api worker cachefill invite hooks admin migrate retention reconcile scheduler push build deploy; do
+for role in api worker cachefill invite hooks admin closings migrate retention reconcile scheduler push build deploy; do
   if ! gc iam service-accounts describe "$(sa "$role")" >/dev/null 2>&1; then
     log "creating service account $(sa "$role")"
     gc iam service-accounts create "vaxbook-$role" --display-name="vaxbook $role"
@@ -250,7 +252,8 @@ grant_secret database-url-cachefill cachefill
 grant_secret database-url-invite invite
 grant_secret database-url-hooks hooks
 grant_secret database-url-admin admin
-grant_secret redis-url api worker cachefill invite admin
+grant_secret database-url-closings closings
+grant_secret redis-url api worker cachefill invite admin closings
 grant_secret invitation-secret api worker invite
 grant_secret sendgrid-api-key worker
 grant_secret twilio-account-sid worker
@@ -262,7 +265,7 @@ grant_secret rate-limit-key api
 grant_secret contact-proof-secret api
 grant_secret id-pepper worker api admin
 grant_secret reference-key api
-grant_secret manage-secret api worker
+grant_secret manage-secret api worker admin
 
 # Telemetry (TELEMETRY_EXPORTER=gcp): each service writes its own metrics
 # to Cloud Monitoring and spans to Cloud Trace, and nothing more there.
@@ -278,10 +281,12 @@ done
 
 # --- database users -------------------------------------------------------------
 # One IAM database user per service that uses Postgres, made a member of its
-# service's group. The groups are made by the first migrate (the first
+# service's group (the closings job's, of the admin role's: it does what
+# staff closing a session do). The groups are made by the first migrate (the first
 # deploy's), so on a new project the membership step says so and is done by
 # running this script again after it (deploy/README.md, "First deploy").
-DB_SERVICES="worker cachefill invite hooks admin"
+DB_SERVICES="worker cachefill invite hooks admin closings"
+db_group() { if [ "$1" = closings ]; then echo vaxbook_admin; else echo "vaxbook_$1"; fi; }
 for role in $DB_SERVICES; do
   # roles/cloudsql.instanceUser: log in with a token. Nothing else on the
   # instance: the connection is to its private IP, no connector.
@@ -293,8 +298,8 @@ for role in $DB_SERVICES; do
     gc sql users create "$user" --instance="$SQL_INSTANCE" --type=cloud_iam_service_account
   fi
   if ! gc sql users assign-roles "$user" --instance="$SQL_INSTANCE" --type=cloud_iam_service_account \
-    --database-roles="vaxbook_$role" >/dev/null 2>&1; then
-    log "TODO: $user is not yet a member of vaxbook_$role (no such role before the first migrate): run this script again after the first deploy"
+    --database-roles="$(db_group "$role")" >/dev/null 2>&1; then
+    log "TODO: $user is not yet a member of $(db_group "$role") (no such role before the first migrate): run this script again after the first deploy"
   fi
 done
 
@@ -314,7 +319,7 @@ for role in roles/run.admin roles/logging.logWriter roles/firebasehosting.admin;
 done
 gc artifacts repositories add-iam-policy-binding "$AR_REPO" --location="$REGION" \
   --member="serviceAccount:$(sa deploy)" --role=roles/artifactregistry.reader >/dev/null
-for role in api worker cachefill invite admin migrate retention reconcile; do
+for role in api worker cachefill invite admin closings migrate retention reconcile; do
   gc iam service-accounts add-iam-policy-binding "$(sa "$role")" \
     --member="serviceAccount:$(sa deploy)" --role=roles/iam.serviceAccountUser >/dev/null
 done
@@ -343,12 +348,12 @@ grant_publish appointments-topic api
 grant_publish registrations-topic api
 grant_publish manage-topic api
 # E-mail is asked for by the booking push (and by /push/sms when a number
-# bounced), the invitation loop, the admin role telling the people of a
-# closed session, and the api's contact-proof codes (CONTACT_PROOF); SMS
-# by the same roles but the api (and by /push/email when an address
-# bounced).
-grant_publish email-topic worker invite admin api
-grant_publish sms-topic worker invite admin
+# bounced), the invitation loop, the admin role and the closings job
+# telling the people of a closing session, and the api's contact-proof
+# codes (CONTACT_PROOF); SMS by the same roles but the api (and by
+# /push/email when an address bounced).
+grant_publish email-topic worker invite admin closings api
+grant_publish sms-topic worker invite admin closings
 
 # A dead-letter topic keeps nothing by itself: each gets a pull subscription
 # that holds what failed for a week, for an operator to read and replay.
@@ -439,6 +444,9 @@ schedule_job retention "0 3 * * *"
 # reconcile holds the slots' counters against their bookings every hour
 # and only reports (deploy/README.md, "Counter drift").
 schedule_job reconcile "17 * * * *"
+# closings cancels what stayed on closed sessions once their time to move
+# is up (docs/admin.md); a deadline is met within ten minutes.
+schedule_job closings "*/10 * * * *"
 
 # reconcile's drift lines, counted for the Counter drift alert (runbook).
 RECONCILE_FILTER='resource.type="cloud_run_job" AND resource.labels.job_name="reconcile" AND jsonPayload.message="reconcile drift"'

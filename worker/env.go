@@ -42,14 +42,7 @@ type Config struct {
 
 // ManageSigner checks MANAGE_SECRET; nil when it is unset.
 func (c Config) ManageSigner() (*booking.ManageSigner, error) {
-	if c.ManageSecret == "" {
-		return nil, nil
-	}
-	s, err := booking.NewManageSigner(c.ManageSecret)
-	if err != nil {
-		return nil, fmt.Errorf("configuration: MANAGE_SECRET: %w", err)
-	}
-	return s, nil
+	return booking.ConfiguredManageSigner(c.ManageSecret)
 }
 
 // Pepper checks ID_PEPPER; dev reports that the public dev pepper is used.

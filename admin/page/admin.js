@@ -11,7 +11,11 @@
       uploadHint: 'Fail CSV dalam format vaxbook seed', uploadGo: 'Muat naik', attended: 'Hadir', noShow: 'Tidak hadir',
       undo: 'Batal tanda', name: 'Nama', reference: 'Rujukan', status: 'Kehadiran', actions: 'Tindakan',
       booked: 'ditempah', closed: 'DITUTUP', setCapacity: 'Tukar kapasiti', closeSession: 'Tutup sesi',
-      confirmClose: 'Tutup sesi ini? Semua tempahan padanya dibatalkan dan setiap orang diberitahu.',
+      confirmClose: 'Tutup sesi ini? Tiada tempahan baharu; setiap orang yang menempah diberitahu dan boleh menukar masa dalam tempoh sehari, kemudian tempahan yang tinggal dibatalkan.',
+      confirmCloseDay: 'Tutup semua sesi pusat ini pada tarikh ini? Setiap orang yang menempah diberitahu dan boleh menukar masa dalam tempoh sehari.',
+      closeDay: 'Tutup hari ini', closing: 'DITUTUP; tempahan yang tinggal dibatalkan pada', cancelRest: 'Batalkan yang tinggal sekarang',
+      confirmCancelRest: 'Batalkan sekarang semua tempahan yang masih pada sesi ini? Setiap orang diberitahu.',
+      closingDone: 'Ditutup; orang yang diberitahu boleh menukar masa: ',
       noSessions: 'Tiada sesi pada tarikh ini.', noBookings: 'Tiada tempahan.', saved: 'Disimpan.',
       added: 'Sesi ditambah.', uploaded: 'Sesi dimuat naik: ', closedDone: 'Sesi ditutup; tempahan dibatalkan: ',
       notStaff: 'Akaun ini tiada dalam senarai kakitangan.', failed: 'Tidak berjaya: ', newCapacity: 'Kapasiti baharu',
@@ -25,7 +29,11 @@
       uploadHint: 'A CSV file in vaxbook seed format', uploadGo: 'Upload', attended: 'Attended', noShow: 'No-show',
       undo: 'Clear', name: 'Name', reference: 'Reference', status: 'Attendance', actions: 'Actions',
       booked: 'booked', closed: 'CLOSED', setCapacity: 'Change capacity', closeSession: 'Close session',
-      confirmClose: 'Close this session? Every booking on it is cancelled and each person is told.',
+      confirmClose: 'Close this session? It takes no new bookings; each person booked is told and may move to another time for a day, then what stays is cancelled.',
+      confirmCloseDay: "Close every session of this centre on this date? Each person booked is told and may move to another time for a day.",
+      closeDay: 'Close this day', closing: 'CLOSED; what stays is cancelled at', cancelRest: 'Cancel what stays now',
+      confirmCancelRest: 'Cancel now every booking still on this session? Each person is told.',
+      closingDone: 'Closed; people told they may move: ',
       noSessions: 'No sessions on this date.', noBookings: 'No bookings.', saved: 'Saved.',
       added: 'Session added.', uploaded: 'Sessions loaded: ', closedDone: 'Session closed; bookings cancelled: ',
       notStaff: 'This account is not on the staff list.', failed: 'Not done: ', newCapacity: 'New capacity',
@@ -87,7 +95,8 @@
         o.value = c.id; o.textContent = c.name + ' (' + c.state_name + ')';
         sel.appendChild(o);
       });
-      if (!$('date').value) { $('date').value = new Date().toISOString().slice(0, 10); }
+      // Today in Malaysia, whatever the device's zone.
+      if (!$('date').value) { $('date').value = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10); }
       return load();
     });
   }
@@ -124,7 +133,9 @@
       sec.id = 'session-' + s.slot_id;
       var h = document.createElement('h3');
       h.id = 'h-' + s.slot_id;
-      h.textContent = s.time + ' — ' + s.booked + '/' + s.capacity + ' ' + t('booked') + (s.closed ? ' — ' + t('closed') : '');
+      h.textContent = s.time + ' — ' + s.booked + '/' + s.capacity + ' ' + t('booked') +
+        (s.cancel_at ? ' — ' + t('closing') + ' ' + new Date(s.cancel_at).toLocaleString(lang === 'en' ? 'en-MY' : 'ms-MY', { timeZone: 'Asia/Kuala_Lumpur' }) :
+          s.closed ? ' — ' + t('closed') : '');
       sec.setAttribute('aria-labelledby', h.id);
       sec.appendChild(h);
       if (s.bookings.length) {
@@ -171,14 +182,27 @@
             .then(function () { say(t('saved')); return load(); }, failed);
         }));
         tools.appendChild(button(t('closeSession'), 'alt', function () {
-          if (!window.confirm(t('confirmClose'))) { return; }
-          api('POST', '/api/slots/' + encodeURIComponent(s.slot_id) + '/close', {})
-            .then(function (r) { say(t('closedDone') + r.cancelled); return load(); }, failed);
+          closeWith(t('confirmClose'), '/api/slots/' + encodeURIComponent(s.slot_id) + '/close', {});
         }));
         sec.appendChild(tools);
+      } else if (s.cancel_at) {
+        var rest = document.createElement('div'); rest.className = 'tools';
+        rest.appendChild(button(t('cancelRest'), 'alt', function () {
+          closeWith(t('confirmCancelRest'), '/api/slots/' + encodeURIComponent(s.slot_id) + '/close', { offer_change: false });
+        }));
+        sec.appendChild(rest);
       }
       box.appendChild(sec);
     });
+  }
+
+  // closeWith closes, once staff confirm, and says what it did.
+  function closeWith(question, path, body) {
+    if (!window.confirm(question)) { return; }
+    api('POST', path, body).then(function (r) {
+      say(r.told ? t('closingDone') + r.told : t('closedDone') + r.cancelled);
+      return load();
+    }, failed);
   }
 
   document.addEventListener('DOMContentLoaded', function () {
@@ -191,6 +215,9 @@
       api('DELETE', '/session').then(function () { location.reload(); });
     });
     $('day-form').addEventListener('submit', function (e) { e.preventDefault(); load(); });
+    $('close-day').addEventListener('click', function () {
+      closeWith(t('confirmCloseDay'), '/api/centres/' + encodeURIComponent($('centre').value) + '/days/' + encodeURIComponent($('date').value) + '/close', {});
+    });
     $('add-form').addEventListener('submit', function (e) {
       e.preventDefault();
       api('POST', '/api/slots', { center_id: $('centre').value, date: $('date').value, time: $('add-time').value, capacity: Number($('add-capacity').value) })

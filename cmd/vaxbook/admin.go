@@ -7,7 +7,6 @@ import (
 	"github.com/vaxbook/vaxbook/admin"
 	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/postgres"
-	"github.com/vaxbook/vaxbook/internal/pubsub"
 	"github.com/vaxbook/vaxbook/internal/redis"
 	"github.com/vaxbook/vaxbook/internal/serve"
 )
@@ -30,23 +29,25 @@ func runAdmin(ctx context.Context, _ []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	manage, err := cfg.Admin.ManageSigner()
+	if err != nil {
+		return err
+	}
 	cfg.Database.MaxConns = adminMaxConns
 	pool, rdb, closeStores, err := openStores(ctx, log, cfg.Database, cfg.Redis)
 	if err != nil {
 		return err
 	}
 	defer closeStores()
-	psc, err := pubsub.NewClient(ctx, cfg.Project, cfg.EmulatorHost)
+	mail, stop, err := channelPublishers(ctx, cfg.Project, cfg.EmulatorHost, cfg.Admin.EmailTopic, cfg.SMSTopic)
 	if err != nil {
 		return err
 	}
-	defer psc.Close()
-	mail, stop := channelPublishers(psc, cfg.Admin.EmailTopic, cfg.SMSTopic)
 	defer stop()
 
 	h := admin.NewServer(log, admin.Options{
 		Store: postgres.NewAdmin(pool), Verifier: verifier, IDs: ids, Mail: mail,
-		Statuses: redis.NewStatuses(rdb, cfg.Admin.StatusTTL), ClientID: cfg.Admin.ClientID,
+		Statuses: redis.NewStatuses(rdb, cfg.Admin.StatusTTL), Manage: manage, ClientID: cfg.Admin.ClientID,
 	})
 	ln, err := serve.Listen(cfg.Port)
 	if err != nil {

@@ -7,12 +7,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/chromedp"
 
-	"github.com/vaxbook/vaxbook/internal/email"
 	"github.com/vaxbook/vaxbook/internal/notify"
 	"github.com/vaxbook/vaxbook/internal/testenv"
 )
@@ -33,31 +31,14 @@ var manageWords = map[string]map[string]string{
 // and returns its manage link, checking that /dev/mail shows it too.
 func manageLinkFromOutbox(t *testing.T, base, ref string) string {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		var box struct {
-			Messages []struct {
-				Message email.Message `json:"message"`
-			} `json:"messages"`
-		}
-		getJSON(t, base+"/dev/mail.json", &box)
-		for _, m := range box.Messages {
-			if m.Message.Reference == ref && m.Message.Kind == notify.KindConfirmed {
-				link := manageLinkRe.FindString(m.Message.Text)
-				if link == "" {
-					t.Fatalf("the confirmation of %s carries no manage link:\n%s", ref, m.Message.Text)
-				}
-				if page := get(t, base+"/dev/mail"); !strings.Contains(page, strings.ReplaceAll(link, "&", "&amp;")) {
-					t.Errorf("/dev/mail does not show the link %s", link)
-				}
-				return link
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no confirmation for %s in the outbox after 60 s", ref)
-		}
-		time.Sleep(100 * time.Millisecond)
+	link := waitForMessage(t, base, ref, notify.KindConfirmed)
+	if link == "" {
+		t.Fatalf("the confirmation of %s carries no manage link", ref)
 	}
+	if page := get(t, base+"/dev/mail"); !strings.Contains(page, strings.ReplaceAll(link, "&", "&amp;")) {
+		t.Errorf("/dev/mail does not show the link %s", link)
+	}
+	return link
 }
 
 // TestBrowser_ManageLinkChangesThenCancels is the issue's "done when" for

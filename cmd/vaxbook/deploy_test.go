@@ -77,6 +77,10 @@ var leftUnset = map[string]map[string]string{
 		"DATABASE_MAX_CONNS":   "the role fixes its pool at inviteMaxConns",
 		"PUBSUB_EMULATOR_HOST": "emulator only: never in production",
 	},
+	"closings": {
+		"DATABASE_MAX_CONNS":   "the role fixes its pool at closingsMaxConns",
+		"PUBSUB_EMULATOR_HOST": "emulator only: never in production",
+	},
 }
 
 // cloudRunReserved are set by Cloud Run itself and may not be set in a service
@@ -472,7 +476,7 @@ func TestDeploy_RenderedValuesPassTheRolesOwnConfigurationChecks(t *testing.T) {
 func localSecret(t *testing.T, name, databaseURL, redisURL string) string {
 	t.Helper()
 	switch name {
-	case "database-url", "database-url-worker", "database-url-cachefill", "database-url-invite", "database-url-hooks", "database-url-admin":
+	case "database-url", "database-url-worker", "database-url-cachefill", "database-url-invite", "database-url-hooks", "database-url-admin", "database-url-closings":
 		return databaseURL
 	case "redis-url":
 		return redisURL
@@ -706,11 +710,15 @@ func TestDeploy_WorkerConnectionsStayUnderCloudSQLsLimit(t *testing.T) {
 		t.Errorf("deploy/hooks.yaml: containerConcurrency %d over its pool of %d", hk.pod.ContainerConcurrency, hooksMaxConns)
 	}
 
+	adm := loadDeployed(t, "deploy/admin.yaml", false)
+	admMax := adm.intAnnotation(t, "autoscaling.knative.dev/maxScale")
 	total := revisionOverlap*workerMax*(conns+emailMaxConns) + revisionOverlap*cfMax*cacheFillMaxConns +
-		revisionOverlap*invMax*inviteMaxConns + revisionOverlap*hkMax*hooksMaxConns + migrateConns + superuserReservedConn
-	t.Logf("connections: worker %d x %d x (%d + messages %d) + cachefill %d x %d x %d + invite %d x %d x %d + hooks %d x %d x %d + migrate %d + reserved %d = %d of %d",
+		revisionOverlap*invMax*inviteMaxConns + revisionOverlap*hkMax*hooksMaxConns +
+		revisionOverlap*admMax*adminMaxConns + closingsMaxConns + migrateConns + superuserReservedConn
+	t.Logf("connections: worker %d x %d x (%d + messages %d) + cachefill %d x %d x %d + invite %d x %d x %d + hooks %d x %d x %d + admin %d x %d x %d + closings %d + migrate %d + reserved %d = %d of %d",
 		revisionOverlap, workerMax, conns, emailMaxConns, revisionOverlap, cfMax, cacheFillMaxConns,
-		revisionOverlap, invMax, inviteMaxConns, revisionOverlap, hkMax, hooksMaxConns, migrateConns, superuserReservedConn, total, limit)
+		revisionOverlap, invMax, inviteMaxConns, revisionOverlap, hkMax, hooksMaxConns,
+		revisionOverlap, admMax, adminMaxConns, closingsMaxConns, migrateConns, superuserReservedConn, total, limit)
 	if total >= limit {
 		t.Errorf("worker maxScale %d x (DATABASE_MAX_CONNS %d + e-mail pool %d) (x%d during a rollout) + cachefill + migrate + reserved = %d connections, not under Cloud SQL's max_connections %d in deploy/bootstrap.sh",
 			workerMax, conns, emailMaxConns, revisionOverlap, total, limit)
@@ -816,18 +824,21 @@ func TestDeploy_RolesStartWithTheirDeployedEnvironment(t *testing.T) {
 				env[e.Name] = e.Value
 			}
 		}
+		if env["DATABASE_IAM_AUTH"] == "on" {
+			// The local server trusts its users; the IAM login itself is
+			// internal/postgres's TestIAMLogin_*.
+			env["DATABASE_IAM_AUTH"] = "off"
+		}
 		if d.job {
+			if r.role == "closings" {
+				env["PUBSUB_EMULATOR_HOST"] = srv.Addr
+			}
 			if err := run(context.Background(), append([]string{"vaxbook"}, c.Args...), envFunc(env), &bytes.Buffer{}); err != nil {
 				t.Errorf("%s: vaxbook %v: %v", r.file, c.Args, err)
 			}
 			continue
 		}
 		env["PORT"] = freePort(t)
-		if env["DATABASE_IAM_AUTH"] == "on" {
-			// The local server trusts its users; the IAM login itself is
-			// internal/postgres's TestIAMLogin_*.
-			env["DATABASE_IAM_AUTH"] = "off"
-		}
 		if env["TELEMETRY_EXPORTER"] == "gcp" {
 			// No Google credentials here; the exporters' setup is
 			// internal/telemetry's, the instruments' TestTelemetry_*.

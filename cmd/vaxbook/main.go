@@ -68,6 +68,8 @@ var commands = []command{
 	{name: "deadletter", args: "replay --subscription SUB [--limit N] [--dry-run]", about: "republish dead-lettered messages to their topic", run: runDeadletter},
 	{name: "retention", about: "remove personal data past RETENTION_AFTER, once (a scheduled job)", run: runRetention,
 		deploy: &deployment{"deploy/retention-job.yaml", []string{"retention"}, reflect.TypeFor[retentionConfig]()}},
+	{name: "closings", about: "cancel what stayed on closed sessions whose time to move is up, once (a scheduled job)", run: runClosings,
+		deploy: &deployment{"deploy/closings-job.yaml", []string{"closings"}, reflect.TypeFor[closingsConfig]()}},
 	{name: "erase", args: "--id-number X | --reference REF", about: "remove one person's details everywhere", run: runErase},
 	{name: "pii", args: "backfill", about: "hash ID numbers stored before migration 7 (ID_PEPPER)", run: runPII},
 	{name: "dev", about: "everything in one process, for a laptop", run: runDev},

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"time"
 
-	gpubsub "cloud.google.com/go/pubsub/v2"
 	"github.com/go-chi/chi/v5"
 	"github.com/golang-migrate/migrate/v4"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -199,30 +198,33 @@ func runInvite(ctx context.Context, _ []string, getenv func(string) string, stdo
 		return err
 	}
 	defer closeStores()
-	psc, err := pubsub.NewClient(ctx, cfg.Project, cfg.EmulatorHost)
+	reqs, stop, err := channelPublishers(ctx, cfg.Project, cfg.EmulatorHost, cfg.Invite.EmailTopic, cfg.SMSTopic)
 	if err != nil {
 		return err
 	}
-	defer psc.Close()
-	reqs, stop := channelPublishers(psc, cfg.Invite.EmailTopic, cfg.SMSTopic)
 	defer stop()
 
 	return runLoop(ctx, log, cfg.Port, invite.New(log, pool, redis.NewRegistrations(rdb, cfg.Invite.RecordTTL), reqs, signer, cfg.Invite))
 }
 
 // channelPublishers asks for messages on emailTopic and, when smsTopic is
-// set, on it too for people who chose SMS (email.Channels): the roles that
-// tell people things without sending them (invite, admin). stop flushes
-// both.
-func channelPublishers(psc *gpubsub.Client, emailTopic, smsTopic string) (email.Channels, func()) {
+// set, on it too for people who chose SMS (email.Channels), through a
+// Pub/Sub client of its own: the roles that tell people things without
+// sending them (invite, admin, closings). stop flushes both and closes the
+// client.
+func channelPublishers(ctx context.Context, project, emulatorHost, emailTopic, smsTopic string) (email.Channels, func(), error) {
+	psc, err := pubsub.NewClient(ctx, project, emulatorHost)
+	if err != nil {
+		return email.Channels{}, nil, err
+	}
 	mail := pubsub.NewRequestPublisher[email.Request](psc, emailTopic)
 	reqs := email.Channels{Email: mail}
 	if smsTopic == "" {
-		return reqs, mail.Stop
+		return reqs, func() { mail.Stop(); _ = psc.Close() }, nil
 	}
 	sms := pubsub.NewRequestPublisher[email.Request](psc, smsTopic)
 	reqs.SMS = sms
-	return reqs, func() { sms.Stop(); mail.Stop() }
+	return reqs, func() { sms.Stop(); mail.Stop(); _ = psc.Close() }, nil
 }
 
 // loop is a role that works on a timer and answers only probes.

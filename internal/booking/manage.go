@@ -141,6 +141,20 @@ const (
 
 var manageEncoding = base64.RawURLEncoding
 
+// ConfiguredManageSigner is the signer of MANAGE_SECRET as a role reads
+// it: nil when it is unset (no manage links), an error naming the variable
+// when it is too short.
+func ConfiguredManageSigner(secret string) (*ManageSigner, error) {
+	if secret == "" {
+		return nil, nil
+	}
+	s, err := NewManageSigner(secret)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: MANAGE_SECRET: %w", err)
+	}
+	return s, nil
+}
+
 // NewManageSigner checks the secret's length.
 func NewManageSigner(secret string) (*ManageSigner, error) {
 	if len(secret) < MinManageSecretLen {

@@ -25,6 +25,8 @@ import (
 	"github.com/vaxbook/vaxbook/api"
 	"github.com/vaxbook/vaxbook/cachefill"
 	"github.com/vaxbook/vaxbook/frontend"
+	"github.com/vaxbook/vaxbook/internal/booking"
+	"github.com/vaxbook/vaxbook/internal/closing"
 	"github.com/vaxbook/vaxbook/internal/config"
 	"github.com/vaxbook/vaxbook/internal/devenv"
 	"github.com/vaxbook/vaxbook/internal/email"
@@ -336,9 +338,11 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 		if err := mail.mount(mux, log, pool, cfg.Email, base); err != nil {
 			return nil, err
 		}
-		if err := mountAdmin(ctx, log, mux, pool, ids, mail.requests(), statuses); err != nil {
+		if err := mountAdmin(ctx, log, mux, pool, ids, mail.requests(), statuses, opts.Manage.Signer); err != nil {
 			return nil, err
 		}
+		closer := closing.Closer{Store: postgres.NewAdmin(pool), Statuses: statuses, Mail: mail.requests()}
+		g.Go(func() error { return closer.Every(gctx, log, devClosingsEvery) })
 		if err := mountPage(mux); err != nil {
 			return nil, err
 		}
@@ -515,9 +519,13 @@ func loopback(a net.Addr) string {
 // administrator of every state, added when the staff list is empty.
 const DevStaff = "admin@vaxbook.localhost"
 
+// devClosingsEvery is how often `vaxbook dev` finishes the closings that
+// are due, as the scheduled `vaxbook closings` job does in production.
+const devClosingsEvery = 5 * time.Second
+
 // mountAdmin serves the admin role at /admin with the dev sign-in
 // stand-in (an address taken at its word; the staff list still applies).
-func mountAdmin(ctx context.Context, log *slog.Logger, mux *http.ServeMux, pool *pgxpool.Pool, ids *pii.Pepper, mail admin.Mailer, statuses admin.Statuses) error {
+func mountAdmin(ctx context.Context, log *slog.Logger, mux *http.ServeMux, pool *pgxpool.Pool, ids *pii.Pepper, mail admin.Mailer, statuses admin.Statuses, manage *booking.ManageSigner) error {
 	var empty bool
 	if err := pool.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM staff)`).Scan(&empty); err != nil {
 		return fmt.Errorf("dev staff: %w", err)
@@ -535,7 +543,7 @@ func mountAdmin(ctx context.Context, log *slog.Logger, mux *http.ServeMux, pool 
 		}
 	}
 	mux.Handle(admin.Prefix+"/", admin.NewServer(log, admin.Options{
-		Store: postgres.NewAdmin(pool), Verifier: admin.DevSignIn{}, IDs: ids, Mail: mail, Statuses: statuses, Dev: true,
+		Store: postgres.NewAdmin(pool), Verifier: admin.DevSignIn{}, IDs: ids, Mail: mail, Statuses: statuses, Manage: manage, Dev: true,
 	}))
 	log.Info("staff pages at /admin/ (dev sign-in: " + DevStaff + ")")
 	return nil

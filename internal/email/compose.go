@@ -90,6 +90,7 @@ type view struct {
 	Taken    []choice
 	Link     string
 	Manage   string // the manage link, when the request carries a token
+	Deadline string // a closing's: when what is not moved is cancelled
 }
 
 // Compose renders r; it fails only for a request Validate refuses.
@@ -116,15 +117,18 @@ func (c *Composer) Compose(r Request) (Message, error) {
 		To: Address{Name: headerText(r.Name), Email: r.Email},
 	}
 	switch r.Kind {
-	case notify.KindConfirmed, notify.KindChanged, notify.KindCancelled, notify.KindManage:
+	case notify.KindConfirmed, notify.KindChanged, notify.KindCancelled, notify.KindManage, notify.KindClosing, notify.KindClosed:
 		v.Subject = fmt.Sprintf(t[kind+"_subject"], r.Reference)
 		v.Intro = t[kind+"_intro"]
 		v.When = longDate(r.Lang, r.Slot.Date)
-		if r.Kind == notify.KindManage {
+		if r.Kind == notify.KindClosing {
+			v.Deadline = fmt.Sprintf(t["closing_deadline"], longDateTime(r.Lang, *r.ExpiresAt))
+		}
+		if r.Kind == notify.KindManage || r.Kind == notify.KindClosing {
 			break // the link only: the calendar has the appointment already
 		}
 		method := "PUBLISH"
-		if r.Kind == notify.KindCancelled {
+		if r.Kind.Cancels() {
 			method = "CANCEL"
 		}
 		if ics, ok := c.calendar(r, method); ok {

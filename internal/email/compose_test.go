@@ -75,8 +75,11 @@ func request(t *testing.T, kind notify.Kind, lang string) email.Request {
 		return queueRequest(kind, lang)
 	case notify.KindProof:
 		return proofRequest(lang)
-	case notify.KindCancelled, notify.KindChanged, notify.KindManage:
+	case notify.KindCancelled, notify.KindChanged, notify.KindManage, notify.KindClosed:
 		return manageRequest(kind, lang)
+	case notify.KindClosing:
+		// 04:00 UTC is 12:00 in Malaysia.
+		return email.ClosingRequest(manageOutcome(lang), manageToken, time.Date(2026, 11, 26, 4, 0, 0, 0, time.UTC))
 	case notify.KindAttempt:
 	default:
 		return email.RequestFor(outcome(booking.Status(kind), lang))
@@ -119,21 +122,27 @@ const manageToken = "AQ5BQkNERUZHSEpLMjM0NTY3CHNlbGFuZ29yMw"
 // booking ABCDEFGHJK234567: its second change (to slotPM), its
 // cancellation after that, or its link again.
 func manageRequest(kind notify.Kind, lang string) email.Request {
-	o := booking.ManageOutcome{
-		Booking: booking.StatusRecord{Reference: "ABCDEFGHJK234567", Status: booking.StatusConfirmed, Slot: &slotPM, Lang: lang},
-		Name:    "Siti Aminah binti Abdullah", Email: "siti@example.com", State: "selangor", Sequence: 2, DecidedAt: decided,
-	}
+	o := manageOutcome(lang)
 	switch kind {
 	case notify.KindChanged:
 		o.Request = booking.StatusRecord{Reference: "CHANGEREQ2345678", Status: booking.StatusChanged, Slot: &slotPM}
-	case notify.KindCancelled:
+	case notify.KindCancelled, notify.KindClosed:
 		o.Booking.Status, o.Sequence = booking.StatusCancelled, 3
 	}
 	return email.ManageRequest(o, kind, manageToken)
 }
 
+// manageOutcome is the booking ABCDEFGHJK234567 after its second change.
+func manageOutcome(lang string) booking.ManageOutcome {
+	return booking.ManageOutcome{
+		Booking: booking.StatusRecord{Reference: "ABCDEFGHJK234567", Status: booking.StatusConfirmed, Slot: &slotPM, Lang: lang},
+		Name:    "Siti Aminah binti Abdullah", Email: "siti@example.com", State: "selangor", Sequence: 2, DecidedAt: decided,
+	}
+}
+
 var kinds = []notify.Kind{notify.KindConfirmed, notify.KindFull, notify.KindDuplicate, notify.KindAttempt,
-	notify.KindInvitation, notify.KindExpired, notify.KindProof, notify.KindChanged, notify.KindCancelled, notify.KindManage}
+	notify.KindInvitation, notify.KindExpired, notify.KindProof, notify.KindChanged, notify.KindCancelled, notify.KindManage,
+	notify.KindClosing, notify.KindClosed}
 
 func TestCompose_MatchesGoldenFilesForEveryKindAndLanguage(t *testing.T) {
 	c := composer(t)
@@ -149,7 +158,7 @@ func TestCompose_MatchesGoldenFilesForEveryKindAndLanguage(t *testing.T) {
 				golden(t, name+".txt", []byte("Subject: "+m.Subject+"\n\n"+m.Text))
 				golden(t, name+".html", []byte(m.HTML))
 				wantAttachments := 0
-				if kind == notify.KindConfirmed || kind == notify.KindChanged || kind == notify.KindCancelled {
+				if kind == notify.KindConfirmed || kind == notify.KindChanged || kind.Cancels() {
 					wantAttachments = 1
 				}
 				if len(m.Attachments) != wantAttachments {

@@ -194,7 +194,9 @@ func (r Request) Key() notify.Key {
 	case notify.KindAttempt, notify.KindManage:
 		// The link resent at most once a day, however often it is asked.
 		return k.Daily(r.DecidedAt)
-	case notify.KindChanged:
+	case notify.KindChanged, notify.KindClosing:
+		// Each change told once; and a closing once per place the booking
+		// holds, since a move changes its sequence.
 		k.Kind += notify.Kind("/" + strconv.Itoa(r.Sequence))
 	}
 	return k
@@ -232,13 +234,15 @@ func (r Request) Validate() error {
 		return errors.New("email missing or malformed")
 	case r.OnChannel() == notify.ChannelSMS && !validPhone(r.Phone):
 		return errors.New("phone missing or not E.164")
-	case (r.Kind == notify.KindConfirmed || r.Kind == notify.KindChanged || r.Kind == notify.KindCancelled || r.Kind == notify.KindManage) && r.Slot == nil:
+	case r.Kind.AboutABooking() && r.Slot == nil:
 		return fmt.Errorf("%s without a slot", r.Kind)
 	case (r.Kind == notify.KindChanged || r.Kind == notify.KindManage) && r.Manage == "":
 		return fmt.Errorf("%s without its manage link", r.Kind)
-	case r.Manage != "" && r.Kind != notify.KindConfirmed && r.Kind != notify.KindChanged && r.Kind != notify.KindManage:
+	case r.Manage != "" && r.Kind != notify.KindConfirmed && r.Kind != notify.KindChanged && r.Kind != notify.KindManage && r.Kind != notify.KindClosing:
 		return fmt.Errorf("%s carrying a manage link", r.Kind)
-	case (r.Kind == notify.KindChanged || r.Kind == notify.KindCancelled) && r.Sequence < 1:
+	case r.Kind == notify.KindClosing && r.ExpiresAt == nil:
+		return errors.New("closing without the time its bookings are cancelled")
+	case (r.Kind == notify.KindChanged || r.Kind == notify.KindCancelled || r.Kind == notify.KindClosed) && r.Sequence < 1:
 		return fmt.Errorf("%s without the calendar sequence that replaces the last file", r.Kind)
 	case r.Kind == notify.KindManage && r.DecidedAt.IsZero():
 		return errors.New("manage without decided_at, which its once-a-day key needs")
@@ -246,7 +250,8 @@ func (r Request) Validate() error {
 		return errors.New("invitation without its token, expiry or state")
 	case r.Kind == notify.KindExpired && r.State == "":
 		return errors.New("expired without the state to register in again")
-	case r.Kind != notify.KindInvitation && r.Token != "", r.Kind != notify.KindInvitation && r.Kind != notify.KindProof && r.ExpiresAt != nil:
+	case r.Kind != notify.KindInvitation && r.Token != "",
+		r.Kind != notify.KindInvitation && r.Kind != notify.KindProof && r.Kind != notify.KindClosing && r.ExpiresAt != nil:
 		return fmt.Errorf("%s carrying an invitation", r.Kind)
 	}
 	return nil
@@ -283,12 +288,22 @@ func ManageRequest(o booking.ManageOutcome, kind notify.Kind, token string) Requ
 	if kind == notify.KindChanged && o.Request.Slot != nil {
 		r.Slot = o.Request.Slot // what this change moved it to
 	}
-	if kind != notify.KindCancelled {
+	if kind != notify.KindCancelled && kind != notify.KindClosed {
 		r.Manage = token
 	}
 	if kind == notify.KindManage {
 		r.Sequence = 0
 	}
+	return r
+}
+
+// ClosingRequest builds the notice to a person booked on a session staff
+// are closing: the appointment, their manage link to move it, and when it
+// is cancelled if they do not (ExpiresAt).
+func ClosingRequest(o booking.ManageOutcome, token string, cancelAt time.Time) Request {
+	r := ManageRequest(o, notify.KindClosing, token)
+	at := cancelAt.UTC()
+	r.ExpiresAt = &at
 	return r
 }
 

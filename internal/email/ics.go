@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/vaxbook/vaxbook/internal/notify"
 )
 
 // myt is Malaysia's time, UTC+8 all year (no daylight saving since 1982).
@@ -34,7 +32,7 @@ func (c *Composer) calendar(r Request, method string) ([]byte, bool) {
 		stamp = start // a stable value: the request said nothing better
 	}
 	status, seq := "CONFIRMED", ""
-	if r.Kind == notify.KindCancelled {
+	if r.Kind.Cancels() {
 		status = "CANCELLED"
 	}
 	if r.Sequence > 0 {

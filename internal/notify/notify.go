@@ -47,17 +47,38 @@ const (
 	// KindManage carries the manage link again, to the contact on the
 	// booking, when someone gave its reference and ID number.
 	KindManage Kind = "manage"
+	// KindClosing tells the person the centre is closing their session:
+	// they may move to another time with their manage link until the
+	// request's ExpiresAt, when what is still on it is cancelled.
+	KindClosing Kind = "closing"
+	// KindClosed tells the person their booking is cancelled because the
+	// centre closed its session (and they did not move), with the calendar
+	// file that removes the event.
+	KindClosed Kind = "closed"
 )
 
 // Known reports whether vaxbook sends messages of kind k.
 func (k Kind) Known() bool {
 	switch k {
 	case KindConfirmed, KindFull, KindDuplicate, KindAttempt, KindInvitation, KindExpired, KindProof,
-		KindCancelled, KindChanged, KindManage:
+		KindCancelled, KindChanged, KindManage, KindClosing, KindClosed:
 		return true
 	}
 	return false
 }
+
+// AboutABooking reports whether messages of kind k are about one booking's
+// appointment, and so show its slot.
+func (k Kind) AboutABooking() bool {
+	switch k {
+	case KindConfirmed, KindChanged, KindCancelled, KindManage, KindClosing, KindClosed:
+		return true
+	}
+	return false
+}
+
+// Cancels reports whether messages of kind k tell of a cancelled booking.
+func (k Kind) Cancels() bool { return k == KindCancelled || k == KindClosed }
 
 // Channel is a way of reaching a person.
 type Channel string

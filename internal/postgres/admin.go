@@ -254,10 +254,11 @@ type SlotState struct {
 	Capacity int        `json:"capacity"`
 	Booked   int        `json:"booked"`
 	ClosedAt *time.Time `json:"closed_at,omitempty"`
+	CancelAt *time.Time `json:"cancel_at,omitempty"`
 }
 
 const slotsByID = `
-SELECT s.id, s.center_id, c.state_code, to_char(s.slot_date, 'YYYY-MM-DD'), s.time_range, s.capacity, s.booked, s.closed_at
+SELECT s.id, s.center_id, c.state_code, to_char(s.slot_date, 'YYYY-MM-DD'), s.time_range, s.capacity, s.booked, s.closed_at, s.cancel_at
 FROM slots s JOIN centers c ON c.id = s.center_id WHERE s.id = ANY($1) ORDER BY s.id`
 
 // Slots reads the slots of ids that exist, by id: the before and after of
@@ -269,7 +270,7 @@ func Slots(ctx context.Context, tx pgx.Tx, ids []string) (map[string]SlotState, 
 	}
 	out := map[string]SlotState{}
 	var s SlotState
-	_, err = pgx.ForEachRow(rows, []any{&s.ID, &s.CenterID, &s.State, &s.Date, &s.Time, &s.Capacity, &s.Booked, &s.ClosedAt}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&s.ID, &s.CenterID, &s.State, &s.Date, &s.Time, &s.Capacity, &s.Booked, &s.ClosedAt, &s.CancelAt}, func() error {
 		out[s.ID] = s
 		return nil
 	})
@@ -305,13 +306,13 @@ func AuditSlots(ctx context.Context, tx pgx.Tx, actor string, before, after map[
 }
 
 const lockSlot = `
-SELECT s.id, s.center_id, c.state_code, to_char(s.slot_date, 'YYYY-MM-DD'), s.time_range, s.capacity, s.booked, s.closed_at
+SELECT s.id, s.center_id, c.state_code, to_char(s.slot_date, 'YYYY-MM-DD'), s.time_range, s.capacity, s.booked, s.closed_at, s.cancel_at
 FROM slots s JOIN centers c ON c.id = s.center_id WHERE s.id = $1 FOR UPDATE OF s`
 
 // lockScopedSlot takes the slot's row lock, if s runs its centre.
 func lockScopedSlot(ctx context.Context, tx pgx.Tx, s Staff, id string) (SlotState, error) {
 	var x SlotState
-	err := tx.QueryRow(ctx, lockSlot, id).Scan(&x.ID, &x.CenterID, &x.State, &x.Date, &x.Time, &x.Capacity, &x.Booked, &x.ClosedAt)
+	err := tx.QueryRow(ctx, lockSlot, id).Scan(&x.ID, &x.CenterID, &x.State, &x.Date, &x.Time, &x.Capacity, &x.Booked, &x.ClosedAt, &x.CancelAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return x, ErrOutOfScope
 	}
@@ -356,88 +357,239 @@ func (a *Admin) SetCapacity(ctx context.Context, s Staff, slotID string, capacit
 	return after, err
 }
 
+// Closing a session, in two steps (migrations/000012_closing). CloseSessions
+// takes new bookings away at once and returns the people booked, to be
+// offered a change of time until cancel_at; FinishClosing then cancels what
+// is still on it, and ClosingDone records that everyone was told.
+
 const (
-	// The confirmed bookings of the slot, and those its closing cancelled
-	// before (a retry of the close), so their messages are asked again.
+	closeSlot = `
+UPDATE slots SET closed_at = now(), cancel_at = GREATEST($2, now())
+WHERE id = $1 RETURNING closed_at, cancel_at`
+	// The people on a closing session, to be offered a change of time.
+	bookedOn = `
+SELECT reference, name, email, phone, contact, lang, state_code, sequence
+FROM bookings WHERE slot_id = $1 AND status = 'confirmed' ORDER BY reference`
+	// The confirmed bookings of a closing session, and those its closing
+	// cancelled before (a retry), so their messages are asked again.
 	closeCandidates = `
 SELECT reference FROM bookings WHERE slot_id = $1 AND status = 'confirmed'
 UNION
 SELECT booking FROM booking_changes WHERE request LIKE $2
 ORDER BY 1`
-	closeSlot = `UPDATE slots SET capacity = 0, closed_at = now() WHERE id = $1 RETURNING closed_at`
+	dueClosings = `
+SELECT id FROM slots
+WHERE closed_at IS NOT NULL AND cancel_at <= $1 AND rest_cancelled_at IS NULL ORDER BY cancel_at, id`
+	closingDone = `UPDATE slots SET rest_cancelled_at = now() WHERE id = $1 AND rest_cancelled_at IS NULL`
+	daySessions = `SELECT id FROM slots WHERE center_id = $1 AND slot_date = $2 ORDER BY id`
 )
 
 // closeRequest is the booking_changes key of a closing's cancellation, so
 // a retried close finds what it cancelled.
 func closeRequest(slot, ref string) string { return "close:" + slot + ":" + ref }
 
-// CloseSlot closes a session s runs: every confirmed booking on it is
-// cancelled through the manage path's own cancel (place released, change
-// recorded, sequence bumped), then the slot takes no more (capacity 0,
-// closed_at), all in one transaction with an audit row for the slot and
-// for each booking. The outcomes are the cancelled bookings, to be told;
-// closing a closed slot changes nothing and returns the same outcomes, so
-// a retry asks for the same messages (sent once by their send-once key).
-func (a *Admin) CloseSlot(ctx context.Context, s Staff, slotID string) ([]booking.ManageOutcome, error) {
-	var outs []booking.ManageOutcome
+// ClosedSession is a session staff closed, as it now stands (CancelAt is
+// when what is not moved is cancelled), and the people booked on it.
+type ClosedSession struct {
+	Slot   SlotState
+	People []booking.ManageOutcome
+}
+
+// SessionsToClose reads the sessions s asks to close: slotID alone, or,
+// with slotID empty, every session of centre on date (YYYY-MM-DD). Each
+// must be of a centre s runs (else ErrOutOfScope).
+func (a *Admin) SessionsToClose(ctx context.Context, s Staff, slotID, centre, date string) ([]SlotState, error) {
+	ids := []string{slotID}
+	if slotID == "" {
+		if _, err := CentreFor(ctx, a.pool, s, centre); err != nil {
+			return nil, err
+		}
+		rows, err := a.pool.Query(ctx, daySessions, centre, date)
+		if err != nil {
+			return nil, fmt.Errorf("sessions of %s on %s: %w", centre, date, err)
+		}
+		if ids, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			return nil, fmt.Errorf("sessions of %s on %s: %w", centre, date, err)
+		}
+	}
+	var out []SlotState
 	err := InTx(ctx, a.pool, func(tx pgx.Tx) error {
-		outs = nil
-		before, err := lockScopedSlot(ctx, tx, s, slotID)
+		got, err := Slots(ctx, tx, ids)
 		if err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, closeCandidates, slotID, escapeLike(closeRequest(slotID, ""))+"%")
-		if err != nil {
-			return fmt.Errorf("bookings of %s: %w", slotID, err)
+		for _, id := range ids {
+			x, ok := got[id]
+			if !ok || !s.Runs(x.State, x.CenterID) {
+				return ErrOutOfScope
+			}
+			out = append(out, x)
 		}
-		refs, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return fmt.Errorf("bookings of %s: %w", slotID, err)
+		return nil
+	})
+	return out, err
+}
+
+// CloseSessions closes the sessions ids of centres s runs, in one
+// transaction: each takes no new booking from now, not even in a place
+// given back while it closes (takePlace), and what is still
+// booked on it at cancelAt is cancelled then (FinishClosing). Each close is
+// audited. A session closed before keeps its first cancel_at, so a retry
+// returns the same sessions and people, to be told again (each message is
+// sent once by its key).
+func (a *Admin) CloseSessions(ctx context.Context, s Staff, ids []string, cancelAt time.Time) ([]ClosedSession, error) {
+	ids = slices.Sorted(slices.Values(ids)) // row locks in id order: two closes cannot deadlock
+	ids = slices.Compact(ids)
+	var out []ClosedSession
+	err := InTx(ctx, a.pool, func(tx pgx.Tx) error {
+		out = nil
+		for _, id := range ids {
+			before, err := lockScopedSlot(ctx, tx, s, id)
+			if err != nil {
+				return err
+			}
+			after := before
+			if before.ClosedAt == nil {
+				if err := tx.QueryRow(ctx, closeSlot, id, cancelAt).Scan(&after.ClosedAt, &after.CancelAt); err != nil {
+					return fmt.Errorf("close %s: %w", id, err)
+				}
+				if err := audit(ctx, tx, s.Email, "slot.close", "slot/"+id, before, after); err != nil {
+					return err
+				}
+			}
+			people, err := bookedPeople(ctx, tx, id, *after.ClosedAt)
+			if err != nil {
+				return err
+			}
+			out = append(out, ClosedSession{Slot: after, People: people})
 		}
-		now := time.Now().UTC()
-		for _, ref := range refs {
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("close sessions %v: %w", ids, err)
+	}
+	return out, nil
+}
+
+// bookedPeople are the confirmed bookings of slot, as a closing notice
+// tells them.
+func bookedPeople(ctx context.Context, tx pgx.Tx, slot string, closedAt time.Time) ([]booking.ManageOutcome, error) {
+	info, err := slotInfo(ctx, tx, slot)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.Query(ctx, bookedOn, slot)
+	if err != nil {
+		return nil, fmt.Errorf("bookings of %s: %w", slot, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (booking.ManageOutcome, error) {
+		o := booking.ManageOutcome{DecidedAt: closedAt, Notify: true}
+		o.Booking = booking.StatusRecord{Status: booking.StatusConfirmed, Slot: &info}
+		err := r.Scan(&o.Booking.Reference, &o.Name, &o.Email, &o.Phone, &o.Contact, &o.Booking.Lang, &o.State, &o.Sequence)
+		o.Booking.Sequence = o.Sequence
+		return o, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bookings of %s: %w", slot, err)
+	}
+	return out, nil
+}
+
+// FinishClosing cancels, each in its own transaction as a person's cancel
+// is (place released, change recorded, sequence bumped, audited under
+// actor), every booking still confirmed on the closed session slotID; a
+// booking moved or cancelled meanwhile is left alone. The outcomes are the
+// bookings its closing cancelled, now or on an earlier try, to be told.
+func (a *Admin) FinishClosing(ctx context.Context, slotID, actor string) ([]booking.ManageOutcome, error) {
+	rows, err := a.pool.Query(ctx, closeCandidates, slotID, escapeLike(closeRequest(slotID, ""))+"%")
+	if err != nil {
+		return nil, fmt.Errorf("bookings of %s: %w", slotID, err)
+	}
+	refs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("bookings of %s: %w", slotID, err)
+	}
+	var outs []booking.ManageOutcome
+	for _, ref := range refs {
+		var (
+			o    booking.ManageOutcome
+			told bool
+		)
+		err := InTx(ctx, a.pool, func(tx pgx.Tx) error {
+			// The booking's lock before the slot's, as the worker takes
+			// them: a person's move racing this cannot deadlock with it.
 			h, err := lockHeld(ctx, tx, ref)
 			if err != nil {
 				return err
 			}
+			m := booking.ManageRequest{Action: booking.ActionCancel, Booking: ref, Request: closeRequest(slotID, ref), RequestedAt: time.Now().UTC()}
 			was := h.status
-			m := booking.ManageRequest{Action: booking.ActionCancel, Booking: ref, Request: closeRequest(slotID, ref), RequestedAt: now}
-			o, err := decide(ctx, tx, m, h, "admin:"+s.Email)
-			if err != nil {
-				return err
+			if h.slot != slotID {
+				return nil // moved away: nothing of the closing's to do
 			}
-			outs = append(outs, o)
-			if was == booking.StatusConfirmed {
-				if err := audit(ctx, tx, s.Email, "booking.cancel", "booking/"+ref,
-					map[string]any{"status": was, "slot": h.slot}, map[string]any{"status": o.Booking.Status, "slot": h.slot, "reason": "session closed"}); err != nil {
-					return err
+			if was != booking.StatusConfirmed {
+				var n int
+				if err := tx.QueryRow(ctx, `SELECT count(*) FROM booking_changes WHERE request = $1`, m.Request).Scan(&n); err != nil {
+					return fmt.Errorf("find request: %w", err)
+				}
+				if n == 0 {
+					return nil // cancelled by its person, who was told so
 				}
 			}
+			if o, err = decide(ctx, tx, m, h, actor); err != nil {
+				return err
+			}
+			told = true
+			if was != booking.StatusConfirmed {
+				return nil
+			}
+			return audit(ctx, tx, actor, "booking.cancel", "booking/"+ref,
+				map[string]any{"status": was, "slot": slotID}, map[string]any{"status": o.Booking.Status, "slot": slotID, "reason": "session closed"})
+		})
+		if err != nil {
+			return nil, fmt.Errorf("finish closing %s: %s: %w", slotID, ref, err)
 		}
-		if before.ClosedAt != nil {
-			return nil
+		if told {
+			outs = append(outs, o)
 		}
-		after := before
-		after.Booked, after.Capacity = 0, 0
-		if err := tx.QueryRow(ctx, closeSlot, slotID).Scan(&after.ClosedAt); err != nil {
-			return fmt.Errorf("close %s: %w", slotID, err)
-		}
-		return audit(ctx, tx, s.Email, "slot.close", "slot/"+slotID, before, after)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("close slot %s: %w", slotID, err)
 	}
 	return outs, nil
 }
 
+// DueClosings are the closed sessions whose time to move is up at now and
+// whose remaining bookings are not all cancelled and told yet.
+func (a *Admin) DueClosings(ctx context.Context, now time.Time) ([]string, error) {
+	rows, err := a.pool.Query(ctx, dueClosings, now)
+	if err != nil {
+		return nil, fmt.Errorf("due closings: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("due closings: %w", err)
+	}
+	return ids, nil
+}
+
+// ClosingDone records that slotID's closing is finished and everyone on it
+// told, so DueClosings leaves it alone.
+func (a *Admin) ClosingDone(ctx context.Context, slotID string) error {
+	if _, err := a.pool.Exec(ctx, closingDone, slotID); err != nil {
+		return fmt.Errorf("closing of %s done: %w", slotID, err)
+	}
+	return nil
+}
+
 // Session is one slot of a day list, with its confirmed bookings.
 type Session struct {
-	SlotID   string   `json:"slot_id"`
-	Time     string   `json:"time"`
-	Capacity int      `json:"capacity"`
-	Booked   int      `json:"booked"`
-	Closed   bool     `json:"closed"`
-	Bookings []Booked `json:"bookings"`
+	SlotID   string `json:"slot_id"`
+	Time     string `json:"time"`
+	Capacity int    `json:"capacity"`
+	Booked   int    `json:"booked"`
+	Closed   bool   `json:"closed"`
+	// CancelAt is when a closing session cancels what is still on it;
+	// people booked may move to another time until then.
+	CancelAt *time.Time `json:"cancel_at,omitempty"`
+	Bookings []Booked   `json:"bookings"`
 }
 
 // Booked is one person on a day list.
@@ -456,6 +608,7 @@ type DayQuery struct {
 
 const dayList = `
 SELECT s.id, s.time_range, s.capacity, s.booked, s.closed_at IS NOT NULL,
+       CASE WHEN s.rest_cancelled_at IS NULL THEN s.cancel_at END,
        b.reference, b.name, COALESCE(b.attendance, '')
 FROM slots s
 LEFT JOIN bookings b ON b.slot_id = s.id AND b.status = 'confirmed'
@@ -484,7 +637,7 @@ func (a *Admin) DayList(ctx context.Context, s Staff, centre, date string, q Day
 		name *string
 		att  string
 	)
-	_, err = pgx.ForEachRow(rows, []any{&sess.SlotID, &sess.Time, &sess.Capacity, &sess.Booked, &sess.Closed, &ref, &name, &att}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&sess.SlotID, &sess.Time, &sess.Capacity, &sess.Booked, &sess.Closed, &sess.CancelAt, &ref, &name, &att}, func() error {
 		if len(out) == 0 || out[len(out)-1].SlotID != sess.SlotID {
 			s := sess
 			s.Bookings = []Booked{}

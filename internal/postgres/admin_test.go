@@ -3,8 +3,11 @@ package postgres_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -63,8 +66,11 @@ func TestAdmin_CentreStaffAreRefusedOnAnotherCentresData(t *testing.T) {
 		if _, err := a.SetCapacity(ctx, s, "sel-001-am", 9); !errors.Is(err, postgres.ErrOutOfScope) {
 			t.Errorf("%s SetCapacity on sel-001: got %v, want ErrOutOfScope", s.Email, err)
 		}
-		if _, err := a.CloseSlot(ctx, s, "sel-001-am"); !errors.Is(err, postgres.ErrOutOfScope) {
-			t.Errorf("%s CloseSlot on sel-001: got %v, want ErrOutOfScope", s.Email, err)
+		if _, err := a.CloseSessions(ctx, s, []string{"sel-002-am", "sel-001-am"}, time.Now()); !errors.Is(err, postgres.ErrOutOfScope) {
+			t.Errorf("%s CloseSessions of sel-001: got %v, want ErrOutOfScope", s.Email, err)
+		}
+		if _, err := a.SessionsToClose(ctx, s, "", "sel-001", "2026-12-01"); !errors.Is(err, postgres.ErrOutOfScope) {
+			t.Errorf("%s SessionsToClose of sel-001's day: got %v, want ErrOutOfScope", s.Email, err)
 		}
 		if _, err := a.DayList(ctx, s, "sel-001", "2026-12-01", postgres.DayQuery{}); !errors.Is(err, postgres.ErrOutOfScope) {
 			t.Errorf("%s DayList of sel-001: got %v, want ErrOutOfScope", s.Email, err)
@@ -128,13 +134,24 @@ func TestAdmin_CapacityBelowBookedIsRefusedNamingTheSlot(t *testing.T) {
 	}
 }
 
-func TestAdmin_CloseCancelsEveryBookingOnceAndAuditsEach(t *testing.T) {
-	t.Parallel()
-	pool, a, refs := adminOn(t, 3, 2)
-	outs, err := a.CloseSlot(t.Context(), staffOne, "sel-001-am")
+// closeNow closes slot and cancels what is on it at once, as staff who
+// offer no change of time do; it returns the cancellations to tell.
+func closeNow(t *testing.T, a *postgres.Admin, s postgres.Staff, slot string) []booking.ManageOutcome {
+	t.Helper()
+	if _, err := a.CloseSessions(t.Context(), s, []string{slot}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	outs, err := a.FinishClosing(t.Context(), slot, s.Email)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return outs
+}
+
+func TestAdmin_CloseAtOnceCancelsEveryBookingOnceAndAuditsEach(t *testing.T) {
+	t.Parallel()
+	pool, a, refs := adminOn(t, 3, 2)
+	outs := closeNow(t, a, staffOne, "sel-001-am")
 	if len(outs) != 2 {
 		t.Fatalf("outcomes: got %d, want 2", len(outs))
 	}
@@ -146,8 +163,8 @@ func TestAdmin_CloseCancelsEveryBookingOnceAndAuditsEach(t *testing.T) {
 	if got := queryInt(t, pool, `SELECT count(*) FROM bookings WHERE slot_id = 'sel-001-am' AND status = 'cancelled'`); got != 2 {
 		t.Errorf("cancelled bookings: got %d, want 2", got)
 	}
-	if got := queryInt(t, pool, `SELECT booked + capacity FROM slots WHERE id = 'sel-001-am' AND closed_at IS NOT NULL`); got != 0 {
-		t.Errorf("closed slot's booked + capacity: got %d, want 0", got)
+	if got := queryInt(t, pool, `SELECT booked FROM slots WHERE id = 'sel-001-am' AND closed_at IS NOT NULL`); got != 0 {
+		t.Errorf("closed slot's booked: got %d, want 0", got)
 	}
 	inv, err := postgres.CheckInvariants(t.Context(), pool, nil)
 	if err != nil || inv.Broken() {
@@ -173,9 +190,9 @@ func TestAdmin_CloseCancelsEveryBookingOnceAndAuditsEach(t *testing.T) {
 
 	// Closed again (a retry after the messages failed): the same people
 	// to tell, nothing changed twice.
-	again, err := a.CloseSlot(t.Context(), staffOne, "sel-001-am")
-	if err != nil || len(again) != 2 || again[0].Booking.Reference != outs[0].Booking.Reference || again[0].Sequence != 1 {
-		t.Fatalf("close again: got %d outcomes %v, want the same 2", len(again), err)
+	again := closeNow(t, a, staffOne, "sel-001-am")
+	if len(again) != 2 || again[0].Booking.Reference != outs[0].Booking.Reference || again[0].Sequence != 1 {
+		t.Fatalf("close again: got %d outcomes, want the same 2", len(again))
 	}
 	if got := audits(); !equalCounts(got, want) {
 		t.Errorf("audit rows after closing twice: got %v, want %v", got, want)
@@ -241,4 +258,160 @@ func TestAdmin_DayListFindsByReferenceOrIDAndChecksIn(t *testing.T) {
 	if n := queryInt(t, pool, `SELECT count(*) FROM bookings WHERE attendance = 'attended' AND attendance_by = $1`, staffOne.Email); n != 1 {
 		t.Errorf("attended by %s: got %d, want 1", staffOne.Email, n)
 	}
+}
+
+// TestAdmin_ClosingOffersAChangeFirstAndCancelsOnlyWhatStayed closes a
+// session of three with an hour to move: nobody else may book its places
+// meanwhile, one person moves, one cancels, and when the hour is up only
+// the third is cancelled, once, however often the pass runs.
+func TestAdmin_ClosingOffersAChangeFirstAndCancelsOnlyWhatStayed(t *testing.T) {
+	t.Parallel()
+	pool, a, refs := adminOn(t, 4, 3)
+	ctx := t.Context()
+	b := postgres.NewBookings(pool, pii.Dev()).WithManage(testenv.ManageSigner())
+	token := func(ref string) string { return testenv.ManageSigner().Sign(ref, "selangor") }
+
+	cancelAt := time.Now().Add(time.Hour)
+	closed, err := a.CloseSessions(ctx, staffOne, []string{"sel-001-am"}, cancelAt)
+	if err != nil || len(closed) != 1 || len(closed[0].People) != 3 {
+		t.Fatalf("CloseSessions: %+v %v, want one session with 3 people to tell", closed, err)
+	}
+	for _, p := range closed[0].People {
+		if p.Booking.Status != booking.StatusConfirmed || p.Email == "" || p.Booking.Slot == nil || p.Booking.Slot.ID != "sel-001-am" {
+			t.Errorf("person to tell: %+v, want a confirmed booking on sel-001-am with its address", p)
+		}
+	}
+	if got := closed[0].Slot; got.ClosedAt == nil || got.CancelAt == nil || !got.CancelAt.Round(time.Second).Equal(cancelAt.Round(time.Second)) || got.Capacity != 4 || got.Booked != 3 {
+		t.Errorf("closed session: %+v, want closed, cancel_at %s, 3 booked of 4", got, cancelAt)
+	}
+	newcomer := func(n int) booking.Status {
+		o, err := b.Decide(ctx, testenv.NewRequest(n, "sel-001-am"), fmt.Sprintf("m%d", n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o.Record.Status
+	}
+	if got := newcomer(10); got != booking.StatusFull {
+		t.Errorf("a booking for the closing session: %s, want full", got)
+	}
+
+	moved, err := b.Manage(ctx, testenv.NewManage(booking.ActionChange, refs[0], token(refs[0]), "sel-002-am"), "c1")
+	if err != nil || moved.Request.Status != booking.StatusChanged {
+		t.Fatalf("move away: %+v %v", moved.Request, err)
+	}
+	if _, err := b.Manage(ctx, testenv.NewManage(booking.ActionCancel, refs[1], token(refs[1])), "c2"); err != nil {
+		t.Fatal(err)
+	}
+	// Two places given back, and neither offered again.
+	if got := queryInt(t, pool, `SELECT booked FROM slots WHERE id = 'sel-001-am'`); got != 1 {
+		t.Errorf("closing session's booked: got %d, want 1", got)
+	}
+	if got := newcomer(11); got != booking.StatusFull {
+		t.Errorf("a booking for a place given back in the closing session: %s, want full", got)
+	}
+	// The listing shows it full too: the cache-fill loop's snapshot.
+	lease, err := postgres.TryLease(ctx, pool, postgres.CacheFillLease)
+	if err != nil || lease == nil {
+		t.Fatalf("TryLease: %v %v", lease, err)
+	}
+	rows, err := lease.Snapshot(ctx)
+	lease.Release()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if r.SlotID == "sel-001-am" && r.Capacity != r.Booked {
+			t.Errorf("listing of the closing session: %d booked of %d, want no place offered", r.Booked, r.Capacity)
+		}
+	}
+
+	if due, err := a.DueClosings(ctx, time.Now()); err != nil || len(due) != 0 {
+		t.Errorf("due before cancel_at: %v %v, want none", due, err)
+	}
+	due, err := a.DueClosings(ctx, cancelAt.Add(time.Second))
+	if err != nil || len(due) != 1 || due[0] != "sel-001-am" {
+		t.Fatalf("due after cancel_at: %v %v, want sel-001-am", due, err)
+	}
+	for i := range 2 { // the pass, and its retry after the messages failed
+		outs, err := a.FinishClosing(ctx, "sel-001-am", "closings")
+		if err != nil || len(outs) != 1 || outs[0].Booking.Reference != refs[2] || outs[0].Booking.Status != booking.StatusCancelled {
+			t.Fatalf("FinishClosing, try %d: %+v %v, want %s cancelled only", i, outs, err, refs[2])
+		}
+	}
+	status := func(ref string) string {
+		var st, slot string
+		if err := pool.QueryRow(ctx, `SELECT status, slot_id FROM bookings WHERE reference = $1`, ref).Scan(&st, &slot); err != nil {
+			t.Fatal(err)
+		}
+		return st + " " + slot
+	}
+	for ref, want := range map[string]string{refs[0]: "confirmed sel-002-am", refs[1]: "cancelled sel-001-am", refs[2]: "cancelled sel-001-am"} {
+		if got := status(ref); got != want {
+			t.Errorf("%s: %s, want %s", ref, got, want)
+		}
+	}
+	if got := queryInt(t, pool, `SELECT count(*) FROM booking_changes WHERE request LIKE 'close:%'`); got != 1 {
+		t.Errorf("the closing's cancellations: %d, want 1", got)
+	}
+	if got := queryInt(t, pool, `SELECT booked FROM slots WHERE id = 'sel-001-am'`); got != 0 {
+		t.Errorf("finished session's booked: %d, want 0", got)
+	}
+	if err := a.ClosingDone(ctx, "sel-001-am"); err != nil {
+		t.Fatal(err)
+	}
+	if due, err := a.DueClosings(ctx, cancelAt.Add(time.Hour)); err != nil || len(due) != 0 {
+		t.Errorf("due once done: %v %v, want none", due, err)
+	}
+	if inv, err := postgres.CheckInvariants(ctx, pool, nil); err != nil || inv.Broken() {
+		t.Fatalf("invariants: %+v %v", inv, err)
+	}
+}
+
+// TestAdmin_AMoveRacingTheEndOfAClosingKeepsOnePlace races each person's
+// move out of a closing session against the pass that cancels what stayed:
+// every booking ends moved or cancelled, never both places nor none, and
+// the counters equal the bookings.
+func TestAdmin_AMoveRacingTheEndOfAClosingKeepsOnePlace(t *testing.T) {
+	t.Parallel()
+	const people = 8
+	pool, a, refs := adminOn(t, people, people)
+	ctx := t.Context()
+	if _, err := pool.Exec(ctx, `UPDATE slots SET capacity = $1 WHERE id = 'sel-002-am'`, people); err != nil {
+		t.Fatal(err)
+	}
+	b := postgres.NewBookings(pool, pii.Dev()).WithManage(testenv.ManageSigner())
+	if _, err := a.CloseSessions(ctx, staffOne, []string{"sel-001-am"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for _, ref := range refs {
+		wg.Go(func() {
+			m := testenv.NewManage(booking.ActionChange, ref, testenv.ManageSigner().Sign(ref, "selangor"), "sel-002-am")
+			if _, err := b.Manage(ctx, m, "move"); err != nil {
+				t.Errorf("move %s: %v", ref, err)
+			}
+		})
+	}
+	wg.Go(func() {
+		if _, err := a.FinishClosing(ctx, "sel-001-am", "closings"); err != nil {
+			t.Errorf("FinishClosing: %v", err)
+		}
+	})
+	wg.Wait()
+	// What the race left on the closing session, cancelled now.
+	if _, err := a.FinishClosing(ctx, "sel-001-am", "closings"); err != nil {
+		t.Fatal(err)
+	}
+	moved := queryInt(t, pool, `SELECT count(*) FROM bookings WHERE status = 'confirmed' AND slot_id = 'sel-002-am'`)
+	cancelled := queryInt(t, pool, `SELECT count(*) FROM bookings WHERE status = 'cancelled' AND slot_id = 'sel-001-am'`)
+	if moved+cancelled != people {
+		t.Errorf("moved %d + cancelled %d, want %d: every booking one or the other", moved, cancelled, people)
+	}
+	if got := queryInt(t, pool, `SELECT booked FROM slots WHERE id = 'sel-001-am'`); got != 0 {
+		t.Errorf("closed session's booked: %d, want 0", got)
+	}
+	if inv, err := postgres.CheckInvariants(ctx, pool, nil); err != nil || inv.Broken() {
+		t.Fatalf("invariants: %+v %v", inv, err)
+	}
+	t.Logf("moved %d, cancelled %d", moved, cancelled)
 }

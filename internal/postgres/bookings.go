@@ -61,10 +61,11 @@ WHERE b.reference = $1 OR (b.id_hash = $2 AND b.status = 'confirmed')`
 // The conditional UPDATE is the whole overbooking defence: the row lock makes
 // concurrent bumps queue, and Postgres re-checks booked < capacity on the
 // newest row version after the wait, so the last place goes to one booking.
+// A closed session takes nobody, even in a place given back while it closes.
 const takePlace = `
 UPDATE slots s SET booked = s.booked + 1
 FROM centers c
-WHERE s.id = $1 AND s.booked < s.capacity AND c.id = s.center_id
+WHERE s.id = $1 AND s.booked < s.capacity AND s.closed_at IS NULL AND c.id = s.center_id
 RETURNING s.id, c.id, c.name, c.address, to_char(s.slot_date, 'YYYY-MM-DD'), s.time_range`
 
 const insertBooking = `

@@ -196,12 +196,12 @@ func (l *Lease) Expire(ctx context.Context, state string, now time.Time) (int, e
 	return int(tag.RowsAffected()), nil
 }
 
-// Free places = what the state's slots from today on (Malaysia's day, $2)
-// have left, minus the places invitations hold.
+// Free places = what the state's open slots from today on (Malaysia's day,
+// $2) have left, minus the places invitations hold.
 const freePlaces = `
 SELECT COALESCE((SELECT sum(GREATEST(s.capacity - s.booked, 0))
                  FROM slots s JOIN centers c ON c.id = s.center_id
-                 WHERE c.state_code = $1 AND s.slot_date >= $2), 0)
+                 WHERE c.state_code = $1 AND s.slot_date >= $2 AND s.closed_at IS NULL), 0)
      - (SELECT count(*) FROM invitations i JOIN registrations r ON r.reference = i.registration
         WHERE i.state_code = $1 AND i.used_at IS NULL AND r.status = 'invited')`
 

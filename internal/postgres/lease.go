@@ -51,7 +51,9 @@ const readSlots = `
 SELECT st.code, st.name, st.mode, st.opens_at, st.closed,
        COALESCE(c.id, ''), COALESCE(c.name, ''), COALESCE(c.address, ''),
        COALESCE(s.id, ''), COALESCE(to_char(s.slot_date, 'YYYY-MM-DD'), ''), COALESCE(s.time_range, ''),
-       COALESCE(s.capacity, 0), COALESCE(s.booked, 0)
+       -- A closed session shows as full: it offers no place.
+       COALESCE(CASE WHEN s.closed_at IS NULL THEN s.capacity ELSE LEAST(s.capacity, s.booked) END, 0),
+       COALESCE(s.booked, 0)
 FROM states st
 LEFT JOIN centers c ON c.state_code = st.code
 LEFT JOIN slots s ON s.center_id = c.id

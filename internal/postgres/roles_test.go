@@ -443,10 +443,20 @@ func TestRoles_AdminRunsTheDayButCannotBookOrRewriteHistory(t *testing.T) {
 		t.Fatalf("add a session: %v", err)
 	}
 	for i := range 2 { // a close, and its retry
-		outs, err := a.CloseSlot(ctx, s, "sel-001-pm")
-		if err != nil || len(outs) != 2 {
-			t.Fatalf("CloseSlot, try %d: %d cancelled, %v", i, len(outs), err)
+		closed, err := a.CloseSessions(ctx, s, []string{"sel-001-pm"}, time.Now())
+		if err != nil || len(closed) != 1 {
+			t.Fatalf("CloseSessions, try %d: %+v, %v", i, closed, err)
 		}
+		outs, err := a.FinishClosing(ctx, "sel-001-pm", s.Email)
+		if err != nil || len(outs) != 2 {
+			t.Fatalf("FinishClosing, try %d: %d cancelled, %v", i, len(outs), err)
+		}
+	}
+	if due, err := a.DueClosings(ctx, time.Now()); err != nil || len(due) != 1 {
+		t.Fatalf("DueClosings: %v, %v", due, err)
+	}
+	if err := a.ClosingDone(ctx, "sel-001-pm"); err != nil {
+		t.Fatalf("ClosingDone: %v", err)
 	}
 	if rows, err := a.Audit(ctx, "slot/"); err != nil || len(rows) < 3 {
 		t.Fatalf("Audit: %d rows, %v", len(rows), err)

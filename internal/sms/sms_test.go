@@ -30,6 +30,7 @@ const (
 var smsKinds = []notify.Kind{
 	notify.KindConfirmed, notify.KindFull, notify.KindDuplicate, notify.KindAttempt,
 	notify.KindInvitation, notify.KindExpired, notify.KindChanged, notify.KindCancelled, notify.KindManage,
+	notify.KindClosing, notify.KindClosed,
 }
 
 func request(t *testing.T, kind notify.Kind, lang string) email.Request {
@@ -67,11 +68,15 @@ func request(t *testing.T, kind notify.Kind, lang string) email.Request {
 			exp := decided.Add(48 * time.Hour)
 			r.Token, r.ExpiresAt = signer.Sign(r.Reference, "selangor", icBare, exp), &exp
 		}
-	case notify.KindChanged, notify.KindCancelled, notify.KindManage:
+	case notify.KindChanged, notify.KindCancelled, notify.KindManage, notify.KindClosing, notify.KindClosed:
 		r = email.Request{Reference: o.Record.Reference, Kind: kind, Lang: lang, Name: o.Name, Email: o.Email,
 			Phone: o.Phone, Contact: booking.ContactSMS, State: "selangor", DecidedAt: decided, Slot: &slot, Sequence: 1}
-		if kind != notify.KindCancelled {
+		if !kind.Cancels() {
 			r.Manage = manageToken(t)
+		}
+		if kind == notify.KindClosing {
+			at := decided.Add(24 * time.Hour)
+			r.ExpiresAt = &at
 		}
 		if kind == notify.KindManage {
 			r.Sequence = 0
@@ -146,7 +151,7 @@ func TestCompose_OneSegmentWithoutLinkOrCentre(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if kind == notify.KindInvitation || kind == notify.KindFull || kind == notify.KindExpired || kind == notify.KindCancelled {
+			if kind == notify.KindInvitation || kind == notify.KindFull || kind == notify.KindExpired || kind.Cancels() {
 				m.Body = m.Body[:strings.LastIndex(m.Body, " ")]
 			}
 			for _, words := range []string{" Change or cancel: ", " Tukar atau batal: "} {

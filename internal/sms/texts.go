@@ -31,6 +31,14 @@ var texts = map[notify.Kind]map[string]string{
 		booking.LangEnglish: "vaxbook: Your booking {ref} on {date} {time}. Do not share this link.{manage}",
 		booking.LangMalay:   "vaxbook: Tempahan anda {ref} pada {date} {time}. Jangan kongsi pautan ini.{manage}",
 	},
+	notify.KindClosing: {
+		booking.LangEnglish: "vaxbook: Your session {date} {time}, {centre} is closing (ref {ref}). Choose another time by {expires} or it is cancelled.{manage}",
+		booking.LangMalay:   "vaxbook: Sesi anda {date} {time}, {centre} ditutup (rujukan {ref}). Pilih masa lain sebelum {expires} atau ia dibatalkan.{manage}",
+	},
+	notify.KindClosed: {
+		booking.LangEnglish: "vaxbook: Your vaccination session {date} {time} closed, so booking {ref} is cancelled. To book again: {link}",
+		booking.LangMalay:   "vaxbook: Sesi vaksinasi anda {date} {time} ditutup, jadi tempahan {ref} dibatalkan. Tempah semula: {link}",
+	},
 	notify.KindFull: {
 		booking.LangEnglish: "vaxbook: Sorry, all slots you chose were taken (ref {ref}); no appointment yet. Choose again: {link}",
 		booking.LangMalay:   "vaxbook: Maaf, slot pilihan anda penuh (rujukan {ref}); tiada janji temu lagi. Pilih semula: {link}",
