@@ -23,15 +23,13 @@ type retentionWorld struct {
 	refs map[string]string // what → reference
 }
 
-func day(t time.Time) string { return t.In(time.FixedZone("MYT", 8*3600)).Format(time.DateOnly) }
-
 func newRetentionWorld(t *testing.T) retentionWorld {
 	t.Helper()
 	now := time.Now()
 	pool := testenv.NewPool(t)
 	testenv.MustSeed(t, pool,
-		listing.SlotRow{SlotID: "sel-001-old", Date: day(now.Add(-40 * 24 * time.Hour)), Capacity: 5},
-		listing.SlotRow{SlotID: "sel-001-new", Date: day(now.Add(-10 * 24 * time.Hour)), Capacity: 5},
+		listing.SlotRow{SlotID: "sel-001-old", Date: testenv.DayOf(now.Add(-40 * 24 * time.Hour)), Capacity: 5},
+		listing.SlotRow{SlotID: "sel-001-new", Date: testenv.DayOf(now.Add(-10 * 24 * time.Hour)), Capacity: 5},
 		listing.SlotRow{SlotID: "sel-001-none", Time: "14:00-18:00", Capacity: 0},
 	)
 	w := retentionWorld{pool: pool, now: now, refs: map[string]string{}}
@@ -256,8 +254,8 @@ func TestRetain_CountsFromCheckInAndFromCancellation(t *testing.T) {
 	ago := func(days int) time.Time { return now.Add(-time.Duration(days) * 24 * time.Hour) }
 	pool := testenv.NewPool(t)
 	testenv.MustSeed(t, pool,
-		listing.SlotRow{SlotID: "sel-001-old", Date: day(ago(40)), Capacity: 10},
-		listing.SlotRow{SlotID: "sel-001-new", Date: day(ago(10)), Capacity: 10},
+		listing.SlotRow{SlotID: "sel-001-old", Date: testenv.DayOf(ago(40)), Capacity: 10},
+		listing.SlotRow{SlotID: "sel-001-new", Date: testenv.DayOf(ago(10)), Capacity: 10},
 	)
 	b := postgres.NewBookings(pool, pii.Dev())
 	cases := []struct {
