@@ -204,9 +204,9 @@ func TestAnswers_EveryErrorAnswerIsAsRecorded(t *testing.T) {
 	}
 	manageToken := manageSigner.Sign(ref, "selangor")
 	bearer := map[string]string{"Authorization": "Bearer " + manageToken}
-	slot := booking.SlotInfo{ID: open, CenterID: "sel-001", Date: time.Now().AddDate(0, 0, 7).Format(time.DateOnly), Time: "08:00-13:00"}
+	slot := booking.SlotInfo{ID: open, CenterID: "sel-001", Date: testenv.Day(7), Time: "08:00-13:00"}
 	pastSlot := slot
-	pastSlot.Date = time.Now().AddDate(0, 0, -2).Format(time.DateOnly)
+	pastSlot.Date = testenv.Day(-2)
 	held := &booking.StatusRecord{Reference: ref, Status: booking.StatusConfirmed, Slot: &slot}
 	cancelled := &booking.StatusRecord{Reference: ref, Status: booking.StatusCancelled, Slot: &slot, Sequence: 1}
 	past := &booking.StatusRecord{Reference: ref, Status: booking.StatusConfirmed, Slot: &pastSlot}

@@ -260,7 +260,7 @@ func seedFullQueueState(t *testing.T, dbURL string) {
 	t.Helper()
 	ctx := context.Background()
 	pool := poolFor(t, dbURL)
-	day := time.Now().AddDate(0, 0, 7).Format(time.DateOnly)
+	day := testenv.Day(7)
 	if _, err := seed.Load(ctx, pool, []seed.Row{{State: "kedah", StateName: "Kedah", CenterID: "kdh-001", CenterName: "Dewan Alor Setar",
 		Address: "Jalan Dewan, Kedah", SlotID: "kdh-001-am", Date: day, Time: "08:00-13:00", Capacity: 1}}); err != nil {
 		t.Fatal(err)

@@ -294,7 +294,7 @@ func (p *page) axe() []axeViolation {
 func seedBrowserData(t *testing.T, dbURL string) string {
 	t.Helper()
 	ctx := context.Background()
-	day := time.Now().AddDate(0, 0, 7).Format(time.DateOnly)
+	day := testenv.Day(7)
 	var rows []seed.Row
 	add := func(state, stateName, centre, name, slot, tm string, capacity int) {
 		rows = append(rows, seed.Row{State: state, StateName: stateName, CenterID: centre, CenterName: name,

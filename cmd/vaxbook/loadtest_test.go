@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -28,9 +27,9 @@ import (
 func TestLoadtestSurge_NoOverbookingNoLoss(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	// Two states, 18 slots of 50, from tomorrow on: a manage link stops
-	// working once its appointment's day has passed.
-	dbURL, pool := seedLoadStates(t, 3, func(d int) string { return time.Now().AddDate(0, 0, d).Format(time.DateOnly) },
+	// Two states, 18 slots of 50, from Malaysia's tomorrow on: a manage
+	// link stops working once its appointment's day has passed.
+	dbURL, pool := seedLoadStates(t, 3, testenv.Day,
 		loadState{"selangor", "Selangor", "sel"}, loadState{"labuan", "W.P. Labuan", "lbn"})
 	srv, _ := testenv.NewPubSub(t, "surge")
 	env := map[string]string{
@@ -99,7 +98,7 @@ func TestLoadtestRegister_NoOneInvitedTwiceNoLoss(t *testing.T) {
 	ctx := context.Background()
 	// One state to make a queue state and one that stays open; slots from
 	// tomorrow on, which is where the loop counts places.
-	dbURL, _ := seedLoadStates(t, 2, func(d int) string { return time.Now().AddDate(0, 0, d).Format(time.DateOnly) },
+	dbURL, _ := seedLoadStates(t, 2, testenv.Day,
 		loadState{"putrajaya", "W.P. Putrajaya", "pjy"}, loadState{"labuan", "W.P. Labuan", "lbn"})
 	env := map[string]string{
 		"DATABASE_URL": dbURL, "REDIS_URL": testenv.RedisURL(t),

@@ -32,15 +32,23 @@ type Removed struct {
 const scrubBooking = `name = '', phone = '', email = '', id_hash = NULL, id_number = NULL,
     existing_reference = NULL, manage_hash = NULL, personal_data_removed_at = $1`
 
-// A confirmed booking is kept until its appointment's day ($2, Malaysia's
-// date of now - after) is past (a centre may still ask who came); one that
-// got no place is of no use once decided ($3 = now - after).
+// A confirmed booking whose person attended is kept until the check-in
+// ($3 = now - after) is past: attending is seed 000's "vaccination
+// complete", from which the rules count, whatever day the slot was. One not
+// checked in as attended is kept until its appointment's day ($2,
+// Malaysia's date of now - after) is past (a centre may still ask who
+// came). A cancelled one counts from its cancellation, not from when it was
+// booked (older rows have no cancelled_at); one that got no place is of no
+// use once decided.
 const retainBookings = `
 UPDATE bookings b SET ` + scrubBooking + `
 WHERE b.personal_data_removed_at IS NULL
-  AND ((b.status <> 'confirmed' AND b.processed_at < $3)
-       OR (b.status = 'confirmed'
-           AND EXISTS (SELECT 1 FROM slots s WHERE s.id = b.slot_id AND s.slot_date < $2::date)))`
+  AND CASE
+      WHEN b.status = 'cancelled' THEN COALESCE(b.cancelled_at, b.processed_at) < $3
+      WHEN b.status <> 'confirmed' THEN b.processed_at < $3
+      WHEN b.attendance = 'attended' AND b.attendance_at IS NOT NULL THEN b.attendance_at < $3
+      ELSE EXISTS (SELECT 1 FROM slots s WHERE s.id = b.slot_id AND s.slot_date < $2::date)
+      END`
 
 const scrubRegistration = `name = '', phone = '', email = '', id_hash = NULL, id_number = NULL,
     personal_data_removed_at = $1`
@@ -74,8 +82,10 @@ const purgeRejected = `DELETE FROM rejected_messages WHERE received_at < $1`
 
 // RetentionPolicy says how long personal data is kept.
 type RetentionPolicy struct {
-	// After is how long after the appointment (or, for what got no
-	// appointment, after it was decided) a person's details are kept.
+	// After is how long a person's details are kept after their check-in
+	// as attended, else after the appointment's day; for a cancelled
+	// booking after its cancellation, and for what got no appointment
+	// after it was decided.
 	After time.Duration
 	// Rejected is how long a rejected message's excerpt is kept.
 	Rejected time.Duration

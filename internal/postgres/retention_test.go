@@ -23,15 +23,13 @@ type retentionWorld struct {
 	refs map[string]string // what → reference
 }
 
-func day(t time.Time) string { return t.In(time.FixedZone("MYT", 8*3600)).Format(time.DateOnly) }
-
 func newRetentionWorld(t *testing.T) retentionWorld {
 	t.Helper()
 	now := time.Now()
 	pool := testenv.NewPool(t)
 	testenv.MustSeed(t, pool,
-		listing.SlotRow{SlotID: "sel-001-old", Date: day(now.Add(-40 * 24 * time.Hour)), Capacity: 5},
-		listing.SlotRow{SlotID: "sel-001-new", Date: day(now.Add(-10 * 24 * time.Hour)), Capacity: 5},
+		listing.SlotRow{SlotID: "sel-001-old", Date: testenv.DayOf(now.Add(-40 * 24 * time.Hour)), Capacity: 5},
+		listing.SlotRow{SlotID: "sel-001-new", Date: testenv.DayOf(now.Add(-10 * 24 * time.Hour)), Capacity: 5},
 		listing.SlotRow{SlotID: "sel-001-none", Time: "14:00-18:00", Capacity: 0},
 	)
 	w := retentionWorld{pool: pool, now: now, refs: map[string]string{}}
@@ -244,5 +242,64 @@ func TestErase_RemovesOnePersonEverywhereAndKeepsTheirPlace(t *testing.T) {
 	}
 	if r := w.booking(t, "confirmed new"); !removed(r) {
 		t.Errorf("booking erased by reference: %+v", r)
+	}
+}
+
+// Check-in and cancellation move the point retention counts from: attending
+// is "vaccination complete", whatever the slot's day; a cancellation counts
+// from when it happened, not from when the place was first booked.
+func TestRetain_CountsFromCheckInAndFromCancellation(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	ago := func(days int) time.Time { return now.Add(-time.Duration(days) * 24 * time.Hour) }
+	pool := testenv.NewPool(t)
+	testenv.MustSeed(t, pool,
+		listing.SlotRow{SlotID: "sel-001-old", Date: testenv.DayOf(ago(40)), Capacity: 10},
+		listing.SlotRow{SlotID: "sel-001-new", Date: testenv.DayOf(ago(10)), Capacity: 10},
+	)
+	b := postgres.NewBookings(pool, pii.Dev())
+	cases := []struct {
+		what, slot  string
+		set         string    // what the centre or the person did since, as SQL
+		at          time.Time // its $2, if it has one
+		wantRemoved bool
+	}{
+		{"attended recently, old appointment", "sel-001-old", `attendance = 'attended', attendance_at = $2`, ago(10), false},
+		{"attended long ago, recent appointment", "sel-001-new", `attendance = 'attended', attendance_at = $2`, ago(40), true},
+		{"no-show, old appointment", "sel-001-old", `attendance = 'no_show', attendance_at = $2`, ago(10), true},
+		{"cancelled recently, booked long ago", "sel-001-old", `status = 'cancelled', cancelled_at = $2`, ago(5), false},
+		{"cancelled long ago", "sel-001-old", `status = 'cancelled', cancelled_at = $2`, ago(35), true},
+		{"cancelled before cancelled_at was kept", "sel-001-new", `status = 'cancelled'`, time.Time{}, true},
+	}
+	refs := make([]string, len(cases))
+	for i, c := range cases {
+		req := testenv.NewRequest(i+1, c.slot)
+		if _, err := b.Decide(t.Context(), req, "m-"+req.Reference); err != nil {
+			t.Fatal(err)
+		}
+		refs[i] = req.Reference
+		// Every one was booked long ago: only what happened since may keep it.
+		if _, err := pool.Exec(t.Context(), `UPDATE bookings SET processed_at = $2 WHERE reference = $1`, req.Reference, ago(40)); err != nil {
+			t.Fatal(err)
+		}
+		args := []any{req.Reference}
+		if !c.at.IsZero() {
+			args = append(args, c.at)
+		}
+		if _, err := pool.Exec(t.Context(), `UPDATE bookings SET `+c.set+` WHERE reference = $1`, args...); err != nil {
+			t.Fatalf("%s: %v", c.what, err)
+		}
+	}
+
+	if _, err := postgres.Retain(t.Context(), pool, policy, now); err != nil {
+		t.Fatalf("Retain: %v", err)
+	}
+	w := retentionWorld{pool: pool, now: now, refs: map[string]string{}}
+	for i, c := range cases {
+		w.refs[c.what] = refs[i]
+		r := w.booking(t, c.what)
+		if c.wantRemoved && !removed(r) || !c.wantRemoved && !kept(r) {
+			t.Errorf("booking %s: %+v, want personal data removed %v", c.what, r, c.wantRemoved)
+		}
 	}
 }

@@ -2,7 +2,9 @@
 // and the pass that applies it (`vaxbook retention`, a scheduled Cloud Run
 // job). Seed 000 asked to "drop certain fields once the vaccination is
 // complete": a person's name, phone, e-mail and ID hash go a set time after
-// their appointment; counts, slots and statuses stay for the statistics.
+// a centre checks them in as attended (or, with no such check-in, after
+// their appointment's day); counts, slots and statuses stay for the
+// statistics.
 package retention
 
 import (
@@ -19,10 +21,11 @@ import (
 
 // Config is the retention policy, from the environment.
 type Config struct {
-	// After is how long after the appointment's day (or, for a submission
-	// that got no place and a final registration, after it was decided) the
-	// person's details are kept: long enough for a centre's follow-up
-	// questions and a complaint, and no longer.
+	// After is how long after the check-in as attended (else after the
+	// appointment's day; for a cancelled booking after its cancellation;
+	// for a submission that got no place and a final registration after it
+	// was decided) the person's details are kept: long enough for a
+	// centre's follow-up questions and a complaint, and no longer.
 	After time.Duration `env:"RETENTION_AFTER, default=720h"`
 	// Rejected is how long a rejected push message's redacted excerpt is
 	// kept for a human to look at.

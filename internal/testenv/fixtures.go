@@ -22,7 +22,9 @@ import (
 // StateName the code capitalised, CenterID the code's first three letters
 // and "-001", CenterName "Dewan " and CenterAddress "Jalan " followed by the
 // centre id, Date "2026-12-01", Time "08:00-13:00". It returns the rows as
-// loaded, for a test that loads them again or asserts against them.
+// loaded, for a test that loads them again or asserts against them. The
+// default date is a fixed day, already past: a test whose outcome turns on
+// today names its Date with Day.
 func MustSeed(t testing.TB, db *pgxpool.Pool, slots ...listing.SlotRow) []listing.SlotRow {
 	t.Helper()
 	rows := SeedRows(slots...)
@@ -73,6 +75,19 @@ func withDefaults(r listing.SlotRow) listing.SlotRow {
 	def(&r.Time, "08:00-13:00")
 	return r
 }
+
+// malaysia is the zone slots are dated in: UTC+8, with no daylight saving.
+var malaysia = time.FixedZone("MYT", 8*60*60)
+
+// Day is Malaysia's date days from now (negative: before), for a slot in a
+// test whose outcome turns on what day it is (the manage page refuses a
+// past appointment, the invitation loop counts places from today on,
+// retention counts from the appointment's day): a fixed date would pass
+// until that day comes, and then fail.
+func Day(days int) string { return DayOf(time.Now().AddDate(0, 0, days)) }
+
+// DayOf is Malaysia's date at t.
+func DayOf(t time.Time) string { return t.In(malaysia).Format(time.DateOnly) }
 
 // RowVersions lists every state, centre and slot with its xmin, which
 // changes whenever a row is rewritten even with the same values: comparing
