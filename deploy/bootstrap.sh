@@ -445,7 +445,7 @@ schedule_job retention "0 3 * * *"
 # and only reports (deploy/README.md, "Counter drift").
 schedule_job reconcile "17 * * * *"
 # closings cancels what stayed on closed sessions once their time to move
-# is up (docs/admin.md); a deadline is met within ten minutes.
+# is up (docs/contract.md, "Centres' staff"); a deadline is met within ten minutes.
 schedule_job closings "*/10 * * * *"
 
 # reconcile's drift lines, counted for the Counter drift alert (runbook).

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/vaxbook/vaxbook/internal/booking"
 	"github.com/vaxbook/vaxbook/internal/listing"
@@ -42,13 +43,17 @@ func TestRoles_AdminReadsOnlyTheBookingColumnsItNeeds(t *testing.T) {
 	if err := a.SetAttendance(ctx, s, people[0].Reference, "attended"); err != nil {
 		t.Fatalf("SetAttendance: %v", err)
 	}
-	outs, err := a.CloseSlot(ctx, s, "sel-001-am")
-	if err != nil || len(outs) != 2 {
-		t.Fatalf("CloseSlot: %d cancelled, %v", len(outs), err)
+	closed, err := a.CloseSessions(ctx, s, []string{"sel-001-am"}, time.Now().Add(time.Hour))
+	if err != nil || len(closed) != 1 || len(closed[0].People) != 2 {
+		t.Fatalf("CloseSessions: %+v, %v", closed, err)
 	}
-	for _, o := range outs {
+	outs, err := a.FinishClosing(ctx, "sel-001-am", s.Email)
+	if err != nil || len(outs) != 2 {
+		t.Fatalf("FinishClosing: %d cancelled, %v", len(outs), err)
+	}
+	for _, o := range append(outs, closed[0].People...) {
 		if o.Email == "" || o.Name == "" {
-			t.Errorf("CloseSlot outcome %s: %+v, want whom to tell", o.Booking.Reference, o)
+			t.Errorf("closing outcome %s: %+v, want whom to tell", o.Booking.Reference, o)
 		}
 	}
 
