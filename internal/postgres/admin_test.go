@@ -15,6 +15,7 @@ import (
 	"github.com/vaxbook/vaxbook/internal/listing"
 	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/postgres"
+	"github.com/vaxbook/vaxbook/internal/queue"
 	"github.com/vaxbook/vaxbook/internal/testenv"
 )
 
@@ -414,4 +415,50 @@ func TestAdmin_AMoveRacingTheEndOfAClosingKeepsOnePlace(t *testing.T) {
 		t.Fatalf("invariants: %+v %v", inv, err)
 	}
 	t.Logf("moved %d, cancelled %d", moved, cancelled)
+}
+
+// TestAdmin_AClosedSessionsPlacesAreNotInvitedFor: in a queue state, the
+// invitation loop counts the places of open sessions only, so nobody is
+// invited to a place a closing session holds or gives back.
+func TestAdmin_AClosedSessionsPlacesAreNotInvitedFor(t *testing.T) {
+	t.Parallel()
+	pool := testenv.NewPool(t)
+	ctx := t.Context()
+	testenv.MustSeed(t, pool,
+		listing.SlotRow{SlotID: "sel-001-am", Date: testenv.Day(3), Capacity: 2},
+		listing.SlotRow{SlotID: "sel-001-pm", Date: testenv.Day(3), Time: "14:00-18:00", Capacity: 4},
+	)
+	if _, err := pool.Exec(ctx, `UPDATE states SET mode = 'queue' WHERE code = 'selangor'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := postgres.SetStaff(ctx, pool, "operator", staffOne); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := postgres.NewAdmin(pool).CloseSessions(ctx, staffOne, []string{"sel-001-pm"}, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	r := postgres.NewRegistrar(pool, pii.Dev())
+	now := time.Now()
+	for n := 1; n <= 5; n++ {
+		reg := queue.Registration{
+			Reference: booking.NewReference(), State: "selangor", Name: "P", IDNumber: testenv.NewRequest(n).IDNumber,
+			Phone: "+60123456789", Email: "p@example.com", Lang: "ms", Contact: booking.ContactEmail,
+			ReceivedAt: now.Add(-time.Hour),
+		}
+		if _, err := r.Record(ctx, reg, "m"+reg.Reference); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lease, err := postgres.TryLease(ctx, pool, postgres.InviteLease)
+	if err != nil || lease == nil {
+		t.Fatalf("TryLease: %v, %v", lease, err)
+	}
+	defer lease.Release()
+	if _, err := lease.Open(ctx, "selangor", now, func([]string) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	hash := func(ref, id string) string { return "h-" + ref }
+	if n, err := lease.Invite(ctx, "selangor", now, now.Add(time.Hour), 10, hash); err != nil || n != 2 {
+		t.Fatalf("Invite: %d invited, %v; want 2, the open session's places only", n, err)
+	}
 }
