@@ -15,7 +15,6 @@ import (
 	"github.com/vaxbook/vaxbook/internal/listing"
 	"github.com/vaxbook/vaxbook/internal/pii"
 	"github.com/vaxbook/vaxbook/internal/postgres"
-	"github.com/vaxbook/vaxbook/internal/queue"
 	"github.com/vaxbook/vaxbook/internal/testenv"
 )
 
@@ -440,14 +439,9 @@ func TestAdmin_AClosedSessionsPlacesAreNotInvitedFor(t *testing.T) {
 	r := postgres.NewRegistrar(pool, pii.Dev())
 	now := time.Now()
 	for n := 1; n <= 5; n++ {
-		reg := queue.Registration{
-			Reference: booking.NewReference(), State: "selangor", Name: "P", IDNumber: testenv.NewRequest(n).IDNumber,
-			Phone: "+60123456789", Email: "p@example.com", Lang: "ms", Contact: booking.ContactEmail,
-			ReceivedAt: now.Add(-time.Hour),
-		}
-		if _, err := r.Record(ctx, reg, "m"+reg.Reference); err != nil {
-			t.Fatal(err)
-		}
+		reg := registration(n, now.Add(-time.Hour))
+		reg.State = "selangor"
+		mustRecord(t, r, reg, "m"+reg.Reference)
 	}
 	lease, err := postgres.TryLease(ctx, pool, postgres.InviteLease)
 	if err != nil || lease == nil {
