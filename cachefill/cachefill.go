@@ -120,9 +120,9 @@ func (l *Loop) pass(ctx context.Context, lease *postgres.Lease) (_ time.Time, _ 
 	}
 	written = slices.Collect(maps.Keys(docs.ByState))
 	// Redis may have lost everything between the claim and the write: the
-	// heartbeat just written would then tell GET /status there is nothing
-	// to wait for until the next pass. Asking again closes that to one
-	// round trip.
+	// heartbeat's write then left a stand-in token (redis.Listings.Write),
+	// so GET /status says "restoring"; claiming again starts the rebuild
+	// that replaces it.
 	if l.restore.token == "" {
 		if err := l.claim(ctx); err != nil {
 			return time.Time{}, false, err

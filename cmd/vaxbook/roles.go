@@ -174,7 +174,7 @@ func runCacheFill(ctx context.Context, _ []string, getenv func(string) string, s
 	}
 	defer closeStores()
 
-	return runLoop(ctx, log, cfg.Port, cachefill.New(log, pool, redis.NewListings(rdb), redis.NewStatuses(rdb, cfg.CacheFill.StatusTTL), cfg.CacheFill))
+	return runLoop(ctx, log, cfg.Port, cachefill.New(log, pool, redis.NewListings(rdb).GuardingStatuses(), redis.NewStatuses(rdb, cfg.CacheFill.StatusTTL), cfg.CacheFill))
 }
 
 func runInvite(ctx context.Context, _ []string, getenv func(string) string, stdout io.Writer) error {

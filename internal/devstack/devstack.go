@@ -283,7 +283,7 @@ func Start(ctx context.Context, log *slog.Logger, cfg Config) (_ *Stack, err err
 	}
 	closers = append(closers, func() { _ = ln.Close() })
 	base := "http://" + loopback(ln.Addr())
-	loop := cachefill.New(log, pool, listings, statuses, cfg.CacheFill)
+	loop := cachefill.New(log, pool, listings.GuardingStatuses(), statuses, cfg.CacheFill)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return loop.Run(gctx) })
 

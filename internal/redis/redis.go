@@ -54,10 +54,19 @@ func Open(ctx context.Context, url string) (*goredis.Client, error) {
 }
 
 // Listings reads and writes rendered documents.
-type Listings struct{ c goredis.UniversalClient }
+type Listings struct {
+	c     goredis.UniversalClient
+	guard bool // Write vouches for the status records too
+}
 
 // NewListings wraps a client.
 func NewListings(c goredis.UniversalClient) *Listings { return &Listings{c: c} }
+
+// GuardingStatuses is l for the cache-fill loop, which claims the status
+// records' rebuild before each write: its heartbeat must not tell GET
+// /status that a record is unknown when Redis lost everything since that
+// claim (writeHeartbeat).
+func (l *Listings) GuardingStatuses() *Listings { return &Listings{c: l.c, guard: true} }
 
 // State reads one state's rendered /listppv document.
 func (l *Listings) State(ctx context.Context, code string) (listing.Rendered, error) {
@@ -92,7 +101,11 @@ func (l *Listings) Write(ctx context.Context, docs listing.Documents, at time.Ti
 			hset(ctx, p, keyState(code), r)
 		}
 		hset(ctx, p, keyStates, docs.States)
-		p.Set(ctx, keyHeartbeat, at.UnixMilli(), 0)
+		if l.guard {
+			p.Eval(ctx, writeHeartbeat, []string{keyHeartbeat, keyStatusMark, keyStatusRestore}, at.UnixMilli(), lostHold.Milliseconds())
+		} else {
+			p.Set(ctx, keyHeartbeat, at.UnixMilli(), 0)
+		}
 		return nil
 	})
 	if err != nil {
@@ -100,6 +113,24 @@ func (l *Listings) Write(ctx context.Context, docs listing.Documents, at time.Ti
 	}
 	return nil
 }
+
+// writeHeartbeat writes the heartbeat, and, when Redis holds neither the
+// status records' mark nor a rebuild's token (it lost them since the loop
+// last looked), a stand-in token in the same step: GET /status takes a
+// heartbeat without either to mean a missing record is unknown, and it
+// must say "restoring" until the loop's next claim replaces the stand-in
+// with its own rebuild's token.
+const writeHeartbeat = `
+if redis.call('EXISTS', KEYS[2]) == 0 and redis.call('EXISTS', KEYS[3]) == 0 then
+  redis.call('SET', KEYS[3], 'lost', 'PX', ARGV[2])
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1`
+
+// lostHold is how long the stand-in token lives: the loop claims right
+// after writing, and a loop that died leaves GET /status saying 404 again
+// for unknown references within it.
+const lostHold = 30 * time.Second
 
 func hset(ctx context.Context, p goredis.Pipeliner, key string, r listing.Rendered) {
 	p.HSet(ctx, key, fieldBody, r.Body, fieldGzip, r.Gzip, fieldETag, r.ETag)

@@ -59,6 +59,47 @@ func TestStatuses_AMissingRecordIsRestoringUntilARebuildFinished(t *testing.T) {
 	}
 }
 
+// TestStatuses_AHeartbeatWrittenAfterALossStillSaysRestoring: the loop
+// found the mark, Redis then lost everything, and the loop's next write is
+// its heartbeat: until it claims again, a missing record must read
+// "restoring", not unknown. That claim replaces the stand-in token.
+func TestStatuses_AHeartbeatWrittenAfterALossStillSaysRestoring(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rdb := testenv.NewRedis(t)
+	s := NewStatuses(rdb, time.Hour)
+	loop := NewListings(rdb).GuardingStatuses()
+	ref := booking.NewReference()
+	token, err := s.ClaimRestore(ctx, "", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done, err := s.FinishRestore(ctx, token); err != nil || !done {
+		t.Fatalf("FinishRestore: %v, %v", done, err)
+	}
+	if err := loop.Write(ctx, listing.Documents{}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	wantMissing(t, s, ref, booking.ErrUnknownReference)
+
+	if err := rdb.FlushDB(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := loop.Write(ctx, listing.Documents{}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	wantMissing(t, s, ref, booking.ErrStatusesRestoring)
+	fresh, err := s.ClaimRestore(ctx, "", time.Minute)
+	if err != nil || fresh == "" || fresh == "lost" {
+		t.Fatalf("ClaimRestore after the loss: %q, %v; want a rebuild's own token", fresh, err)
+	}
+	wantMissing(t, s, ref, booking.ErrStatusesRestoring)
+	if done, err := s.FinishRestore(ctx, fresh); err != nil || !done {
+		t.Fatalf("FinishRestore: %v, %v", done, err)
+	}
+	wantMissing(t, s, ref, booking.ErrUnknownReference)
+}
+
 // TestStatuses_ALossDuringARebuildStartsItOver: Redis losing its data
 // again while a rebuild runs takes the token, so the rebuild cannot mark
 // the records whole, and the next claim starts another.
