@@ -101,6 +101,10 @@ func TestBrowser_StaffDayListChecksSomeoneIn(t *testing.T) {
 				t.Errorf("Postgres: attendance of %s is %q, want attended", ref, got)
 			}
 
+			if lang == "ms" { // the last run: both people are booked on sel-001-am now
+				closeFromThePage(t, s, dbURL)
+			}
+
 			// Signing out reloads the page: wait for that load, then for the form.
 			ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
 			defer cancel()
@@ -110,6 +114,36 @@ func TestBrowser_StaffDayListChecksSomeoneIn(t *testing.T) {
 			s.waitFor(`!document.getElementById('dev-signin').hidden`)
 		})
 	}
+}
+
+// closeFromThePage closes sel-001-am as staff do: "Close session" offers
+// the people booked a change of time, the heading says until when, and
+// "Cancel what stays now" ends it; Postgres agrees at each step.
+func closeFromThePage(t *testing.T, s *page, dbURL string) {
+	t.Helper()
+	eval[bool](s, `(window.confirm = function () { return true; }, true)`)
+	s.do(chromedp.Click(`#session-sel-001-am .tools button.alt`))
+	s.waitFor(`document.getElementById('h-sel-001-am').textContent.indexOf('DITUTUP;') >= 0`)
+	s.checkNoA11yViolations("a closing session (ms)")
+	s.screenshot("admin-4-closing-ms")
+	ctx := context.Background()
+	pool, err := postgres.Open(ctx, postgres.Config{URL: dbURL, MaxConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var offered bool
+	if err := pool.QueryRow(ctx, `SELECT closed_at IS NOT NULL AND cancel_at > now() FROM slots WHERE id = 'sel-001-am'`).Scan(&offered); err != nil || !offered {
+		t.Fatalf("sel-001-am after Close session: closing with time to move %v, %v", offered, err)
+	}
+
+	s.do(chromedp.Click(`#session-sel-001-am .tools button.alt`))
+	s.waitFor(`document.getElementById('h-sel-001-am').textContent.indexOf('DITUTUP;') < 0 && document.getElementById('h-sel-001-am').textContent.indexOf('DITUTUP') >= 0`)
+	var left int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM bookings WHERE slot_id = 'sel-001-am' AND status = 'confirmed'`).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("bookings left on sel-001-am after Cancel what stays now: %d, %v", left, err)
+	}
+	s.checkNoA11yViolations("a closed session (ms)")
 }
 
 func attendanceOf(t *testing.T, dbURL, ref string) string {
