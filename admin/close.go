@@ -147,8 +147,8 @@ func ids(sessions []postgres.SlotState) []string {
 }
 
 // deadline is when what stays on the sessions is cancelled: now without an
-// offer, move_by when given (after now, before the first session starts),
-// else MoveWindow from now but no later than an hour before the first
+// offer, move_by when given (after now, before the first session still to
+// start), else MoveWindow from now but no later than an hour before that
 // session; when that leaves no time, now. A refusal names its field.
 func deadline(b closeBody, sessions []postgres.SlotState, now time.Time) (at time.Time, field, msg string) {
 	if b.OfferChange != nil && !*b.OfferChange {
@@ -157,11 +157,24 @@ func deadline(b closeBody, sessions []postgres.SlotState, now time.Time) (at tim
 		}
 		return now, "", ""
 	}
-	first, ok := time.Time{}, false
+	// The first session still to start: one under way or over has nobody
+	// left to move.
+	first, ok, begun := time.Time{}, false, false
 	for _, s := range sessions {
-		if start, good := sessionStart(s.Date, s.Time); good && (!ok || start.Before(first)) {
+		start, good := sessionStart(s.Date, s.Time)
+		switch {
+		case !good:
+		case !start.After(now):
+			begun = true
+		case !ok || start.Before(first):
 			first, ok = start, true
 		}
+	}
+	if !ok && begun { // every session under way or over: nobody left to move
+		if b.MoveBy != "" {
+			return at, "move_by", "Every session has started: there is no time left to move."
+		}
+		return now, "", ""
 	}
 	if b.MoveBy != "" {
 		t, err := time.Parse(time.RFC3339, b.MoveBy)
