@@ -5,8 +5,6 @@
 -- cancellation recorded. Migration 11 gave it the whole row; staff have no
 -- use for the raw ID number of older rows, the reference a duplicate
 -- pointed at, a person's other preferences or the queue's message id.
---
--- Numbered 13, leaving 12 to a migration written alongside it.
 DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'vaxbook_admin') THEN
