@@ -96,7 +96,8 @@ func (f fixture) newLoop(t *testing.T, pool *pgxpool.Pool, interval time.Duratio
 
 func (f fixture) newLoopLogging(t *testing.T, pool *pgxpool.Pool, interval time.Duration, log *slog.Logger) (*cachefill.Loop, *countingSink) {
 	t.Helper()
-	sink := &countingSink{Listings: redis.NewListings(f.rdb)}
+	// As production wires it (cmd/vaxbook, devstack).
+	sink := &countingSink{Listings: redis.NewListings(f.rdb).GuardingStatuses()}
 	l := cachefill.New(log, pool, sink, redis.NewStatuses(f.rdb, time.Hour), cachefill.Config{Interval: interval, StatusTTL: time.Hour})
 	// A leader driven by Pass keeps its lease's connection checked out, and
 	// pool.Close would wait for it.
