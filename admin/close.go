@@ -79,7 +79,8 @@ func closeSessions(w http.ResponseWriter, r *http.Request, log *slog.Logger, o O
 		badRequest(w, field, msg)
 		return
 	}
-	closed, err := o.Store.CloseSessions(ctx, s, ids(sessions), cancelAt)
+	slots := ids(sessions)
+	closed, err := o.Store.CloseSessions(ctx, s, slots, cancelAt)
 	if err != nil {
 		fail(w, log, err)
 		return
@@ -118,7 +119,7 @@ func closeSessions(w http.ResponseWriter, r *http.Request, log *slog.Logger, o O
 		out.Told += len(c.People)
 		out.Slots = append(out.Slots, closedSlot{ID: c.Slot.ID, CancelAt: &at, Told: len(c.People)})
 	}
-	log.Info("sessions closed", "slots", ids(sessions), "by", s.Email, "told", out.Told, "cancelled", out.Cancelled)
+	log.Info("sessions closed", "slots", slots, "by", s.Email, "told", out.Told, "cancelled", out.Cancelled)
 	respond.JSON(w, http.StatusOK, out)
 }
 

@@ -17,7 +17,6 @@ import (
 	"github.com/vaxbook/vaxbook/internal/devstack"
 	"github.com/vaxbook/vaxbook/internal/email"
 	"github.com/vaxbook/vaxbook/internal/notify"
-	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/testenv"
 )
 
@@ -195,11 +194,7 @@ func TestDev_ClosingOffersAChangeOfTimeAndCancelsOnlyWhoStayed(t *testing.T) {
 
 	// The time to move is up (brought forward: the test cannot wait a day);
 	// `vaxbook dev` finishes due closings every few seconds.
-	pool, err := postgres.Open(t.Context(), postgres.Config{URL: dbURL, MaxConns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := testenv.OpenPool(t, dbURL)
 	if _, err := pool.Exec(t.Context(), `UPDATE slots SET cancel_at = now() WHERE center_id = 'sel-001' AND closed_at IS NOT NULL`); err != nil {
 		t.Fatal(err)
 	}

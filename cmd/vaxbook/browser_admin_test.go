@@ -127,11 +127,7 @@ func closeFromThePage(t *testing.T, s *page, dbURL string) {
 	s.checkNoA11yViolations("a closing session (ms)")
 	s.screenshot("admin-4-closing-ms")
 	ctx := context.Background()
-	pool, err := postgres.Open(ctx, postgres.Config{URL: dbURL, MaxConns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := testenv.OpenPool(t, dbURL)
 	var offered bool
 	if err := pool.QueryRow(ctx, `SELECT closed_at IS NOT NULL AND cancel_at > now() FROM slots WHERE id = 'sel-001-am'`).Scan(&offered); err != nil || !offered {
 		t.Fatalf("sel-001-am after Close session: closing with time to move %v, %v", offered, err)

@@ -24,10 +24,8 @@ import (
 
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/chromedp"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vaxbook/vaxbook/internal/pii"
-	"github.com/vaxbook/vaxbook/internal/postgres"
 	"github.com/vaxbook/vaxbook/internal/queue"
 	"github.com/vaxbook/vaxbook/internal/seed"
 	"github.com/vaxbook/vaxbook/internal/testenv"
@@ -41,20 +39,9 @@ const invitationSecret = "browser-test-invitation-secret-0123456789"
 // does; the cache fill carries it to GET /states.
 func setStateMode(t *testing.T, dbURL, state, mode string, opensAt *time.Time) {
 	t.Helper()
-	if _, err := poolFor(t, dbURL).Exec(context.Background(), `UPDATE states SET mode = $2, opens_at = $3 WHERE code = $1`, state, mode, opensAt); err != nil {
+	if _, err := testenv.OpenPool(t, dbURL).Exec(context.Background(), `UPDATE states SET mode = $2, opens_at = $3 WHERE code = $1`, state, mode, opensAt); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// poolFor opens a pool on the test's database, closed when the test ends.
-func poolFor(t *testing.T, dbURL string) *pgxpool.Pool {
-	t.Helper()
-	pool, err := postgres.Open(context.Background(), postgres.Config{URL: dbURL, MaxConns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
 }
 
 // waitStateMode waits until GET /states shows the mode, so the page reads it.
@@ -259,7 +246,7 @@ func bookWithInvitation(t *testing.T, browser context.Context, base, path, idNum
 func seedFullQueueState(t *testing.T, dbURL string) {
 	t.Helper()
 	ctx := context.Background()
-	pool := poolFor(t, dbURL)
+	pool := testenv.OpenPool(t, dbURL)
 	day := testenv.Day(7)
 	if _, err := seed.Load(ctx, pool, []seed.Row{{State: "kedah", StateName: "Kedah", CenterID: "kdh-001", CenterName: "Dewan Alor Setar",
 		Address: "Jalan Dewan, Kedah", SlotID: "kdh-001-am", Date: day, Time: "08:00-13:00", Capacity: 1}}); err != nil {
